@@ -1,0 +1,17 @@
+/*
+ * personalize.h - libpersonalize, an embeddable personalization library.
+ * The only header users need. See libpersonalize(7).
+ */
+#ifndef PERSONALIZE_H
+#define PERSONALIZE_H
+
+#include "personalize/common.h"
+#include "personalize/version.h"
+#include "personalize/errors.h"
+#include "personalize/svec.h"
+#include "personalize/engine.h"
+#include "personalize/catalog.h"
+#include "personalize/profile.h"
+#include "personalize/rank.h"
+
+#endif /* PERSONALIZE_H */

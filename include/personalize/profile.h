@@ -1,0 +1,191 @@
+/*
+ * personalize/profile.h - what the engine knows about a person.
+ *
+ * A profile holds typed attributes, consent per purpose, the history of
+ * events and a time-decayed interest vector (the features of the items the
+ * person interacted with, weighted by event type and value, halving every
+ * `decay.half_life`). A profile is created by its first write.
+ *
+ * User ids, attribute names and purposes are UTF-8, 1..PZ_ID_MAX bytes.
+ * Timestamps are milliseconds since the Unix epoch; 0 means "now" by the
+ * engine's clock. Negative timestamps are invalid.
+ *
+ * Thread safety: writes to different users run in parallel (striped
+ * locks); reads share locks with each other.
+ */
+#ifndef PERSONALIZE_PROFILE_H
+#define PERSONALIZE_PROFILE_H
+
+#include "common.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Attribute value types, as returned by pz_profile_get_type(). */
+typedef enum pz_attr_type {
+  PZ_ATTR_STRING = 1,
+  PZ_ATTR_NUMBER = 2,
+  PZ_ATTR_BOOL = 3,
+  PZ_ATTR_TIMESTAMP = 4
+} pz_attr_type;
+
+/**
+ * Record that `user` did `event_type` (a name from config `events:`, e.g.
+ * "view", "purchase", "rating") on `item`, with `value` (1 for a plain
+ * event; the rating, play count or amount otherwise) at ts_ms.
+ * The interest vector gains the item's features times
+ * weight(event_type) * value, decayed from ts_ms; the item's popularity
+ * gains max(0, weight * value). An item not in the catalogue is created
+ * without features unless config `catalog.unknown_items` is `refuse`.
+ * Without consent to "personalization" the event is refused with
+ * PZ_ECONSENT, or dropped with PZ_OK when config
+ * `consent.without_consent` is `drop`; either way nothing is recorded.
+ * @return PZ_OK; PZ_EINVAL (NULL/bad ids, NaN/infinite value, negative
+ *         ts); PZ_ENOTFOUND (unknown event type; unknown item with
+ *         `refuse`); PZ_ECONSENT; PZ_ELIMIT; PZ_ENOMEM (nothing recorded).
+ * Since 0.1.
+ */
+PZ_API int pz_track(pz_engine *e, const char *user, const char *item,
+                    const char *event_type, double value, int64_t ts_ms);
+
+/**
+ * Set a typed attribute (replacing any previous value of any type).
+ * Strings are UTF-8, at most 4096 bytes; numbers must be finite;
+ * bools are 0 or 1; timestamps are ms since the epoch (may be negative).
+ * Attributes are stated data, so they are kept whatever the consent.
+ * @return PZ_OK; PZ_EINVAL; PZ_ELIMIT (more than 256 attributes);
+ *         PZ_ENOMEM. Since 0.1.
+ */
+PZ_API int pz_profile_set_string(pz_engine *e, const char *user,
+                                 const char *name, const char *value);
+PZ_API int pz_profile_set_number(pz_engine *e, const char *user,
+                                 const char *name, double value);
+PZ_API int pz_profile_set_bool(pz_engine *e, const char *user,
+                               const char *name, int value);
+PZ_API int pz_profile_set_timestamp(pz_engine *e, const char *user,
+                                    const char *name, int64_t ms);
+
+/**
+ * The type of a stored attribute (a pz_attr_type value).
+ * @return PZ_OK; PZ_EINVAL; PZ_ENOTFOUND (no such user or attribute).
+ * Since 0.1.
+ */
+PZ_API int pz_profile_get_type(int *type_out, pz_engine *e, const char *user,
+                               const char *name);
+
+/**
+ * Copy a string attribute and its terminating NUL into buf (cap bytes).
+ * *len_out receives the string's length without the NUL.
+ * @return PZ_OK; PZ_EINVAL; PZ_ENOTFOUND; PZ_ETYPE (not a string);
+ *         PZ_EBUFS (cap <= length; *len_out still set). Since 0.1.
+ */
+PZ_API int pz_profile_get_string(char *buf, size_t cap, size_t *len_out,
+                                 pz_engine *e, const char *user,
+                                 const char *name);
+/** Typed getters. @return PZ_OK; PZ_EINVAL; PZ_ENOTFOUND; PZ_ETYPE. */
+PZ_API int pz_profile_get_number(double *out, pz_engine *e, const char *user,
+                                 const char *name);
+PZ_API int pz_profile_get_bool(int *out, pz_engine *e, const char *user,
+                               const char *name);
+PZ_API int pz_profile_get_timestamp(int64_t *out, pz_engine *e,
+                                    const char *user, const char *name);
+
+/**
+ * Remove one attribute.
+ * @return PZ_OK; PZ_EINVAL; PZ_ENOTFOUND. Since 0.1.
+ */
+PZ_API int pz_profile_remove_attribute(pz_engine *e, const char *user,
+                                       const char *name);
+
+/**
+ * Grant (granted = 1) or withdraw (0) the user's consent to a purpose:
+ * "personalization", "analytics", "experimentation", "ads_sharing" or one
+ * declared in config `consent.purposes`. Withdrawing "personalization"
+ * deletes the behavioural data already held (history and interests): it
+ * may no longer be processed. A user with no explicit choice gets the
+ * default of config `consent.defaults`.
+ * @return PZ_OK; PZ_EINVAL (bad ids, granted not 0/1); PZ_ENOTFOUND
+ *         (unknown purpose); PZ_ENOMEM. Since 0.1.
+ */
+PZ_API int pz_profile_set_consent(pz_engine *e, const char *user,
+                                  const char *purpose, int granted);
+
+/**
+ * Whether the user has consented to a purpose (1) or not (0); the config
+ * default when the user made no choice or has no profile.
+ * @return PZ_OK; PZ_EINVAL; PZ_ENOTFOUND (unknown purpose). Since 0.1.
+ */
+PZ_API int pz_profile_get_consent(int *granted_out, pz_engine *e,
+                                  const char *user, const char *purpose);
+
+/**
+ * The user's top k interests at now_ms (0 = the engine's clock): features
+ * of the catalogue ranked by decayed interest, best first, positive
+ * interests only. Free the list with pz_interests_free().
+ * @return PZ_OK (possibly an empty list); PZ_EINVAL (k == 0 or > 10000);
+ *         PZ_ENOTFOUND (no such user); PZ_ENOMEM. Since 0.1.
+ */
+PZ_API int pz_profile_interests(pz_interests **out, pz_engine *e,
+                                const char *user, size_t k, int64_t now_ms);
+/** Entries in the list; 0 for NULL. */
+PZ_API size_t pz_interests_count(const pz_interests *l);
+/** The i-th feature string, borrowed until pz_interests_free(); NULL when
+ *  l is NULL or i is out of range. */
+PZ_API const char *pz_interests_feature(const pz_interests *l, size_t i);
+/** The i-th decayed score; NaN when l is NULL or i is out of range. */
+PZ_API double pz_interests_score(const pz_interests *l, size_t i);
+/** Free the list; NULL is ignored. */
+PZ_API void pz_interests_free(pz_interests *l);
+
+/**
+ * Number of events held in the user's history (at most config
+ * `profile.history_limit`; older events are dropped first).
+ * @return PZ_OK; PZ_EINVAL; PZ_ENOTFOUND (no such user). Since 0.1.
+ */
+PZ_API int pz_profile_event_count(size_t *n_out, pz_engine *e,
+                                  const char *user);
+
+/**
+ * Number of profiles in the engine. @return PZ_OK; PZ_EINVAL. Since 0.1.
+ */
+PZ_API int pz_profile_count(size_t *n_out, pz_engine *e);
+
+/**
+ * Identity merge: fold the profile of `from` (say an anonymous visitor)
+ * into `into` (the account they logged in as), then erase `from`.
+ * Histories are merged by time, interests added, attributes of `into` win
+ * over those of `from`, and for consent the more recent explicit choice
+ * wins. If `into` has no profile it is created. If the merged profile
+ * lacks consent to personalization, behavioural data is not carried over.
+ * @return PZ_OK; PZ_EINVAL (bad ids, from == into); PZ_ENOTFOUND (no
+ *         profile for `from`); PZ_ENOMEM (neither profile changed).
+ * Since 0.1.
+ */
+PZ_API int pz_profile_merge(pz_engine *e, const char *from, const char *into);
+
+/**
+ * Erase everything held about the user: attributes, consent records,
+ * history, interests, and the user's share of item popularity for the
+ * events still in the history. The memory is overwritten before it is
+ * freed. A later read returns PZ_ENOTFOUND.
+ * @return PZ_OK; PZ_EINVAL; PZ_ENOTFOUND. Since 0.1.
+ */
+PZ_API int pz_profile_erase(pz_engine *e, const char *user);
+
+/**
+ * Write the user's data as one JSON document (UTF-8) into buf, for access
+ * and portability requests: user id, hash identity, attributes, consent,
+ * events and interests (schema in pz_profile_export(3)). *len_out receives
+ * the document's length without the terminating NUL. Call with cap 0 to
+ * learn the size.
+ * @return PZ_OK; PZ_EINVAL; PZ_ENOTFOUND; PZ_EBUFS (cap <= length,
+ *         *len_out set); PZ_ENOMEM. Since 0.1.
+ */
+PZ_API int pz_profile_export(char *buf, size_t cap, size_t *len_out,
+                             pz_engine *e, const char *user);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* PERSONALIZE_PROFILE_H */
