@@ -31,7 +31,8 @@ typedef struct pz_recommend_options {
 /** Why an item is in the list: the signal that contributed most. */
 typedef enum pz_reason {
   PZ_REASON_POPULAR = 1, /**< popularity ("popular") */
-  PZ_REASON_CONTENT = 2  /**< the user's interests ("matches your interest in genre=jazz") */
+  PZ_REASON_CONTENT = 2, /**< the user's interests ("matches your interest in genre=jazz") */
+  PZ_REASON_FALLBACK = 3 /**< no signal at all yet: catalogue order */
 } pz_reason;
 
 /** Signals whose contributions pz_recs_contribution() reports. */

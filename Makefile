@@ -1,0 +1,147 @@
+# libpersonalize - see README.md. Targets: all check check-sanitize bench
+# demo install uninstall clean deps.
+
+VERSION_H := include/personalize/version.h
+MAJOR := $(shell sed -n 's/^\#define PZ_VERSION_MAJOR \([0-9]*\)/\1/p' $(VERSION_H))
+MINOR := $(shell sed -n 's/^\#define PZ_VERSION_MINOR \([0-9]*\)/\1/p' $(VERSION_H))
+PATCH := $(shell sed -n 's/^\#define PZ_VERSION_PATCH \([0-9]*\)/\1/p' $(VERSION_H))
+VERSION := $(MAJOR).$(MINOR).$(PATCH)
+
+PREFIX ?= /usr/local
+LIBDIR ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+MANDIR ?= $(PREFIX)/share/man
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+DESTDIR ?=
+
+CC ?= cc
+CXX ?= c++
+PKG_CONFIG ?= pkg-config
+
+# Where objects and the libraries go. The sanitizer build uses its own.
+BUILD ?= build
+OUT ?= lib
+
+DEPS_PC := yaml-0.1 libxxhash
+DEPS_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(DEPS_PC) 2>/dev/null)
+DEPS_LIBS = $(shell $(PKG_CONFIG) --libs yaml-0.1 2>/dev/null)
+CMOCKA_CFLAGS = $(shell $(PKG_CONFIG) --cflags cmocka 2>/dev/null)
+CMOCKA_LIBS = $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null)
+
+WARN := -Wall -Wextra -Wshadow -Wconversion -Wno-sign-conversion \
+        -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 -Wundef
+OPT ?= -O2 -g
+SAN ?=
+CFLAGS_ALL = -std=c11 $(OPT) -fPIC -fvisibility=hidden -D_POSIX_C_SOURCE=200809L \
+             $(WARN) -Iinclude $(DEPS_CFLAGS) $(SAN) $(CFLAGS)
+LDFLAGS_ALL = $(SAN) $(LDFLAGS)
+LIBS_ALL = $(DEPS_LIBS) -lpthread -lm
+
+SRC := $(wildcard lib/core/*.c lib/svec/*.c lib/catalog/*.c lib/profile/*.c \
+                  lib/rank/*.c lib/engine/*.c)
+OBJ := $(SRC:%.c=$(BUILD)/%.o)
+HDR := $(wildcard include/*.h include/personalize/*.h lib/*/*.h)
+
+SONAME := libpersonalize.so.$(MAJOR)
+REALNAME := libpersonalize.so.$(VERSION)
+SO := $(OUT)/$(REALNAME)
+AR_LIB := $(OUT)/libpersonalize.a
+
+.PHONY: all deps check check-sanitize bench demo install uninstall clean
+all: $(SO) $(OUT)/$(SONAME) $(OUT)/libpersonalize.so $(AR_LIB) \
+     $(BUILD)/libpersonalize.pc examples
+
+# ---- dependencies: install what is missing (root) or say what to install --
+DEB_PKGS := libyaml-dev libxxhash-dev libcmocka-dev pkg-config
+deps:
+	@sh tests/deps.sh $(DEB_PKGS)
+
+$(BUILD)/%.o: %.c $(HDR) | deps
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -c $< -o $@
+
+$(SO): $(OBJ) lib/libpersonalize.map
+	@mkdir -p $(OUT)
+	$(CC) -shared -Wl,-soname,$(SONAME) -Wl,--version-script=lib/libpersonalize.map \
+	  -Wl,--no-undefined $(LDFLAGS_ALL) -o $@ $(OBJ) $(LIBS_ALL)
+
+$(OUT)/$(SONAME): $(SO)
+	ln -sf $(REALNAME) $@
+$(OUT)/libpersonalize.so: $(OUT)/$(SONAME)
+	ln -sf $(SONAME) $@
+
+$(AR_LIB): $(OBJ)
+	@mkdir -p $(OUT)
+	rm -f $@
+	ar rcs $@ $(OBJ)
+
+$(BUILD)/libpersonalize.pc: lib/libpersonalize.pc.in $(VERSION_H)
+	@mkdir -p $(BUILD)
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
+	    -e 's|@VERSION@|$(VERSION)|' $< > $@
+
+# ---- examples --------------------------------------------------------------
+EX_BIN := $(BUILD)/examples/quickstart $(BUILD)/examples/pz-gen
+.PHONY: examples
+examples: $(EX_BIN)
+$(BUILD)/examples/%: examples/%.c $(AR_LIB) $(HDR)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -o $@ $< $(AR_LIB) $(LDFLAGS_ALL) $(LIBS_ALL)
+
+demo: all
+	@sh examples/demo.sh $(BUILD)
+
+# ---- tests -------------------------------------------------------------------
+TEST_SRC := $(wildcard tests/unit/test_*.c)
+TEST_BIN := $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+SUPPORT := tests/unit/support.c
+
+$(BUILD)/tests/%: tests/unit/%.c $(SUPPORT) tests/unit/support.h $(AR_LIB) $(HDR)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -Wno-conversion $(CMOCKA_CFLAGS) -Ilib -o $@ $< $(SUPPORT) \
+	  $(AR_LIB) $(LDFLAGS_ALL) $(CMOCKA_LIBS) $(LIBS_ALL)
+
+check: all $(TEST_BIN)
+	@sh tests/run.sh $(BUILD) $(OUT) "$(CC)" "$(CXX)"
+
+check-sanitize:
+	$(MAKE) check BUILD=build/san OUT=build/san/lib OPT="-O1 -g" \
+	  SAN="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"
+
+bench: all $(BUILD)/tests/bench
+	@sh tests/bench/run.sh $(BUILD)
+$(BUILD)/tests/bench: tests/bench/bench.c $(AR_LIB) $(HDR)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -Ilib -o $@ $< $(AR_LIB) $(LDFLAGS_ALL) $(LIBS_ALL)
+
+# ---- install -------------------------------------------------------------------
+MAN3 := $(wildcard man/man3/*.3)
+MAN5 := $(wildcard man/man5/*.5)
+MAN7 := $(wildcard man/man7/*.7)
+install: all
+	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR)/personalize \
+	  $(DESTDIR)$(PKGCONFIGDIR) $(DESTDIR)$(MANDIR)/man3 $(DESTDIR)$(MANDIR)/man5 \
+	  $(DESTDIR)$(MANDIR)/man7
+	install -m 755 $(SO) $(DESTDIR)$(LIBDIR)/$(REALNAME)
+	ln -sf $(REALNAME) $(DESTDIR)$(LIBDIR)/$(SONAME)
+	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libpersonalize.so
+	install -m 644 $(AR_LIB) $(DESTDIR)$(LIBDIR)/libpersonalize.a
+	install -m 644 include/personalize.h $(DESTDIR)$(INCLUDEDIR)/personalize.h
+	install -m 644 include/personalize/*.h $(DESTDIR)$(INCLUDEDIR)/personalize/
+	install -m 644 $(BUILD)/libpersonalize.pc $(DESTDIR)$(PKGCONFIGDIR)/libpersonalize.pc
+	$(if $(MAN3),install -m 644 $(MAN3) $(DESTDIR)$(MANDIR)/man3/)
+	$(if $(MAN5),install -m 644 $(MAN5) $(DESTDIR)$(MANDIR)/man5/)
+	$(if $(MAN7),install -m 644 $(MAN7) $(DESTDIR)$(MANDIR)/man7/)
+
+uninstall:
+	rm -f $(DESTDIR)$(LIBDIR)/$(REALNAME) $(DESTDIR)$(LIBDIR)/$(SONAME) \
+	  $(DESTDIR)$(LIBDIR)/libpersonalize.so $(DESTDIR)$(LIBDIR)/libpersonalize.a \
+	  $(DESTDIR)$(INCLUDEDIR)/personalize.h $(DESTDIR)$(PKGCONFIGDIR)/libpersonalize.pc
+	rm -f $(addprefix $(DESTDIR)$(INCLUDEDIR)/personalize/,$(notdir $(wildcard include/personalize/*.h)))
+	-rmdir $(DESTDIR)$(INCLUDEDIR)/personalize
+	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man3/,$(notdir $(MAN3))) \
+	  $(addprefix $(DESTDIR)$(MANDIR)/man5/,$(notdir $(MAN5))) \
+	  $(addprefix $(DESTDIR)$(MANDIR)/man7/,$(notdir $(MAN7)))
+
+clean:
+	rm -rf build lib/libpersonalize.so* lib/libpersonalize.a

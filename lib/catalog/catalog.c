@@ -1,0 +1,374 @@
+/* Items, feature names and popularity. */
+#include "catalog.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+static const char *item_key(const void *ctx, uint32_t idx, size_t *len) {
+  const pz__catalog *c = ctx;
+  *len = c->items[idx]->idlen;
+  return c->items[idx]->id;
+}
+
+int pz__catalog_init(pz__catalog *c, const pz__alloc *a, pz__hashid hid,
+                     int64_t half_life_ms, int64_t now) {
+  memset(c, 0, sizeof *c);
+  c->a = a;
+  c->hid = hid;
+  c->half_life_ms = half_life_ms;
+  c->pop_landmark = now;
+  pz__idmap_init(&c->map);
+  if (pthread_rwlock_init(&c->lock, NULL) != 0)
+    return pz__fail(PZ_ERROR, "cannot create the catalogue lock");
+  return PZ_OK;
+}
+
+static void item_free(const pz__alloc *a, pz__item *it) {
+  if (!it) return;
+  pz__free(a, it->f, (size_t)it->nf * sizeof *it->f);
+  pz__free(a, it, sizeof *it + it->idlen + 1);
+}
+
+void pz__catalog_free(pz__catalog *c) {
+  for (uint32_t i = 0; i < c->n; i++) item_free(c->a, c->items[i]);
+  pz__free(c->a, c->items, (size_t)c->cap * sizeof *c->items);
+  pz__free(c->a, (void *)c->pop, (size_t)c->cap * sizeof *c->pop);
+  pz__free(c->a, (void *)c->count, (size_t)c->cap * sizeof *c->count);
+  for (uint32_t i = 0; i < c->names_cap; i++)
+    if (c->names[i].text)
+      pz__free(c->a, c->names[i].text, (size_t)c->names[i].len + 1);
+  pz__free(c->a, c->names, (size_t)c->names_cap * sizeof *c->names);
+  pz__idmap_free(c->a, &c->map);
+  pthread_rwlock_destroy(&c->lock);
+}
+
+void pz__catalog_rdlock(pz__catalog *c) { pthread_rwlock_rdlock(&c->lock); }
+void pz__catalog_wrlock(pz__catalog *c) { pthread_rwlock_wrlock(&c->lock); }
+void pz__catalog_unlock(pz__catalog *c) { pthread_rwlock_unlock(&c->lock); }
+
+uint32_t pz__catalog_find(const pz__catalog *c, const char *id, size_t len) {
+  return pz__idmap_find(&c->map, pz__hash_bytes(id, len, 0), id, len,
+                        item_key, c);
+}
+
+int pz__catalog_hash_features(const pz__catalog *c,
+                              const char *const *features,
+                              const double *weights, size_t n,
+                              pz__ent **ents_out, uint32_t *n_out) {
+  *ents_out = NULL;
+  *n_out = 0;
+  if (n == 0) return PZ_OK;
+  if (!features) return pz__fail(PZ_EINVAL, "features is NULL");
+  if (n > PZ__ITEM_MAX_FEATURES)
+    return pz__fail(PZ_ELIMIT, "%zu features; at most %d per item", n,
+                    PZ__ITEM_MAX_FEATURES);
+  pz__ent *e = pz__malloc(c->a, n * sizeof *e);
+  if (!e) return PZ_ENOMEM;
+  for (size_t j = 0; j < n; j++) {
+    size_t len;
+    char what[48];
+    snprintf(what, sizeof what, "feature %zu", j);
+    int rc = pz__check_str(features[j], PZ_FEATURE_MAX, what, &len);
+    double w = weights ? weights[j] : 1.0;
+    if (!rc) rc = pz__check_finite(w, "feature weight");
+    if (!rc && fabs(w) > 1e30)
+      rc = pz__fail(PZ_ERANGE, "feature weight %g is too large", w);
+    if (rc) {
+      pz__free(c->a, e, n * sizeof *e);
+      return rc;
+    }
+    int sign;
+    pz__feature_hash(&c->hid, features[j], len, &e[j].i, &sign);
+    e[j].v = (float)(sign * w);
+  }
+  *ents_out = e;
+  *n_out = (uint32_t)n;
+  return PZ_OK;
+}
+
+/* ---- feature-name dictionary ------------------------------------------ */
+
+static uint32_t name_slot(uint32_t index, uint32_t cap) {
+  return (index * 2654435761u) & (cap - 1);
+}
+
+const pz__fname *pz__catalog_fname(const pz__catalog *c, uint32_t index) {
+  if (!c->names_cap) return NULL;
+  for (uint32_t h = name_slot(index, c->names_cap);;
+       h = (h + 1) & (c->names_cap - 1)) {
+    if (!c->names[h].text) return NULL;
+    if (c->names[h].index == index) return &c->names[h];
+  }
+}
+
+static int names_reserve(pz__catalog *c, size_t more) {
+  uint64_t need = (uint64_t)c->names_used + more;
+  if (need * 4 <= (uint64_t)c->names_cap * 3) return PZ_OK;
+  uint64_t ncap = c->names_cap ? c->names_cap : 64;
+  while (need * 2 > ncap) ncap *= 2;
+  if (ncap > (1u << 30)) return pz__fail(PZ_ELIMIT, "too many features");
+  pz__fname *nn = pz__calloc(c->a, (size_t)ncap, sizeof *nn);
+  if (!nn) return PZ_ENOMEM;
+  for (uint32_t i = 0; i < c->names_cap; i++) {
+    if (!c->names[i].text) continue;
+    uint32_t h = name_slot(c->names[i].index, (uint32_t)ncap);
+    while (nn[h].text) h = (h + 1) & (uint32_t)(ncap - 1);
+    nn[h] = c->names[i];
+  }
+  pz__free(c->a, c->names, (size_t)c->names_cap * sizeof *c->names);
+  c->names = nn;
+  c->names_cap = (uint32_t)ncap;
+  return PZ_OK;
+}
+
+/* Write lock held and room reserved. The first text seen at an index
+ * names it; a later colliding feature shares the index (and its name). */
+static int names_add(pz__catalog *c, const char *text, size_t len,
+                     uint32_t index, int sign) {
+  if (pz__catalog_fname(c, index)) return PZ_OK;
+  char *t = pz__strndup(c->a, text, len);
+  if (!t) return PZ_ENOMEM;
+  uint32_t h = name_slot(index, c->names_cap);
+  while (c->names[h].text) h = (h + 1) & (c->names_cap - 1);
+  c->names[h] = (pz__fname){index, (int8_t)sign, (uint16_t)len, t};
+  c->names_used++;
+  return PZ_OK;
+}
+
+/* ---- items -------------------------------------------------------------- */
+
+/* The three per-item arrays share one capacity; they are replaced only
+ * when all three new blocks exist, so a failure changes nothing. */
+static int reserve_item_slot(pz__catalog *c) {
+  if (c->n == UINT32_MAX - 1) return pz__fail(PZ_ELIMIT, "catalogue full");
+  if (c->n < c->cap) return pz__idmap_reserve(c->a, &c->map, item_key, c);
+  uint64_t ncap = c->cap ? (uint64_t)c->cap * 2 : 64;
+  if (ncap > UINT32_MAX - 1) ncap = UINT32_MAX - 1;
+  pz__item **ni = pz__malloc(c->a, (size_t)ncap * sizeof *ni);
+  _Atomic uint64_t *np = ni ? pz__malloc(c->a, (size_t)ncap * sizeof *np) : NULL;
+  _Atomic uint64_t *nc = np ? pz__malloc(c->a, (size_t)ncap * sizeof *nc) : NULL;
+  if (!nc) {
+    pz__free(c->a, ni, (size_t)ncap * sizeof *ni);
+    pz__free(c->a, (void *)np, (size_t)ncap * sizeof *np);
+    return PZ_ENOMEM;
+  }
+  for (uint32_t i = 0; i < c->n; i++) {
+    ni[i] = c->items[i];
+    atomic_init(&np[i], atomic_load(&c->pop[i]));
+    atomic_init(&nc[i], atomic_load(&c->count[i]));
+  }
+  pz__free(c->a, c->items, (size_t)c->cap * sizeof *c->items);
+  pz__free(c->a, (void *)c->pop, (size_t)c->cap * sizeof *c->pop);
+  pz__free(c->a, (void *)c->count, (size_t)c->cap * sizeof *c->count);
+  c->items = ni;
+  c->pop = np;
+  c->count = nc;
+  c->cap = (uint32_t)ncap;
+  return pz__idmap_reserve(c->a, &c->map, item_key, c);
+}
+
+static pz__item *item_new(const pz__alloc *a, const char *id, size_t len,
+                          pz__ent *f, uint32_t nf) {
+  pz__item *it = pz__malloc(a, sizeof *it + len + 1);
+  if (!it) return NULL;
+  it->f = f;
+  it->nf = nf;
+  it->norm = (float)pz__sv_norm(f, nf);
+  it->alive = 1;
+  it->idlen = (uint8_t)len;
+  memcpy(it->id, id, len);
+  it->id[len] = '\0';
+  return it;
+}
+
+/* Write lock held, slot reserved. */
+static uint32_t item_append(pz__catalog *c, pz__item *it) {
+  uint32_t idx = c->n++;
+  c->items[idx] = it;
+  atomic_init(&c->pop[idx], 0);
+  atomic_init(&c->count[idx], 0);
+  pz__idmap_insert(&c->map, pz__hash_bytes(it->id, it->idlen, 0), idx);
+  c->live++;
+  return idx;
+}
+
+int pz__catalog_put(pz__catalog *c, const char *id, size_t len,
+                    const char *const *features, const double *weights,
+                    size_t n) {
+  pz__ent *raw;
+  uint32_t nraw;
+  int rc = pz__catalog_hash_features(c, features, weights, n, &raw, &nraw);
+  if (rc) return rc;
+  /* the normalized vector is copied to an exact-size block */
+  pz__ent *f = NULL;
+  uint32_t nf = 0;
+  if (nraw) {
+    pz__ent *tmp = pz__malloc(c->a, (size_t)nraw * sizeof *tmp);
+    if (!tmp) {
+      pz__free(c->a, raw, (size_t)nraw * sizeof *raw);
+      return PZ_ENOMEM;
+    }
+    memcpy(tmp, raw, (size_t)nraw * sizeof *tmp);
+    nf = pz__ent_normalize(tmp, nraw);
+    if (nf) {
+      f = pz__malloc(c->a, (size_t)nf * sizeof *f);
+      if (f) memcpy(f, tmp, (size_t)nf * sizeof *f);
+    }
+    pz__free(c->a, tmp, (size_t)nraw * sizeof *tmp);
+    if (nf && !f) {
+      pz__free(c->a, raw, (size_t)nraw * sizeof *raw);
+      return PZ_ENOMEM;
+    }
+  }
+
+  pz__catalog_wrlock(c);
+  rc = names_reserve(c, nraw);
+  for (uint32_t j = 0; rc == PZ_OK && j < nraw; j++) {
+    size_t flen = strlen(features[j]);
+    uint32_t ix;
+    int sign;
+    pz__feature_hash(&c->hid, features[j], flen, &ix, &sign);
+    rc = names_add(c, features[j], flen, ix, sign);
+  }
+  uint32_t idx = rc ? PZ__NO_ITEM : pz__catalog_find(c, id, len);
+  if (rc == PZ_OK && idx == PZ__NO_ITEM) {
+    rc = reserve_item_slot(c);
+    pz__item *it = rc ? NULL : item_new(c->a, id, len, f, nf);
+    if (!rc && !it) rc = PZ_ENOMEM;
+    if (!rc) item_append(c, it);
+  } else if (rc == PZ_OK) {
+    pz__item *it = item_new(c->a, id, len, f, nf);
+    if (!it) {
+      rc = PZ_ENOMEM;
+    } else {
+      if (!c->items[idx]->alive) c->live++;
+      item_free(c->a, c->items[idx]);
+      c->items[idx] = it;
+    }
+  }
+  pz__catalog_unlock(c);
+  pz__free(c->a, raw, (size_t)nraw * sizeof *raw);
+  if (rc) pz__free(c->a, f, (size_t)nf * sizeof *f);
+  return rc;
+}
+
+int pz__catalog_remove(pz__catalog *c, const char *id, size_t len) {
+  pz__catalog_wrlock(c);
+  uint32_t idx = pz__catalog_find(c, id, len);
+  int rc = PZ_OK;
+  if (idx == PZ__NO_ITEM || !c->items[idx]->alive) {
+    rc = pz__fail(PZ_ENOTFOUND, "no item \"%s\"", id);
+  } else {
+    pz__item *it = c->items[idx];
+    pz__free(c->a, it->f, (size_t)it->nf * sizeof *it->f);
+    it->f = NULL;
+    it->nf = 0;
+    it->norm = 0;
+    it->alive = 0;
+    c->live--;
+  }
+  pz__catalog_unlock(c);
+  return rc;
+}
+
+int pz__catalog_ensure(pz__catalog *c, const char *id, size_t len,
+                       bool create, uint32_t *idx_out) {
+  pz__catalog_rdlock(c);
+  uint32_t idx = pz__catalog_find(c, id, len);
+  pz__catalog_unlock(c);
+  if (idx != PZ__NO_ITEM) {
+    *idx_out = idx;
+    return PZ_OK;
+  }
+  if (!create) return pz__fail(PZ_ENOTFOUND, "no item \"%s\"", id);
+  int rc = PZ_OK;
+  pz__catalog_wrlock(c);
+  idx = pz__catalog_find(c, id, len); /* another writer may have made it */
+  if (idx == PZ__NO_ITEM) {
+    rc = reserve_item_slot(c);
+    pz__item *it = rc ? NULL : item_new(c->a, id, len, NULL, 0);
+    if (!rc && !it) rc = PZ_ENOMEM;
+    if (!rc) idx = item_append(c, it);
+  }
+  pz__catalog_unlock(c);
+  *idx_out = idx;
+  return rc;
+}
+
+/* ---- popularity ------------------------------------------------------- */
+
+static double bits_to_d(uint64_t b) {
+  double d;
+  memcpy(&d, &b, sizeof d);
+  return d;
+}
+static uint64_t d_to_bits(double d) {
+  uint64_t b;
+  memcpy(&b, &d, sizeof b);
+  return b;
+}
+
+int pz__catalog_pop_prepare(pz__catalog *c, int64_t ts) {
+  if (c->half_life_ms <= 0) return PZ_OK;
+  pz__catalog_rdlock(c);
+  double x = (double)(ts - c->pop_landmark) / (double)c->half_life_ms;
+  pz__catalog_unlock(c);
+  if (x <= PZ__DECAY_MAX_EXP) return PZ_OK;
+  pz__catalog_wrlock(c);
+  x = (double)(ts - c->pop_landmark) / (double)c->half_life_ms;
+  if (x > PZ__DECAY_MAX_EXP) {
+    double f = exp2(-x);
+    for (uint32_t i = 0; i < c->n; i++)
+      atomic_store(&c->pop[i], d_to_bits(bits_to_d(atomic_load(&c->pop[i])) * f));
+    c->pop_landmark = ts;
+  }
+  pz__catalog_unlock(c);
+  return PZ_OK;
+}
+
+void pz__catalog_pop_add(pz__catalog *c, uint32_t idx, int64_t ts,
+                         double amount, int64_t count_delta) {
+  double add = amount * pz__decay_gain(ts, c->pop_landmark, c->half_life_ms);
+  if (add != 0 && isfinite(add)) {
+    uint64_t old = atomic_load_explicit(&c->pop[idx], memory_order_relaxed);
+    uint64_t nw;
+    do {
+      double v = bits_to_d(old) + add;
+      if (v < 0) v = 0; /* erasure may subtract rounding residue */
+      nw = d_to_bits(v);
+    } while (!atomic_compare_exchange_weak_explicit(
+        &c->pop[idx], &old, nw, memory_order_relaxed, memory_order_relaxed));
+  }
+  if (count_delta > 0)
+    atomic_fetch_add_explicit(&c->count[idx], (uint64_t)count_delta,
+                              memory_order_relaxed);
+  else if (count_delta < 0)
+    atomic_fetch_sub_explicit(&c->count[idx], (uint64_t)-count_delta,
+                              memory_order_relaxed);
+}
+
+double pz__catalog_pop_raw(const pz__catalog *c, uint32_t idx) {
+  return bits_to_d(
+      atomic_load_explicit((_Atomic uint64_t *)&c->pop[idx], memory_order_relaxed));
+}
+
+double pz__catalog_pop_at(const pz__catalog *c, uint32_t idx, int64_t now) {
+  return pz__catalog_pop_raw(c, idx) /
+         pz__decay_gain(now, c->pop_landmark, c->half_life_ms);
+}
+
+uint64_t pz__catalog_pop_count(const pz__catalog *c, uint32_t idx) {
+  return atomic_load_explicit((_Atomic uint64_t *)&c->count[idx],
+                              memory_order_relaxed);
+}
+
+size_t pz__catalog_bytes(const pz__catalog *c) {
+  size_t b = (size_t)c->cap * (sizeof *c->items + 2 * sizeof(uint64_t)) +
+             pz__idmap_bytes(&c->map) +
+             (size_t)c->names_cap * sizeof *c->names;
+  for (uint32_t i = 0; i < c->n; i++)
+    b += sizeof(pz__item) + c->items[i]->idlen + 1 +
+         (size_t)c->items[i]->nf * sizeof(pz__ent);
+  return b;
+}

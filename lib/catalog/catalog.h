@@ -1,0 +1,100 @@
+/*
+ * lib/catalog/catalog.h - internal: items, their hashed feature vectors,
+ * the feature-name dictionary (index -> text, for reasons and exports) and
+ * time-decayed popularity.
+ *
+ * Locking: a read-write lock guards the item table and the dictionary.
+ * Popularity cells are atomics updated under the read lock, so tracking
+ * events does not serialize on the catalogue; moving the popularity
+ * landmark takes the write lock.
+ */
+#ifndef PZ_CATALOG_H
+#define PZ_CATALOG_H
+
+#include "../svec/svec.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#define PZ__ITEM_MAX_FEATURES 4096
+#define PZ__NO_ITEM UINT32_MAX
+
+typedef struct pz__item {
+  pz__ent *f; /* sorted features */
+  uint32_t nf;
+  float norm; /* Euclidean norm of f */
+  uint8_t alive;
+  uint8_t idlen;
+  char id[]; /* NUL-terminated */
+} pz__item;
+
+/* One feature name, kept for the first feature string seen at an index. */
+typedef struct pz__fname {
+  uint32_t index;
+  int8_t sign;
+  uint16_t len;
+  char *text;
+} pz__fname;
+
+typedef struct pz__catalog {
+  pthread_rwlock_t lock;
+  const pz__alloc *a;
+  pz__hashid hid;
+  int64_t half_life_ms;
+
+  pz__item **items;
+  uint32_t n, cap, live;
+  pz__idmap map;
+
+  _Atomic uint64_t *pop;   /* decayed popularity, double bits, per item */
+  _Atomic uint64_t *count; /* plain event counts, per item */
+  int64_t pop_landmark;
+
+  pz__fname *names; /* open addressing by index; text NULL = empty */
+  uint32_t names_cap, names_used;
+} pz__catalog;
+
+int pz__catalog_init(pz__catalog *c, const pz__alloc *a, pz__hashid hid,
+                     int64_t half_life_ms, int64_t now);
+void pz__catalog_free(pz__catalog *c);
+
+void pz__catalog_rdlock(pz__catalog *c);
+void pz__catalog_wrlock(pz__catalog *c);
+void pz__catalog_unlock(pz__catalog *c);
+
+/* Hash n feature strings into entries (caller frees *ents, n entries).
+ * Validates text and weights. */
+int pz__catalog_hash_features(const pz__catalog *c,
+                              const char *const *features,
+                              const double *weights, size_t n,
+                              pz__ent **ents_out, uint32_t *n_out);
+
+/* Create or replace (takes the write lock). */
+int pz__catalog_put(pz__catalog *c, const char *id, size_t len,
+                    const char *const *features, const double *weights,
+                    size_t n);
+int pz__catalog_remove(pz__catalog *c, const char *id, size_t len);
+
+/* Lock held. Index of an item (alive or not), or PZ__NO_ITEM. */
+uint32_t pz__catalog_find(const pz__catalog *c, const char *id, size_t len);
+/* Find, or with create make a featureless item (takes the write lock
+ * itself: call without holding the lock). */
+int pz__catalog_ensure(pz__catalog *c, const char *id, size_t len,
+                       bool create, uint32_t *idx_out);
+
+/* Make sure an event at ts can be added without float overflow (may take
+ * the write lock to move the landmark: call without holding the lock). */
+int pz__catalog_pop_prepare(pz__catalog *c, int64_t ts);
+/* Read lock held. */
+void pz__catalog_pop_add(pz__catalog *c, uint32_t idx, int64_t ts,
+                         double amount, int64_t count_delta);
+double pz__catalog_pop_raw(const pz__catalog *c, uint32_t idx);
+double pz__catalog_pop_at(const pz__catalog *c, uint32_t idx, int64_t now);
+uint64_t pz__catalog_pop_count(const pz__catalog *c, uint32_t idx);
+
+/* Lock held. Feature text at an index, or NULL. */
+const pz__fname *pz__catalog_fname(const pz__catalog *c, uint32_t index);
+
+size_t pz__catalog_bytes(const pz__catalog *c);
+
+#endif /* PZ_CATALOG_H */

@@ -1,0 +1,123 @@
+/*
+ * lib/core/core.h - internal: allocator, error reporting, validation,
+ * id maps, clock, growable text buffers. Every module may use it.
+ */
+#ifndef PZ_CORE_H
+#define PZ_CORE_H
+
+#include "personalize/common.h"
+#include "personalize/errors.h"
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* ---- allocator ------------------------------------------------------ */
+
+typedef struct pz__alloc {
+  pz_alloc_fn fn;
+  void *ud;
+} pz__alloc;
+
+void pz__alloc_default(pz__alloc *a);
+/* malloc-like; sets PZ_ENOMEM text on failure. size 0 returns NULL. */
+void *pz__malloc(const pz__alloc *a, size_t size);
+/* n * size zeroed bytes; overflow counts as failure. */
+void *pz__calloc(const pz__alloc *a, size_t n, size_t size);
+/* Resize; on failure returns NULL and leaves p intact. */
+void *pz__realloc(const pz__alloc *a, void *p, size_t osize, size_t nsize);
+void pz__free(const pz__alloc *a, void *p, size_t size);
+/* Overwrite the block before freeing it (erased personal data). */
+void pz__free_wipe(const pz__alloc *a, void *p, size_t size);
+void pz__wipe(void *p, size_t size);
+/* Copy len bytes plus a NUL. */
+char *pz__strndup(const pz__alloc *a, const char *s, size_t len);
+/* Grow an array of elem-sized entries so that it holds at least need;
+ * *cap is updated. Returns PZ_OK or PZ_ENOMEM (array untouched). */
+int pz__grow(const pz__alloc *a, void **arr, uint32_t *cap, uint32_t need,
+             size_t elem);
+
+/* ---- errors --------------------------------------------------------- */
+
+/* Set this thread's message (printf-style) and return code. */
+int pz__fail(int code, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+/* Out-of-memory: fixed text, no formatting, returns PZ_ENOMEM. */
+int pz__oom(void);
+
+/* ---- validation ----------------------------------------------------- */
+
+bool pz__utf8_valid(const char *s, size_t len);
+/* NUL-terminated UTF-8, 1..max bytes; what names the argument in errors.
+ * On success *len_out (may be NULL) gets the length. */
+int pz__check_str(const char *s, size_t max, const char *what,
+                  size_t *len_out);
+int pz__check_finite(double v, const char *what);
+
+/* ---- hashing of ids --------------------------------------------------- */
+
+uint64_t pz__hash_bytes(const void *p, size_t len, uint64_t seed);
+
+/* ---- id map: string -> dense uint32 index ----------------------------- */
+/* Slots hold a 32-bit hash tag and index+1; the strings live with their
+ * owners and are read back through key_of, so a slot costs 8 bytes. */
+typedef const char *(*pz__key_fn)(const void *ctx, uint32_t idx,
+                                   size_t *len_out);
+typedef struct pz__idmap {
+  uint64_t *slots; /* (tag << 32) | (idx + 1); 0 empty; UINT64_MAX gone */
+  uint32_t cap;    /* power of two, or 0 */
+  uint32_t used;   /* live entries */
+  uint32_t dead;   /* tombstones */
+} pz__idmap;
+
+void pz__idmap_init(pz__idmap *m);
+void pz__idmap_free(const pz__alloc *a, pz__idmap *m);
+/* Returns idx or UINT32_MAX. */
+uint32_t pz__idmap_find(const pz__idmap *m, uint64_t hash, const char *key,
+                        size_t len, pz__key_fn key_of, const void *ctx);
+/* Make room for one more entry (may rehash). PZ_OK or PZ_ENOMEM. */
+int pz__idmap_reserve(const pz__alloc *a, pz__idmap *m, pz__key_fn key_of,
+                      const void *ctx);
+/* Insert after pz__idmap_reserve succeeded; key must be absent. */
+void pz__idmap_insert(pz__idmap *m, uint64_t hash, uint32_t idx);
+/* Remove idx (which must be present under hash). */
+void pz__idmap_remove(pz__idmap *m, uint64_t hash, uint32_t idx);
+size_t pz__idmap_bytes(const pz__idmap *m);
+
+/* ---- clock ------------------------------------------------------------ */
+
+int64_t pz__clock_system(void *ud);
+
+/* ---- text buffer (JSON writing) --------------------------------------- */
+
+typedef struct pz__buf {
+  const pz__alloc *a;
+  char *p;
+  size_t len, cap;
+  int err; /* sticky PZ_ENOMEM */
+} pz__buf;
+
+void pz__buf_init(pz__buf *b, const pz__alloc *a);
+void pz__buf_free(pz__buf *b);
+void pz__buf_put(pz__buf *b, const char *s, size_t len);
+void pz__buf_puts(pz__buf *b, const char *s);
+void pz__buf_printf(pz__buf *b, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+/* A JSON string literal with quotes; s must be valid UTF-8. */
+void pz__buf_json_str(pz__buf *b, const char *s, size_t len);
+/* A JSON number (finite doubles; non-finite are written as null). */
+void pz__buf_json_num(pz__buf *b, double v);
+
+/* ---- misc ------------------------------------------------------------- */
+
+#define PZ__MIN(a, b) ((a) < (b) ? (a) : (b))
+#define PZ__MAX(a, b) ((a) > (b) ? (a) : (b))
+
+#endif /* PZ_CORE_H */

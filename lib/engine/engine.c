@@ -1,0 +1,183 @@
+/* Opening, configuring and freeing an engine. */
+#include "engine.h"
+
+#include <string.h>
+
+static int read_hashing(pz_engine *e, const pz__ydoc *d) {
+  const pz__ynode *n = pz__y_get(d->root, "hashing");
+  if (!n) return PZ_OK;
+  static const char *const keys[] = {"seed", "bits", NULL};
+  int rc = pz__y_map(d, n, "hashing", keys);
+  const pz__ynode *v;
+  uint64_t x;
+  if (!rc && (v = pz__y_get(n, "seed")) &&
+      !(rc = pz__y_uint(d, v, "hashing.seed", 0, UINT64_MAX, &x)))
+    e->hid.seed = x;
+  if (!rc && (v = pz__y_get(n, "bits")) &&
+      !(rc = pz__y_uint(d, v, "hashing.bits", PZ_HASH_BITS_MIN,
+                        PZ_HASH_BITS_MAX, &x)))
+    e->hid.bits = (unsigned int)x;
+  return rc;
+}
+
+static int read_catalog(pz_engine *e, const pz__ydoc *d) {
+  const pz__ynode *n = pz__y_get(d->root, "catalog");
+  if (!n) return PZ_OK;
+  static const char *const keys[] = {"unknown_items", NULL};
+  int rc = pz__y_map(d, n, "catalog", keys);
+  const pz__ynode *v;
+  if (!rc && (v = pz__y_get(n, "unknown_items"))) {
+    static const char *const words[] = {"create", "refuse", NULL};
+    int w;
+    if (!(rc = pz__y_enum(d, v, "catalog.unknown_items", words, &w)))
+      e->refuse_unknown_items = w == 1;
+  }
+  return rc;
+}
+
+static int configure(pz_engine *e, const pz_engine_options *o) {
+  e->hid = (pz__hashid){0, 20};
+  pz__profile_cfg_default(&e->pcfg);
+  pz__rank_cfg_default(&e->rcfg);
+  pz__ydoc d;
+  int rc;
+  if (o->config_path)
+    rc = pz__yaml_parse_file(&d, &e->alloc, o->config_path);
+  else if (o->config_text || o->config_len)
+    rc = pz__yaml_parse(&d, &e->alloc, o->config_text, o->config_len, NULL);
+  else
+    return PZ_OK;
+  if (rc) return rc;
+  static const char *const sections[] = {"hashing", "events",  "decay",
+                                         "profile", "consent", "catalog",
+                                         "ranking", NULL};
+  rc = pz__y_map(&d, d.root, "the configuration", sections);
+  if (!rc) rc = read_hashing(e, &d);
+  if (!rc) rc = read_catalog(e, &d);
+  if (!rc) rc = pz__profile_cfg_read(&e->pcfg, &d);
+  if (!rc) rc = pz__rank_cfg_read(&e->rcfg, &d);
+  pz__yaml_free(&d);
+  return rc;
+}
+
+PZ_API int pz_engine_options_init(pz_engine_options *opts,
+                                  unsigned int version) {
+  if (!opts) return pz__fail(PZ_EINVAL, "opts is NULL");
+  if (version != PZ_ENGINE_OPTIONS_VERSION)
+    return pz__fail(PZ_EVERSION, "engine options version %u is not %d",
+                    version, PZ_ENGINE_OPTIONS_VERSION);
+  memset(opts, 0, sizeof *opts);
+  opts->version = version;
+  return PZ_OK;
+}
+
+PZ_API int pz_engine_open_with(pz_engine **out, const pz_engine_options *opts) {
+  if (!out) return pz__fail(PZ_EINVAL, "out is NULL");
+  *out = NULL;
+  pz_engine_options defaults;
+  if (!opts) {
+    pz_engine_options_init(&defaults, PZ_ENGINE_OPTIONS_VERSION);
+    opts = &defaults;
+  }
+  if (opts->version != PZ_ENGINE_OPTIONS_VERSION)
+    return pz__fail(PZ_EVERSION, "engine options version %u is not %d",
+                    opts->version, PZ_ENGINE_OPTIONS_VERSION);
+  if (!opts->config_path && !opts->config_text && opts->config_len)
+    return pz__fail(PZ_EINVAL, "config_text is NULL but config_len is %zu",
+                    opts->config_len);
+  pz__alloc a;
+  pz__alloc_default(&a);
+  if (opts->alloc) {
+    a.fn = opts->alloc;
+    a.ud = opts->alloc_ud;
+  }
+  pz_engine *e = pz__calloc(&a, 1, sizeof *e);
+  if (!e) return PZ_ENOMEM;
+  e->alloc = a;
+  e->clock = opts->clock ? opts->clock : pz__clock_system;
+  e->clock_ud = opts->clock ? opts->clock_ud : NULL;
+  int rc = configure(e, opts);
+  if (rc) {
+    pz__free(&a, e, sizeof *e);
+    return rc;
+  }
+  int64_t now = e->clock(e->clock_ud);
+  if ((rc = pz__catalog_init(&e->catalog, &e->alloc, e->hid,
+                             e->pcfg.half_life_ms, now))) {
+    pz__free(&a, e, sizeof *e);
+    return rc;
+  }
+  if ((rc = pz__profiles_init(&e->profiles, &e->alloc, &e->pcfg))) {
+    pz__catalog_free(&e->catalog);
+    pz__free(&a, e, sizeof *e);
+    return rc;
+  }
+  if ((rc = pz__scratch_pool_init(&e->pool, &e->alloc, e->hid.bits))) {
+    pz__profiles_free(&e->profiles);
+    pz__catalog_free(&e->catalog);
+    pz__free(&a, e, sizeof *e);
+    return rc;
+  }
+  *out = e;
+  return PZ_OK;
+}
+
+PZ_API int pz_engine_open(pz_engine **out, const char *config_path) {
+  pz_engine_options o;
+  pz_engine_options_init(&o, PZ_ENGINE_OPTIONS_VERSION);
+  o.config_path = config_path;
+  return pz_engine_open_with(out, &o);
+}
+
+PZ_API int pz_engine_open_string(pz_engine **out, const char *yaml,
+                                 size_t len) {
+  if (!yaml && len) return pz__fail(PZ_EINVAL, "yaml is NULL");
+  pz_engine_options o;
+  pz_engine_options_init(&o, PZ_ENGINE_OPTIONS_VERSION);
+  o.config_text = yaml ? yaml : "";
+  o.config_len = len;
+  return pz_engine_open_with(out, &o);
+}
+
+PZ_API void pz_engine_free(pz_engine *e) {
+  if (!e) return;
+  pz__alloc a = e->alloc;
+  pz__scratch_pool_free(&e->pool);
+  pz__profiles_free(&e->profiles);
+  pz__catalog_free(&e->catalog);
+  pz__free(&a, e, sizeof *e);
+}
+
+PZ_API int pz_engine_set_clock(pz_engine *e, pz_clock_fn fn, void *ud) {
+  if (!e) return pz__fail(PZ_EINVAL, "engine is NULL");
+  e->clock = fn ? fn : pz__clock_system;
+  e->clock_ud = fn ? ud : NULL;
+  return PZ_OK;
+}
+
+PZ_API int pz_engine_now(int64_t *now_out, const pz_engine *e) {
+  if (!now_out || !e) return pz__fail(PZ_EINVAL, "NULL argument");
+  *now_out = e->clock(e->clock_ud);
+  return PZ_OK;
+}
+
+void pz__engine_svec_params(const pz_engine *e, pz__alloc *a, pz__hashid *h) {
+  *a = e->alloc;
+  *h = e->hid;
+}
+
+int pz__engine_time(const pz_engine *e, int64_t ts, int64_t *out) {
+  if (ts < 0) return pz__fail(PZ_EINVAL, "timestamp %lld is negative",
+                              (long long)ts);
+  *out = ts ? ts : e->clock(e->clock_ud);
+  if (*out < 0) *out = 0;
+  return PZ_OK;
+}
+
+int pz__engine_user(pz__uref *u, const char *id) {
+  size_t len;
+  int rc = pz__check_str(id, PZ_ID_MAX, "user id", &len);
+  if (rc) return rc;
+  pz__uref_make(u, id, len);
+  return PZ_OK;
+}

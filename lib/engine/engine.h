@@ -1,0 +1,30 @@
+/*
+ * lib/engine/engine.h - internal: the root handle, the only place that
+ * wires modules together.
+ */
+#ifndef PZ_ENGINE_H
+#define PZ_ENGINE_H
+
+#include "../rank/rank.h"
+#include "personalize.h"
+
+struct pz_engine {
+  pz__alloc alloc;
+  pz_clock_fn clock;
+  void *clock_ud;
+  pz__hashid hid;
+  bool refuse_unknown_items;
+  pz__profile_cfg pcfg;
+  pz__rank_cfg rcfg;
+  pz__catalog catalog;
+  pz__profiles profiles;
+  pz__scratch_pool pool;
+};
+
+void pz__engine_svec_params(const pz_engine *e, pz__alloc *a, pz__hashid *h);
+/* ts 0 means now; negative is invalid. */
+int pz__engine_time(const pz_engine *e, int64_t ts, int64_t *out);
+/* Validate a user id and resolve its shard. */
+int pz__engine_user(pz__uref *u, const char *id);
+
+#endif /* PZ_ENGINE_H */

@@ -1,0 +1,505 @@
+/* Public profile functions: each validates, takes the locks in the one
+ * order (catalogue, then shards by number) and calls the profile module. */
+#include "engine.h"
+
+#include <math.h>
+#include <string.h>
+
+static int check_name(const char *name, const char *what, size_t *len) {
+  return pz__check_str(name, PZ_ID_MAX, what, len);
+}
+
+/* Give back an event's share of item popularity (catalogue lock held). */
+static void forget_popularity(pz_engine *e, const pz__profile *p) {
+  for (uint32_t i = 0; i < p->ev_n; i++) {
+    uint8_t type;
+    const pz__event *ev = pz__profile_event(p, i, &type);
+    double amount = pz__profile_event_amount(&e->pcfg, type, ev->value);
+    pz__catalog_pop_add(&e->catalog, ev->item, ev->ts, -amount, -1);
+  }
+}
+
+static void restore_popularity(pz_engine *e, const pz__profile *p) {
+  for (uint32_t i = 0; i < p->ev_n; i++) {
+    uint8_t type;
+    const pz__event *ev = pz__profile_event(p, i, &type);
+    double amount = pz__profile_event_amount(&e->pcfg, type, ev->value);
+    pz__catalog_pop_add(&e->catalog, ev->item, ev->ts, amount, 1);
+  }
+}
+
+static int no_consent(const pz_engine *e, const char *user) {
+  if (e->pcfg.drop_without_consent) return PZ_OK;
+  return pz__fail(PZ_ECONSENT,
+                  "user \"%s\" has not consented to personalization", user);
+}
+
+PZ_API int pz_track(pz_engine *e, const char *user, const char *item,
+                    const char *event_type, double value, int64_t ts_ms) {
+  if (!e) return pz__fail(PZ_EINVAL, "engine is NULL");
+  pz__uref u;
+  size_t ilen, tlen;
+  int rc = pz__engine_user(&u, user);
+  if (!rc) rc = pz__check_str(item, PZ_ID_MAX, "item id", &ilen);
+  if (!rc) rc = check_name(event_type, "event type", &tlen);
+  if (!rc) rc = pz__check_finite(value, "value");
+  if (!rc && fabs(value) > PZ__VALUE_MAX)
+    rc = pz__fail(PZ_ERANGE, "value %g is beyond +/-%g", value, PZ__VALUE_MAX);
+  int64_t ts;
+  if (!rc) rc = pz__engine_time(e, ts_ms, &ts);
+  if (rc) return rc;
+  int type = pz__profile_event_type(&e->pcfg, event_type);
+  if (type < 0)
+    return pz__fail(PZ_ENOTFOUND, "unknown event type \"%s\"", event_type);
+
+  /* consent first, so a refused event creates nothing, not even an item */
+  pz__shard_rdlock(&e->profiles, u.shard);
+  bool ok = pz__profile_consented(&e->profiles,
+                                  pz__profiles_find(&e->profiles, &u),
+                                  PZ__PURPOSE_PERSONALIZATION);
+  pz__shard_unlock(&e->profiles, u.shard);
+  if (!ok) return no_consent(e, user);
+
+  uint32_t idx;
+  if ((rc = pz__catalog_ensure(&e->catalog, item, ilen,
+                               !e->refuse_unknown_items, &idx)))
+    return rc;
+  pz__catalog_pop_prepare(&e->catalog, ts);
+
+  pz__catalog_rdlock(&e->catalog);
+  pz__shard_wrlock(&e->profiles, u.shard);
+  pz__profile *p;
+  bool created;
+  rc = pz__profiles_obtain(&e->profiles, &u, &p, &created);
+  if (!rc && !pz__profile_consented(&e->profiles, p,
+                                    PZ__PURPOSE_PERSONALIZATION)) {
+    rc = no_consent(e, user); /* withdrawn meanwhile */
+    if (rc == PZ_OK) rc = 1;  /* dropped: skip the write below */
+  }
+  if (!rc) {
+    const pz__item *it = e->catalog.items[idx];
+    rc = pz__profile_track(&e->profiles, p, idx, it->f, it->nf,
+                           (uint32_t)type, value, ts);
+    if (!rc)
+      pz__catalog_pop_add(&e->catalog, idx, ts,
+                          pz__profile_event_amount(&e->pcfg, (uint32_t)type,
+                                                   value),
+                          1);
+  }
+  if (rc && created) pz__profiles_remove(&e->profiles, &u);
+  pz__shard_unlock(&e->profiles, u.shard);
+  pz__catalog_unlock(&e->catalog);
+  return rc == 1 ? PZ_OK : rc;
+}
+
+/* ---- attributes ------------------------------------------------------- */
+
+static int set_attr(pz_engine *e, const char *user, const char *name, int type,
+                    double num, int64_t ts, const char *str) {
+  if (!e) return pz__fail(PZ_EINVAL, "engine is NULL");
+  pz__uref u;
+  size_t nlen, slen = 0;
+  int rc = pz__engine_user(&u, user);
+  if (!rc) rc = check_name(name, "attribute name", &nlen);
+  if (!rc && type == PZ_ATTR_STRING) {
+    if (!str) return pz__fail(PZ_EINVAL, "value is NULL");
+    slen = strnlen(str, PZ__ATTR_STR_MAX + 1);
+    if (slen > PZ__ATTR_STR_MAX)
+      return pz__fail(PZ_EINVAL, "value is longer than %d bytes",
+                      PZ__ATTR_STR_MAX);
+    if (!pz__utf8_valid(str, slen))
+      return pz__fail(PZ_EINVAL, "value is not valid UTF-8");
+  }
+  if (rc) return rc;
+  pz__shard_wrlock(&e->profiles, u.shard);
+  pz__profile *p;
+  bool created;
+  rc = pz__profiles_obtain(&e->profiles, &u, &p, &created);
+  if (!rc) rc = pz__profile_attr_set(&e->profiles, p, name, nlen, type, num,
+                                     ts, str, slen);
+  if (rc && created) pz__profiles_remove(&e->profiles, &u);
+  pz__shard_unlock(&e->profiles, u.shard);
+  return rc;
+}
+
+PZ_API int pz_profile_set_string(pz_engine *e, const char *user,
+                                 const char *name, const char *value) {
+  return set_attr(e, user, name, PZ_ATTR_STRING, 0, 0, value);
+}
+
+PZ_API int pz_profile_set_number(pz_engine *e, const char *user,
+                                 const char *name, double value) {
+  int rc = pz__check_finite(value, "value");
+  return rc ? rc : set_attr(e, user, name, PZ_ATTR_NUMBER, value, 0, NULL);
+}
+
+PZ_API int pz_profile_set_bool(pz_engine *e, const char *user,
+                               const char *name, int value) {
+  if (value != 0 && value != 1)
+    return pz__fail(PZ_EINVAL, "a bool attribute must be 0 or 1, not %d",
+                    value);
+  return set_attr(e, user, name, PZ_ATTR_BOOL, value, 0, NULL);
+}
+
+PZ_API int pz_profile_set_timestamp(pz_engine *e, const char *user,
+                                    const char *name, int64_t ms) {
+  return set_attr(e, user, name, PZ_ATTR_TIMESTAMP, 0, ms, NULL);
+}
+
+/* Find an attribute under the shard read lock; the caller unlocks. */
+static int get_attr(pz_engine *e, const char *user, const char *name,
+                    pz__uref *u, const pz__attr **out) {
+  if (!e) return pz__fail(PZ_EINVAL, "engine is NULL");
+  size_t nlen;
+  int rc = pz__engine_user(u, user);
+  if (!rc) rc = check_name(name, "attribute name", &nlen);
+  if (rc) return rc;
+  pz__shard_rdlock(&e->profiles, u->shard);
+  pz__profile *p = pz__profiles_find(&e->profiles, u);
+  *out = p ? pz__profile_attr(p, name, nlen) : NULL;
+  if (*out) return PZ_OK;
+  pz__shard_unlock(&e->profiles, u->shard);
+  if (!p) return pz__fail(PZ_ENOTFOUND, "no user \"%s\"", user);
+  return pz__fail(PZ_ENOTFOUND, "user \"%s\" has no attribute \"%s\"", user,
+                  name);
+}
+
+static int wrong_type(const char *name, int want) {
+  static const char *const names[] = {"", "string", "number", "bool",
+                                      "timestamp"};
+  return pz__fail(PZ_ETYPE, "attribute \"%s\" is not a %s", name, names[want]);
+}
+
+PZ_API int pz_profile_get_type(int *type_out, pz_engine *e, const char *user,
+                               const char *name) {
+  if (!type_out) return pz__fail(PZ_EINVAL, "type_out is NULL");
+  pz__uref u;
+  const pz__attr *t;
+  int rc = get_attr(e, user, name, &u, &t);
+  if (rc) return rc;
+  *type_out = t->type;
+  pz__shard_unlock(&e->profiles, u.shard);
+  return PZ_OK;
+}
+
+PZ_API int pz_profile_get_string(char *buf, size_t cap, size_t *len_out,
+                                 pz_engine *e, const char *user,
+                                 const char *name) {
+  if (!len_out) return pz__fail(PZ_EINVAL, "len_out is NULL");
+  if (!buf && cap) return pz__fail(PZ_EINVAL, "buf is NULL");
+  pz__uref u;
+  const pz__attr *t;
+  int rc = get_attr(e, user, name, &u, &t);
+  if (rc) return rc;
+  if (t->type != PZ_ATTR_STRING) {
+    rc = wrong_type(name, PZ_ATTR_STRING);
+  } else {
+    *len_out = t->slen;
+    if (cap <= t->slen)
+      rc = pz__fail(PZ_EBUFS, "%u bytes and a NUL do not fit in %zu",
+                    t->slen, cap);
+    else
+      memcpy(buf, t->v.str, (size_t)t->slen + 1);
+  }
+  pz__shard_unlock(&e->profiles, u.shard);
+  return rc;
+}
+
+PZ_API int pz_profile_get_number(double *out, pz_engine *e, const char *user,
+                                 const char *name) {
+  if (!out) return pz__fail(PZ_EINVAL, "out is NULL");
+  pz__uref u;
+  const pz__attr *t;
+  int rc = get_attr(e, user, name, &u, &t);
+  if (rc) return rc;
+  if (t->type != PZ_ATTR_NUMBER) rc = wrong_type(name, PZ_ATTR_NUMBER);
+  else *out = t->v.num;
+  pz__shard_unlock(&e->profiles, u.shard);
+  return rc;
+}
+
+PZ_API int pz_profile_get_bool(int *out, pz_engine *e, const char *user,
+                               const char *name) {
+  if (!out) return pz__fail(PZ_EINVAL, "out is NULL");
+  pz__uref u;
+  const pz__attr *t;
+  int rc = get_attr(e, user, name, &u, &t);
+  if (rc) return rc;
+  if (t->type != PZ_ATTR_BOOL) rc = wrong_type(name, PZ_ATTR_BOOL);
+  else *out = t->v.b;
+  pz__shard_unlock(&e->profiles, u.shard);
+  return rc;
+}
+
+PZ_API int pz_profile_get_timestamp(int64_t *out, pz_engine *e,
+                                    const char *user, const char *name) {
+  if (!out) return pz__fail(PZ_EINVAL, "out is NULL");
+  pz__uref u;
+  const pz__attr *t;
+  int rc = get_attr(e, user, name, &u, &t);
+  if (rc) return rc;
+  if (t->type != PZ_ATTR_TIMESTAMP) rc = wrong_type(name, PZ_ATTR_TIMESTAMP);
+  else *out = t->v.ts;
+  pz__shard_unlock(&e->profiles, u.shard);
+  return rc;
+}
+
+PZ_API int pz_profile_remove_attribute(pz_engine *e, const char *user,
+                                       const char *name) {
+  if (!e) return pz__fail(PZ_EINVAL, "engine is NULL");
+  pz__uref u;
+  size_t nlen;
+  int rc = pz__engine_user(&u, user);
+  if (!rc) rc = check_name(name, "attribute name", &nlen);
+  if (rc) return rc;
+  pz__shard_wrlock(&e->profiles, u.shard);
+  pz__profile *p = pz__profiles_find(&e->profiles, &u);
+  rc = p ? pz__profile_attr_remove(&e->profiles, p, name, nlen)
+         : pz__fail(PZ_ENOTFOUND, "no user \"%s\"", user);
+  pz__shard_unlock(&e->profiles, u.shard);
+  return rc;
+}
+
+/* ---- consent ---------------------------------------------------------- */
+
+static int purpose_of(const pz_engine *e, const char *purpose, int *out) {
+  size_t len;
+  int rc = check_name(purpose, "purpose", &len);
+  if (rc) return rc;
+  *out = pz__profile_purpose(&e->pcfg, purpose);
+  if (*out < 0) return pz__fail(PZ_ENOTFOUND, "unknown purpose \"%s\"", purpose);
+  return PZ_OK;
+}
+
+PZ_API int pz_profile_set_consent(pz_engine *e, const char *user,
+                                  const char *purpose, int granted) {
+  if (!e) return pz__fail(PZ_EINVAL, "engine is NULL");
+  pz__uref u;
+  int pi, rc = pz__engine_user(&u, user);
+  if (!rc) rc = purpose_of(e, purpose, &pi);
+  if (!rc && granted != 0 && granted != 1)
+    rc = pz__fail(PZ_EINVAL, "granted must be 0 or 1, not %d", granted);
+  if (rc) return rc;
+  int64_t now = e->clock(e->clock_ud);
+  pz__catalog_rdlock(&e->catalog);
+  pz__shard_wrlock(&e->profiles, u.shard);
+  pz__profile *p;
+  bool created;
+  rc = pz__profiles_obtain(&e->profiles, &u, &p, &created);
+  if (!rc) rc = pz__profile_consent_set(&e->profiles, p, pi, granted, now);
+  if (!rc && pi == PZ__PURPOSE_PERSONALIZATION && !granted) {
+    /* withdrawn: behavioural data may no longer be processed */
+    forget_popularity(e, p);
+    pz__profile_clear_behaviour(&e->profiles, p);
+  }
+  if (rc && created) pz__profiles_remove(&e->profiles, &u);
+  pz__shard_unlock(&e->profiles, u.shard);
+  pz__catalog_unlock(&e->catalog);
+  return rc;
+}
+
+PZ_API int pz_profile_get_consent(int *granted_out, pz_engine *e,
+                                  const char *user, const char *purpose) {
+  if (!granted_out || !e) return pz__fail(PZ_EINVAL, "NULL argument");
+  pz__uref u;
+  int pi, rc = pz__engine_user(&u, user);
+  if (!rc) rc = purpose_of(e, purpose, &pi);
+  if (rc) return rc;
+  pz__shard_rdlock(&e->profiles, u.shard);
+  *granted_out = pz__profile_consented(
+      &e->profiles, pz__profiles_find(&e->profiles, &u), pi);
+  pz__shard_unlock(&e->profiles, u.shard);
+  return PZ_OK;
+}
+
+/* ---- counts ----------------------------------------------------------- */
+
+PZ_API int pz_profile_event_count(size_t *n_out, pz_engine *e,
+                                  const char *user) {
+  if (!n_out || !e) return pz__fail(PZ_EINVAL, "NULL argument");
+  pz__uref u;
+  int rc = pz__engine_user(&u, user);
+  if (rc) return rc;
+  pz__shard_rdlock(&e->profiles, u.shard);
+  pz__profile *p = pz__profiles_find(&e->profiles, &u);
+  if (p) *n_out = p->ev_n;
+  pz__shard_unlock(&e->profiles, u.shard);
+  return p ? PZ_OK : pz__fail(PZ_ENOTFOUND, "no user \"%s\"", user);
+}
+
+PZ_API int pz_profile_count(size_t *n_out, pz_engine *e) {
+  if (!n_out || !e) return pz__fail(PZ_EINVAL, "NULL argument");
+  *n_out = pz__profiles_count(&e->profiles);
+  return PZ_OK;
+}
+
+/* ---- merge and erase --------------------------------------------------- */
+
+PZ_API int pz_profile_merge(pz_engine *e, const char *from, const char *into) {
+  if (!e) return pz__fail(PZ_EINVAL, "engine is NULL");
+  pz__uref uf, ui;
+  int rc = pz__engine_user(&uf, from);
+  if (!rc) rc = pz__engine_user(&ui, into);
+  if (rc) return rc;
+  if (uf.len == ui.len && memcmp(from, into, uf.len) == 0)
+    return pz__fail(PZ_EINVAL, "cannot merge user \"%s\" into itself", from);
+  uint32_t lo = PZ__MIN(uf.shard, ui.shard), hi = PZ__MAX(uf.shard, ui.shard);
+  pz__catalog_rdlock(&e->catalog);
+  pz__shard_wrlock(&e->profiles, lo);
+  if (hi != lo) pz__shard_wrlock(&e->profiles, hi);
+  pz__profile *src = pz__profiles_find(&e->profiles, &uf), *dst = NULL;
+  bool created = false;
+  if (!src) rc = pz__fail(PZ_ENOTFOUND, "no user \"%s\"", from);
+  if (!rc) rc = pz__profiles_obtain(&e->profiles, &ui, &dst, &created);
+  if (!rc) {
+    bool keep = pz__profile_merge_consented(&e->profiles, dst, src);
+    if (!keep) { /* neither history survives: give back its popularity */
+      forget_popularity(e, src);
+      forget_popularity(e, dst);
+    }
+    rc = pz__profile_merge(&e->profiles, dst, src);
+    if (rc && !keep) {
+      restore_popularity(e, src);
+      restore_popularity(e, dst);
+    }
+  }
+  if (!rc) pz__profiles_remove(&e->profiles, &uf);
+  else if (created) pz__profiles_remove(&e->profiles, &ui);
+  if (hi != lo) pz__shard_unlock(&e->profiles, hi);
+  pz__shard_unlock(&e->profiles, lo);
+  pz__catalog_unlock(&e->catalog);
+  return rc;
+}
+
+PZ_API int pz_profile_erase(pz_engine *e, const char *user) {
+  if (!e) return pz__fail(PZ_EINVAL, "engine is NULL");
+  pz__uref u;
+  int rc = pz__engine_user(&u, user);
+  if (rc) return rc;
+  pz__catalog_rdlock(&e->catalog);
+  pz__shard_wrlock(&e->profiles, u.shard);
+  pz__profile *p = pz__profiles_find(&e->profiles, &u);
+  if (p) {
+    forget_popularity(e, p);
+    pz__profiles_remove(&e->profiles, &u);
+  } else {
+    rc = pz__fail(PZ_ENOTFOUND, "no user \"%s\"", user);
+  }
+  pz__shard_unlock(&e->profiles, u.shard);
+  pz__catalog_unlock(&e->catalog);
+  return rc;
+}
+
+/* ---- reading out --------------------------------------------------------- */
+
+PZ_API int pz_profile_export(char *buf, size_t cap, size_t *len_out,
+                             pz_engine *e, const char *user) {
+  if (!len_out || !e) return pz__fail(PZ_EINVAL, "NULL argument");
+  if (!buf && cap) return pz__fail(PZ_EINVAL, "buf is NULL");
+  pz__uref u;
+  int rc = pz__engine_user(&u, user);
+  if (rc) return rc;
+  int64_t now = e->clock(e->clock_ud);
+  pz__buf b;
+  pz__buf_init(&b, &e->alloc);
+  pz__catalog_rdlock(&e->catalog);
+  pz__shard_rdlock(&e->profiles, u.shard);
+  pz__profile *p = pz__profiles_find(&e->profiles, &u);
+  rc = p ? pz__profile_export(&e->profiles, p, &e->catalog, now, &b)
+         : pz__fail(PZ_ENOTFOUND, "no user \"%s\"", user);
+  pz__shard_unlock(&e->profiles, u.shard);
+  pz__catalog_unlock(&e->catalog);
+  if (!rc) {
+    *len_out = b.len;
+    if (cap <= b.len)
+      rc = pz__fail(PZ_EBUFS, "the export needs %zu bytes and a NUL", b.len);
+    else
+      memcpy(buf, b.p, b.len + 1);
+  }
+  pz__buf_free(&b);
+  return rc;
+}
+
+/* One block: header, entries, feature strings. */
+typedef struct interest {
+  const char *feature;
+  double score;
+} interest;
+
+struct pz_interests {
+  pz__alloc alloc;
+  size_t size;
+  uint32_t n;
+  interest *e;
+};
+
+PZ_API int pz_profile_interests(pz_interests **out, pz_engine *e,
+                                const char *user, size_t k, int64_t now_ms) {
+  if (!out) return pz__fail(PZ_EINVAL, "out is NULL");
+  *out = NULL;
+  if (!e) return pz__fail(PZ_EINVAL, "engine is NULL");
+  pz__uref u;
+  int64_t now;
+  int rc = pz__engine_user(&u, user);
+  if (!rc && (k == 0 || k > 10000))
+    rc = pz__fail(PZ_EINVAL, "k must be between 1 and 10000, not %zu", k);
+  if (!rc) rc = pz__engine_time(e, now_ms, &now);
+  if (rc) return rc;
+  const pz__alloc *a = &e->alloc;
+  size_t per = sizeof(uint32_t) * 2 + sizeof(double) + sizeof(float);
+  char *tmp = pz__malloc(a, k * per);
+  if (!tmp) return PZ_ENOMEM;
+  uint32_t *idx = (uint32_t *)tmp;
+  uint32_t *tid = idx + k;
+  double *score = (double *)(tid + k);
+  float *tsc = (float *)(score + k);
+  pz__catalog_rdlock(&e->catalog);
+  pz__shard_rdlock(&e->profiles, u.shard);
+  pz__profile *p = pz__profiles_find(&e->profiles, &u);
+  uint32_t n = 0;
+  if (!p) rc = pz__fail(PZ_ENOTFOUND, "no user \"%s\"", user);
+  else
+    n = pz__profile_top_interests(&e->profiles, p, &e->catalog, now,
+                                  (uint32_t)k, idx, score, tsc, tid);
+  pz__shard_unlock(&e->profiles, u.shard);
+  size_t size = sizeof(pz_interests) + n * sizeof(interest);
+  for (uint32_t j = 0; !rc && j < n; j++)
+    size += pz__catalog_fname(&e->catalog, idx[j])->len + 1u;
+  pz_interests *l = rc ? NULL : pz__malloc(a, size);
+  if (!rc && !l) rc = PZ_ENOMEM;
+  if (!rc) {
+    l->alloc = *a;
+    l->size = size;
+    l->n = n;
+    l->e = (interest *)(l + 1);
+    char *s = (char *)(l->e + n);
+    for (uint32_t j = 0; j < n; j++) {
+      const pz__fname *f = pz__catalog_fname(&e->catalog, idx[j]);
+      memcpy(s, f->text, f->len);
+      s[f->len] = '\0';
+      l->e[j].feature = s;
+      l->e[j].score = score[j];
+      s += f->len + 1;
+    }
+    *out = l;
+  }
+  pz__catalog_unlock(&e->catalog);
+  pz__free(a, tmp, k * per);
+  return rc;
+}
+
+PZ_API size_t pz_interests_count(const pz_interests *l) { return l ? l->n : 0; }
+
+PZ_API const char *pz_interests_feature(const pz_interests *l, size_t i) {
+  return l && i < l->n ? l->e[i].feature : NULL;
+}
+
+PZ_API double pz_interests_score(const pz_interests *l, size_t i) {
+  return l && i < l->n ? l->e[i].score : NAN;
+}
+
+PZ_API void pz_interests_free(pz_interests *l) {
+  if (!l) return;
+  pz__alloc a = l->alloc;
+  pz__free(&a, l, l->size);
+}

@@ -1,0 +1,217 @@
+/* Identity merge: an anonymous visitor's profile folds into an account.
+ * Everything new is built first; only when every allocation succeeded is
+ * the destination changed, so a failure leaves both profiles as they were. */
+#include "profile.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct merged {
+  pz__consent *consent;
+  uint8_t n_consent;
+  pz__sv iv;
+  int64_t landmark;
+  pz__event *ev;
+  uint8_t *evt;
+  uint32_t ev_n;
+  pz__attr *attrs;
+  uint16_t n_attrs;
+} merged;
+
+static void merged_free(const pz__alloc *a, merged *m) {
+  pz__free(a, m->consent, (size_t)m->n_consent * sizeof *m->consent);
+  pz__sv_free(a, &m->iv, true);
+  pz__free_wipe(a, m->ev, (size_t)m->ev_n * sizeof *m->ev);
+  pz__free_wipe(a, m->evt, m->ev_n);
+  for (uint16_t i = 0; i < m->n_attrs; i++) {
+    pz__free_wipe(a, m->attrs[i].name, (size_t)m->attrs[i].namelen + 1);
+    if (m->attrs[i].type == PZ_ATTR_STRING)
+      pz__free_wipe(a, m->attrs[i].v.str, m->attrs[i].slen + 1);
+  }
+}
+
+/* For each purpose the more recent explicit choice wins. */
+static int merge_consent(const pz__alloc *a, merged *m, const pz__profile *d,
+                         const pz__profile *s) {
+  pz__consent all[2 * PZ__MAX_PURPOSES];
+  uint8_t k = 0;
+  const pz__profile *both[2] = {d, s};
+  for (int w = 0; w < 2; w++)
+    for (uint8_t i = 0; i < both[w]->n_consent; i++) {
+      const pz__consent *c = &both[w]->consent[i];
+      uint8_t j = 0;
+      while (j < k && all[j].purpose != c->purpose) j++;
+      if (j == k) all[k++] = *c;
+      else if (c->ts > all[j].ts) all[j] = *c;
+    }
+  if (!k) return PZ_OK;
+  m->consent = pz__malloc(a, k * sizeof *m->consent);
+  if (!m->consent) return PZ_ENOMEM;
+  memcpy(m->consent, all, k * sizeof *m->consent);
+  m->n_consent = k;
+  return PZ_OK;
+}
+
+bool pz__profile_merge_consented(const pz__profiles *ps, const pz__profile *d,
+                                 const pz__profile *s) {
+  const pz__consent *best = NULL;
+  const pz__profile *both[2] = {d, s};
+  for (int w = 0; w < 2; w++)
+    for (uint8_t i = 0; i < both[w]->n_consent; i++) {
+      const pz__consent *c = &both[w]->consent[i];
+      if (c->purpose == PZ__PURPOSE_PERSONALIZATION &&
+          (!best || c->ts > best->ts))
+        best = c;
+    }
+  return best ? best->granted
+              : pz__profile_consented(ps, NULL, PZ__PURPOSE_PERSONALIZATION);
+}
+
+static int cmp_ts(const void *x, const void *y) {
+  const pz__event *a = x, *b = y;
+  if (a->ts != b->ts) return a->ts < b->ts ? -1 : 1;
+  return 0;
+}
+
+typedef struct tagged {
+  pz__event e; /* first member: cmp_ts reads it */
+  uint32_t type, seq;
+} tagged;
+
+/* Histories merged by time (ties keep arrival order); the newest
+ * history_limit events are kept. */
+static int merge_history(pz__profiles *ps, merged *m, const pz__profile *d,
+                         const pz__profile *s) {
+  size_t n = (size_t)d->ev_n + s->ev_n;
+  if (!n) return PZ_OK;
+  tagged *t = pz__malloc(ps->a, n * sizeof *t);
+  if (!t) return PZ_ENOMEM;
+  size_t k = 0;
+  const pz__profile *both[2] = {d, s};
+  for (int w = 0; w < 2; w++)
+    for (uint32_t i = 0; i < both[w]->ev_n; i++) {
+      uint8_t ty;
+      t[k].e = *pz__profile_event(both[w], i, &ty);
+      t[k].type = ty;
+      t[k].seq = (uint32_t)k;
+      k++;
+    }
+  qsort(t, n, sizeof *t, cmp_ts);
+  for (size_t i = 1; i < n; i++) { /* qsort is not stable: restore order */
+    tagged x = t[i];
+    size_t j = i;
+    while (j > 0 && t[j - 1].e.ts == x.e.ts && t[j - 1].seq > x.seq) {
+      t[j] = t[j - 1];
+      j--;
+    }
+    t[j] = x;
+  }
+  size_t keep = PZ__MIN(n, (size_t)ps->cfg->history_limit);
+  size_t first = n - keep;
+  m->ev = pz__malloc(ps->a, keep * sizeof *m->ev);
+  m->evt = m->ev ? pz__malloc(ps->a, keep) : NULL;
+  if (!m->evt) {
+    pz__free(ps->a, m->ev, keep * sizeof *m->ev);
+    m->ev = NULL;
+    pz__free_wipe(ps->a, t, n * sizeof *t);
+    return PZ_ENOMEM;
+  }
+  for (size_t i = 0; i < keep; i++) {
+    m->ev[i] = t[first + i].e;
+    m->evt[i] = (uint8_t)t[first + i].type;
+  }
+  m->ev_n = (uint32_t)keep;
+  pz__free_wipe(ps->a, t, n * sizeof *t);
+  return PZ_OK;
+}
+
+/* Both interest vectors are brought to the later landmark, then added. */
+static int merge_interests(pz__profiles *ps, merged *m, const pz__profile *d,
+                           const pz__profile *s) {
+  int64_t h = ps->cfg->half_life_ms;
+  m->landmark = d->iv.n ? d->landmark : s->landmark;
+  if (d->iv.n && s->iv.n && s->landmark > d->landmark) m->landmark = s->landmark;
+  const pz__profile *both[2] = {d, s};
+  for (int w = 0; w < 2; w++) {
+    const pz__profile *p = both[w];
+    if (!p->iv.n) continue;
+    double f = h > 0 ? exp2((double)(p->landmark - m->landmark) / (double)h)
+                     : 1.0;
+    int rc = pz__sv_axpy(ps->a, &m->iv, p->iv.e, p->iv.n, f);
+    if (rc) return rc;
+  }
+  return PZ_OK;
+}
+
+static int copy_attr(const pz__alloc *a, pz__attr *dst, const pz__attr *src) {
+  *dst = *src;
+  dst->name = pz__strndup(a, src->name, src->namelen);
+  if (!dst->name) return PZ_ENOMEM;
+  if (src->type == PZ_ATTR_STRING) {
+    dst->v.str = pz__strndup(a, src->v.str, src->slen);
+    if (!dst->v.str) {
+      pz__free(a, dst->name, (size_t)src->namelen + 1);
+      return PZ_ENOMEM;
+    }
+  }
+  return PZ_OK;
+}
+
+/* The destination's attributes win; the source fills gaps, up to the
+ * per-user limit. */
+static int merge_attrs(const pz__alloc *a, merged *m, size_t cap,
+                       const pz__profile *d, const pz__profile *s) {
+  if (!cap) return PZ_OK;
+  m->attrs = pz__calloc(a, cap, sizeof *m->attrs);
+  if (!m->attrs) return PZ_ENOMEM;
+  const pz__profile *both[2] = {d, s};
+  for (int w = 0; w < 2; w++)
+    for (uint16_t i = 0; i < both[w]->n_attrs && m->n_attrs < cap; i++) {
+      const pz__attr *t = &both[w]->attrs[i];
+      if (w == 1 && pz__profile_attr(d, t->name, t->namelen)) continue;
+      int rc = copy_attr(a, &m->attrs[m->n_attrs], t);
+      if (rc) return rc;
+      m->n_attrs++;
+    }
+  return PZ_OK;
+}
+
+int pz__profile_merge(pz__profiles *ps, pz__profile *d, const pz__profile *s) {
+  const pz__alloc *a = ps->a;
+  merged m;
+  memset(&m, 0, sizeof m);
+  size_t attrs_cap = PZ__MIN((size_t)d->n_attrs + s->n_attrs,
+                             (size_t)PZ__MAX_ATTRS);
+  bool keep_behaviour = pz__profile_merge_consented(ps, d, s);
+  int rc = merge_consent(a, &m, d, s);
+  if (!rc && keep_behaviour) rc = merge_history(ps, &m, d, s);
+  if (!rc && keep_behaviour) rc = merge_interests(ps, &m, d, s);
+  if (!rc) rc = merge_attrs(a, &m, attrs_cap, d, s);
+  if (rc) {
+    merged_free(a, &m);
+    pz__free(a, m.attrs, attrs_cap * sizeof *m.attrs);
+    return rc;
+  }
+  /* commit: free d's old parts and move the new ones in */
+  pz__profile_clear_behaviour(ps, d);
+  for (uint16_t i = 0; i < d->n_attrs; i++) {
+    pz__free_wipe(a, d->attrs[i].name, (size_t)d->attrs[i].namelen + 1);
+    if (d->attrs[i].type == PZ_ATTR_STRING)
+      pz__free_wipe(a, d->attrs[i].v.str, d->attrs[i].slen + 1);
+  }
+  pz__free_wipe(a, d->attrs, (size_t)d->attrs_cap * sizeof *d->attrs);
+  pz__free_wipe(a, d->consent, (size_t)d->n_consent * sizeof *d->consent);
+  d->consent = m.consent;
+  d->n_consent = m.n_consent;
+  d->iv = m.iv;
+  d->landmark = m.landmark;
+  d->ev = m.ev;
+  d->evt = m.evt;
+  d->ev_n = d->ev_cap = m.ev_n;
+  d->ev_head = 0;
+  d->attrs = m.attrs;
+  d->n_attrs = m.n_attrs;
+  d->attrs_cap = (uint16_t)attrs_cap;
+  return PZ_OK;
+}

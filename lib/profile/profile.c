@@ -1,0 +1,317 @@
+/* The sharded profile table and the behaviour a profile records. */
+#include "profile.h"
+
+#include <math.h>
+#include <string.h>
+
+static const char *profile_key(const void *ctx, uint32_t idx, size_t *len) {
+  const pz__shard *s = ctx;
+  *len = s->p[idx]->idlen;
+  return s->p[idx]->id;
+}
+
+int pz__profiles_init(pz__profiles *ps, const pz__alloc *a,
+                      const pz__profile_cfg *cfg) {
+  memset(ps, 0, sizeof *ps);
+  ps->a = a;
+  ps->cfg = cfg;
+  for (int i = 0; i < PZ__SHARDS; i++) {
+    pz__idmap_init(&ps->shards[i].map);
+    if (pthread_rwlock_init(&ps->shards[i].lock, NULL) != 0) {
+      while (--i >= 0) pthread_rwlock_destroy(&ps->shards[i].lock);
+      return pz__fail(PZ_ERROR, "cannot create profile locks");
+    }
+  }
+  return PZ_OK;
+}
+
+static void profile_destroy(const pz__alloc *a, pz__profile *p) {
+  if (!p) return;
+  pz__sv_free(a, &p->iv, true);
+  pz__free_wipe(a, p->ev, (size_t)p->ev_cap * sizeof *p->ev);
+  pz__free_wipe(a, p->evt, p->ev_cap);
+  for (uint16_t i = 0; i < p->n_attrs; i++) {
+    pz__attr *t = &p->attrs[i];
+    pz__free_wipe(a, t->name, (size_t)t->namelen + 1);
+    if (t->type == PZ_ATTR_STRING) pz__free_wipe(a, t->v.str, t->slen + 1);
+  }
+  pz__free_wipe(a, p->attrs, (size_t)p->attrs_cap * sizeof *p->attrs);
+  pz__free_wipe(a, p->consent, (size_t)p->n_consent * sizeof *p->consent);
+  pz__free_wipe(a, p, sizeof *p + p->idlen + 1);
+}
+
+void pz__profiles_free(pz__profiles *ps) {
+  for (int i = 0; i < PZ__SHARDS; i++) {
+    pz__shard *s = &ps->shards[i];
+    for (uint32_t j = 0; j < s->n; j++) profile_destroy(ps->a, s->p[j]);
+    pz__free(ps->a, s->p, (size_t)s->cap * sizeof *s->p);
+    pz__free(ps->a, s->freelist, (size_t)s->free_cap * sizeof *s->freelist);
+    pz__idmap_free(ps->a, &s->map);
+    pthread_rwlock_destroy(&s->lock);
+  }
+}
+
+void pz__uref_make(pz__uref *u, const char *id, size_t len) {
+  u->id = id;
+  u->len = len;
+  u->hash = pz__hash_bytes(id, len, 0);
+  u->shard = (uint32_t)(u->hash >> 58) % PZ__SHARDS;
+}
+
+void pz__shard_rdlock(pz__profiles *ps, uint32_t s) {
+  pthread_rwlock_rdlock(&ps->shards[s].lock);
+}
+void pz__shard_wrlock(pz__profiles *ps, uint32_t s) {
+  pthread_rwlock_wrlock(&ps->shards[s].lock);
+}
+void pz__shard_unlock(pz__profiles *ps, uint32_t s) {
+  pthread_rwlock_unlock(&ps->shards[s].lock);
+}
+
+pz__profile *pz__profiles_find(pz__profiles *ps, const pz__uref *u) {
+  pz__shard *s = &ps->shards[u->shard];
+  uint32_t idx =
+      pz__idmap_find(&s->map, u->hash, u->id, u->len, profile_key, s);
+  return idx == UINT32_MAX ? NULL : s->p[idx];
+}
+
+int pz__profiles_obtain(pz__profiles *ps, const pz__uref *u,
+                        pz__profile **out, bool *created) {
+  pz__shard *s = &ps->shards[u->shard];
+  *created = false;
+  if ((*out = pz__profiles_find(ps, u))) return PZ_OK;
+  if (!s->n_free && s->n == s->cap) {
+    if (s->n == UINT32_MAX - 1) return pz__fail(PZ_ELIMIT, "too many users");
+    int rc = pz__grow(ps->a, (void **)&s->p, &s->cap, s->n + 1, sizeof *s->p);
+    if (rc) return rc;
+  }
+  /* the free list can always take back the slot we use, so erasing never
+   * needs to allocate */
+  int rc = pz__grow(ps->a, (void **)&s->freelist, &s->free_cap,
+                    s->n + 1, sizeof *s->freelist);
+  if (!rc) rc = pz__idmap_reserve(ps->a, &s->map, profile_key, s);
+  if (rc) return rc;
+  pz__profile *p = pz__calloc(ps->a, 1, sizeof *p + u->len + 1);
+  if (!p) return PZ_ENOMEM;
+  p->idlen = (uint8_t)u->len;
+  memcpy(p->id, u->id, u->len);
+  uint32_t idx = s->n_free ? s->freelist[--s->n_free] : s->n++;
+  s->p[idx] = p;
+  pz__idmap_insert(&s->map, u->hash, idx);
+  s->live++;
+  *out = p;
+  *created = true;
+  return PZ_OK;
+}
+
+void pz__profiles_remove(pz__profiles *ps, const pz__uref *u) {
+  pz__shard *s = &ps->shards[u->shard];
+  uint32_t idx =
+      pz__idmap_find(&s->map, u->hash, u->id, u->len, profile_key, s);
+  if (idx == UINT32_MAX) return;
+  pz__idmap_remove(&s->map, u->hash, idx);
+  profile_destroy(ps->a, s->p[idx]);
+  s->p[idx] = NULL;
+  s->freelist[s->n_free++] = idx;
+  s->live--;
+}
+
+size_t pz__profiles_count(pz__profiles *ps) {
+  size_t n = 0;
+  for (uint32_t i = 0; i < PZ__SHARDS; i++) {
+    pz__shard_rdlock(ps, i);
+    n += ps->shards[i].live;
+    pz__shard_unlock(ps, i);
+  }
+  return n;
+}
+
+size_t pz__profile_bytes(const pz__profile *p) {
+  size_t b = sizeof *p + p->idlen + 1 + pz__sv_bytes(&p->iv) +
+             (size_t)p->ev_cap * (sizeof *p->ev + 1) +
+             (size_t)p->attrs_cap * sizeof *p->attrs +
+             (size_t)p->n_consent * sizeof *p->consent;
+  for (uint16_t i = 0; i < p->n_attrs; i++)
+    b += p->attrs[i].namelen + 1u +
+         (p->attrs[i].type == PZ_ATTR_STRING ? p->attrs[i].slen + 1u : 0u);
+  return b;
+}
+
+/* ---- behaviour ----------------------------------------------------------- */
+
+double pz__profile_event_amount(const pz__profile_cfg *cfg, uint32_t type,
+                                double value) {
+  double a = cfg->types[type].weight * value;
+  return a > 0 ? a : 0;
+}
+
+double pz__profile_decay_read(const pz__profiles *ps, const pz__profile *p,
+                              int64_t now) {
+  return pz__decay_gain(now, p->landmark, ps->cfg->half_life_ms);
+}
+
+/* Room for one more history entry: grow by half up to the limit, then
+ * the oldest entry is overwritten (ring). */
+static int history_reserve(pz__profiles *ps, pz__profile *p) {
+  uint32_t limit = ps->cfg->history_limit;
+  if (p->ev_n < p->ev_cap || p->ev_cap >= limit) return PZ_OK;
+  uint64_t ncap = (uint64_t)p->ev_cap + p->ev_cap / 2 + 4;
+  if (ncap > limit) ncap = limit;
+  pz__event *ne = pz__malloc(ps->a, (size_t)ncap * sizeof *ne);
+  uint8_t *nt = ne ? pz__malloc(ps->a, (size_t)ncap) : NULL;
+  if (!nt) {
+    pz__free(ps->a, ne, (size_t)ncap * sizeof *ne);
+    return PZ_ENOMEM;
+  }
+  /* below the limit the ring never wrapped, so head is 0 */
+  if (p->ev_n) {
+    memcpy(ne, p->ev, (size_t)p->ev_n * sizeof *ne);
+    memcpy(nt, p->evt, p->ev_n);
+  }
+  pz__free_wipe(ps->a, p->ev, (size_t)p->ev_cap * sizeof *p->ev);
+  pz__free_wipe(ps->a, p->evt, p->ev_cap);
+  p->ev = ne;
+  p->evt = nt;
+  p->ev_cap = (uint32_t)ncap;
+  return PZ_OK;
+}
+
+static void history_append(pz__profile *p, uint32_t limit, int64_t ts,
+                           uint32_t item, uint32_t type, double value) {
+  uint32_t k;
+  if (p->ev_n < p->ev_cap) {
+    k = p->ev_head + p->ev_n;
+    if (k >= p->ev_cap) k -= p->ev_cap;
+    p->ev_n++;
+  } else { /* full at the limit: overwrite the oldest */
+    (void)limit;
+    k = p->ev_head;
+    p->ev_head = (p->ev_head + 1) % p->ev_cap;
+  }
+  p->ev[k] = (pz__event){ts, item, (float)value};
+  p->evt[k] = (uint8_t)type;
+}
+
+int pz__profile_track(pz__profiles *ps, pz__profile *p, uint32_t item,
+                      const pz__ent *f, uint32_t nf, uint32_t type,
+                      double value, int64_t ts) {
+  const pz__profile_cfg *cfg = ps->cfg;
+  int rc = history_reserve(ps, p);
+  if (rc) return rc;
+  double amount = cfg->types[type].weight * value;
+  if (nf && amount != 0) {
+    if (p->iv.n == 0) p->landmark = ts;
+    double x = cfg->half_life_ms > 0
+                   ? (double)(ts - p->landmark) / (double)cfg->half_life_ms
+                   : 0;
+    if (x > PZ__DECAY_MAX_EXP) { /* move the landmark forward */
+      pz__sv_scale(&p->iv, exp2(-x));
+      p->landmark = ts;
+      x = 0;
+    }
+    if ((rc = pz__sv_axpy(ps->a, &p->iv, f, nf, amount * exp2(x)))) return rc;
+  }
+  history_append(p, cfg->history_limit, ts, item, type, value);
+  return PZ_OK;
+}
+
+void pz__profile_clear_behaviour(pz__profiles *ps, pz__profile *p) {
+  pz__sv_free(ps->a, &p->iv, true);
+  pz__free_wipe(ps->a, p->ev, (size_t)p->ev_cap * sizeof *p->ev);
+  pz__free_wipe(ps->a, p->evt, p->ev_cap);
+  p->ev = NULL;
+  p->evt = NULL;
+  p->ev_n = p->ev_cap = p->ev_head = 0;
+  p->landmark = 0;
+}
+
+/* ---- attributes ------------------------------------------------------- */
+
+const pz__attr *pz__profile_attr(const pz__profile *p, const char *name,
+                                 size_t len) {
+  for (uint16_t i = 0; i < p->n_attrs; i++)
+    if (p->attrs[i].namelen == len && memcmp(p->attrs[i].name, name, len) == 0)
+      return &p->attrs[i];
+  return NULL;
+}
+
+int pz__profile_attr_set(pz__profiles *ps, pz__profile *p, const char *name,
+                         size_t len, int type, double num, int64_t ts,
+                         const char *str, size_t slen) {
+  pz__attr *t = (pz__attr *)pz__profile_attr(p, name, len);
+  char *s = NULL;
+  if (type == PZ_ATTR_STRING && !(s = pz__strndup(ps->a, str, slen)))
+    return PZ_ENOMEM;
+  if (!t) {
+    if (p->n_attrs == PZ__MAX_ATTRS) {
+      pz__free(ps->a, s, slen + 1);
+      return pz__fail(PZ_ELIMIT, "at most %d attributes per user",
+                      PZ__MAX_ATTRS);
+    }
+    char *nm = pz__strndup(ps->a, name, len);
+    uint32_t cap = p->attrs_cap;
+    int rc = nm ? pz__grow(ps->a, (void **)&p->attrs, &cap,
+                           (uint32_t)p->n_attrs + 1, sizeof *p->attrs)
+                : PZ_ENOMEM;
+    if (rc) {
+      pz__free(ps->a, nm, len + 1);
+      pz__free(ps->a, s, slen + 1);
+      return rc;
+    }
+    p->attrs_cap = (uint16_t)PZ__MIN(cap, 65535u);
+    t = &p->attrs[p->n_attrs++];
+    memset(t, 0, sizeof *t);
+    t->name = nm;
+    t->namelen = (uint8_t)len;
+  } else if (t->type == PZ_ATTR_STRING) {
+    pz__free_wipe(ps->a, t->v.str, t->slen + 1);
+  }
+  t->type = (uint8_t)type;
+  switch (type) {
+  case PZ_ATTR_STRING: t->v.str = s; t->slen = (uint32_t)slen; break;
+  case PZ_ATTR_NUMBER: t->v.num = num; break;
+  case PZ_ATTR_BOOL: t->v.b = num != 0; break;
+  default: t->v.ts = ts; break;
+  }
+  return PZ_OK;
+}
+
+int pz__profile_attr_remove(pz__profiles *ps, pz__profile *p,
+                            const char *name, size_t len) {
+  pz__attr *t = (pz__attr *)pz__profile_attr(p, name, len);
+  if (!t) return pz__fail(PZ_ENOTFOUND, "no attribute \"%s\"", name);
+  pz__free_wipe(ps->a, t->name, (size_t)t->namelen + 1);
+  if (t->type == PZ_ATTR_STRING) pz__free_wipe(ps->a, t->v.str, t->slen + 1);
+  size_t i = (size_t)(t - p->attrs);
+  memmove(t, t + 1, (p->n_attrs - i - 1) * sizeof *t);
+  p->n_attrs--;
+  pz__wipe(&p->attrs[p->n_attrs], sizeof *t);
+  return PZ_OK;
+}
+
+/* ---- consent ---------------------------------------------------------- */
+
+bool pz__profile_consented(const pz__profiles *ps, const pz__profile *p,
+                           int purpose) {
+  if (p)
+    for (uint8_t i = 0; i < p->n_consent; i++)
+      if (p->consent[i].purpose == purpose) return p->consent[i].granted;
+  return (ps->cfg->consent_default >> purpose) & 1u;
+}
+
+int pz__profile_consent_set(pz__profiles *ps, pz__profile *p, int purpose,
+                            bool granted, int64_t ts) {
+  for (uint8_t i = 0; i < p->n_consent; i++)
+    if (p->consent[i].purpose == purpose) {
+      p->consent[i].granted = granted;
+      p->consent[i].ts = ts;
+      return PZ_OK;
+    }
+  pz__consent *c = pz__realloc(ps->a, p->consent,
+                               (size_t)p->n_consent * sizeof *c,
+                               (size_t)(p->n_consent + 1) * sizeof *c);
+  if (!c) return PZ_ENOMEM;
+  p->consent = c;
+  c[p->n_consent++] = (pz__consent){ts, (uint8_t)purpose, granted};
+  return PZ_OK;
+}

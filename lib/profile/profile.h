@@ -1,0 +1,191 @@
+/*
+ * lib/profile/profile.h - internal: per-user profiles in striped shards.
+ *
+ * Users are spread over PZ__SHARDS shards by the hash of their id; each
+ * shard has its own read-write lock, id map and profile table, so writers
+ * for different users rarely wait on each other. Lock order everywhere:
+ * the catalogue lock first, then shard locks in increasing shard number.
+ */
+#ifndef PZ_PROFILE_H
+#define PZ_PROFILE_H
+
+#include "../catalog/catalog.h"
+#include "../core/yaml.h"
+#include "personalize/profile.h"
+
+#define PZ__SHARDS 64
+#define PZ__MAX_PURPOSES 32
+#define PZ__MAX_EVENT_TYPES 64
+#define PZ__MAX_ATTRS 256
+#define PZ__ATTR_STR_MAX 4096
+#define PZ__VALUE_MAX 1e9
+#define PZ__WEIGHT_MAX 1e6
+
+enum { PZ__PURPOSE_PERSONALIZATION = 0 };
+
+typedef struct pz__event {
+  int64_t ts;
+  uint32_t item;
+  float value;
+} pz__event;
+
+typedef struct pz__attr {
+  char *name;
+  uint8_t namelen;
+  uint8_t type; /* pz_attr_type */
+  uint32_t slen;
+  union {
+    double num;
+    int64_t ts;
+    int b;
+    char *str;
+  } v;
+} pz__attr;
+
+typedef struct pz__consent {
+  int64_t ts;
+  uint8_t purpose;
+  uint8_t granted;
+} pz__consent;
+
+typedef struct pz__profile {
+  int64_t landmark; /* forward-decay landmark of iv */
+  pz__sv iv;        /* interests, signed hashed features */
+  pz__event *ev;    /* history: a ring once it reaches history_limit */
+  uint8_t *evt;     /* event type of each history entry */
+  uint32_t ev_n, ev_cap, ev_head;
+  pz__attr *attrs;
+  uint16_t n_attrs, attrs_cap;
+  pz__consent *consent;
+  uint8_t n_consent;
+  uint8_t idlen;
+  char id[];
+} pz__profile;
+
+typedef struct pz__shard {
+  pthread_rwlock_t lock;
+  pz__profile **p; /* slots; NULL = free */
+  uint32_t n, cap;
+  uint32_t *freelist;
+  uint32_t n_free, free_cap;
+  pz__idmap map;
+  uint32_t live;
+} pz__shard;
+
+typedef struct pz__event_type {
+  char name[64];
+  double weight;
+} pz__event_type;
+
+typedef struct pz__profile_cfg {
+  int64_t half_life_ms; /* 0: no decay */
+  uint32_t history_limit;
+  pz__event_type types[PZ__MAX_EVENT_TYPES];
+  uint32_t n_types;
+  char purposes[PZ__MAX_PURPOSES][PZ_ID_MAX + 1];
+  uint32_t n_purposes;
+  uint32_t consent_default; /* bit per purpose */
+  bool drop_without_consent;
+} pz__profile_cfg;
+
+typedef struct pz__profiles {
+  const pz__alloc *a;
+  const pz__profile_cfg *cfg;
+  pz__shard shards[PZ__SHARDS];
+} pz__profiles;
+
+/* ---- config (sections events, decay, profile, consent) ---------------- */
+void pz__profile_cfg_default(pz__profile_cfg *cfg);
+int pz__profile_cfg_read(pz__profile_cfg *cfg, const pz__ydoc *d);
+/* Index of an event type or purpose, or -1. */
+int pz__profile_event_type(const pz__profile_cfg *cfg, const char *name);
+int pz__profile_purpose(const pz__profile_cfg *cfg, const char *name);
+
+/* ---- table -------------------------------------------------------------- */
+int pz__profiles_init(pz__profiles *ps, const pz__alloc *a,
+                      const pz__profile_cfg *cfg);
+void pz__profiles_free(pz__profiles *ps);
+
+typedef struct pz__uref { /* a user id resolved to its shard */
+  const char *id;
+  size_t len;
+  uint64_t hash;
+  uint32_t shard;
+} pz__uref;
+void pz__uref_make(pz__uref *u, const char *id, size_t len);
+
+void pz__shard_rdlock(pz__profiles *ps, uint32_t shard);
+void pz__shard_wrlock(pz__profiles *ps, uint32_t shard);
+void pz__shard_unlock(pz__profiles *ps, uint32_t shard);
+
+/* Shard lock held. */
+pz__profile *pz__profiles_find(pz__profiles *ps, const pz__uref *u);
+/* Shard write lock held. Find or create. *created tells which. */
+int pz__profiles_obtain(pz__profiles *ps, const pz__uref *u,
+                        pz__profile **out, bool *created);
+/* Shard write lock held. Remove, wiping the memory. */
+void pz__profiles_remove(pz__profiles *ps, const pz__uref *u);
+size_t pz__profiles_count(pz__profiles *ps);
+size_t pz__profile_bytes(const pz__profile *p);
+
+/* ---- behaviour (shard write lock held) ------------------------------ */
+/* Add an event: interests += item features * amount decayed from ts, and
+ * the history gets the event. On failure nothing changed. */
+int pz__profile_track(pz__profiles *ps, pz__profile *p, uint32_t item,
+                      const pz__ent *f, uint32_t nf, uint32_t type,
+                      double value, int64_t ts);
+/* i-th history event in arrival order. */
+static inline const pz__event *pz__profile_event(const pz__profile *p,
+                                                 uint32_t i, uint8_t *type) {
+  uint32_t k = p->ev_head + i;
+  if (k >= p->ev_cap) k -= p->ev_cap;
+  if (type) *type = p->evt[k];
+  return &p->ev[k];
+}
+/* Popularity amount of an event: max(0, weight * value). */
+double pz__profile_event_amount(const pz__profile_cfg *cfg, uint32_t type,
+                                double value);
+/* Forget history and interests (wiping them). */
+void pz__profile_clear_behaviour(pz__profiles *ps, pz__profile *p);
+/* Interest value at index for reading at now (undecayed by 2^(..)). */
+double pz__profile_decay_read(const pz__profiles *ps, const pz__profile *p,
+                              int64_t now);
+
+/* ---- attributes --------------------------------------------------------- */
+const pz__attr *pz__profile_attr(const pz__profile *p, const char *name,
+                                 size_t len);
+/* Set from a prepared value (str copied). */
+int pz__profile_attr_set(pz__profiles *ps, pz__profile *p, const char *name,
+                         size_t len, int type, double num, int64_t ts,
+                         const char *str, size_t slen);
+int pz__profile_attr_remove(pz__profiles *ps, pz__profile *p,
+                            const char *name, size_t len);
+
+/* ---- consent --------------------------------------------------------- */
+/* Granted? (p may be NULL: the default.) */
+bool pz__profile_consented(const pz__profiles *ps, const pz__profile *p,
+                           int purpose);
+int pz__profile_consent_set(pz__profiles *ps, pz__profile *p, int purpose,
+                            bool granted, int64_t ts);
+
+/* ---- interests, export, merge ---------------------------------------- */
+/* Top k positive interests with names; lock on catalogue and shard held.
+ * Fills caller arrays of k; returns count. */
+uint32_t pz__profile_top_interests(const pz__profiles *ps,
+                                   const pz__profile *p,
+                                   const pz__catalog *c, int64_t now,
+                                   uint32_t k, uint32_t *index_out,
+                                   double *score_out, float *tmp_score,
+                                   uint32_t *tmp_id);
+/* JSON document; catalogue and shard locks held. */
+int pz__profile_export(const pz__profiles *ps, const pz__profile *p,
+                       const pz__catalog *c, int64_t now, pz__buf *out);
+/* Fold src into dst (both locked for writing; dst may be fresh).
+ * On failure neither changed. */
+/* Would the merged profile be allowed behaviour (personalization)? */
+bool pz__profile_merge_consented(const pz__profiles *ps, const pz__profile *d,
+                                 const pz__profile *s);
+int pz__profile_merge(pz__profiles *ps, pz__profile *dst,
+                      const pz__profile *src);
+
+#endif /* PZ_PROFILE_H */

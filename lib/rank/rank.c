@@ -1,0 +1,228 @@
+/* Version 0.1 of the pipeline: content (cosine of the user's interests and
+ * the item's features) blended with log-scaled popularity, seen items left
+ * out, a reason per item. */
+#include "rank.h"
+#include "recs.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void pz__rank_cfg_default(pz__rank_cfg *cfg) {
+  cfg->content_weight = 1.0;
+  cfg->popularity_weight = 0.2;
+  cfg->max_k = 1000;
+}
+
+int pz__rank_cfg_read(pz__rank_cfg *cfg, const pz__ydoc *d) {
+  const pz__ynode *n = pz__y_get(d->root, "ranking");
+  if (!n) return PZ_OK;
+  static const char *const keys[] = {"content_weight", "popularity_weight",
+                                     "max_k", NULL};
+  int rc = pz__y_map(d, n, "ranking", keys);
+  const pz__ynode *v;
+  if (!rc && (v = pz__y_get(n, "content_weight")))
+    rc = pz__y_double(d, v, "ranking.content_weight", 0, 1000,
+                      &cfg->content_weight);
+  if (!rc && (v = pz__y_get(n, "popularity_weight")))
+    rc = pz__y_double(d, v, "ranking.popularity_weight", 0, 1000,
+                      &cfg->popularity_weight);
+  uint64_t k;
+  if (!rc && (v = pz__y_get(n, "max_k")) &&
+      !(rc = pz__y_uint(d, v, "ranking.max_k", 1, 1000000, &k)))
+    cfg->max_k = (uint32_t)k;
+  return rc;
+}
+
+static int cmp_u32(const void *x, const void *y) {
+  uint32_t a = *(const uint32_t *)x, b = *(const uint32_t *)y;
+  return (a > b) - (a < b);
+}
+
+/* What the pipeline copies out of the profile under the shard lock. */
+typedef struct user_view {
+  bool personalized; /* consented and has interests */
+  double norm;
+  uint32_t *seen; /* sorted, unique item indices */
+  uint32_t n_seen;
+  size_t seen_bytes;
+} user_view;
+
+static int read_user(const pz__rank_env *env, const pz__rank_req *req,
+                     pz__scratch *s, user_view *uv) {
+  memset(uv, 0, sizeof *uv);
+  pz__profiles *ps = env->profiles;
+  pz__shard_rdlock(ps, req->user->shard);
+  pz__profile *p = pz__profiles_find(ps, req->user);
+  int rc = PZ_OK;
+  /* the privacy gate: without consent nothing is read from the profile */
+  if (p && pz__profile_consented(ps, p, PZ__PURPOSE_PERSONALIZATION)) {
+    if (p->iv.n) {
+      rc = pz__scratch_load(env->a, s, p->iv.e, p->iv.n);
+      uv->norm = pz__sv_norm(p->iv.e, p->iv.n);
+      uv->personalized = rc == PZ_OK && uv->norm > 0;
+    }
+    if (!rc && !req->include_seen && p->ev_n) {
+      uv->seen_bytes = (size_t)p->ev_n * sizeof *uv->seen;
+      uv->seen = pz__malloc(env->a, uv->seen_bytes);
+      if (!uv->seen) rc = PZ_ENOMEM;
+      for (uint32_t i = 0; !rc && i < p->ev_n; i++)
+        uv->seen[i] = pz__profile_event(p, i, NULL)->item;
+    }
+  }
+  pz__shard_unlock(ps, req->user->shard);
+  if (rc) return rc;
+  if (uv->seen) {
+    qsort(uv->seen, p ? uv->seen_bytes / sizeof *uv->seen : 0,
+          sizeof *uv->seen, cmp_u32);
+    uint32_t n = (uint32_t)(uv->seen_bytes / sizeof *uv->seen), w = 0;
+    for (uint32_t i = 0; i < n; i++)
+      if (!w || uv->seen[w - 1] != uv->seen[i]) uv->seen[w++] = uv->seen[i];
+    uv->n_seen = w;
+  }
+  return PZ_OK;
+}
+
+/* The feature of the item that agrees most with the user's interests. */
+static const pz__fname *best_feature(const pz__catalog *c,
+                                     const pz__scratch *s,
+                                     const pz__item *it) {
+  const pz__fname *best = NULL;
+  double top = 0;
+  for (uint32_t j = 0; j < it->nf; j++) {
+    double x = (double)pz__scratch_get(s, it->f[j].i) * it->f[j].v;
+    if (x > top) {
+      const pz__fname *f = pz__catalog_fname(c, it->f[j].i);
+      if (f) {
+        top = x;
+        best = f;
+      }
+    }
+  }
+  return best;
+}
+
+typedef struct scan_out {
+  float *score;
+  uint32_t *id;
+  pz__topk top;
+  double log_max_pop;
+} scan_out;
+
+/* Catalogue read lock held. */
+static void scan(const pz__rank_env *env, const pz__rank_req *req,
+                 const pz__scratch *s, const user_view *uv, scan_out *o) {
+  const pz__catalog *c = env->catalog;
+  const pz__rank_cfg *cfg = env->cfg;
+  double max_pop = 0;
+  for (uint32_t i = 0; i < c->n; i++)
+    if (c->items[i]->alive) max_pop = PZ__MAX(max_pop, pz__catalog_pop_raw(c, i));
+  /* normalizing by the maximum cancels the common decay factor, but the
+   * log needs the decayed value to compare spreads at the same time */
+  double g = pz__decay_gain(req->now, c->pop_landmark, c->half_life_ms);
+  o->log_max_pop = log1p(max_pop / g);
+  double inv_pop = o->log_max_pop > 0 ? 1.0 / o->log_max_pop : 0;
+  uint32_t seen_at = 0;
+  for (uint32_t i = 0; i < c->n; i++) {
+    const pz__item *it = c->items[i];
+    if (!it->alive) continue;
+    while (seen_at < uv->n_seen && uv->seen[seen_at] < i) seen_at++;
+    if (seen_at < uv->n_seen && uv->seen[seen_at] == i) continue;
+    double content = 0;
+    if (uv->personalized && it->nf && it->norm > 0)
+      content = pz__scratch_dot(s, it->f, it->nf) / (uv->norm * it->norm);
+    double pop = log1p(pz__catalog_pop_raw(c, i) / g) * inv_pop;
+    double score = cfg->content_weight * content + cfg->popularity_weight * pop;
+    pz__topk_push(&o->top, (float)score, i);
+  }
+  pz__topk_sort(&o->top);
+}
+
+/* Catalogue read lock held: item ids and feature names are read here. */
+static int build(const pz__rank_env *env, const pz__rank_req *req,
+                 const pz__scratch *s, const user_view *uv,
+                 const scan_out *o, pz_recs **out) {
+  const pz__catalog *c = env->catalog;
+  const pz__rank_cfg *cfg = env->cfg;
+  uint32_t n = o->top.n;
+  pz__rec_src *src = pz__calloc(env->a, n ? n : 1, sizeof *src);
+  pz__buf text;
+  pz__buf_init(&text, env->a);
+  if (!src) return PZ_ENOMEM;
+  size_t *off = pz__calloc(env->a, n ? n : 1, sizeof *off);
+  if (!off) {
+    pz__free(env->a, src, (n ? n : 1) * sizeof *src);
+    return PZ_ENOMEM;
+  }
+  double g = pz__decay_gain(req->now, c->pop_landmark, c->half_life_ms);
+  double inv_pop = o->log_max_pop > 0 ? 1.0 / o->log_max_pop : 0;
+  for (uint32_t r = 0; r < n; r++) {
+    uint32_t i = o->top.id[r];
+    const pz__item *it = c->items[i];
+    double content = 0;
+    if (uv->personalized && it->nf && it->norm > 0)
+      content = pz__scratch_dot(s, it->f, it->nf) / (uv->norm * it->norm);
+    double pop = log1p(pz__catalog_pop_raw(c, i) / g) * inv_pop;
+    src[r].item = it->id;
+    src[r].score = o->top.score[r];
+    src[r].contrib[PZ_SIGNAL_CONTENT - 1] = cfg->content_weight * content;
+    src[r].contrib[PZ_SIGNAL_POPULARITY - 1] = cfg->popularity_weight * pop;
+    const pz__fname *f = NULL;
+    if (src[r].contrib[0] > 0 && src[r].contrib[0] >= src[r].contrib[1])
+      f = best_feature(c, s, it);
+    off[r] = text.len;
+    if (f) {
+      src[r].code = PZ_REASON_CONTENT;
+      pz__buf_puts(&text, "matches your interest in ");
+      pz__buf_put(&text, f->text, f->len);
+    } else if (pop > 0) {
+      src[r].code = PZ_REASON_POPULAR;
+      pz__buf_puts(&text, "popular");
+    } else {
+      src[r].code = PZ_REASON_FALLBACK;
+      pz__buf_puts(&text, "no signal yet: catalogue order");
+    }
+    pz__buf_put(&text, "", 1); /* keep each reason's NUL */
+  }
+  int rc = text.err;
+  if (!rc) {
+    for (uint32_t r = 0; r < n; r++) src[r].reason = text.p + off[r];
+    rc = pz__recs_build(env->a, n, src, out);
+  }
+  pz__buf_free(&text);
+  pz__free(env->a, off, (n ? n : 1) * sizeof *off);
+  pz__free(env->a, src, (n ? n : 1) * sizeof *src);
+  return rc;
+}
+
+int pz__rank_recommend(const pz__rank_env *env, const pz__rank_req *req,
+                       pz_recs **out) {
+  pz__scratch *s;
+  int rc = pz__scratch_take(env->pool, &s);
+  if (rc) return rc;
+  user_view uv;
+  rc = read_user(env, req, s, &uv);
+  scan_out o;
+  memset(&o, 0, sizeof o);
+  if (!rc) {
+    pz__catalog_rdlock(env->catalog);
+    uint32_t k = (uint32_t)PZ__MIN((size_t)req->k, (size_t)env->catalog->live);
+    size_t cells = k ? k : 1;
+    o.score = pz__malloc(env->a, cells * sizeof *o.score);
+    o.id = o.score ? pz__malloc(env->a, cells * sizeof *o.id) : NULL;
+    if (!o.id) {
+      rc = PZ_ENOMEM;
+    } else {
+      pz__topk_init(&o.top, o.score, o.id, k);
+      scan(env, req, s, &uv, &o);
+      rc = build(env, req, s, &uv, &o, out);
+    }
+    pz__catalog_unlock(env->catalog);
+    pz__free(env->a, o.score, cells * sizeof *o.score);
+    pz__free(env->a, o.id, cells * sizeof *o.id);
+  }
+  pz__free(env->a, uv.seen, uv.seen_bytes);
+  pz__scratch_give(env->pool, s);
+  return rc;
+}

@@ -1,0 +1,132 @@
+/* Sorted sparse vectors of (uint32 index, float value). */
+#include "svec.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+void pz__sv_free(const pz__alloc *a, pz__sv *v, bool wipe) {
+  size_t bytes = (size_t)v->cap * sizeof *v->e;
+  if (wipe) pz__free_wipe(a, v->e, bytes);
+  else pz__free(a, v->e, bytes);
+  v->e = NULL;
+  v->n = v->cap = 0;
+}
+
+size_t pz__sv_bytes(const pz__sv *v) { return (size_t)v->cap * sizeof *v->e; }
+
+int64_t pz__sv_find(const pz__ent *e, uint32_t n, uint32_t i) {
+  uint32_t lo = 0, hi = n;
+  while (lo < hi) {
+    uint32_t mid = lo + (hi - lo) / 2;
+    if (e[mid].i < i) lo = mid + 1;
+    else hi = mid;
+  }
+  return (lo < n && e[lo].i == i) ? (int64_t)lo : -1;
+}
+
+/* Common case first: every index of src already present, so values are
+ * updated in place. Otherwise grow once and merge from the back, so the
+ * cost is O(n + m) with no per-entry memmove. */
+int pz__sv_axpy(const pz__alloc *a, pz__sv *v, const pz__ent *src,
+                uint32_t m, double scale) {
+  uint32_t fresh = 0;
+  for (uint32_t j = 0; j < m; j++)
+    if (pz__sv_find(v->e, v->n, src[j].i) < 0) fresh++;
+  if (fresh) {
+    if ((uint64_t)v->n + fresh > UINT32_MAX)
+      return pz__fail(PZ_ELIMIT, "sparse vector too large");
+    /* grow by a quarter: profiles are many and long-lived, so slack
+     * costs more than the occasional copy */
+    uint32_t need = v->n + fresh;
+    if (need > v->cap) {
+      uint64_t ncap = (uint64_t)need + need / 4 + 2;
+      if (ncap > UINT32_MAX) ncap = UINT32_MAX;
+      pz__ent *p = pz__realloc(a, v->e, (size_t)v->cap * sizeof *p,
+                               (size_t)ncap * sizeof *p);
+      if (!p) return PZ_ENOMEM;
+      v->e = p;
+      v->cap = (uint32_t)ncap;
+    }
+    int64_t i = (int64_t)v->n - 1, j = (int64_t)m - 1,
+            w = (int64_t)need - 1;
+    while (j >= 0) {
+      if (i >= 0 && v->e[i].i > src[j].i) {
+        v->e[w--] = v->e[i--];
+      } else if (i >= 0 && v->e[i].i == src[j].i) {
+        v->e[w].i = v->e[i].i;
+        v->e[w--].v = (float)(v->e[i--].v + scale * src[j--].v);
+      } else {
+        v->e[w].i = src[j].i;
+        v->e[w--].v = (float)(scale * src[j--].v);
+      }
+    }
+    v->n = need;
+  } else {
+    uint32_t pos = 0;
+    for (uint32_t j = 0; j < m; j++) {
+      while (v->e[pos].i != src[j].i) pos++;
+      v->e[pos].v = (float)(v->e[pos].v + scale * src[j].v);
+    }
+  }
+  /* drop exact zeros (an event cancelled by its opposite) */
+  uint32_t w = 0;
+  for (uint32_t i = 0; i < v->n; i++)
+    if (v->e[i].v != 0.0f) v->e[w++] = v->e[i];
+  v->n = w;
+  return PZ_OK;
+}
+
+void pz__sv_scale(pz__sv *v, double f) {
+  uint32_t w = 0;
+  for (uint32_t i = 0; i < v->n; i++) {
+    float x = (float)(v->e[i].v * f);
+    if (x != 0.0f) {
+      v->e[w].i = v->e[i].i;
+      v->e[w++].v = x;
+    }
+  }
+  v->n = w;
+}
+
+double pz__sv_dot(const pz__ent *a, uint32_t na, const pz__ent *b,
+                  uint32_t nb) {
+  double acc = 0;
+  uint32_t i = 0, j = 0;
+  while (i < na && j < nb) {
+    if (a[i].i < b[j].i) i++;
+    else if (a[i].i > b[j].i) j++;
+    else acc += (double)a[i++].v * b[j++].v;
+  }
+  return acc;
+}
+
+double pz__sv_norm(const pz__ent *e, uint32_t n) {
+  double acc = 0;
+  for (uint32_t i = 0; i < n; i++) acc += (double)e[i].v * e[i].v;
+  return sqrt(acc);
+}
+
+static int ent_cmp(const void *x, const void *y) {
+  const pz__ent *a = x, *b = y;
+  return (a->i > b->i) - (a->i < b->i);
+}
+
+uint32_t pz__ent_normalize(pz__ent *e, uint32_t n) {
+  if (n == 0) return 0;
+  qsort(e, n, sizeof *e, ent_cmp);
+  uint32_t w = 0;
+  for (uint32_t r = 0; r < n; r++) {
+    if (w > 0 && e[w - 1].i == e[r].i) e[w - 1].v += e[r].v;
+    else e[w++] = e[r];
+  }
+  uint32_t z = 0;
+  for (uint32_t r = 0; r < w; r++)
+    if (e[r].v != 0.0f) e[z++] = e[r];
+  return z;
+}
+
+double pz__decay_gain(int64_t t, int64_t landmark, int64_t half_life_ms) {
+  if (half_life_ms <= 0) return 1.0;
+  return exp2((double)(t - landmark) / (double)half_life_ms);
+}
