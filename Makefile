@@ -52,7 +52,7 @@ all: $(SO) $(OUT)/$(SONAME) $(OUT)/libpersonalize.so $(AR_LIB) \
      $(BUILD)/libpersonalize.pc examples
 
 # ---- dependencies: install what is missing (root) or say what to install --
-DEB_PKGS := libyaml-dev libxxhash-dev libcmocka-dev pkg-config
+DEB_PKGS := libyaml-dev libxxhash-dev libcmocka-dev pkg-config mandoc
 deps:
 	@sh tests/deps.sh $(DEB_PKGS)
 

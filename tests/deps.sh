@@ -10,6 +10,7 @@ for pkg in "$@"; do
     libxxhash-dev) { have_pc libxxhash && [ -f /usr/include/xxhash.h ]; } || missing="$missing $pkg" ;;
     libcmocka-dev) have_pc cmocka || missing="$missing $pkg" ;;
     pkg-config) command -v pkg-config >/dev/null 2>&1 || missing="$missing $pkg" ;;
+    mandoc) command -v mandoc >/dev/null 2>&1 || missing="$missing $pkg" ;;
     *) dpkg -s "$pkg" >/dev/null 2>&1 || missing="$missing $pkg" ;;
   esac
 done

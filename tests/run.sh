@@ -1,0 +1,48 @@
+#!/bin/sh
+# Run the whole suite: cmocka unit binaries, then the build checks (symbols,
+# headers alone as C11 and C++, examples). Ends with "N passed, N failed".
+# usage: tests/run.sh BUILD OUT CC CXX
+set -u
+BUILD=$1 OUT=$2 CC=$3 CXX=$4
+passed=0 failed=0
+log=$BUILD/tests/log
+mkdir -p "$log"
+
+for t in "$BUILD"/tests/test_*; do
+  [ -x "$t" ] || continue
+  name=$(basename "$t")
+  "$t" > "$log/$name.out" 2>&1
+  rc=$?
+  cat "$log/$name.out"
+  p=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test(s)\./\1/p' "$log/$name.out" | tail -n 1)
+  f=$(sed -n 's/^\[  FAILED  \] \([0-9]*\) test(s), listed below:/\1/p' "$log/$name.out" | tail -n 1)
+  passed=$((passed + ${p:-0}))
+  failed=$((failed + ${f:-0}))
+  if [ "$rc" -ne 0 ] && [ -z "$f" ]; then
+    echo "[  FAILED  ] $name exited with status $rc"
+    failed=$((failed + 1))
+  fi
+done
+
+check() { # name command...
+  name=$1; shift
+  if "$@" > "$log/check.out" 2>&1; then
+    echo "[       OK ] $name"; passed=$((passed + 1))
+  else
+    cat "$log/check.out"; echo "[  FAILED  ] $name"; failed=$((failed + 1))
+  fi
+}
+
+check "exports only pz_ symbols, exactly the version script" \
+  sh tests/check_symbols.sh "$OUT"
+for h in include/personalize.h include/personalize/*.h; do
+  check "$h compiles alone as C11" sh -c \
+    "printf '#include \"%s\"\nint main(void){return 0;}\n' '$h' | $CC -std=c11 -Wall -Wextra -pedantic -Werror -Iinclude -x c -fsyntax-only -"
+  check "$h compiles alone as C++" sh -c \
+    "printf '#include \"%s\"\nint main(){return 0;}\n' '$h' | $CXX -std=c++11 -Wall -Wextra -pedantic -Werror -Iinclude -x c++ -fsyntax-only -"
+done
+check "quickstart example runs" "$BUILD/examples/quickstart" --users 200 --items 300 --events 5000
+check "every exported symbol has a man page" sh tests/check_man.sh "$OUT"
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

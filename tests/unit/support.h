@@ -1,0 +1,35 @@
+/* tests/unit/support.h - shared test helpers: a counting allocator that can
+ * fail the n-th allocation and checks every osize, and a settable clock. */
+#ifndef PZ_TEST_SUPPORT_H
+#define PZ_TEST_SUPPORT_H
+
+#include <personalize.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct test_alloc {
+  long fail_at;       /* fail the allocation with this number (1-based); 0 never */
+  bool fail_forever;  /* after fail_at, fail every later allocation too */
+  long count;         /* allocations attempted (incl. resizes that grow) */
+  long live_blocks;
+  size_t live_bytes;
+  size_t peak_bytes;
+  long bad_osize;     /* frees/resizes whose osize did not match */
+} test_alloc;
+
+void *test_alloc_fn(void *ud, void *ptr, size_t osize, size_t nsize);
+void test_alloc_reset(test_alloc *t);
+
+typedef struct test_clock {
+  int64_t now;
+} test_clock;
+int64_t test_clock_fn(void *ud);
+
+/* Open an engine with the test allocator and clock; config may be NULL. */
+int test_open(pz_engine **e, test_alloc *ta, test_clock *tc,
+              const char *config);
+/* Put n items "item<i>" with features from a small fixed vocabulary. */
+void test_put_items(pz_engine *e, int n);
+
+#endif
