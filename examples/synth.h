@@ -226,7 +226,7 @@ static inline void synth_make_item(const synth_params *p, uint32_t i,
   it->genre = (uint8_t)synth_below(&r, SYNTH_N_GENRES);
   it->decade = (uint8_t)synth_below(&r, SYNTH_N_DECADES);
   it->mood = (uint8_t)synth_below(&r, SYNTH_N_MOODS);
-  it->price = (uint8_t)synth_zipf(&r, SYNTH_N_PRICES, 0.5);
+  it->price = (uint8_t)synth_below(&r, SYNTH_N_PRICES);
   /* Brands and tags are long-tailed: a few are everywhere. */
   it->brand = (uint8_t)synth_zipf(&r, SYNTH_N_BRANDS, 0.8);
   unsigned f = p->features_per_item;
@@ -270,15 +270,19 @@ static inline void synth_feature(const synth_item *it, unsigned j, char *buf,
   case 0: snprintf(buf, cap, "genre=%s", synth_genres[it->genre]); break;
   case 1: snprintf(buf, cap, "decade=%s", synth_decades[it->decade]); break;
   case 2: snprintf(buf, cap, "mood=%s", synth_moods[it->mood]); break;
-  case 3:
-    snprintf(buf, cap, "brand=%s%s", synth_syllables[it->brand >> 4],
-             synth_syllables[it->brand & 15]);
+  case 3: {
+    /* scramble the rank (odd multiplier: a bijection mod 256) so that the
+     * popular brands do not all share their first syllable */
+    uint8_t b = (uint8_t)(it->brand * 73u + 31u);
+    snprintf(buf, cap, "brand=%s%s", synth_syllables[b >> 4],
+             synth_syllables[b & 15]);
     break;
+  }
   case 4:
     snprintf(buf, cap, "price_band=%s", synth_price_bands[it->price]);
     break;
   default: {
-    uint8_t t = it->tags[j - SYNTH_FIXED_NS];
+    uint8_t t = (uint8_t)(it->tags[j - SYNTH_FIXED_NS] * 167u + 89u);
     snprintf(buf, cap, "tag=%s-%s", synth_tag_adj[t >> 4],
              synth_tag_noun[t & 15]);
   }

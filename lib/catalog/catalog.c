@@ -273,7 +273,8 @@ int pz__catalog_remove(pz__catalog *c, const char *id, size_t len) {
 }
 
 int pz__catalog_ensure(pz__catalog *c, const char *id, size_t len,
-                       bool create, uint32_t *idx_out) {
+                       bool create, uint32_t *idx_out, bool *created) {
+  *created = false;
   pz__catalog_rdlock(c);
   uint32_t idx = pz__catalog_find(c, id, len);
   pz__catalog_unlock(c);
@@ -289,11 +290,23 @@ int pz__catalog_ensure(pz__catalog *c, const char *id, size_t len,
     rc = reserve_item_slot(c);
     pz__item *it = rc ? NULL : item_new(c->a, id, len, NULL, 0);
     if (!rc && !it) rc = PZ_ENOMEM;
-    if (!rc) idx = item_append(c, it);
+    if (!rc) {
+      idx = item_append(c, it);
+      *created = true;
+    }
   }
   pz__catalog_unlock(c);
   *idx_out = idx;
   return rc;
+}
+
+void pz__catalog_unmake(pz__catalog *c, uint32_t idx) {
+  pz__catalog_wrlock(c);
+  if (c->items[idx]->alive) {
+    c->items[idx]->alive = 0;
+    c->live--;
+  }
+  pz__catalog_unlock(c);
 }
 
 /* ---- popularity ------------------------------------------------------- */

@@ -80,7 +80,10 @@ uint32_t pz__catalog_find(const pz__catalog *c, const char *id, size_t len);
 /* Find, or with create make a featureless item (takes the write lock
  * itself: call without holding the lock). */
 int pz__catalog_ensure(pz__catalog *c, const char *id, size_t len,
-                       bool create, uint32_t *idx_out);
+                       bool create, uint32_t *idx_out, bool *created);
+/* Undo pz__catalog_ensure's creation after a later failure (write lock
+ * taken here): the item is marked removed. */
+void pz__catalog_unmake(pz__catalog *c, uint32_t idx);
 
 /* Make sure an event at ts can be added without float overflow (may take
  * the write lock to move the landmark: call without holding the lock). */

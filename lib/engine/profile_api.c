@@ -61,8 +61,9 @@ PZ_API int pz_track(pz_engine *e, const char *user, const char *item,
   if (!ok) return no_consent(e, user);
 
   uint32_t idx;
+  bool new_item;
   if ((rc = pz__catalog_ensure(&e->catalog, item, ilen,
-                               !e->refuse_unknown_items, &idx)))
+                               !e->refuse_unknown_items, &idx, &new_item)))
     return rc;
   pz__catalog_pop_prepare(&e->catalog, ts);
 
@@ -89,6 +90,8 @@ PZ_API int pz_track(pz_engine *e, const char *user, const char *item,
   if (rc && created) pz__profiles_remove(&e->profiles, &u);
   pz__shard_unlock(&e->profiles, u.shard);
   pz__catalog_unlock(&e->catalog);
+  /* nothing recorded: not even the item the event would have created */
+  if (rc && new_item) pz__catalog_unmake(&e->catalog, idx);
   return rc == 1 ? PZ_OK : rc;
 }
 

@@ -1,0 +1,253 @@
+/* pz_recommend: content and popularity blend, cold start, seen items,
+ * reasons, consent gate, limits. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "support.h"
+
+#define T0 (1700000000000LL)
+
+typedef struct fixture {
+  test_alloc ta;
+  test_clock tc;
+  pz_engine *e;
+} fixture;
+
+/* A small record shop: three jazz, three rock, one folk. */
+static int open_with(void **state, const char *config) {
+  fixture *f = test_calloc(1, sizeof *f);
+  f->tc.now = T0;
+  if (test_open(&f->e, &f->ta, &f->tc, config) != PZ_OK) return -1;
+  static const struct { const char *id, *genre, *decade; } items[] = {
+      {"j1", "genre=jazz", "decade=1950s"}, {"j2", "genre=jazz", "decade=1960s"},
+      {"j3", "genre=jazz", "decade=1970s"}, {"r1", "genre=rock", "decade=1960s"},
+      {"r2", "genre=rock", "decade=1970s"}, {"r3", "genre=rock", "decade=1980s"},
+      {"f1", "genre=folk", "decade=1960s"}};
+  for (size_t i = 0; i < sizeof items / sizeof *items; i++) {
+    const char *feat[] = {items[i].genre, items[i].decade};
+    if (pz_item_put(f->e, items[i].id, feat, NULL, 2) != PZ_OK) return -1;
+  }
+  *state = f;
+  return 0;
+}
+static int setup(void **state) { return open_with(state, NULL); }
+static int teardown(void **state) {
+  fixture *f = *state;
+  pz_engine_free(f->e);
+  assert_int_equal(f->ta.live_blocks, 0);
+  assert_int_equal(f->ta.bad_osize, 0);
+  test_free(f);
+  return 0;
+}
+
+static int position(const pz_recs *r, const char *item) {
+  for (size_t i = 0; i < pz_recs_count(r); i++)
+    if (strcmp(pz_recs_item(r, i), item) == 0) return (int)i;
+  return -1;
+}
+
+static void test_rank_cold_user_gets_popularity(void **state) {
+  fixture *f = *state;
+  for (int i = 0; i < 5; i++) {
+    char u[16];
+    snprintf(u, sizeof u, "u%d", i);
+    assert_int_equal(pz_track(f->e, u, "r2", "view", 1, T0), PZ_OK);
+    if (i < 3) assert_int_equal(pz_track(f->e, u, "f1", "view", 1, T0), PZ_OK);
+  }
+  assert_int_equal(pz_track(f->e, "u0", "j1", "view", 1, T0), PZ_OK);
+  pz_recs *r;
+  assert_int_equal(pz_recommend(&r, f->e, "newcomer", 10, NULL), PZ_OK);
+  assert_int_equal(pz_recs_count(r), 7);
+  assert_string_equal(pz_recs_item(r, 0), "r2");
+  assert_string_equal(pz_recs_item(r, 1), "f1");
+  assert_string_equal(pz_recs_item(r, 2), "j1");
+  assert_int_equal(pz_recs_reason_code(r, 0), PZ_REASON_POPULAR);
+  assert_string_equal(pz_recs_reason(r, 0), "popular");
+  assert_true(pz_recs_contribution(r, 0, PZ_SIGNAL_CONTENT) == 0.0);
+  /* never-touched items come last, in catalogue order, said as such */
+  assert_string_equal(pz_recs_item(r, 3), "j2");
+  assert_string_equal(pz_recs_item(r, 4), "j3");
+  assert_int_equal(pz_recs_reason_code(r, 3), PZ_REASON_FALLBACK);
+  for (size_t i = 1; i < pz_recs_count(r); i++)
+    assert_true(pz_recs_score(r, i) <= pz_recs_score(r, i - 1));
+  pz_recs_free(r);
+}
+
+static void test_rank_interests_drive_content(void **state) {
+  fixture *f = *state;
+  /* rock is popular, but this listener buys jazz */
+  for (int i = 0; i < 20; i++) {
+    char u[16];
+    snprintf(u, sizeof u, "crowd%d", i);
+    assert_int_equal(pz_track(f->e, u, "r1", "view", 1, T0), PZ_OK);
+  }
+  assert_int_equal(pz_track(f->e, "fan", "j1", "purchase", 1, T0), PZ_OK);
+  pz_recs *r;
+  assert_int_equal(pz_recommend(&r, f->e, "fan", 3, NULL), PZ_OK);
+  assert_int_equal(pz_recs_count(r), 3);
+  assert_true(strcmp(pz_recs_item(r, 0), "j2") == 0 ||
+              strcmp(pz_recs_item(r, 0), "j3") == 0);
+  assert_int_equal(pz_recs_reason_code(r, 0), PZ_REASON_CONTENT);
+  assert_string_equal(pz_recs_reason(r, 0), "matches your interest in genre=jazz");
+  /* score is the sum of the weighted contributions */
+  double sum = pz_recs_contribution(r, 0, PZ_SIGNAL_CONTENT) +
+               pz_recs_contribution(r, 0, PZ_SIGNAL_POPULARITY);
+  assert_true(fabs(sum - pz_recs_score(r, 0)) < 1e-5);
+  /* cosine of (jazz+1950s) and (jazz+1960s) is 1/2 */
+  assert_true(fabs(pz_recs_contribution(r, 0, PZ_SIGNAL_CONTENT) - 0.5) < 1e-5);
+  assert_int_equal(position(r, "j1"), -1); /* already bought */
+  pz_recs_free(r);
+
+  /* include_seen brings it back, at the top */
+  pz_recommend_options o;
+  assert_int_equal(pz_recommend_options_init(&o, PZ_RECOMMEND_OPTIONS_VERSION), PZ_OK);
+  o.include_seen = 1;
+  assert_int_equal(pz_recommend(&r, f->e, "fan", 3, &o), PZ_OK);
+  assert_string_equal(pz_recs_item(r, 0), "j1");
+  pz_recs_free(r);
+}
+
+/* The ranking follows the person's latest behaviour at once. */
+static void test_rank_reacts_to_new_events(void **state) {
+  fixture *f = *state;
+  assert_int_equal(pz_track(f->e, "sam", "j1", "view", 1, T0), PZ_OK);
+  pz_recs *r;
+  assert_int_equal(pz_recommend(&r, f->e, "sam", 1, NULL), PZ_OK);
+  assert_non_null(strstr(pz_recs_reason(r, 0), "genre=jazz"));
+  pz_recs_free(r);
+  for (int i = 0; i < 3; i++)
+    assert_int_equal(pz_track(f->e, "sam", "r3", "purchase", 1, T0 + 1000), PZ_OK);
+  assert_int_equal(pz_recommend(&r, f->e, "sam", 1, NULL), PZ_OK);
+  assert_non_null(strstr(pz_recs_item(r, 0), "r"));
+  assert_non_null(strstr(pz_recs_reason(r, 0), "genre=rock"));
+  pz_recs_free(r);
+}
+
+static void test_rank_removed_items_are_not_recommended(void **state) {
+  fixture *f = *state;
+  assert_int_equal(pz_track(f->e, "tim", "j1", "view", 1, T0), PZ_OK);
+  assert_int_equal(pz_item_remove(f->e, "j2"), PZ_OK);
+  assert_int_equal(pz_item_remove(f->e, "j2"), PZ_ENOTFOUND);
+  pz_recs *r;
+  assert_int_equal(pz_recommend(&r, f->e, "tim", 10, NULL), PZ_OK);
+  assert_int_equal(pz_recs_count(r), 5); /* 7 - removed - seen */
+  assert_int_equal(position(r, "j2"), -1);
+  pz_recs_free(r);
+  size_t n;
+  assert_int_equal(pz_item_count(&n, f->e), PZ_OK);
+  assert_int_equal(n, 6);
+  /* putting it back revives it */
+  const char *feat[] = {"genre=jazz"};
+  assert_int_equal(pz_item_put(f->e, "j2", feat, NULL, 1), PZ_OK);
+  assert_int_equal(pz_item_count(&n, f->e), PZ_OK);
+  assert_int_equal(n, 7);
+  assert_int_equal(pz_recommend(&r, f->e, "tim", 10, NULL), PZ_OK);
+  assert_int_equal(position(r, "j2"), 0);
+  pz_recs_free(r);
+}
+
+/* No consent: nothing is read from the profile, so nothing personal shows. */
+static void test_rank_consent_gate(void **state) {
+  fixture *f = *state;
+  assert_int_equal(pz_track(f->e, "una", "j1", "purchase", 1, T0), PZ_OK);
+  assert_int_equal(pz_track(f->e, "crowd", "r1", "view", 1, T0), PZ_OK);
+  assert_int_equal(pz_profile_set_consent(f->e, "una", "personalization", 0), PZ_OK);
+  pz_recs *r;
+  assert_int_equal(pz_recommend(&r, f->e, "una", 7, NULL), PZ_OK);
+  assert_int_equal(pz_recs_count(r), 7);
+  assert_string_equal(pz_recs_item(r, 0), "r1");
+  for (size_t i = 0; i < pz_recs_count(r); i++)
+    assert_int_not_equal(pz_recs_reason_code(r, i), PZ_REASON_CONTENT);
+  pz_recs_free(r);
+}
+
+static void test_rank_limits_and_weights(void **state) {
+  fixture *f;
+  (void)state;
+  assert_int_equal(open_with((void **)&f, "ranking:\n  max_k: 3\n"
+                                          "  popularity_weight: 0\n"),
+                   0);
+  pz_recs *r = (pz_recs *)1;
+  assert_int_equal(pz_recommend(&r, f->e, "x", 4, NULL), PZ_ERANGE);
+  assert_null(r);
+  assert_non_null(strstr(pz_errmsg(), "max_k"));
+  assert_int_equal(pz_recommend(&r, f->e, "x", 0, NULL), PZ_EINVAL);
+  assert_int_equal(pz_recommend(&r, f->e, "x", 3, NULL), PZ_OK);
+  assert_int_equal(pz_recs_count(r), 3);
+  /* with no weight on popularity and no interests, every score is 0 */
+  for (size_t i = 0; i < 3; i++) assert_true(pz_recs_score(r, i) == 0.0);
+  assert_string_equal(pz_recs_item(r, 0), "j1"); /* catalogue order */
+  pz_recs_free(r);
+  void *s = f;
+  teardown(&s);
+}
+
+static void test_rank_empty_catalogue(void **state) {
+  (void)state;
+  pz_engine *e;
+  assert_int_equal(pz_engine_open(&e, NULL), PZ_OK);
+  pz_recs *r;
+  assert_int_equal(pz_recommend(&r, e, "anyone", 10, NULL), PZ_OK);
+  assert_int_equal(pz_recs_count(r), 0);
+  assert_null(pz_recs_item(r, 0));
+  assert_true(isnan(pz_recs_score(r, 0)));
+  pz_recs_free(r);
+  pz_engine_free(e);
+}
+
+/* Results are independent objects: they outlive the engine. */
+static void test_rank_result_outlives_engine(void **state) {
+  fixture *f = *state;
+  pz_recs *r;
+  assert_int_equal(pz_recommend(&r, f->e, "someone", 2, NULL), PZ_OK);
+  pz_engine_free(f->e);
+  f->e = NULL;
+  assert_int_equal(pz_recs_count(r), 2);
+  assert_string_equal(pz_recs_item(r, 0), "j1");
+  pz_recs_free(r);
+}
+
+/* Wider hash spaces use the hashed scratch; results must be the same. */
+static void test_rank_same_with_wide_hashing(void **state) {
+  fixture *narrow, *wide;
+  (void)state;
+  assert_int_equal(open_with((void **)&narrow, NULL), 0);
+  assert_int_equal(open_with((void **)&wide, "hashing: {bits: 26}\n"), 0);
+  fixture *fs[2] = {narrow, wide};
+  pz_recs *r[2];
+  for (int w = 0; w < 2; w++) {
+    assert_int_equal(pz_track(fs[w]->e, "p", "j1", "view", 1, T0), PZ_OK);
+    assert_int_equal(pz_track(fs[w]->e, "p", "r2", "view", 1, T0), PZ_OK);
+    assert_int_equal(pz_recommend(&r[w], fs[w]->e, "p", 5, NULL), PZ_OK);
+  }
+  assert_int_equal(pz_recs_count(r[0]), pz_recs_count(r[1]));
+  for (size_t i = 0; i < pz_recs_count(r[0]); i++) {
+    assert_string_equal(pz_recs_item(r[0], i), pz_recs_item(r[1], i));
+    assert_true(fabs(pz_recs_score(r[0], i) - pz_recs_score(r[1], i)) < 1e-6);
+  }
+  for (int w = 0; w < 2; w++) {
+    pz_recs_free(r[w]);
+    void *s = fs[w];
+    teardown(&s);
+  }
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test_setup_teardown(test_rank_cold_user_gets_popularity, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_rank_interests_drive_content, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_rank_reacts_to_new_events, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_rank_removed_items_are_not_recommended, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_rank_consent_gate, setup, teardown),
+      cmocka_unit_test(test_rank_limits_and_weights),
+      cmocka_unit_test(test_rank_empty_catalogue),
+      cmocka_unit_test_setup_teardown(test_rank_result_outlives_engine, setup, teardown),
+      cmocka_unit_test(test_rank_same_with_wide_hashing),
+  };
+  return cmocka_run_group_tests_name("rank", tests, NULL, NULL);
+}
