@@ -102,7 +102,7 @@ $(BUILD)/tests/%: tests/unit/%.c $(SUPPORT) tests/unit/support.h $(AR_LIB) $(HDR
 	  $(AR_LIB) $(LDFLAGS_ALL) $(CMOCKA_LIBS) $(LIBS_ALL)
 
 check: all $(TEST_BIN)
-	@sh tests/run.sh $(BUILD) $(OUT) "$(CC)" "$(CXX)"
+	@sh tests/run.sh $(BUILD) $(OUT) "$(CC)" "$(CXX)" "$(SAN)"
 
 check-sanitize:
 	$(MAKE) check BUILD=build/san OUT=build/san/lib OPT="-O1 -g" \

@@ -3,7 +3,7 @@
 # headers alone as C11 and C++, examples). Ends with "N passed, N failed".
 # usage: tests/run.sh BUILD OUT CC CXX
 set -u
-BUILD=$1 OUT=$2 CC=$3 CXX=$4
+BUILD=$1 OUT=$2 CC=$3 CXX=$4 SANFLAGS=${5:-}
 passed=0 failed=0
 log=$BUILD/tests/log
 mkdir -p "$log"
@@ -42,6 +42,17 @@ for h in include/personalize.h include/personalize/*.h; do
     "printf '#include \"%s\"\nint main(){return 0;}\n' '$h' | $CXX -std=c++11 -Wall -Wextra -pedantic -Werror -Iinclude -x c++ -fsyntax-only -"
 done
 check "quickstart example runs" "$BUILD/examples/quickstart" --users 200 --items 300 --events 5000
+readme_example() {
+  sed -n '/<!-- quickstart-begin -->/,/<!-- quickstart-end -->/p' README.md |
+    sed '1,2d;$d' | sed '$d' > "$BUILD/tests/readme_example.c" &&
+  $CC -std=c11 -Wall -Wextra -Werror -Iinclude -o "$BUILD/tests/readme_example" \
+    "$BUILD/tests/readme_example.c" "$OUT/libpersonalize.a" \
+    $(pkg-config --libs yaml-0.1) -lpthread -lm $SANFLAGS &&
+  "$BUILD/tests/readme_example" > "$BUILD/tests/readme_example.out" &&
+  head -n 1 "$BUILD/tests/readme_example.out" |
+    grep -q '^a-love-supreme  0.500  matches your interest in genre=jazz$'
+}
+check "README's C example builds, runs and prints what it promises" readme_example
 check "every exported symbol has a man page" sh tests/check_man.sh "$OUT"
 
 echo "$passed passed, $failed failed"
