@@ -101,7 +101,23 @@ $(BUILD)/tests/%: tests/unit/%.c $(SUPPORT) tests/unit/support.h $(AR_LIB) $(HDR
 	$(CC) $(CFLAGS_ALL) -Wno-conversion $(CMOCKA_CFLAGS) -Ilib -o $@ $< $(SUPPORT) \
 	  $(AR_LIB) $(LDFLAGS_ALL) $(CMOCKA_LIBS) $(LIBS_ALL)
 
-check: all $(TEST_BIN)
+# the fuzz targets' corpora are replayed by `make check`; `make fuzz` runs
+# libFuzzer (clang) for FUZZ_SECONDS on the config parser
+FUZZ_SECONDS ?= 60
+$(BUILD)/tests/replay_config: tests/fuzz/replay.c tests/fuzz/fuzz_config.c $(AR_LIB) $(HDR)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -o $@ tests/fuzz/replay.c tests/fuzz/fuzz_config.c $(AR_LIB) \
+	  $(LDFLAGS_ALL) $(LIBS_ALL)
+.PHONY: fuzz
+fuzz: deps
+	@mkdir -p build/fuzz/corpus
+	clang -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined -D_POSIX_C_SOURCE=200809L \
+	  -Iinclude $(DEPS_CFLAGS) -o build/fuzz/fuzz_config tests/fuzz/fuzz_config.c $(SRC) \
+	  $(DEPS_LIBS) -lpthread -lm
+	build/fuzz/fuzz_config -max_total_time=$(FUZZ_SECONDS) -max_len=4096 \
+	  build/fuzz/corpus tests/fuzz/corpus/config
+
+check: all $(TEST_BIN) $(BUILD)/tests/replay_config
 	@sh tests/run.sh $(BUILD) $(OUT) "$(CC)" "$(CXX)" "$(SAN)"
 
 check-sanitize:

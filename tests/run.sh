@@ -41,6 +41,7 @@ for h in include/personalize.h include/personalize/*.h; do
   check "$h compiles alone as C++" sh -c \
     "printf '#include \"%s\"\nint main(){return 0;}\n' '$h' | $CXX -std=c++11 -Wall -Wextra -pedantic -Werror -Iinclude -x c++ -fsyntax-only -"
 done
+check "config fuzz corpus replays cleanly" "$BUILD/tests/replay_config" tests/fuzz/corpus/config/*
 check "quickstart example runs" "$BUILD/examples/quickstart" --users 200 --items 300 --events 5000
 readme_example() {
   sed -n '/<!-- quickstart-begin -->/,/<!-- quickstart-end -->/p' README.md |

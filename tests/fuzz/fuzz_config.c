@@ -1,0 +1,28 @@
+/* libFuzzer target: any bytes as a configuration. An engine that opens
+ * must work; one that does not must say why; nothing may crash or leak. */
+#include <personalize.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+  pz_engine *e = NULL;
+  int rc = pz_engine_open_string(&e, (const char *)data, size);
+  if (rc != PZ_OK) {
+    if (e != NULL || strcmp(pz_errmsg(), "no error") == 0) abort();
+    return 0;
+  }
+  const char *f[] = {"genre=jazz", "decade=1960s"};
+  if (pz_item_put(e, "a", f, NULL, 2) != PZ_OK) abort();
+  /* event types come from the config: try the first default name */
+  rc = pz_track(e, "u", "a", "view", 1, 1000);
+  if (rc != PZ_OK && rc != PZ_ENOTFOUND && rc != PZ_ECONSENT) abort();
+  pz_recs *r = NULL;
+  rc = pz_recommend(&r, e, "u", 1, NULL);
+  if (rc != PZ_OK) abort();
+  pz_recs_free(r);
+  pz_engine_free(e);
+  return 0;
+}
