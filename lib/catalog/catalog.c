@@ -72,8 +72,8 @@ int pz__catalog_hash_features(const pz__catalog *c,
     int rc = pz__check_str(features[j], PZ_FEATURE_MAX, what, &len);
     double w = weights ? weights[j] : 1.0;
     if (!rc) rc = pz__check_finite(w, "feature weight");
-    if (!rc && fabs(w) > 1e30)
-      rc = pz__fail(PZ_ERANGE, "feature weight %g is too large", w);
+    if (!rc && fabs(w) > 1e6)
+      rc = pz__fail(PZ_ERANGE, "feature weight %g is beyond +/-1e6", w);
     if (rc) {
       pz__free(c->a, e, n * sizeof *e);
       return rc;
@@ -367,8 +367,8 @@ double pz__catalog_pop_raw(const pz__catalog *c, uint32_t idx) {
 }
 
 double pz__catalog_pop_at(const pz__catalog *c, uint32_t idx, int64_t now) {
-  return pz__catalog_pop_raw(c, idx) /
-         pz__decay_gain(now, c->pop_landmark, c->half_life_ms);
+  return pz__catalog_pop_raw(c, idx) *
+         pz__decay_factor(now, c->pop_landmark, c->half_life_ms);
 }
 
 uint64_t pz__catalog_pop_count(const pz__catalog *c, uint32_t idx) {

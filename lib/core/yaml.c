@@ -121,6 +121,25 @@ int pz__yaml_parse(pz__ydoc *d, const pz__alloc *a, const char *text,
         rc = PZ_ENOMEM;
         break;
       }
+      if (kind == PZ__Y_SCALAR &&
+          memchr(ev.data.scalar.value, 0, ev.data.scalar.length)) {
+        /* name the key, or the key whose value this is, or the section */
+        pz__ynode pos = {.line = n->line, .col = n->col};
+        node_free(a, n);
+        const pz__ynode *top = depth ? stack[depth - 1] : NULL;
+        const pz__ynode *up = depth > 1 ? stack[depth - 2] : NULL;
+        if (top && top->kind == PZ__Y_MAP && top->n % 2 == 1)
+          rc = pz__y_err(d, &pos, "the value of \"%s\" contains a NUL character",
+                         top->items[top->n - 1]->str);
+        else if (up && up->kind == PZ__Y_MAP && up->n >= 2) /* top is its last value */
+          rc = pz__y_err(d, &pos, "\"%s\" in %s contains a NUL character",
+                         (const char *)ev.data.scalar.value,
+                         up->items[up->n - 2]->str);
+        else
+          rc = pz__y_err(d, &pos, "\"%s\" contains a NUL character",
+                         (const char *)ev.data.scalar.value);
+        break;
+      }
       if (kind == PZ__Y_SCALAR) {
         n->len = ev.data.scalar.length;
         n->plain = ev.data.scalar.style == YAML_PLAIN_SCALAR_STYLE;

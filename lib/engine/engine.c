@@ -131,6 +131,7 @@ PZ_API int pz_engine_open(pz_engine **out, const char *config_path) {
 
 PZ_API int pz_engine_open_string(pz_engine **out, const char *yaml,
                                  size_t len) {
+  if (out) *out = NULL;
   if (!yaml && len) return pz__fail(PZ_EINVAL, "yaml is NULL");
   pz_engine_options o;
   pz_engine_options_init(&o, PZ_ENGINE_OPTIONS_VERSION);

@@ -48,6 +48,13 @@ PZ_API int pz_track(pz_engine *e, const char *user, const char *item,
   int64_t ts;
   if (!rc) rc = pz__engine_time(e, ts_ms, &ts);
   if (rc) return rc;
+  /* a year past the clock is a unit mistake (microseconds?) or a broken
+   * clock; such an event would outweigh every real one forever */
+  if (!rc && ts > e->clock(e->clock_ud) + PZ__FUTURE_MAX_MS)
+    return pz__fail(PZ_ERANGE,
+                    "timestamp %lld is more than 366 days after the engine's "
+                    "clock",
+                    (long long)ts);
   int type = pz__profile_event_type(&e->pcfg, event_type);
   if (type < 0)
     return pz__fail(PZ_ENOTFOUND, "unknown event type \"%s\"", event_type);
@@ -208,43 +215,37 @@ PZ_API int pz_profile_get_string(char *buf, size_t cap, size_t *len_out,
   return rc;
 }
 
-PZ_API int pz_profile_get_number(double *out, pz_engine *e, const char *user,
-                                 const char *name) {
-  if (!out) return pz__fail(PZ_EINVAL, "out is NULL");
+/* The scalar getters differ only in type and where the value goes. */
+static int get_scalar(pz_engine *e, const char *user, const char *name,
+                      int type, double *num, int *b, int64_t *ts) {
   pz__uref u;
   const pz__attr *t;
   int rc = get_attr(e, user, name, &u, &t);
   if (rc) return rc;
-  if (t->type != PZ_ATTR_NUMBER) rc = wrong_type(name, PZ_ATTR_NUMBER);
-  else *out = t->v.num;
+  if (t->type != type) rc = wrong_type(name, type);
+  else if (num) *num = t->v.num;
+  else if (b) *b = t->v.b;
+  else *ts = t->v.ts;
   pz__shard_unlock(&e->profiles, u.shard);
   return rc;
+}
+
+PZ_API int pz_profile_get_number(double *out, pz_engine *e, const char *user,
+                                 const char *name) {
+  if (!out) return pz__fail(PZ_EINVAL, "out is NULL");
+  return get_scalar(e, user, name, PZ_ATTR_NUMBER, out, NULL, NULL);
 }
 
 PZ_API int pz_profile_get_bool(int *out, pz_engine *e, const char *user,
                                const char *name) {
   if (!out) return pz__fail(PZ_EINVAL, "out is NULL");
-  pz__uref u;
-  const pz__attr *t;
-  int rc = get_attr(e, user, name, &u, &t);
-  if (rc) return rc;
-  if (t->type != PZ_ATTR_BOOL) rc = wrong_type(name, PZ_ATTR_BOOL);
-  else *out = t->v.b;
-  pz__shard_unlock(&e->profiles, u.shard);
-  return rc;
+  return get_scalar(e, user, name, PZ_ATTR_BOOL, NULL, out, NULL);
 }
 
 PZ_API int pz_profile_get_timestamp(int64_t *out, pz_engine *e,
                                     const char *user, const char *name) {
   if (!out) return pz__fail(PZ_EINVAL, "out is NULL");
-  pz__uref u;
-  const pz__attr *t;
-  int rc = get_attr(e, user, name, &u, &t);
-  if (rc) return rc;
-  if (t->type != PZ_ATTR_TIMESTAMP) rc = wrong_type(name, PZ_ATTR_TIMESTAMP);
-  else *out = t->v.ts;
-  pz__shard_unlock(&e->profiles, u.shard);
-  return rc;
+  return get_scalar(e, user, name, PZ_ATTR_TIMESTAMP, NULL, NULL, out);
 }
 
 PZ_API int pz_profile_remove_attribute(pz_engine *e, const char *user,

@@ -13,6 +13,20 @@ struct pz_svec {
 
 
 
+/* Values are floats: refuse what would leave their range. */
+#define SVEC_VALUE_MAX 3.0e38
+
+static double max_abs(const pz__sv *v) {
+  double m = 0;
+  for (uint32_t i = 0; i < v->n; i++)
+    if (fabs(v->e[i].v) > m) m = fabs(v->e[i].v);
+  return m;
+}
+
+static int too_large(void) {
+  return pz__fail(PZ_ERANGE, "the result would exceed the float range");
+}
+
 PZ_API int pz_svec_new(pz_svec **out, const pz_engine *e) {
   if (!out) return pz__fail(PZ_EINVAL, "out is NULL");
   *out = NULL;
@@ -42,10 +56,12 @@ PZ_API int pz_svec_add_feature(pz_svec *v, const char *feature,
   int rc = pz__check_str(feature, PZ_FEATURE_MAX, "feature", &len);
   if (rc) return rc;
   if ((rc = pz__check_finite(weight, "weight"))) return rc;
-  if (fabs(weight) > 3.0e38) return pz__fail(PZ_ERANGE, "weight too large");
   pz__ent one;
   int sign;
   pz__feature_hash(&v->hid, feature, len, &one.i, &sign);
+  int64_t at = pz__sv_find(v->v.e, v->v.n, one.i);
+  if (fabs(weight) + (at >= 0 ? fabs(v->v.e[at].v) : 0) > SVEC_VALUE_MAX)
+    return too_large();
   one.v = (float)(sign * weight);
   return pz__sv_axpy(&v->alloc, &v->v, &one, 1, 1.0);
 }
@@ -62,6 +78,8 @@ PZ_API int pz_svec_add(pz_svec *v, const pz_svec *other, double scale) {
   if (rc) return rc;
   if ((rc = pz__check_finite(scale, "scale"))) return rc;
   if (other->v.n == 0) return PZ_OK;
+  if (max_abs(&v->v) + fabs(scale) * max_abs(&other->v) > SVEC_VALUE_MAX)
+    return too_large();
   if (v == other) {
     pz__sv_scale(&v->v, 1.0 + scale);
     return PZ_OK;
@@ -73,6 +91,7 @@ PZ_API int pz_svec_scale(pz_svec *v, double factor) {
   if (!v) return pz__fail(PZ_EINVAL, "vector is NULL");
   int rc = pz__check_finite(factor, "factor");
   if (rc) return rc;
+  if (max_abs(&v->v) * fabs(factor) > SVEC_VALUE_MAX) return too_large();
   pz__sv_scale(&v->v, factor);
   return PZ_OK;
 }

@@ -21,7 +21,7 @@ uint32_t pz__profile_top_interests(const pz__profiles *ps,
   pz__topk_sort(&t);
   for (uint32_t j = 0; j < t.n; j++) {
     index_out[j] = t.id[j];
-    score_out[j] = t.score[j] / g;
+    score_out[j] = t.score[j] * g;
   }
   return t.n;
 }
@@ -100,7 +100,7 @@ static void export_interests(pz__buf *b, const pz__profiles *ps,
     if (f) pz__buf_json_str(b, f->text, f->len);
     else pz__buf_puts(b, "null");
     pz__buf_printf(b, ",\"index\":%u,\"score\":", p->iv.e[j].i);
-    pz__buf_json_num(b, (f ? f->sign : 1) * p->iv.e[j].v / g);
+    pz__buf_json_num(b, (f ? f->sign : 1) * p->iv.e[j].v * g);
     pz__buf_puts(b, "}");
   }
   pz__buf_puts(b, "]");

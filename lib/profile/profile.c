@@ -147,7 +147,7 @@ double pz__profile_event_amount(const pz__profile_cfg *cfg, uint32_t type,
 
 double pz__profile_decay_read(const pz__profiles *ps, const pz__profile *p,
                               int64_t now) {
-  return pz__decay_gain(now, p->landmark, ps->cfg->half_life_ms);
+  return pz__decay_factor(now, p->landmark, ps->cfg->half_life_ms);
 }
 
 /* Room for one more history entry: grow by half up to the limit, then
@@ -208,6 +208,22 @@ int pz__profile_track(pz__profiles *ps, pz__profile *p, uint32_t item,
       pz__sv_scale(&p->iv, exp2(-x));
       p->landmark = ts;
       x = 0;
+    }
+    /* Values may not leave float range: if the sum could, move the
+     * landmark on by whole half-lives, which divides every stored value
+     * by a power of two and loses nothing. Without decay, refuse. */
+    double fmax = 0, vmax = 0;
+    for (uint32_t j = 0; j < nf; j++) fmax = fmax < fabs(f[j].v) ? fabs(f[j].v) : fmax;
+    for (uint32_t j = 0; j < p->iv.n; j++)
+      vmax = vmax < fabs(p->iv.e[j].v) ? fabs(p->iv.e[j].v) : vmax;
+    double top = vmax + fabs(amount) * exp2(x) * fmax;
+    if (top > PZ__FLOAT_SAFE) {
+      if (cfg->half_life_ms <= 0)
+        return pz__fail(PZ_ERANGE, "interest values would overflow");
+      double k = ceil(log2(top / PZ__FLOAT_SAFE)) + 1;
+      pz__sv_scale(&p->iv, exp2(-k));
+      p->landmark += (int64_t)k * cfg->half_life_ms;
+      x -= k;
     }
     if ((rc = pz__sv_axpy(ps->a, &p->iv, f, nf, amount * exp2(x)))) return rc;
   }

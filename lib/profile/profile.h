@@ -20,6 +20,7 @@
 #define PZ__ATTR_STR_MAX 4096
 #define PZ__VALUE_MAX 1e9
 #define PZ__WEIGHT_MAX 1e6
+#define PZ__FUTURE_MAX_MS (366LL * 86400000)
 
 enum { PZ__PURPOSE_PERSONALIZATION = 0 };
 
@@ -147,7 +148,7 @@ double pz__profile_event_amount(const pz__profile_cfg *cfg, uint32_t type,
                                 double value);
 /* Forget history and interests (wiping them). */
 void pz__profile_clear_behaviour(pz__profiles *ps, pz__profile *p);
-/* Interest value at index for reading at now (undecayed by 2^(..)). */
+/* Multiply a stored interest by this to read it at now. */
 double pz__profile_decay_read(const pz__profiles *ps, const pz__profile *p,
                               int64_t now);
 

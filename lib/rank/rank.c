@@ -120,8 +120,8 @@ static void scan(const pz__rank_env *env, const pz__rank_req *req,
     if (c->items[i]->alive) max_pop = PZ__MAX(max_pop, pz__catalog_pop_raw(c, i));
   /* normalizing by the maximum cancels the common decay factor, but the
    * log needs the decayed value to compare spreads at the same time */
-  double g = pz__decay_gain(req->now, c->pop_landmark, c->half_life_ms);
-  o->log_max_pop = log1p(max_pop / g);
+  double g = pz__decay_factor(req->now, c->pop_landmark, c->half_life_ms);
+  o->log_max_pop = log1p(max_pop * g);
   double inv_pop = o->log_max_pop > 0 ? 1.0 / o->log_max_pop : 0;
   uint32_t seen_at = 0;
   for (uint32_t i = 0; i < c->n; i++) {
@@ -132,7 +132,7 @@ static void scan(const pz__rank_env *env, const pz__rank_req *req,
     double content = 0;
     if (uv->personalized && it->nf && it->norm > 0)
       content = pz__scratch_dot(s, it->f, it->nf) / (uv->norm * it->norm);
-    double pop = log1p(pz__catalog_pop_raw(c, i) / g) * inv_pop;
+    double pop = log1p(pz__catalog_pop_raw(c, i) * g) * inv_pop;
     double score = cfg->content_weight * content + cfg->popularity_weight * pop;
     pz__topk_push(&o->top, (float)score, i);
   }
@@ -146,7 +146,7 @@ static int build(const pz__rank_env *env, const pz__rank_req *req,
   const pz__catalog *c = env->catalog;
   const pz__rank_cfg *cfg = env->cfg;
   uint32_t n = o->top.n;
-  pz__rec_src *src = pz__calloc(env->a, n ? n : 1, sizeof *src);
+  pz__rec *src = pz__calloc(env->a, n ? n : 1, sizeof *src);
   pz__buf text;
   pz__buf_init(&text, env->a);
   if (!src) return PZ_ENOMEM;
@@ -155,7 +155,7 @@ static int build(const pz__rank_env *env, const pz__rank_req *req,
     pz__free(env->a, src, (n ? n : 1) * sizeof *src);
     return PZ_ENOMEM;
   }
-  double g = pz__decay_gain(req->now, c->pop_landmark, c->half_life_ms);
+  double g = pz__decay_factor(req->now, c->pop_landmark, c->half_life_ms);
   double inv_pop = o->log_max_pop > 0 ? 1.0 / o->log_max_pop : 0;
   for (uint32_t r = 0; r < n; r++) {
     uint32_t i = o->top.id[r];
@@ -163,7 +163,7 @@ static int build(const pz__rank_env *env, const pz__rank_req *req,
     double content = 0;
     if (uv->personalized && it->nf && it->norm > 0)
       content = pz__scratch_dot(s, it->f, it->nf) / (uv->norm * it->norm);
-    double pop = log1p(pz__catalog_pop_raw(c, i) / g) * inv_pop;
+    double pop = log1p(pz__catalog_pop_raw(c, i) * g) * inv_pop;
     src[r].item = it->id;
     src[r].score = o->top.score[r];
     src[r].contrib[PZ_SIGNAL_CONTENT - 1] = cfg->content_weight * content;

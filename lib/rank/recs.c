@@ -5,7 +5,7 @@
 #include <math.h>
 #include <string.h>
 
-int pz__recs_build(const pz__alloc *a, uint32_t n, const pz__rec_src *src,
+int pz__recs_build(const pz__alloc *a, uint32_t n, const pz__rec *src,
                    pz_recs **out) {
   size_t pool = 0;
   for (uint32_t i = 0; i < n; i++)
@@ -20,9 +20,7 @@ int pz__recs_build(const pz__alloc *a, uint32_t n, const pz__rec_src *src,
   char *p = (char *)(r->rec + n);
   for (uint32_t i = 0; i < n; i++) {
     pz__rec *x = &r->rec[i];
-    x->score = src[i].score;
-    x->code = src[i].code;
-    memcpy(x->contrib, src[i].contrib, sizeof x->contrib);
+    *x = src[i];
     size_t l = strlen(src[i].item) + 1;
     memcpy(p, src[i].item, l);
     x->item = p;

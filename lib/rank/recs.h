@@ -22,15 +22,8 @@ struct pz_recs {
   pz__rec *rec;
 };
 
-typedef struct pz__rec_src {
-  const char *item;
-  const char *reason;
-  double score;
-  double contrib[PZ__N_SIGNALS];
-  int code;
-} pz__rec_src;
-
-int pz__recs_build(const pz__alloc *a, uint32_t n, const pz__rec_src *src,
+/* Copy n records, and the strings they point to, into one new block. */
+int pz__recs_build(const pz__alloc *a, uint32_t n, const pz__rec *src,
                    pz_recs **out);
 
 #endif /* PZ_RECS_H */

@@ -126,6 +126,13 @@ uint32_t pz__ent_normalize(pz__ent *e, uint32_t n) {
   return z;
 }
 
+double pz__decay_factor(int64_t now, int64_t landmark, int64_t half_life_ms) {
+  if (half_life_ms <= 0) return 1.0;
+  double x = (double)(now - landmark) / (double)half_life_ms;
+  if (x < -PZ__DECAY_MAX_EXP) x = -PZ__DECAY_MAX_EXP;
+  return exp2(-x); /* underflows to 0 far past the landmark: fully decayed */
+}
+
 double pz__decay_gain(int64_t t, int64_t landmark, int64_t half_life_ms) {
   if (half_life_ms <= 0) return 1.0;
   return exp2((double)(t - landmark) / (double)half_life_ms);

@@ -121,7 +121,14 @@ void pz__scratch_give(pz__scratch_pool *p, pz__scratch *s);
  * An event at t adds w * 2^((t - L) / h); reading at now divides by
  * 2^((now - L) / h). half_life_ms == 0 means no decay. */
 double pz__decay_gain(int64_t t, int64_t landmark, int64_t half_life_ms);
+/* Factor that turns a stored value into its value read at now:
+ * 2^-((now - L) / h), with the exponent clamped so that reading long after
+ * the landmark gives 0 and reading before it stays finite. */
+double pz__decay_factor(int64_t now, int64_t landmark, int64_t half_life_ms);
 /* Exponent beyond which a landmark is moved forward (values are floats). */
 #define PZ__DECAY_MAX_EXP 48.0
+/* Largest magnitude a stored float may reach (far below FLT_MAX, so sums
+ * of many values stay finite). */
+#define PZ__FLOAT_SAFE 1e36
 
 #endif /* PZ_SVEC_H */

@@ -13,18 +13,22 @@ void pz__topk_init(pz__topk *t, float *score, uint32_t *id, uint32_t k) {
   t->k = k;
 }
 
+static void swap(pz__topk *t, uint32_t i, uint32_t j) {
+  float s = t->score[i];
+  t->score[i] = t->score[j];
+  t->score[j] = s;
+  uint32_t d = t->id[i];
+  t->id[i] = t->id[j];
+  t->id[j] = d;
+}
+
 static void sift_down(pz__topk *t, uint32_t i, uint32_t n) {
   for (;;) {
     uint32_t l = 2 * i + 1, r = l + 1, m = i;
     if (l < n && worse(t->score[l], t->id[l], t->score[m], t->id[m])) m = l;
     if (r < n && worse(t->score[r], t->id[r], t->score[m], t->id[m])) m = r;
     if (m == i) return;
-    float s = t->score[i];
-    t->score[i] = t->score[m];
-    t->score[m] = s;
-    uint32_t d = t->id[i];
-    t->id[i] = t->id[m];
-    t->id[m] = d;
+    swap(t, i, m);
     i = m;
   }
 }
@@ -38,12 +42,7 @@ void pz__topk_push(pz__topk *t, float score, uint32_t id) {
     while (i > 0) {
       uint32_t p = (i - 1) / 2;
       if (!worse(t->score[i], t->id[i], t->score[p], t->id[p])) break;
-      float s = t->score[i];
-      t->score[i] = t->score[p];
-      t->score[p] = s;
-      uint32_t d = t->id[i];
-      t->id[i] = t->id[p];
-      t->id[p] = d;
+      swap(t, i, p);
       i = p;
     }
     return;
@@ -57,12 +56,7 @@ void pz__topk_push(pz__topk *t, float score, uint32_t id) {
 /* Heap-sort in place: repeatedly move the worst to the end. */
 void pz__topk_sort(pz__topk *t) {
   for (uint32_t n = t->n; n > 1; n--) {
-    float s = t->score[0];
-    t->score[0] = t->score[n - 1];
-    t->score[n - 1] = s;
-    uint32_t d = t->id[0];
-    t->id[0] = t->id[n - 1];
-    t->id[n - 1] = d;
+    swap(t, 0, n - 1);
     sift_down(t, 0, n - 1);
   }
 }

@@ -95,14 +95,44 @@ static void test_profile_interest_halves_per_half_life(void **state) {
 /* Events years apart move the landmark instead of overflowing. */
 static void test_profile_decay_landmark_moves(void **state) {
   fixture *f = *state;
-  for (int y = 0; y < 12; y++)
+  for (int y = 0; y < 12; y++) {
+    f->tc.now = T0 + y * 365 * DAY; /* events a year ahead of the clock are refused */
     assert_int_equal(pz_track(f->e, "cy", "blue", "view", 1, T0 + y * 365 * DAY),
                      PZ_OK);
+  }
   int64_t last = T0 + 11 * 365 * DAY;
   double s = interest(f->e, "cy", "genre=jazz", last);
   /* the newest event dominates: 1 + 2^-12.2 + ... */
   assert_true(s > 1.0 && s < 1.001);
   assert_true(isfinite(s));
+}
+
+/* Events far ahead of the clock are refused: a timestamp in microseconds
+ * would otherwise outweigh every real event forever. */
+static void test_profile_future_events_refused(void **state) {
+  fixture *f = *state;
+  assert_int_equal(pz_track(f->e, "ed", "blue", "view", 1, T0 + 366 * DAY), PZ_OK);
+  assert_int_equal(pz_track(f->e, "ed", "blue", "view", 1, T0 * 1000), PZ_ERANGE);
+  assert_non_null(strstr(pz_errmsg(), "366 days"));
+  size_t n;
+  assert_int_equal(pz_profile_event_count(&n, f->e, "ed"), PZ_OK);
+  assert_int_equal(n, 1);
+}
+
+/* Extreme but valid inputs: values stay finite (the landmark moves). */
+static void test_profile_extreme_values_stay_finite(void **state) {
+  fixture *f = *state;
+  const char *feat[] = {"genre=huge"};
+  double w[] = {1e6};
+  assert_int_equal(pz_item_put(f->e, "big", feat, w, 1), PZ_OK);
+  for (int i = 0; i < 50; i++)
+    assert_int_equal(pz_track(f->e, "gus", "big", "purchase", 1e9, T0 + i * DAY),
+                     PZ_OK);
+  double s = interest(f->e, "gus", "genre=huge", T0 + 49 * DAY);
+  assert_true(isfinite(s) && s > 5e15);
+  double pop;
+  assert_int_equal(pz_item_popularity(&pop, NULL, f->e, "big", 0), PZ_OK);
+  assert_true(isfinite(pop) && pop > 0);
 }
 
 static void test_profile_history_limit_keeps_newest(void **state) {
@@ -394,6 +424,8 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_profile_track_builds_weighted_interests, setup, teardown),
       cmocka_unit_test_setup_teardown(test_profile_interest_halves_per_half_life, setup, teardown),
       cmocka_unit_test_setup_teardown(test_profile_decay_landmark_moves, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_profile_future_events_refused, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_profile_extreme_values_stay_finite, setup, teardown),
       cmocka_unit_test(test_profile_history_limit_keeps_newest),
       cmocka_unit_test_setup_teardown(test_profile_typed_attributes, setup, teardown),
       cmocka_unit_test_setup_teardown(test_profile_attribute_limit, setup, teardown),
