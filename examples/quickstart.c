@@ -118,8 +118,11 @@ static int show_user(pz_engine *e, const synth *s, uint32_t u,
   char id[SYNTH_ID_MAX];
   size_t n_events = 0;
   synth_user_id(u, id, sizeof id);
+  /* PZ_ENOTFOUND is an answer, not a failure: a user with no events yet
+   * has no profile (pz_recommend still works for them). */
   int rc = pz_profile_event_count(&n_events, e, id);
-  if (rc != PZ_OK) return report("pz_profile_event_count", rc);
+  if (rc != PZ_OK && rc != PZ_ENOTFOUND)
+    return report("pz_profile_event_count", rc);
   printf("\n%s (%zu events)\n", id, n_events);
   print_tastes(s, u);
   return print_recs(e, s, id, now_ms);
@@ -129,6 +132,10 @@ static int show_user(pz_engine *e, const synth *s, uint32_t u,
 static int print_interests(pz_engine *e, const char *user, int64_t now_ms) {
   pz_interests *l = NULL;
   int rc = pz_profile_interests(&l, e, user, TOP_K, now_ms);
+  if (rc == PZ_ENOTFOUND) {
+    printf("  %s has no profile yet\n", user);
+    return 0;
+  }
   if (rc != PZ_OK) return report("pz_profile_interests", rc);
   printf("  top interests of %s:", user);
   for (size_t i = 0; i < pz_interests_count(l); i++)
@@ -256,7 +263,7 @@ int main(int argc, char **argv) {
    * popular right now. */
   uint32_t typical = p.users > 42 ? 42 : p.users / 2;
   if (!st) st = show_user(e, &s, 0, now);
-  if (!st) st = show_user(e, &s, typical, now);
+  if (!st && typical != 0) st = show_user(e, &s, typical, now);
   if (!st) {
     printf("\nnewcomer (no profile yet: popularity)\n");
     st = print_recs(e, &s, "newcomer", now);

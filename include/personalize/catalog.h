@@ -23,6 +23,7 @@ extern "C" {
  * 0 (an item known only by popularity and, later, collaborative filtering).
  * @return PZ_OK; PZ_EINVAL (NULL engine or id, bad id or feature text,
  *         NaN/infinite weight, features NULL with n_features > 0);
+ *         PZ_ERANGE (a weight beyond +/-1e6);
  *         PZ_ELIMIT (more than 4096 features, or the catalogue is full);
  *         PZ_ENOMEM. On failure the catalogue is unchanged. Since 0.1.
  */

@@ -8,7 +8,8 @@
  *     per user shard or on the catalogue, never across the whole engine.
  *   - Result objects (pz_recs, pz_interests, pz_svec) belong to the thread
  *     that holds them; they do not refer back to the engine and may outlive
- *     it.
+ *     it. They free through the engine's allocator, so its `alloc_ud` must
+ *     stay valid until they are freed.
  *   - pz_strerror, pz_errmsg, pz_version_* and pz_feature_hash may be
  *     called from any thread at any time. There is no library init function
  *     and no global mutable state.

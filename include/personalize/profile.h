@@ -42,8 +42,11 @@ typedef enum pz_attr_type {
  * PZ_ECONSENT, or dropped with PZ_OK when config
  * `consent.without_consent` is `drop`; either way nothing is recorded.
  * @return PZ_OK; PZ_EINVAL (NULL/bad ids, NaN/infinite value, negative
- *         ts); PZ_ENOTFOUND (unknown event type; unknown item with
- *         `refuse`); PZ_ECONSENT; PZ_ELIMIT; PZ_ENOMEM (nothing recorded).
+ *         ts); PZ_ERANGE (|value| > 1e9, or ts more than 366 days after
+ *         the engine's clock: such a timestamp is a unit mistake and would
+ *         outweigh every real event); PZ_ENOTFOUND (unknown event type;
+ *         unknown item with `refuse`); PZ_ECONSENT; PZ_ELIMIT; PZ_ENOMEM.
+ *         On any failure nothing is recorded, not even a new item.
  * Since 0.1.
  */
 PZ_API int pz_track(pz_engine *e, const char *user, const char *item,
@@ -103,8 +106,10 @@ PZ_API int pz_profile_remove_attribute(pz_engine *e, const char *user,
  * "personalization", "analytics", "experimentation", "ads_sharing" or one
  * declared in config `consent.purposes`. Withdrawing "personalization"
  * deletes the behavioural data already held (history and interests): it
- * may no longer be processed. A user with no explicit choice gets the
- * default of config `consent.defaults`.
+ * may no longer be processed, and their share of item popularity is
+ * given back. A user with no explicit choice gets the default of config
+ * `consent.defaults`. A user without a profile gets one, to hold the
+ * record (with the time of the choice, shown in the export).
  * @return PZ_OK; PZ_EINVAL (bad ids, granted not 0/1); PZ_ENOTFOUND
  *         (unknown purpose); PZ_ENOMEM. Since 0.1.
  */
@@ -123,7 +128,8 @@ PZ_API int pz_profile_get_consent(int *granted_out, pz_engine *e,
  * The user's top k interests at now_ms (0 = the engine's clock): features
  * of the catalogue ranked by decayed interest, best first, positive
  * interests only. Free the list with pz_interests_free().
- * @return PZ_OK (possibly an empty list); PZ_EINVAL (k == 0 or > 10000);
+ * @return PZ_OK (possibly an empty list); PZ_EINVAL (k == 0, NULL, bad
+ *         id, negative now_ms); PZ_ERANGE (k > 10000);
  *         PZ_ENOTFOUND (no such user); PZ_ENOMEM. Since 0.1.
  */
 PZ_API int pz_profile_interests(pz_interests **out, pz_engine *e,
@@ -156,8 +162,11 @@ PZ_API int pz_profile_count(size_t *n_out, pz_engine *e);
  * into `into` (the account they logged in as), then erase `from`.
  * Histories are merged by time, interests added, attributes of `into` win
  * over those of `from`, and for consent the more recent explicit choice
- * wins. If `into` has no profile it is created. If the merged profile
- * lacks consent to personalization, behavioural data is not carried over.
+ * wins. If `into` has no profile it is created. If the merged consent to
+ * personalization (the newer explicit choice of the two, else the
+ * default) is withdrawn, no behavioural data survives the merge: neither
+ * the history and interests of `from` nor those of `into`, and both
+ * shares of item popularity are given back.
  * @return PZ_OK; PZ_EINVAL (bad ids, from == into); PZ_ENOTFOUND (no
  *         profile for `from`); PZ_ENOMEM (neither profile changed).
  * Since 0.1.
@@ -168,7 +177,9 @@ PZ_API int pz_profile_merge(pz_engine *e, const char *from, const char *into);
  * Erase everything held about the user: attributes, consent records,
  * history, interests, and the user's share of item popularity for the
  * events still in the history. The memory is overwritten before it is
- * freed. A later read returns PZ_ENOTFOUND.
+ * freed. A later read returns PZ_ENOTFOUND. Consent records go too, so
+ * the config defaults apply to the id afterwards: a host that must keep
+ * honouring an objection records it again after erasing.
  * @return PZ_OK; PZ_EINVAL; PZ_ENOTFOUND. Since 0.1.
  */
 PZ_API int pz_profile_erase(pz_engine *e, const char *user);

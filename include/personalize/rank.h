@@ -28,11 +28,15 @@ typedef struct pz_recommend_options {
   int64_t now_ms;       /**< decay reference time; 0 = the engine's clock */
 } pz_recommend_options;
 
-/** Why an item is in the list: the signal that contributed most. */
+/** Why an item is in the list: the signal whose weighted contribution
+ *  is largest (content wins a tie); FALLBACK when none contributed. */
 typedef enum pz_reason {
-  PZ_REASON_POPULAR = 1, /**< popularity ("popular") */
-  PZ_REASON_CONTENT = 2, /**< the user's interests ("matches your interest in genre=jazz") */
-  PZ_REASON_FALLBACK = 3 /**< no signal at all yet: catalogue order */
+  PZ_REASON_POPULAR = 1,  /**< popularity: "popular" */
+  PZ_REASON_CONTENT = 2,  /**< the user's interests: "matches your interest in
+                               genre=jazz" (the item's feature that agrees most),
+                               or "matches your interests" when no feature name
+                               is known */
+  PZ_REASON_FALLBACK = 3  /**< no signal: "no signal yet: catalogue order" */
 } pz_reason;
 
 /** Signals whose contributions pz_recs_contribution() reports. */
@@ -52,7 +56,8 @@ PZ_API int pz_recommend_options_init(pz_recommend_options *opts,
  * Rank items for `user` (who need not have a profile) and return the best
  * k, best first; ties break by catalogue order. Fewer than k come back when
  * fewer items are eligible. Free the result with pz_recs_free().
- * @return PZ_OK; PZ_EINVAL (NULL, bad id, k == 0, negative now_ms);
+ * @return PZ_OK; PZ_EINVAL (NULL, bad id, k == 0, negative now_ms,
+ *         include_seen not 0 or 1);
  *         PZ_ERANGE (k > config `ranking.max_k`, default 1000);
  *         PZ_EVERSION (unknown opts->version); PZ_ENOMEM. Since 0.1.
  */
@@ -63,7 +68,8 @@ PZ_API int pz_recommend(pz_recs **out, pz_engine *e, const char *user,
 PZ_API size_t pz_recs_count(const pz_recs *r);
 /** The i-th item id, borrowed until pz_recs_free(); NULL if out of range. */
 PZ_API const char *pz_recs_item(const pz_recs *r, size_t i);
-/** The i-th blended score; NaN if out of range. */
+/** The i-th blended score, the sum of its pz_recs_contribution() values;
+ *  NaN if out of range. (Ordering compares scores as floats.) */
 PZ_API double pz_recs_score(const pz_recs *r, size_t i);
 /** The i-th reason as a pz_reason value; 0 if out of range. */
 PZ_API int pz_recs_reason_code(const pz_recs *r, size_t i);

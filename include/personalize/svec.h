@@ -44,7 +44,7 @@ PZ_API int pz_feature_hash(uint32_t *index_out, int *sign_out,
 /**
  * Create an empty sparse vector that hashes with the engine's identity
  * (hashing.seed, hashing.bits) and allocates with its allocator. With
- * e == NULL the vector uses malloc and the default identity (seed 0,
+ * e == NULL the vector uses realloc/free and the default identity (seed 0,
  * 20 bits). Free with pz_svec_free().
  * @return PZ_OK, PZ_EINVAL (out NULL), PZ_ENOMEM. Since 0.1.
  */
@@ -57,20 +57,25 @@ PZ_API void pz_svec_free(pz_svec *v);
  * Add weight * sign(feature) at the feature's hashed index (a feature seen
  * twice accumulates). A value that becomes exactly 0 is removed.
  * @return PZ_OK; PZ_EINVAL for NULL, bad feature text, NaN or infinite
- *         weight; PZ_ENOMEM (the vector is unchanged). Since 0.1.
+ *         weight; PZ_ERANGE when the value would leave the float range
+ *         (|value| > 3e38); PZ_ENOMEM. On failure the vector is unchanged.
+ * Since 0.1.
  */
 PZ_API int pz_svec_add_feature(pz_svec *v, const char *feature, double weight);
 
 /**
  * v += scale * other. Both vectors must share hash identity.
  * @return PZ_OK; PZ_EINVAL for NULL, NaN/infinite scale or a different
- *         identity; PZ_ENOMEM (v is unchanged). Since 0.1.
+ *         identity; PZ_ERANGE when a value could leave the float range;
+ *         PZ_ENOMEM. On failure v is unchanged. Since 0.1.
  */
 PZ_API int pz_svec_add(pz_svec *v, const pz_svec *other, double scale);
 
 /**
  * Multiply every value by factor (0 empties the vector).
- * @return PZ_OK; PZ_EINVAL for NULL or a NaN/infinite factor. Since 0.1.
+ * @return PZ_OK; PZ_EINVAL for NULL or a NaN/infinite factor; PZ_ERANGE
+ *         when a value would leave the float range (v unchanged).
+ * Since 0.1.
  */
 PZ_API int pz_svec_scale(pz_svec *v, double factor);
 

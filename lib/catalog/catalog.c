@@ -302,8 +302,10 @@ int pz__catalog_ensure(pz__catalog *c, const char *id, size_t len,
 
 void pz__catalog_unmake(pz__catalog *c, uint32_t idx) {
   pz__catalog_wrlock(c);
-  if (c->items[idx]->alive) {
-    c->items[idx]->alive = 0;
+  /* another thread may have recorded an event on it, or put it, since */
+  pz__item *it = c->items[idx];
+  if (it->alive && it->nf == 0 && atomic_load(&c->count[idx]) == 0) {
+    it->alive = 0;
     c->live--;
   }
   pz__catalog_unlock(c);

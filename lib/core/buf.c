@@ -85,5 +85,8 @@ void pz__buf_json_num(pz__buf *b, double v) {
     pz__buf_puts(b, "null");
     return;
   }
-  pz__buf_printf(b, "%.9g", v);
+  char tmp[40];
+  snprintf(tmp, sizeof tmp, "%.9g", v);
+  pz__fix_decimal_point(tmp);
+  pz__buf_puts(b, tmp);
 }

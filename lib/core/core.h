@@ -115,6 +115,13 @@ void pz__buf_json_str(pz__buf *b, const char *s, size_t len);
 /* A JSON number (finite doubles; non-finite are written as null). */
 void pz__buf_json_num(pz__buf *b, double v);
 
+/* ---- numbers, whatever the host's LC_NUMERIC ----------------------------- */
+
+/* strtod that always reads '.' as the decimal point. */
+double pz__strtod_c(const char *s, char **end);
+/* After printf-style formatting: the locale's decimal point back to '.'. */
+void pz__fix_decimal_point(char *s);
+
 /* ---- misc ------------------------------------------------------------- */
 
 #define PZ__MIN(a, b) ((a) < (b) ? (a) : (b))

@@ -271,7 +271,7 @@ int pz__y_double(const pz__ydoc *d, const pz__ynode *n, const char *what,
   if (rc) return rc;
   char *end = NULL;
   errno = 0;
-  double v = n->plain && n->len ? strtod(n->str, &end) : NAN;
+  double v = n->plain && n->len ? pz__strtod_c(n->str, &end) : NAN;
   if (!end || *end || errno == ERANGE || !isfinite(v))
     return pz__y_err(d, n, "%s must be a number, not \"%s\"", what, n->str);
   if (v < lo || v > hi)
@@ -321,7 +321,7 @@ int pz__y_duration(const pz__ydoc *d, const pz__ynode *n, const char *what,
   }
   char *end = NULL;
   errno = 0;
-  double v = n->len ? strtod(n->str, &end) : NAN;
+  double v = n->len ? pz__strtod_c(n->str, &end) : NAN;
   static const struct { const char *u; double ms; } units[] = {
       {"ms", 1}, {"s", 1e3}, {"m", 6e4}, {"h", 3.6e6}, {"d", 8.64e7},
       {"w", 6.048e8}};
@@ -335,7 +335,7 @@ int pz__y_duration(const pz__ydoc *d, const pz__ynode *n, const char *what,
                      "or off, not \"%s\"",
                      what, n->str);
   double ms = v * mult;
-  if (ms < 1 || ms > 3.2e12) /* 1 ms .. about 100 years */
+  if (ms < 1 || ms > 3.1536e12) /* 1 ms .. 100 years of 365 days */
     return pz__y_err(d, n, "%s must be between 1ms and 100 years", what);
   *ms_out = (int64_t)ms;
   return PZ_OK;

@@ -445,8 +445,9 @@ PZ_API int pz_profile_interests(pz_interests **out, pz_engine *e,
   pz__uref u;
   int64_t now;
   int rc = pz__engine_user(&u, user);
-  if (!rc && (k == 0 || k > 10000))
-    rc = pz__fail(PZ_EINVAL, "k must be between 1 and 10000, not %zu", k);
+  if (!rc && k == 0) rc = pz__fail(PZ_EINVAL, "k is 0");
+  if (!rc && k > 10000)
+    rc = pz__fail(PZ_ERANGE, "k must be at most 10000, not %zu", k);
   if (!rc) rc = pz__engine_time(e, now_ms, &now);
   if (rc) return rc;
   const pz__alloc *a = &e->alloc;

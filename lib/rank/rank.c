@@ -164,19 +164,23 @@ static int build(const pz__rank_env *env, const pz__rank_req *req,
     if (uv->personalized && it->nf && it->norm > 0)
       content = pz__scratch_dot(s, it->f, it->nf) / (uv->norm * it->norm);
     double pop = log1p(pz__catalog_pop_raw(c, i) * g) * inv_pop;
+    double by_content = cfg->content_weight * content;
+    double by_pop = cfg->popularity_weight * pop;
     src[r].item = it->id;
-    src[r].score = o->top.score[r];
-    src[r].contrib[PZ_SIGNAL_CONTENT - 1] = cfg->content_weight * content;
-    src[r].contrib[PZ_SIGNAL_POPULARITY - 1] = cfg->popularity_weight * pop;
-    const pz__fname *f = NULL;
-    if (src[r].contrib[0] > 0 && src[r].contrib[0] >= src[r].contrib[1])
-      f = best_feature(c, s, it);
+    src[r].contrib[PZ_SIGNAL_CONTENT - 1] = by_content;
+    src[r].contrib[PZ_SIGNAL_POPULARITY - 1] = by_pop;
+    src[r].score = by_content + by_pop; /* exact; the heap kept floats */
     off[r] = text.len;
-    if (f) {
+    if (by_content > 0 && by_content >= by_pop) {
       src[r].code = PZ_REASON_CONTENT;
-      pz__buf_puts(&text, "matches your interest in ");
-      pz__buf_put(&text, f->text, f->len);
-    } else if (pop > 0) {
+      const pz__fname *f = best_feature(c, s, it);
+      if (f) {
+        pz__buf_puts(&text, "matches your interest in ");
+        pz__buf_put(&text, f->text, f->len);
+      } else {
+        pz__buf_puts(&text, "matches your interests");
+      }
+    } else if (by_pop > 0) {
       src[r].code = PZ_REASON_POPULAR;
       pz__buf_puts(&text, "popular");
     } else {

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <locale.h>
 #include <unistd.h>
 
 #include "support.h"
@@ -209,6 +210,32 @@ static void test_engine_empty_config_is_defaults(void **state) {
   pz_engine_free(e);
 }
 
+/* A host with a decimal-comma locale still reads "0.5" and writes "0.5". */
+static void test_engine_numbers_ignore_host_locale(void **state) {
+  (void)state;
+  static const char *const comma[] = {"de_DE.UTF-8", "fr_FR.UTF-8",
+                                      "de_DE.utf8", "nl_NL.UTF-8"};
+  const char *got = NULL;
+  for (size_t i = 0; i < 4 && !got; i++) got = setlocale(LC_NUMERIC, comma[i]);
+  if (!got) {
+    print_message("      no decimal-comma locale installed: skipped\n");
+    skip();
+  }
+  pz_engine *e;
+  int rc = open_str(&e, "ranking: {popularity_weight: 0.5, content_weight: 1.5}\n"
+                        "decay: {half_life: 1.5d}\n");
+  if (rc == PZ_OK) {
+    pz_profile_set_number(e, "u", "x", 2.25);
+    char buf[1024];
+    size_t len;
+    rc = pz_profile_export(buf, sizeof buf, &len, e, "u");
+    if (rc == PZ_OK && !strstr(buf, "\"value\":2.25")) rc = PZ_ERROR;
+    pz_engine_free(e);
+  }
+  setlocale(LC_NUMERIC, "C");
+  assert_int_equal(rc, PZ_OK);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_engine_defaults),
@@ -217,6 +244,7 @@ int main(void) {
       cmocka_unit_test(test_engine_config_file_errors),
       cmocka_unit_test(test_engine_options),
       cmocka_unit_test(test_engine_empty_config_is_defaults),
+      cmocka_unit_test(test_engine_numbers_ignore_host_locale),
   };
   return cmocka_run_group_tests_name("engine", tests, NULL, NULL);
 }
