@@ -84,7 +84,7 @@ $(BUILD)/libpersonalize.pc: lib/libpersonalize.pc.in $(VERSION_H)
 EX_BIN := $(BUILD)/examples/quickstart $(BUILD)/examples/pz-gen
 .PHONY: examples
 examples: $(EX_BIN)
-$(BUILD)/examples/%: examples/%.c $(AR_LIB) $(HDR)
+$(BUILD)/examples/%: examples/%.c examples/synth.h $(AR_LIB) $(HDR)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -o $@ $< $(AR_LIB) $(LDFLAGS_ALL) $(LIBS_ALL)
 
@@ -126,7 +126,7 @@ check-sanitize:
 
 bench: all $(BUILD)/tests/bench
 	@sh tests/bench/run.sh $(BUILD)
-$(BUILD)/tests/bench: tests/bench/bench.c $(AR_LIB) $(HDR)
+$(BUILD)/tests/bench: tests/bench/bench.c examples/synth.h $(AR_LIB) $(HDR)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -Ilib -o $@ $< $(AR_LIB) $(LDFLAGS_ALL) $(LIBS_ALL)
 

@@ -324,6 +324,12 @@ static uint64_t d_to_bits(double d) {
   return b;
 }
 
+bool pz__catalog_pop_ready(const pz__catalog *c, int64_t ts) {
+  return c->half_life_ms <= 0 ||
+         (double)(ts - c->pop_landmark) / (double)c->half_life_ms <=
+             PZ__DECAY_MAX_EXP;
+}
+
 int pz__catalog_pop_prepare(pz__catalog *c, int64_t ts) {
   if (c->half_life_ms <= 0) return PZ_OK;
   pz__catalog_rdlock(c);

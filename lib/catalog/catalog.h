@@ -88,6 +88,8 @@ void pz__catalog_unmake(pz__catalog *c, uint32_t idx);
 /* Make sure an event at ts can be added without float overflow (may take
  * the write lock to move the landmark: call without holding the lock). */
 int pz__catalog_pop_prepare(pz__catalog *c, int64_t ts);
+/* Lock held: can an event at ts be added without moving the landmark? */
+bool pz__catalog_pop_ready(const pz__catalog *c, int64_t ts);
 /* Read lock held. */
 void pz__catalog_pop_add(pz__catalog *c, uint32_t idx, int64_t ts,
                          double amount, int64_t count_delta);

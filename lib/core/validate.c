@@ -10,6 +10,16 @@
 bool pz__utf8_valid(const char *s, size_t len) {
   const unsigned char *p = (const unsigned char *)s;
   size_t i = 0;
+  /* ids are mostly ASCII: take eight bytes at a time while no byte has its
+   * high bit set and none is zero */
+  const uint64_t high = UINT64_C(0x8080808080808080),
+                 ones = UINT64_C(0x0101010101010101);
+  while (i + 8 <= len) {
+    uint64_t w;
+    memcpy(&w, p + i, 8);
+    if ((w & high) || ((w - ones) & ~w & high)) break;
+    i += 8;
+  }
   while (i < len) {
     unsigned c = p[i];
     if (c == 0) return false;

@@ -45,12 +45,14 @@ PZ_API int pz_track(pz_engine *e, const char *user, const char *item,
   if (!rc) rc = pz__check_finite(value, "value");
   if (!rc && fabs(value) > PZ__VALUE_MAX)
     rc = pz__fail(PZ_ERANGE, "value %g is beyond +/-%g", value, PZ__VALUE_MAX);
-  int64_t ts;
-  if (!rc) rc = pz__engine_time(e, ts_ms, &ts);
+  if (!rc && ts_ms < 0)
+    rc = pz__fail(PZ_EINVAL, "timestamp %lld is negative", (long long)ts_ms);
   if (rc) return rc;
+  int64_t now = e->clock(e->clock_ud);
+  int64_t ts = ts_ms ? ts_ms : (now > 0 ? now : 0);
   /* a year past the clock is a unit mistake (microseconds?) or a broken
    * clock; such an event would outweigh every real one forever */
-  if (!rc && ts > e->clock(e->clock_ud) + PZ__FUTURE_MAX_MS)
+  if (ts > now + PZ__FUTURE_MAX_MS)
     return pz__fail(PZ_ERANGE,
                     "timestamp %lld is more than 366 days after the engine's "
                     "clock",
@@ -59,46 +61,60 @@ PZ_API int pz_track(pz_engine *e, const char *user, const char *item,
   if (type < 0)
     return pz__fail(PZ_ENOTFOUND, "unknown event type \"%s\"", event_type);
 
-  /* consent first, so a refused event creates nothing, not even an item */
-  pz__shard_rdlock(&e->profiles, u.shard);
-  bool ok = pz__profile_consented(&e->profiles,
-                                  pz__profiles_find(&e->profiles, &u),
-                                  PZ__PURPOSE_PERSONALIZATION);
-  pz__shard_unlock(&e->profiles, u.shard);
-  if (!ok) return no_consent(e, user);
-
+  /* One catalogue read lock and one shard write lock in the common case.
+   * The rare steps that need the catalogue's write lock (a new item, moving
+   * the popularity landmark) drop both locks, do their work, and start
+   * over, so the lock order (catalogue, then shard) always holds. */
+  pz__catalog *c = &e->catalog;
+  pz__profiles *ps = &e->profiles;
+  bool new_item = false;
   uint32_t idx;
-  bool new_item;
-  if ((rc = pz__catalog_ensure(&e->catalog, item, ilen,
-                               !e->refuse_unknown_items, &idx, &new_item)))
-    return rc;
-  pz__catalog_pop_prepare(&e->catalog, ts);
+  for (;;) {
+    pz__catalog_rdlock(c);
+    if (!pz__catalog_pop_ready(c, ts)) {
+      pz__catalog_unlock(c);
+      pz__catalog_pop_prepare(c, ts);
+      continue;
+    }
+    idx = pz__catalog_find(c, item, ilen);
+    if (idx != PZ__NO_ITEM) break;
+    pz__catalog_unlock(c);
+    if (e->refuse_unknown_items)
+      return pz__fail(PZ_ENOTFOUND, "no item \"%s\"", item);
+    /* consent first, so a refused event creates nothing, not even an item */
+    pz__shard_rdlock(ps, u.shard);
+    bool ok = pz__profile_consented(ps, pz__profiles_find(ps, &u),
+                                    PZ__PURPOSE_PERSONALIZATION);
+    pz__shard_unlock(ps, u.shard);
+    if (!ok) return no_consent(e, user);
+    if ((rc = pz__catalog_ensure(c, item, ilen, true, &idx, &new_item)))
+      return rc;
+  }
 
-  pz__catalog_rdlock(&e->catalog);
-  pz__shard_wrlock(&e->profiles, u.shard);
-  pz__profile *p;
-  bool created;
-  rc = pz__profiles_obtain(&e->profiles, &u, &p, &created);
-  if (!rc && !pz__profile_consented(&e->profiles, p,
-                                    PZ__PURPOSE_PERSONALIZATION)) {
-    rc = no_consent(e, user); /* withdrawn meanwhile */
-    if (rc == PZ_OK) rc = 1;  /* dropped: skip the write below */
+  pz__shard_wrlock(ps, u.shard);
+  pz__profile *p = pz__profiles_find(ps, &u);
+  bool created = false;
+  if (!pz__profile_consented(ps, p, PZ__PURPOSE_PERSONALIZATION)) {
+    rc = no_consent(e, user);
+    if (rc == PZ_OK) rc = 1; /* dropped: record nothing, report success */
+  } else if (!p) {
+    rc = pz__profiles_obtain(ps, &u, &p, &created);
   }
   if (!rc) {
-    const pz__item *it = e->catalog.items[idx];
-    rc = pz__profile_track(&e->profiles, p, idx, it->f, it->nf,
-                           (uint32_t)type, value, ts);
+    const pz__item *it = c->items[idx];
+    rc = pz__profile_track(ps, p, idx, it->f, it->nf, (uint32_t)type, value,
+                           ts);
     if (!rc)
-      pz__catalog_pop_add(&e->catalog, idx, ts,
+      pz__catalog_pop_add(c, idx, ts,
                           pz__profile_event_amount(&e->pcfg, (uint32_t)type,
                                                    value),
                           1);
   }
-  if (rc && created) pz__profiles_remove(&e->profiles, &u);
-  pz__shard_unlock(&e->profiles, u.shard);
-  pz__catalog_unlock(&e->catalog);
+  if (rc && created) pz__profiles_remove(ps, &u);
+  pz__shard_unlock(ps, u.shard);
+  pz__catalog_unlock(c);
   /* nothing recorded: not even the item the event would have created */
-  if (rc && new_item) pz__catalog_unmake(&e->catalog, idx);
+  if (rc && new_item) pz__catalog_unmake(c, idx);
   return rc == 1 ? PZ_OK : rc;
 }
 

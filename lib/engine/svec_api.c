@@ -63,7 +63,7 @@ PZ_API int pz_svec_add_feature(pz_svec *v, const char *feature,
   if (fabs(weight) + (at >= 0 ? fabs(v->v.e[at].v) : 0) > SVEC_VALUE_MAX)
     return too_large();
   one.v = (float)(sign * weight);
-  return pz__sv_axpy(&v->alloc, &v->v, &one, 1, 1.0);
+  return pz__sv_axpy(&v->alloc, &v->v, &one, 1, 1.0, NULL);
 }
 
 static int same_identity(const pz_svec *a, const pz_svec *b) {
@@ -84,7 +84,7 @@ PZ_API int pz_svec_add(pz_svec *v, const pz_svec *other, double scale) {
     pz__sv_scale(&v->v, 1.0 + scale);
     return PZ_OK;
   }
-  return pz__sv_axpy(&v->alloc, &v->v, other->v.e, other->v.n, scale);
+  return pz__sv_axpy(&v->alloc, &v->v, other->v.e, other->v.n, scale, NULL);
 }
 
 PZ_API int pz_svec_scale(pz_svec *v, double factor) {

@@ -138,7 +138,7 @@ static int merge_interests(pz__profiles *ps, merged *m, const pz__profile *d,
     if (!p->iv.n) continue;
     double f = h > 0 ? exp2((double)(p->landmark - m->landmark) / (double)h)
                      : 1.0;
-    int rc = pz__sv_axpy(ps->a, &m->iv, p->iv.e, p->iv.n, f);
+    int rc = pz__sv_axpy(ps->a, &m->iv, p->iv.e, p->iv.n, f, NULL);
     if (rc) return rc;
   }
   return PZ_OK;

@@ -209,23 +209,20 @@ int pz__profile_track(pz__profiles *ps, pz__profile *p, uint32_t item,
       p->landmark = ts;
       x = 0;
     }
-    /* Values may not leave float range: if the sum could, move the
-     * landmark on by whole half-lives, which divides every stored value
-     * by a power of two and loses nothing. Without decay, refuse. */
-    double fmax = 0, vmax = 0;
-    for (uint32_t j = 0; j < nf; j++) fmax = fmax < fabs(f[j].v) ? fabs(f[j].v) : fmax;
-    for (uint32_t j = 0; j < p->iv.n; j++)
-      vmax = vmax < fabs(p->iv.e[j].v) ? fabs(p->iv.e[j].v) : vmax;
-    double top = vmax + fabs(amount) * exp2(x) * fmax;
+    /* One event adds at most 1e6 * 1e6 * 1e9 * 2^48 < 3e35, so a value
+     * below PZ__FLOAT_SAFE stays finite after it. When a written value
+     * passes that mark, move the landmark on by whole half-lives: every
+     * stored value is divided by a power of two and nothing is lost.
+     * Without decay there is no landmark: the vector is scaled down, which
+     * keeps rankings (cosines) and understates absolute interests. */
+    float top;
+    if ((rc = pz__sv_axpy(ps->a, &p->iv, f, nf, amount * exp2(x), &top)))
+      return rc;
     if (top > PZ__FLOAT_SAFE) {
-      if (cfg->half_life_ms <= 0)
-        return pz__fail(PZ_ERANGE, "interest values would overflow");
-      double k = ceil(log2(top / PZ__FLOAT_SAFE)) + 1;
+      double k = ceil(log2(top / PZ__FLOAT_SAFE)) + 8;
       pz__sv_scale(&p->iv, exp2(-k));
-      p->landmark += (int64_t)k * cfg->half_life_ms;
-      x -= k;
+      if (cfg->half_life_ms > 0) p->landmark += (int64_t)k * cfg->half_life_ms;
     }
-    if ((rc = pz__sv_axpy(ps->a, &p->iv, f, nf, amount * exp2(x)))) return rc;
   }
   history_append(p, cfg->history_limit, ts, item, type, value);
   return PZ_OK;

@@ -25,22 +25,67 @@ int64_t pz__sv_find(const pz__ent *e, uint32_t n, uint32_t i) {
   return (lo < n && e[lo].i == i) ? (int64_t)lo : -1;
 }
 
-/* Common case first: every index of src already present, so values are
- * updated in place. Otherwise grow once and merge from the back, so the
- * cost is O(n + m) with no per-entry memmove. */
+/* Lower bound of index i in e[lo, n): gallop forward from lo, then
+ * binary-search the last step. src is sorted and sparse relative to v, so
+ * each search starts where the previous one ended and skips ahead. */
+static uint32_t lower_bound(const pz__ent *e, uint32_t lo, uint32_t n,
+                            uint32_t i) {
+  uint32_t step = 1, hi = lo;
+  while (hi < n && e[hi].i < i) {
+    lo = hi + 1;
+    hi += step;
+    step *= 2;
+  }
+  if (hi > n) hi = n;
+  while (lo < hi) {
+    uint32_t mid = lo + (hi - lo) / 2;
+    if (e[mid].i < i) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+static void drop_zeros(pz__sv *v) {
+  uint32_t w = 0;
+  for (uint32_t i = 0; i < v->n; i++)
+    if (v->e[i].v != 0.0f) v->e[w++] = v->e[i];
+  v->n = w;
+}
+
+/* Common case first: every index of src is already present, so values are
+ * updated in place (src is sorted, so each search starts where the last
+ * one ended). Otherwise grow once and merge from the back: O(n + m) with
+ * no per-entry memmove. Only entries that changed can have become zero. */
 int pz__sv_axpy(const pz__alloc *a, pz__sv *v, const pz__ent *src,
-                uint32_t m, double scale) {
-  uint32_t fresh = 0;
-  for (uint32_t j = 0; j < m; j++)
-    if (pz__sv_find(v->e, v->n, src[j].i) < 0) fresh++;
-  if (fresh) {
+                uint32_t m, double scale, float *max_touched) {
+  float top = 0;
+  bool zero = false;
+  uint32_t fresh = 0, lo = 0;
+  /* positions found by the counting pass are reused by the update pass
+   * (items have few features; the rare larger ones search again) */
+  uint32_t pos[64];
+  for (uint32_t j = 0; j < m; j++) {
+    lo = lower_bound(v->e, lo, v->n, src[j].i);
+    if (lo == v->n || v->e[lo].i != src[j].i) fresh++;
+    if (j < 64) pos[j] = lo;
+  }
+  if (!fresh) {
+    lo = 0;
+    for (uint32_t j = 0; j < m; j++) {
+      lo = j < 64 ? pos[j] : lower_bound(v->e, lo, v->n, src[j].i);
+      float x = (float)(v->e[lo].v + scale * src[j].v);
+      v->e[lo].v = x;
+      zero |= x == 0.0f;
+      if (fabsf(x) > top) top = fabsf(x);
+    }
+  } else {
     if ((uint64_t)v->n + fresh > UINT32_MAX)
       return pz__fail(PZ_ELIMIT, "sparse vector too large");
-    /* grow by a quarter: profiles are many and long-lived, so slack
-     * costs more than the occasional copy */
+    /* grow by an eighth: profiles are many and long-lived, so slack costs
+     * more than the occasional copy */
     uint32_t need = v->n + fresh;
     if (need > v->cap) {
-      uint64_t ncap = (uint64_t)need + need / 4 + 2;
+      uint64_t ncap = (uint64_t)need + need / 8 + 2;
       if (ncap > UINT32_MAX) ncap = UINT32_MAX;
       pz__ent *p = pz__realloc(a, v->e, (size_t)v->cap * sizeof *p,
                                (size_t)ncap * sizeof *p);
@@ -50,30 +95,44 @@ int pz__sv_axpy(const pz__alloc *a, pz__sv *v, const pz__ent *src,
     }
     int64_t i = (int64_t)v->n - 1, j = (int64_t)m - 1,
             w = (int64_t)need - 1;
-    while (j >= 0) {
-      if (i >= 0 && v->e[i].i > src[j].i) {
-        v->e[w--] = v->e[i--];
-      } else if (i >= 0 && v->e[i].i == src[j].i) {
-        v->e[w].i = v->e[i].i;
-        v->e[w--].v = (float)(v->e[i--].v + scale * src[j--].v);
-      } else {
+    if (m <= 64) { /* move whole runs between insertion points */
+      for (; j >= 0; j--) {
+        uint32_t p = pos[j];
+        bool match = p < v->n && v->e[p].i == src[j].i;
+        int64_t start = (int64_t)p + match, count = i + 1 - start;
+        if (count > 0) {
+          memmove(&v->e[w - count + 1], &v->e[start],
+                  (size_t)count * sizeof *v->e);
+          w -= count;
+        }
+        float x = (float)((match ? v->e[p].v : 0.0) + scale * src[j].v);
         v->e[w].i = src[j].i;
-        v->e[w--].v = (float)(scale * src[j--].v);
+        v->e[w--].v = x;
+        i = (int64_t)p - 1;
+        zero |= x == 0.0f;
+        if (fabsf(x) > top) top = fabsf(x);
       }
     }
-    v->n = need;
-  } else {
-    uint32_t pos = 0;
-    for (uint32_t j = 0; j < m; j++) {
-      while (v->e[pos].i != src[j].i) pos++;
-      v->e[pos].v = (float)(v->e[pos].v + scale * src[j].v);
+    while (j >= 0) {
+      float x;
+      if (i >= 0 && v->e[i].i > src[j].i) {
+        v->e[w--] = v->e[i--];
+        continue;
+      }
+      if (i >= 0 && v->e[i].i == src[j].i) {
+        x = (float)(v->e[i--].v + scale * src[j].v);
+      } else {
+        x = (float)(scale * src[j].v);
+      }
+      v->e[w].i = src[j--].i;
+      v->e[w--].v = x;
+      zero |= x == 0.0f;
+      if (fabsf(x) > top) top = fabsf(x);
     }
+    v->n = need;
   }
-  /* drop exact zeros (an event cancelled by its opposite) */
-  uint32_t w = 0;
-  for (uint32_t i = 0; i < v->n; i++)
-    if (v->e[i].v != 0.0f) v->e[w++] = v->e[i];
-  v->n = w;
+  if (zero) drop_zeros(v); /* an event cancelled by its opposite */
+  if (max_touched) *max_touched = top;
   return PZ_OK;
 }
 

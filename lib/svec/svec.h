@@ -36,9 +36,10 @@ size_t pz__sv_bytes(const pz__sv *v);
 /* Position of index i, or -1. */
 int64_t pz__sv_find(const pz__ent *e, uint32_t n, uint32_t i);
 /* v += scale * src (src sorted by index, n entries). Exact zeros removed.
- * On PZ_ENOMEM v is unchanged. */
+ * *max_touched (may be NULL) gets the largest magnitude among the entries
+ * written. On PZ_ENOMEM v is unchanged. */
 int pz__sv_axpy(const pz__alloc *a, pz__sv *v, const pz__ent *src,
-                uint32_t n, double scale);
+                uint32_t n, double scale, float *max_touched);
 void pz__sv_scale(pz__sv *v, double f);
 double pz__sv_dot(const pz__ent *a, uint32_t na, const pz__ent *b,
                   uint32_t nb);
