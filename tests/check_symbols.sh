@@ -6,7 +6,7 @@ OUT=$1
 so=$(ls "$OUT"/libpersonalize.so.*.*.* | head -n 1)
 exported=$(nm -D --defined-only "$so" | awk '$2 ~ /^[TDBRVW]$/ {print $3}' | sed 's/@.*//' | sort -u)
 mapped=$(sed -n 's/^ *\(pz_[a-z0-9_]*\);$/\1/p' lib/libpersonalize.map | sort -u)
-declared=$(grep -ho 'PZ_API [^(]*(' include/personalize/*.h | sed 's/($//; s/.*[ *]//' | sort -u)
+declared=$(grep -h '^PZ_API ' include/personalize/*.h | grep -o 'pz_[a-z0-9_]*(' | sed 's/($//' | sort -u)
 bad=$(printf '%s\n' "$exported" | grep -v '^pz_' || true)
 [ -z "$bad" ] || { echo "exported outside pz_: $bad"; exit 1; }
 if [ "$exported" != "$mapped" ]; then
