@@ -117,7 +117,8 @@ void pz__buf_json_num(pz__buf *b, double v);
 
 /* ---- numbers, whatever the host's LC_NUMERIC ----------------------------- */
 
-/* strtod that always reads '.' as the decimal point. */
+/* strtod for plain decimal text ("-1.5e3") that always reads '.' as the
+ * decimal point; anything else (hex, inf, nan, "1,5") ends at s. */
 double pz__strtod_c(const char *s, char **end);
 /* After printf-style formatting: the locale's decimal point back to '.'. */
 void pz__fix_decimal_point(char *s);

@@ -25,20 +25,32 @@ int64_t pz__clock_system(void *ud) {
  * host's LC_NUMERIC, which an embedding program may have set to a locale
  * with a decimal comma. */
 double pz__strtod_c(const char *s, char **end) {
+  /* Only the plain decimal prefix is read (digits, sign, '.', exponent):
+   * hex floats, "inf", "nan" and a locale's "1,5" all stop early, and the
+   * caller sees the rest as trailing garbage. */
+  size_t len = strspn(s, "0123456789+-.eE");
   const char *dp = localeconv()->decimal_point;
-  if (!dp || (dp[0] == '.' && dp[1] == '\0')) return strtod(s, end);
-  char tmp[128];
-  size_t len = strlen(s), dlen = strlen(dp);
-  const char *dot = strchr(s, '.');
-  if (!dot || len + dlen >= sizeof tmp) return strtod(s, end);
-  size_t pre = (size_t)(dot - s);
-  memcpy(tmp, s, pre);
-  memcpy(tmp + pre, dp, dlen);
-  memcpy(tmp + pre + dlen, dot + 1, len - pre); /* with the NUL */
+  if (!dp || !dp[0]) dp = ".";
+  size_t dlen = strlen(dp);
+  char tmp[160];
+  if (len + dlen >= sizeof tmp) len = sizeof tmp - dlen - 1;
+  /* copy the prefix, writing the locale's decimal point for '.' */
+  size_t w = 0, dot_at = SIZE_MAX;
+  for (size_t i = 0; i < len; i++) {
+    if (s[i] == '.' && dot_at == SIZE_MAX) {
+      dot_at = i;
+      memcpy(tmp + w, dp, dlen);
+      w += dlen;
+    } else {
+      tmp[w++] = s[i];
+    }
+  }
+  tmp[w] = '\0';
   char *tend;
   double v = strtod(tmp, &tend);
   size_t used = (size_t)(tend - tmp);
-  if (end) *end = (char *)s + (used > pre ? used - dlen + 1 : used);
+  if (dot_at != SIZE_MAX && used > dot_at) used -= dlen - 1;
+  if (end) *end = (char *)s + used;
   return v;
 }
 
