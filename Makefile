@@ -144,7 +144,9 @@ install: all
 	install -m 644 $(AR_LIB) $(DESTDIR)$(LIBDIR)/libpersonalize.a
 	install -m 644 include/personalize.h $(DESTDIR)$(INCLUDEDIR)/personalize.h
 	install -m 644 include/personalize/*.h $(DESTDIR)$(INCLUDEDIR)/personalize/
-	install -m 644 $(BUILD)/libpersonalize.pc $(DESTDIR)$(PKGCONFIGDIR)/libpersonalize.pc
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@VERSION@|$(VERSION)|' \
+	  lib/libpersonalize.pc.in > $(DESTDIR)$(PKGCONFIGDIR)/libpersonalize.pc
+	chmod 644 $(DESTDIR)$(PKGCONFIGDIR)/libpersonalize.pc
 	$(if $(MAN3),install -m 644 $(MAN3) $(DESTDIR)$(MANDIR)/man3/)
 	$(if $(MAN5),install -m 644 $(MAN5) $(DESTDIR)$(MANDIR)/man5/)
 	$(if $(MAN7),install -m 644 $(MAN7) $(DESTDIR)$(MANDIR)/man7/)
