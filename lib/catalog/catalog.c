@@ -383,13 +383,3 @@ uint64_t pz__catalog_pop_count(const pz__catalog *c, uint32_t idx) {
   return atomic_load_explicit((_Atomic uint64_t *)&c->count[idx],
                               memory_order_relaxed);
 }
-
-size_t pz__catalog_bytes(const pz__catalog *c) {
-  size_t b = (size_t)c->cap * (sizeof *c->items + 2 * sizeof(uint64_t)) +
-             pz__idmap_bytes(&c->map) +
-             (size_t)c->names_cap * sizeof *c->names;
-  for (uint32_t i = 0; i < c->n; i++)
-    b += sizeof(pz__item) + c->items[i]->idlen + 1 +
-         (size_t)c->items[i]->nf * sizeof(pz__ent);
-  return b;
-}

@@ -100,6 +100,4 @@ uint64_t pz__catalog_pop_count(const pz__catalog *c, uint32_t idx);
 /* Lock held. Feature text at an index, or NULL. */
 const pz__fname *pz__catalog_fname(const pz__catalog *c, uint32_t index);
 
-size_t pz__catalog_bytes(const pz__catalog *c);
-
 #endif /* PZ_CATALOG_H */

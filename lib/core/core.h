@@ -86,7 +86,6 @@ int pz__idmap_reserve(const pz__alloc *a, pz__idmap *m, pz__key_fn key_of,
 void pz__idmap_insert(pz__idmap *m, uint64_t hash, uint32_t idx);
 /* Remove idx (which must be present under hash). */
 void pz__idmap_remove(pz__idmap *m, uint64_t hash, uint32_t idx);
-size_t pz__idmap_bytes(const pz__idmap *m);
 
 /* ---- clock ------------------------------------------------------------ */
 

@@ -18,10 +18,6 @@ void pz__idmap_free(const pz__alloc *a, pz__idmap *m) {
   pz__idmap_init(m);
 }
 
-size_t pz__idmap_bytes(const pz__idmap *m) {
-  return (size_t)m->cap * sizeof *m->slots;
-}
-
 uint32_t pz__idmap_find(const pz__idmap *m, uint64_t hash, const char *key,
                         size_t len, pz__key_fn key_of, const void *ctx) {
   if (m->cap == 0) return UINT32_MAX;

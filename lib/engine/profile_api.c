@@ -9,22 +9,14 @@ static int check_name(const char *name, const char *what, size_t *len) {
   return pz__check_str(name, PZ_ID_MAX, what, len);
 }
 
-/* Give back an event's share of item popularity (catalogue lock held). */
-static void forget_popularity(pz_engine *e, const pz__profile *p) {
+/* Add (sign +1) or give back (sign -1) the share of item popularity of
+ * every event in p's history (catalogue lock held). */
+static void share_popularity(pz_engine *e, const pz__profile *p, int sign) {
   for (uint32_t i = 0; i < p->ev_n; i++) {
     uint8_t type;
     const pz__event *ev = pz__profile_event(p, i, &type);
     double amount = pz__profile_event_amount(&e->pcfg, type, ev->value);
-    pz__catalog_pop_add(&e->catalog, ev->item, ev->ts, -amount, -1);
-  }
-}
-
-static void restore_popularity(pz_engine *e, const pz__profile *p) {
-  for (uint32_t i = 0; i < p->ev_n; i++) {
-    uint8_t type;
-    const pz__event *ev = pz__profile_event(p, i, &type);
-    double amount = pz__profile_event_amount(&e->pcfg, type, ev->value);
-    pz__catalog_pop_add(&e->catalog, ev->item, ev->ts, amount, 1);
+    pz__catalog_pop_add(&e->catalog, ev->item, ev->ts, sign * amount, sign);
   }
 }
 
@@ -309,7 +301,7 @@ PZ_API int pz_profile_set_consent(pz_engine *e, const char *user,
   if (!rc) rc = pz__profile_consent_set(&e->profiles, p, pi, granted, now);
   if (!rc && pi == PZ__PURPOSE_PERSONALIZATION && !granted) {
     /* withdrawn: behavioural data may no longer be processed */
-    forget_popularity(e, p);
+    share_popularity(e, p, -1);
     pz__profile_clear_behaviour(&e->profiles, p);
   }
   if (rc && created) pz__profiles_remove(&e->profiles, &u);
@@ -374,13 +366,13 @@ PZ_API int pz_profile_merge(pz_engine *e, const char *from, const char *into) {
   if (!rc) {
     bool keep = pz__profile_merge_consented(&e->profiles, dst, src);
     if (!keep) { /* neither history survives: give back its popularity */
-      forget_popularity(e, src);
-      forget_popularity(e, dst);
+      share_popularity(e, src, -1);
+      share_popularity(e, dst, -1);
     }
     rc = pz__profile_merge(&e->profiles, dst, src);
     if (rc && !keep) {
-      restore_popularity(e, src);
-      restore_popularity(e, dst);
+      share_popularity(e, src, +1);
+      share_popularity(e, dst, +1);
     }
   }
   if (!rc) pz__profiles_remove(&e->profiles, &uf);
@@ -400,7 +392,7 @@ PZ_API int pz_profile_erase(pz_engine *e, const char *user) {
   pz__shard_wrlock(&e->profiles, u.shard);
   pz__profile *p = pz__profiles_find(&e->profiles, &u);
   if (p) {
-    forget_popularity(e, p);
+    share_popularity(e, p, -1);
     pz__profiles_remove(&e->profiles, &u);
   } else {
     rc = pz__fail(PZ_ENOTFOUND, "no user \"%s\"", user);

@@ -9,7 +9,7 @@ uint32_t pz__profile_top_interests(const pz__profiles *ps,
                                    uint32_t k, uint32_t *index_out,
                                    double *score_out, float *tmp_score,
                                    uint32_t *tmp_id) {
-  double g = pz__profile_decay_read(ps, p, now);
+  double g = pz__profile_decay_factor(ps, p, now);
   pz__topk t;
   pz__topk_init(&t, tmp_score, tmp_id, k);
   for (uint32_t j = 0; j < p->iv.n; j++) {
@@ -91,7 +91,7 @@ static void export_events(pz__buf *b, const pz__profiles *ps,
 static void export_interests(pz__buf *b, const pz__profiles *ps,
                              const pz__profile *p, const pz__catalog *c,
                              int64_t now) {
-  double g = pz__profile_decay_read(ps, p, now);
+  double g = pz__profile_decay_factor(ps, p, now);
   pz__buf_puts(b, "\"interests\":[");
   for (uint32_t j = 0; j < p->iv.n; j++) {
     const pz__fname *f = pz__catalog_fname(c, p->iv.e[j].i);

@@ -145,7 +145,7 @@ double pz__profile_event_amount(const pz__profile_cfg *cfg, uint32_t type,
   return a > 0 ? a : 0;
 }
 
-double pz__profile_decay_read(const pz__profiles *ps, const pz__profile *p,
+double pz__profile_decay_factor(const pz__profiles *ps, const pz__profile *p,
                               int64_t now) {
   return pz__decay_factor(now, p->landmark, ps->cfg->half_life_ms);
 }
@@ -176,15 +176,14 @@ static int history_reserve(pz__profiles *ps, pz__profile *p) {
   return PZ_OK;
 }
 
-static void history_append(pz__profile *p, uint32_t limit, int64_t ts,
-                           uint32_t item, uint32_t type, double value) {
+static void history_append(pz__profile *p, int64_t ts, uint32_t item,
+                           uint32_t type, double value) {
   uint32_t k;
   if (p->ev_n < p->ev_cap) {
     k = p->ev_head + p->ev_n;
     if (k >= p->ev_cap) k -= p->ev_cap;
     p->ev_n++;
   } else { /* full at the limit: overwrite the oldest */
-    (void)limit;
     k = p->ev_head;
     p->ev_head = (p->ev_head + 1) % p->ev_cap;
   }
@@ -224,7 +223,7 @@ int pz__profile_track(pz__profiles *ps, pz__profile *p, uint32_t item,
       if (cfg->half_life_ms > 0) p->landmark += (int64_t)k * cfg->half_life_ms;
     }
   }
-  history_append(p, cfg->history_limit, ts, item, type, value);
+  history_append(p, ts, item, type, value);
   return PZ_OK;
 }
 

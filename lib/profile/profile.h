@@ -149,7 +149,7 @@ double pz__profile_event_amount(const pz__profile_cfg *cfg, uint32_t type,
 /* Forget history and interests (wiping them). */
 void pz__profile_clear_behaviour(pz__profiles *ps, pz__profile *p);
 /* Multiply a stored interest by this to read it at now. */
-double pz__profile_decay_read(const pz__profiles *ps, const pz__profile *p,
+double pz__profile_decay_factor(const pz__profiles *ps, const pz__profile *p,
                               int64_t now);
 
 /* ---- attributes --------------------------------------------------------- */

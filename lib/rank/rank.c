@@ -74,9 +74,8 @@ static int read_user(const pz__rank_env *env, const pz__rank_req *req,
   pz__shard_unlock(ps, req->user->shard);
   if (rc) return rc;
   if (uv->seen) {
-    qsort(uv->seen, p ? uv->seen_bytes / sizeof *uv->seen : 0,
-          sizeof *uv->seen, cmp_u32);
     uint32_t n = (uint32_t)(uv->seen_bytes / sizeof *uv->seen), w = 0;
+    qsort(uv->seen, n, sizeof *uv->seen, cmp_u32);
     for (uint32_t i = 0; i < n; i++)
       if (!w || uv->seen[w - 1] != uv->seen[i]) uv->seen[w++] = uv->seen[i];
     uv->n_seen = w;
@@ -107,44 +106,52 @@ typedef struct scan_out {
   float *score;
   uint32_t *id;
   pz__topk top;
-  double log_max_pop;
+  double decay;   /* stored popularity -> popularity now */
+  double inv_pop; /* 1 / log1p(largest popularity now), or 0 */
 } scan_out;
+
+/* The weighted signals of item i; scan ranks by them, build explains them. */
+static void signals(const pz__rank_env *env, const pz__scratch *s,
+                    const user_view *uv, const scan_out *o, uint32_t i,
+                    double *by_content, double *by_pop) {
+  const pz__item *it = env->catalog->items[i];
+  double content = 0;
+  if (uv->personalized && it->nf && it->norm > 0)
+    content = pz__scratch_dot(s, it->f, it->nf) / (uv->norm * it->norm);
+  double pop = log1p(pz__catalog_pop_raw(env->catalog, i) * o->decay) * o->inv_pop;
+  *by_content = env->cfg->content_weight * content;
+  *by_pop = env->cfg->popularity_weight * pop;
+}
 
 /* Catalogue read lock held. */
 static void scan(const pz__rank_env *env, const pz__rank_req *req,
                  const pz__scratch *s, const user_view *uv, scan_out *o) {
   const pz__catalog *c = env->catalog;
-  const pz__rank_cfg *cfg = env->cfg;
   double max_pop = 0;
   for (uint32_t i = 0; i < c->n; i++)
     if (c->items[i]->alive) max_pop = PZ__MAX(max_pop, pz__catalog_pop_raw(c, i));
   /* normalizing by the maximum cancels the common decay factor, but the
    * log needs the decayed value to compare spreads at the same time */
-  double g = pz__decay_factor(req->now, c->pop_landmark, c->half_life_ms);
-  o->log_max_pop = log1p(max_pop * g);
-  double inv_pop = o->log_max_pop > 0 ? 1.0 / o->log_max_pop : 0;
+  o->decay = pz__decay_factor(req->now, c->pop_landmark, c->half_life_ms);
+  double log_max = log1p(max_pop * o->decay);
+  o->inv_pop = log_max > 0 ? 1.0 / log_max : 0;
   uint32_t seen_at = 0;
   for (uint32_t i = 0; i < c->n; i++) {
     const pz__item *it = c->items[i];
     if (!it->alive) continue;
     while (seen_at < uv->n_seen && uv->seen[seen_at] < i) seen_at++;
     if (seen_at < uv->n_seen && uv->seen[seen_at] == i) continue;
-    double content = 0;
-    if (uv->personalized && it->nf && it->norm > 0)
-      content = pz__scratch_dot(s, it->f, it->nf) / (uv->norm * it->norm);
-    double pop = log1p(pz__catalog_pop_raw(c, i) * g) * inv_pop;
-    double score = cfg->content_weight * content + cfg->popularity_weight * pop;
-    pz__topk_push(&o->top, (float)score, i);
+    double by_content, by_pop;
+    signals(env, s, uv, o, i, &by_content, &by_pop);
+    pz__topk_push(&o->top, (float)(by_content + by_pop), i);
   }
   pz__topk_sort(&o->top);
 }
 
 /* Catalogue read lock held: item ids and feature names are read here. */
-static int build(const pz__rank_env *env, const pz__rank_req *req,
-                 const pz__scratch *s, const user_view *uv,
-                 const scan_out *o, pz_recs **out) {
+static int build(const pz__rank_env *env, const pz__scratch *s,
+                 const user_view *uv, const scan_out *o, pz_recs **out) {
   const pz__catalog *c = env->catalog;
-  const pz__rank_cfg *cfg = env->cfg;
   uint32_t n = o->top.n;
   pz__rec *src = pz__calloc(env->a, n ? n : 1, sizeof *src);
   pz__buf text;
@@ -155,17 +162,11 @@ static int build(const pz__rank_env *env, const pz__rank_req *req,
     pz__free(env->a, src, (n ? n : 1) * sizeof *src);
     return PZ_ENOMEM;
   }
-  double g = pz__decay_factor(req->now, c->pop_landmark, c->half_life_ms);
-  double inv_pop = o->log_max_pop > 0 ? 1.0 / o->log_max_pop : 0;
   for (uint32_t r = 0; r < n; r++) {
     uint32_t i = o->top.id[r];
     const pz__item *it = c->items[i];
-    double content = 0;
-    if (uv->personalized && it->nf && it->norm > 0)
-      content = pz__scratch_dot(s, it->f, it->nf) / (uv->norm * it->norm);
-    double pop = log1p(pz__catalog_pop_raw(c, i) * g) * inv_pop;
-    double by_content = cfg->content_weight * content;
-    double by_pop = cfg->popularity_weight * pop;
+    double by_content, by_pop;
+    signals(env, s, uv, o, i, &by_content, &by_pop);
     src[r].item = it->id;
     src[r].contrib[PZ_SIGNAL_CONTENT - 1] = by_content;
     src[r].contrib[PZ_SIGNAL_POPULARITY - 1] = by_pop;
@@ -220,7 +221,7 @@ int pz__rank_recommend(const pz__rank_env *env, const pz__rank_req *req,
     } else {
       pz__topk_init(&o.top, o.score, o.id, k);
       scan(env, req, s, &uv, &o);
-      rc = build(env, req, s, &uv, &o, out);
+      rc = build(env, s, &uv, &o, out);
     }
     pz__catalog_unlock(env->catalog);
     pz__free(env->a, o.score, cells * sizeof *o.score);

@@ -95,37 +95,24 @@ int pz__sv_axpy(const pz__alloc *a, pz__sv *v, const pz__ent *src,
     }
     int64_t i = (int64_t)v->n - 1, j = (int64_t)m - 1,
             w = (int64_t)need - 1;
-    if (m <= 64) { /* move whole runs between insertion points */
-      for (; j >= 0; j--) {
-        uint32_t p = pos[j];
-        bool match = p < v->n && v->e[p].i == src[j].i;
-        int64_t start = (int64_t)p + match, count = i + 1 - start;
-        if (count > 0) {
-          memmove(&v->e[w - count + 1], &v->e[start],
-                  (size_t)count * sizeof *v->e);
-          w -= count;
-        }
-        float x = (float)((match ? v->e[p].v : 0.0) + scale * src[j].v);
-        v->e[w].i = src[j].i;
-        v->e[w--].v = x;
-        i = (int64_t)p - 1;
-        zero |= x == 0.0f;
-        if (fabsf(x) > top) top = fabsf(x);
+    /* from the back: move the run of entries above each new index up in
+     * one piece, then write the new (or merged) entry below it */
+    for (; j >= 0; j--) {
+      /* pos[] holds positions in the original entries, which are exactly
+       * the ones not yet moved (e[0..i]) */
+      uint32_t p = j < 64 ? pos[j]
+                          : lower_bound(v->e, 0, (uint32_t)(i + 1), src[j].i);
+      bool match = p <= i && v->e[p].i == src[j].i;
+      int64_t start = (int64_t)p + match, count = i + 1 - start;
+      if (count > 0) {
+        memmove(&v->e[w - count + 1], &v->e[start],
+                (size_t)count * sizeof *v->e);
+        w -= count;
       }
-    }
-    while (j >= 0) {
-      float x;
-      if (i >= 0 && v->e[i].i > src[j].i) {
-        v->e[w--] = v->e[i--];
-        continue;
-      }
-      if (i >= 0 && v->e[i].i == src[j].i) {
-        x = (float)(v->e[i--].v + scale * src[j].v);
-      } else {
-        x = (float)(scale * src[j].v);
-      }
-      v->e[w].i = src[j--].i;
+      float x = (float)((match ? v->e[p].v : 0.0) + scale * src[j].v);
+      v->e[w].i = src[j].i;
       v->e[w--].v = x;
+      i = (int64_t)p - 1;
       zero |= x == 0.0f;
       if (fabsf(x) > top) top = fabsf(x);
     }

@@ -183,6 +183,44 @@ static void test_svec_engine_identity(void **state) {
   pz_svec_free(b);
 }
 
+/* Adding a vector of more than 64 entries (the merge's search path) gives
+ * the same result as adding its features one by one. */
+static void test_svec_add_large_matches_one_by_one(void **state) {
+  (void)state;
+  pz_svec *big, *acc, *ref;
+  assert_int_equal(pz_svec_new(&big, NULL), PZ_OK);
+  assert_int_equal(pz_svec_new(&acc, NULL), PZ_OK);
+  assert_int_equal(pz_svec_new(&ref, NULL), PZ_OK);
+  char f[32];
+  for (int i = 0; i < 150; i += 3) { /* acc and ref share 50 features */
+    snprintf(f, sizeof f, "f=%d", i);
+    assert_int_equal(pz_svec_add_feature(acc, f, 1.0 + i), PZ_OK);
+    assert_int_equal(pz_svec_add_feature(ref, f, 1.0 + i), PZ_OK);
+  }
+  for (int i = 0; i < 100; i++) { /* 100 features, a third overlapping */
+    snprintf(f, sizeof f, "f=%d", i);
+    assert_int_equal(pz_svec_add_feature(big, f, 0.5 * i - 7), PZ_OK);
+  }
+  assert_true(pz_svec_nnz(big) > 64);
+  assert_int_equal(pz_svec_add(acc, big, 2.0), PZ_OK);
+  for (int i = 0; i < 100; i++) {
+    snprintf(f, sizeof f, "f=%d", i);
+    assert_int_equal(pz_svec_add_feature(ref, f, 2.0 * (0.5 * i - 7)), PZ_OK);
+  }
+  assert_int_equal(pz_svec_nnz(acc), pz_svec_nnz(ref));
+  for (size_t k = 0; k < pz_svec_nnz(acc); k++) {
+    uint32_t ia, ir;
+    double va, vr;
+    assert_int_equal(pz_svec_entry(&ia, &va, acc, k), PZ_OK);
+    assert_int_equal(pz_svec_entry(&ir, &vr, ref, k), PZ_OK);
+    assert_int_equal(ia, ir);
+    assert_true(fabs(va - vr) < 1e-4);
+  }
+  pz_svec_free(big);
+  pz_svec_free(acc);
+  pz_svec_free(ref);
+}
+
 static void test_svec_topk_internal(void **state) {
   (void)state;
   float sc[4];
@@ -248,6 +286,7 @@ int main(void) {
       cmocka_unit_test(test_svec_entries_sorted_and_signed),
       cmocka_unit_test(test_svec_top_orders_and_breaks_ties),
       cmocka_unit_test(test_svec_engine_identity),
+      cmocka_unit_test(test_svec_add_large_matches_one_by_one),
       cmocka_unit_test(test_svec_topk_internal),
       cmocka_unit_test(test_svec_scratch_modes_agree),
       cmocka_unit_test(test_svec_decay_halves),
