@@ -124,6 +124,13 @@ void pz__fix_decimal_point(char *s);
 
 /* ---- misc ------------------------------------------------------------- */
 
+/* For the few per-item functions of hot loops that have two callers. */
+#if defined(__GNUC__)
+#define PZ__HOT_INLINE static inline __attribute__((always_inline))
+#else
+#define PZ__HOT_INLINE static inline
+#endif
+
 #define PZ__MIN(a, b) ((a) < (b) ? (a) : (b))
 #define PZ__MAX(a, b) ((a) > (b) ? (a) : (b))
 

@@ -102,39 +102,49 @@ static const pz__fname *best_feature(const pz__catalog *c,
   return best;
 }
 
-typedef struct scan_out {
-  float *score;
-  uint32_t *id;
-  pz__topk top;
+/* Everything an item's score depends on besides the item: fixed for one
+ * request, copied into a local so the scan keeps it in registers. */
+typedef struct scorer {
+  const pz__catalog *c;
+  const pz__scratch *s;
+  double content_weight, popularity_weight;
+  double unorm;   /* user vector norm; 0 when not personalized */
   double decay;   /* stored popularity -> popularity now */
   double inv_pop; /* 1 / log1p(largest popularity now), or 0 */
-} scan_out;
+} scorer;
 
-/* The weighted signals of item i; scan ranks by them, build explains them. */
-static void signals(const pz__rank_env *env, const pz__scratch *s,
-                    const user_view *uv, const scan_out *o, uint32_t i,
-                    double *by_content, double *by_pop) {
-  const pz__item *it = env->catalog->items[i];
+/* The weighted signals of item i: scan ranks by them, build explains them. */
+PZ__HOT_INLINE void signals(const scorer *k, uint32_t i, double *by_content,
+                            double *by_pop) {
+  const pz__item *it = k->c->items[i];
   double content = 0;
-  if (uv->personalized && it->nf && it->norm > 0)
-    content = pz__scratch_dot(s, it->f, it->nf) / (uv->norm * it->norm);
-  double pop = log1p(pz__catalog_pop_raw(env->catalog, i) * o->decay) * o->inv_pop;
-  *by_content = env->cfg->content_weight * content;
-  *by_pop = env->cfg->popularity_weight * pop;
+  if (k->unorm > 0 && it->nf && it->norm > 0)
+    content = pz__scratch_dot(k->s, it->f, it->nf) / (k->unorm * it->norm);
+  double pop = log1p(pz__catalog_pop_raw(k->c, i) * k->decay) * k->inv_pop;
+  *by_content = k->content_weight * content;
+  *by_pop = k->popularity_weight * pop;
 }
 
-/* Catalogue read lock held. */
-static void scan(const pz__rank_env *env, const pz__rank_req *req,
-                 const pz__scratch *s, const user_view *uv, scan_out *o) {
+static scorer make_scorer(const pz__rank_env *env, const pz__rank_req *req,
+                          const pz__scratch *s, const user_view *uv) {
   const pz__catalog *c = env->catalog;
   double max_pop = 0;
   for (uint32_t i = 0; i < c->n; i++)
     if (c->items[i]->alive) max_pop = PZ__MAX(max_pop, pz__catalog_pop_raw(c, i));
   /* normalizing by the maximum cancels the common decay factor, but the
    * log needs the decayed value to compare spreads at the same time */
-  o->decay = pz__decay_factor(req->now, c->pop_landmark, c->half_life_ms);
-  double log_max = log1p(max_pop * o->decay);
-  o->inv_pop = log_max > 0 ? 1.0 / log_max : 0;
+  double decay = pz__decay_factor(req->now, c->pop_landmark, c->half_life_ms);
+  double log_max = log1p(max_pop * decay);
+  scorer k = {c, s, env->cfg->content_weight, env->cfg->popularity_weight,
+              uv->personalized ? uv->norm : 0, decay,
+              log_max > 0 ? 1.0 / log_max : 0};
+  return k;
+}
+
+/* Catalogue read lock held. */
+static void scan(const scorer *kp, const user_view *uv, pz__topk *top) {
+  const scorer k = *kp;
+  const pz__catalog *c = k.c;
   uint32_t seen_at = 0;
   for (uint32_t i = 0; i < c->n; i++) {
     const pz__item *it = c->items[i];
@@ -142,17 +152,17 @@ static void scan(const pz__rank_env *env, const pz__rank_req *req,
     while (seen_at < uv->n_seen && uv->seen[seen_at] < i) seen_at++;
     if (seen_at < uv->n_seen && uv->seen[seen_at] == i) continue;
     double by_content, by_pop;
-    signals(env, s, uv, o, i, &by_content, &by_pop);
-    pz__topk_push(&o->top, (float)(by_content + by_pop), i);
+    signals(&k, i, &by_content, &by_pop);
+    pz__topk_push(top, (float)(by_content + by_pop), i);
   }
-  pz__topk_sort(&o->top);
+  pz__topk_sort(top);
 }
 
 /* Catalogue read lock held: item ids and feature names are read here. */
-static int build(const pz__rank_env *env, const pz__scratch *s,
-                 const user_view *uv, const scan_out *o, pz_recs **out) {
+static int build(const pz__rank_env *env, const scorer *k,
+                 const pz__topk *top, pz_recs **out) {
   const pz__catalog *c = env->catalog;
-  uint32_t n = o->top.n;
+  uint32_t n = top->n;
   pz__rec *src = pz__calloc(env->a, n ? n : 1, sizeof *src);
   pz__buf text;
   pz__buf_init(&text, env->a);
@@ -163,10 +173,10 @@ static int build(const pz__rank_env *env, const pz__scratch *s,
     return PZ_ENOMEM;
   }
   for (uint32_t r = 0; r < n; r++) {
-    uint32_t i = o->top.id[r];
+    uint32_t i = top->id[r];
     const pz__item *it = c->items[i];
     double by_content, by_pop;
-    signals(env, s, uv, o, i, &by_content, &by_pop);
+    signals(k, i, &by_content, &by_pop);
     src[r].item = it->id;
     src[r].contrib[PZ_SIGNAL_CONTENT - 1] = by_content;
     src[r].contrib[PZ_SIGNAL_POPULARITY - 1] = by_pop;
@@ -174,7 +184,7 @@ static int build(const pz__rank_env *env, const pz__scratch *s,
     off[r] = text.len;
     if (by_content > 0 && by_content >= by_pop) {
       src[r].code = PZ_REASON_CONTENT;
-      const pz__fname *f = best_feature(c, s, it);
+      const pz__fname *f = best_feature(c, k->s, it);
       if (f) {
         pz__buf_puts(&text, "matches your interest in ");
         pz__buf_put(&text, f->text, f->len);
@@ -208,24 +218,24 @@ int pz__rank_recommend(const pz__rank_env *env, const pz__rank_req *req,
   if (rc) return rc;
   user_view uv;
   rc = read_user(env, req, s, &uv);
-  scan_out o;
-  memset(&o, 0, sizeof o);
   if (!rc) {
     pz__catalog_rdlock(env->catalog);
     uint32_t k = (uint32_t)PZ__MIN((size_t)req->k, (size_t)env->catalog->live);
     size_t cells = k ? k : 1;
-    o.score = pz__malloc(env->a, cells * sizeof *o.score);
-    o.id = o.score ? pz__malloc(env->a, cells * sizeof *o.id) : NULL;
-    if (!o.id) {
+    float *score = pz__malloc(env->a, cells * sizeof *score);
+    uint32_t *id = score ? pz__malloc(env->a, cells * sizeof *id) : NULL;
+    if (!id) {
       rc = PZ_ENOMEM;
     } else {
-      pz__topk_init(&o.top, o.score, o.id, k);
-      scan(env, req, s, &uv, &o);
-      rc = build(env, s, &uv, &o, out);
+      pz__topk top;
+      pz__topk_init(&top, score, id, k);
+      scorer sc = make_scorer(env, req, s, &uv);
+      scan(&sc, &uv, &top);
+      rc = build(env, &sc, &top, out);
     }
     pz__catalog_unlock(env->catalog);
-    pz__free(env->a, o.score, cells * sizeof *o.score);
-    pz__free(env->a, o.id, cells * sizeof *o.id);
+    pz__free(env->a, score, cells * sizeof *score);
+    pz__free(env->a, id, cells * sizeof *id);
   }
   pz__free(env->a, uv.seen, uv.seen_bytes);
   pz__scratch_give(env->pool, s);
