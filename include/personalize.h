@@ -12,6 +12,7 @@
 #include "personalize/engine.h"
 #include "personalize/catalog.h"
 #include "personalize/profile.h"
+#include "personalize/segment.h"
 #include "personalize/rank.h"
 
 #endif /* PERSONALIZE_H */

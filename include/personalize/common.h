@@ -6,7 +6,7 @@
  *     pz_profile_interests, pz_profile_export, getters) run concurrently;
  *     writes (pz_track, setters, pz_item_put, erase, merge) are serialized
  *     per user shard or on the catalogue, never across the whole engine.
- *   - Result objects (pz_recs, pz_interests, pz_svec) belong to the thread
+ *   - Result objects (pz_recs, pz_interests, pz_list, pz_svec) belong to the thread
  *     that holds them; they do not refer back to the engine and may outlive
  *     it. They free through the engine's allocator, so its `alloc_ud` must
  *     stay valid until they are freed.
@@ -42,6 +42,8 @@ typedef struct pz_engine pz_engine;
 typedef struct pz_recs pz_recs;
 /** A list of a user's top interests returned by pz_profile_interests(). */
 typedef struct pz_interests pz_interests;
+/** A list of (text, value) pairs: segment names, members, personas. */
+typedef struct pz_list pz_list;
 /** A hashed sparse vector (see personalize/svec.h). */
 typedef struct pz_svec pz_svec;
 

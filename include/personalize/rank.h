@@ -1,11 +1,14 @@
 /*
  * personalize/rank.h - the recommendation pipeline.
  *
- * pz_recommend is the single entry point for rankings. Version 0.1 scores
- * every live item by a blend of content (cosine of the user's decayed
- * interest vector and the item's features) and popularity (log-scaled,
- * time-decayed), with weights from config `ranking:`. Users with no
- * profile, no interests or no consent to personalization get popularity.
+ * pz_recommend is the single entry point for rankings. It scores every
+ * live item by a blend of content (cosine of the user's decayed interest
+ * vector and the item's features), segment popularity (log-scaled
+ * popularity among the members of the most specific segment the user is
+ * in, from the last pz_segment_refresh()) and popularity (log-scaled,
+ * time-decayed), with weights from config `ranking:`. A user with
+ * attributes but no events gets segment popularity: the cold start. Users
+ * with no profile or no consent to personalization get popularity.
  * Items the user already interacted with are left out unless asked.
  * Every item carries a reason: a code, per-signal contributions, and one
  * line of text.
@@ -29,20 +32,25 @@ typedef struct pz_recommend_options {
 } pz_recommend_options;
 
 /** Why an item is in the list: the signal whose weighted contribution
- *  is largest (content wins a tie); FALLBACK when none contributed. */
+ *  is largest (ties go to content, then segment, then popularity);
+ *  FALLBACK when none contributed. */
 typedef enum pz_reason {
   PZ_REASON_POPULAR = 1,  /**< popularity: "popular" */
   PZ_REASON_CONTENT = 2,  /**< the user's interests: "matches your interest in
                                genre=jazz" (the item's feature that agrees most),
                                or "matches your interests" when no feature name
                                is known */
-  PZ_REASON_FALLBACK = 3  /**< no signal: "no signal yet: catalogue order" */
+  PZ_REASON_FALLBACK = 3, /**< no signal: "no signal yet: catalogue order" */
+  PZ_REASON_SEGMENT = 4   /**< popular among the members of a segment the user
+                               is in: "popular in your segment NAME" (since
+                               0.2) */
 } pz_reason;
 
 /** Signals whose contributions pz_recs_contribution() reports. */
 typedef enum pz_signal {
   PZ_SIGNAL_CONTENT = 1,
-  PZ_SIGNAL_POPULARITY = 2
+  PZ_SIGNAL_POPULARITY = 2,
+  PZ_SIGNAL_SEGMENT = 3 /**< "popular in your segment" (since 0.2) */
 } pz_signal;
 
 /**

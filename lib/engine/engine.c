@@ -35,10 +35,13 @@ static int read_catalog(pz_engine *e, const pz__ydoc *d) {
   return rc;
 }
 
-static int configure(pz_engine *e, const pz_engine_options *o) {
+static int configure(pz_engine *e, const pz_engine_options *o,
+                     pz__rules **rules) {
   e->hid = (pz__hashid){0, 20};
   pz__profile_cfg_default(&e->pcfg);
   pz__rank_cfg_default(&e->rcfg);
+  pz__cluster_cfg_default(&e->seg.ccfg);
+  *rules = NULL;
   pz__ydoc d;
   int rc;
   if (o->config_path)
@@ -50,12 +53,18 @@ static int configure(pz_engine *e, const pz_engine_options *o) {
   if (rc) return rc;
   static const char *const sections[] = {"hashing", "events",  "decay",
                                          "profile", "consent", "catalog",
-                                         "ranking", NULL};
+                                         "ranking", "segments", "experiments",
+                                         "clusters", NULL};
   rc = pz__y_map(&d, d.root, "the configuration", sections);
   if (!rc) rc = read_hashing(e, &d);
   if (!rc) rc = read_catalog(e, &d);
   if (!rc) rc = pz__profile_cfg_read(&e->pcfg, &d);
   if (!rc) rc = pz__rank_cfg_read(&e->rcfg, &d);
+  if (!rc) rc = pz__cluster_cfg_read(&e->seg.ccfg, &d);
+  if (!rc) {
+    pz__rules_env env = {&e->alloc, &e->pcfg, e->hid};
+    rc = pz__rules_compile(rules, &env, &d);
+  }
   pz__yaml_free(&d);
   return rc;
 }
@@ -96,7 +105,8 @@ PZ_API int pz_engine_open_with(pz_engine **out, const pz_engine_options *opts) {
   e->alloc = a;
   e->clock = opts->clock ? opts->clock : pz__clock_system;
   e->clock_ud = opts->clock ? opts->clock_ud : NULL;
-  int rc = configure(e, opts);
+  pz__rules *rules;
+  int rc = configure(e, opts, &rules);
   if (rc) {
     pz__free(&a, e, sizeof *e);
     return rc;
@@ -104,20 +114,34 @@ PZ_API int pz_engine_open_with(pz_engine **out, const pz_engine_options *opts) {
   int64_t now = e->clock(e->clock_ud);
   if ((rc = pz__catalog_init(&e->catalog, &e->alloc, e->hid,
                              e->pcfg.half_life_ms, now))) {
+    pz__rules_free(rules);
     pz__free(&a, e, sizeof *e);
     return rc;
   }
   if ((rc = pz__profiles_init(&e->profiles, &e->alloc, &e->pcfg))) {
     pz__catalog_free(&e->catalog);
+    pz__rules_free(rules);
     pz__free(&a, e, sizeof *e);
     return rc;
   }
   if ((rc = pz__scratch_pool_init(&e->pool, &e->alloc, e->hid.bits))) {
     pz__profiles_free(&e->profiles);
     pz__catalog_free(&e->catalog);
+    pz__rules_free(rules);
     pz__free(&a, e, sizeof *e);
     return rc;
   }
+  pz__cluster_cfg ccfg = e->seg.ccfg;
+  if ((rc = pz__segstate_init(&e->seg, &e->alloc))) {
+    pz__scratch_pool_free(&e->pool);
+    pz__profiles_free(&e->profiles);
+    pz__catalog_free(&e->catalog);
+    pz__rules_free(rules);
+    pz__free(&a, e, sizeof *e);
+    return rc;
+  }
+  e->seg.ccfg = ccfg;
+  e->seg.rules = rules;
   *out = e;
   return PZ_OK;
 }
@@ -143,6 +167,7 @@ PZ_API int pz_engine_open_string(pz_engine **out, const char *yaml,
 PZ_API void pz_engine_free(pz_engine *e) {
   if (!e) return;
   pz__alloc a = e->alloc;
+  pz__segstate_free(&e->seg);
   pz__scratch_pool_free(&e->pool);
   pz__profiles_free(&e->profiles);
   pz__catalog_free(&e->catalog);

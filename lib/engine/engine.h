@@ -6,6 +6,7 @@
 #define PZ_ENGINE_H
 
 #include "../rank/rank.h"
+#include "../segment/segment.h"
 #include "personalize.h"
 
 struct pz_engine {
@@ -19,7 +20,23 @@ struct pz_engine {
   pz__catalog catalog;
   pz__profiles profiles;
   pz__scratch_pool pool;
+  pz__segstate seg;
 };
+
+/* Builder of a pz_list: add entries, then finish (which frees the
+ * builder whatever happens). */
+typedef struct pz__listb {
+  const pz__alloc *a;
+  pz__buf text;
+  size_t *off;
+  double *val;
+  uint32_t n, off_cap, val_cap;
+  int err;
+} pz__listb;
+void pz__listb_init(pz__listb *b, const pz__alloc *a);
+void pz__listb_add(pz__listb *b, const char *s, size_t len, double v);
+int pz__listb_finish(pz__listb *b, pz_list **out);
+void pz__listb_free(pz__listb *b);
 
 void pz__engine_svec_params(const pz_engine *e, pz__alloc *a, pz__hashid *h);
 /* ts 0 means now; negative is invalid. */

@@ -293,20 +293,25 @@ PZ_API int pz_profile_set_consent(pz_engine *e, const char *user,
     rc = pz__fail(PZ_EINVAL, "granted must be 0 or 1, not %d", granted);
   if (rc) return rc;
   int64_t now = e->clock(e->clock_ud);
+  bool withdraw = pi == PZ__PURPOSE_PERSONALIZATION && !granted;
+  if (withdraw) pz__segstate_wrlock(&e->seg);
   pz__catalog_rdlock(&e->catalog);
   pz__shard_wrlock(&e->profiles, u.shard);
   pz__profile *p;
   bool created;
   rc = pz__profiles_obtain(&e->profiles, &u, &p, &created);
   if (!rc) rc = pz__profile_consent_set(&e->profiles, p, pi, granted, now);
-  if (!rc && pi == PZ__PURPOSE_PERSONALIZATION && !granted) {
-    /* withdrawn: behavioural data may no longer be processed */
+  if (!rc && withdraw) {
+    /* withdrawn: behavioural data may no longer be processed, nor what
+     * was derived from it */
     share_popularity(e, p, -1);
     pz__profile_clear_behaviour(&e->profiles, p);
+    pz__segstate_forget(&e->seg, &u, NULL);
   }
   if (rc && created) pz__profiles_remove(&e->profiles, &u);
   pz__shard_unlock(&e->profiles, u.shard);
   pz__catalog_unlock(&e->catalog);
+  if (withdraw) pz__segstate_unlock(&e->seg);
   return rc;
 }
 
@@ -356,6 +361,7 @@ PZ_API int pz_profile_merge(pz_engine *e, const char *from, const char *into) {
   if (uf.len == ui.len && memcmp(from, into, uf.len) == 0)
     return pz__fail(PZ_EINVAL, "cannot merge user \"%s\" into itself", from);
   uint32_t lo = PZ__MIN(uf.shard, ui.shard), hi = PZ__MAX(uf.shard, ui.shard);
+  pz__segstate_wrlock(&e->seg);
   pz__catalog_rdlock(&e->catalog);
   pz__shard_wrlock(&e->profiles, lo);
   if (hi != lo) pz__shard_wrlock(&e->profiles, hi);
@@ -375,11 +381,17 @@ PZ_API int pz_profile_merge(pz_engine *e, const char *from, const char *into) {
       share_popularity(e, dst, +1);
     }
   }
-  if (!rc) pz__profiles_remove(&e->profiles, &uf);
-  else if (created) pz__profiles_remove(&e->profiles, &ui);
+  if (!rc) {
+    pz__profiles_remove(&e->profiles, &uf);
+    /* the id "from" is gone; its data lives on under "into" */
+    pz__segstate_forget(&e->seg, &uf, &ui);
+  } else if (created) {
+    pz__profiles_remove(&e->profiles, &ui);
+  }
   if (hi != lo) pz__shard_unlock(&e->profiles, hi);
   pz__shard_unlock(&e->profiles, lo);
   pz__catalog_unlock(&e->catalog);
+  pz__segstate_unlock(&e->seg);
   return rc;
 }
 
@@ -388,17 +400,21 @@ PZ_API int pz_profile_erase(pz_engine *e, const char *user) {
   pz__uref u;
   int rc = pz__engine_user(&u, user);
   if (rc) return rc;
+  /* the profile and everything derived from it, in one critical section */
+  pz__segstate_wrlock(&e->seg);
   pz__catalog_rdlock(&e->catalog);
   pz__shard_wrlock(&e->profiles, u.shard);
   pz__profile *p = pz__profiles_find(&e->profiles, &u);
   if (p) {
     share_popularity(e, p, -1);
     pz__profiles_remove(&e->profiles, &u);
+    pz__segstate_forget(&e->seg, &u, NULL);
   } else {
     rc = pz__fail(PZ_ENOTFOUND, "no user \"%s\"", user);
   }
   pz__shard_unlock(&e->profiles, u.shard);
   pz__catalog_unlock(&e->catalog);
+  pz__segstate_unlock(&e->seg);
   return rc;
 }
 

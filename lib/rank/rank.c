@@ -1,6 +1,6 @@
-/* Version 0.1 of the pipeline: content (cosine of the user's interests and
- * the item's features) blended with log-scaled popularity, seen items left
- * out, a reason per item. */
+/* The pipeline: content (cosine of the user's interests and the item's
+ * features), popularity in the user's most specific segment and overall
+ * popularity, blended; seen items left out; a reason per item. */
 #include "rank.h"
 #include "recs.h"
 
@@ -12,6 +12,8 @@
 void pz__rank_cfg_default(pz__rank_cfg *cfg) {
   cfg->content_weight = 1.0;
   cfg->popularity_weight = 0.2;
+  cfg->segment_weight = 0.5;
+  cfg->segment_min_members = 20;
   cfg->max_k = 1000;
 }
 
@@ -19,6 +21,7 @@ int pz__rank_cfg_read(pz__rank_cfg *cfg, const pz__ydoc *d) {
   const pz__ynode *n = pz__y_get(d->root, "ranking");
   if (!n) return PZ_OK;
   static const char *const keys[] = {"content_weight", "popularity_weight",
+                                     "segment_weight", "segment_min_members",
                                      "max_k", NULL};
   int rc = pz__y_map(d, n, "ranking", keys);
   const pz__ynode *v;
@@ -28,7 +31,14 @@ int pz__rank_cfg_read(pz__rank_cfg *cfg, const pz__ydoc *d) {
   if (!rc && (v = pz__y_get(n, "popularity_weight")))
     rc = pz__y_double(d, v, "ranking.popularity_weight", 0, 1000,
                       &cfg->popularity_weight);
+  if (!rc && (v = pz__y_get(n, "segment_weight")))
+    rc = pz__y_double(d, v, "ranking.segment_weight", 0, 1000,
+                      &cfg->segment_weight);
   uint64_t k;
+  if (!rc && (v = pz__y_get(n, "segment_min_members")) &&
+      !(rc = pz__y_uint(d, v, "ranking.segment_min_members", 1, UINT32_MAX,
+                        &k)))
+    cfg->segment_min_members = (uint32_t)k;
   if (!rc && (v = pz__y_get(n, "max_k")) &&
       !(rc = pz__y_uint(d, v, "ranking.max_k", 1, 1000000, &k)))
     cfg->max_k = (uint32_t)k;
@@ -47,7 +57,30 @@ typedef struct user_view {
   uint32_t *seen; /* sorted, unique item indices */
   uint32_t n_seen;
   size_t seen_bytes;
+  const pz__segpop_table *seg; /* most specific segment with a table */
 } user_view;
+
+/* The smallest segment with a popularity table that the user is in
+ * (shard lock held, user consented). */
+static int pick_segment(const pz__rank_env *env, const pz__rank_req *req,
+                        const pz__profile *p, user_view *uv) {
+  const pz__segstate *ss = env->seg;
+  if (!ss->segpop || !ss->rules) return PZ_OK;
+  pz__segctx x;
+  int rc = pz__segctx_init(&x, env->a, ss->rules, ss->clusters, env->profiles,
+                           env->catalog, req->now);
+  if (rc) return rc;
+  pz__segctx_user(&x, p);
+  for (uint32_t s = 0; s < ss->rules->n_seg; s++) {
+    const pz__segdef *sd = &ss->rules->seg[s];
+    if (!sd->rank) continue;
+    const pz__segpop_table *t = pz__segpop_find(ss->segpop, sd->name, sd->nlen);
+    if (!t || (uv->seg && t->members >= uv->seg->members)) continue;
+    if (pz__seg_eval(&x, s)) uv->seg = t;
+  }
+  pz__segctx_free(&x, env->a);
+  return PZ_OK;
+}
 
 static int read_user(const pz__rank_env *env, const pz__rank_req *req,
                      pz__scratch *s, user_view *uv) {
@@ -63,6 +96,7 @@ static int read_user(const pz__rank_env *env, const pz__rank_req *req,
       uv->norm = pz__sv_norm(p->iv.e, p->iv.n);
       uv->personalized = rc == PZ_OK && uv->norm > 0;
     }
+    if (!rc) rc = pick_segment(env, req, p, uv);
     if (!rc && !req->include_seen && p->ev_n) {
       uv->seen_bytes = (size_t)p->ev_n * sizeof *uv->seen;
       uv->seen = pz__malloc(env->a, uv->seen_bytes);
@@ -107,22 +141,31 @@ static const pz__fname *best_feature(const pz__catalog *c,
 typedef struct scorer {
   const pz__catalog *c;
   const pz__scratch *s;
-  double content_weight, popularity_weight;
-  double unorm;   /* user vector norm; 0 when not personalized */
-  double decay;   /* stored popularity -> popularity now */
-  double inv_pop; /* 1 / log1p(largest popularity now), or 0 */
+  const pz__segpop_table *seg; /* or NULL */
+  double content_weight, popularity_weight, segment_weight;
+  double unorm;     /* user vector norm; 0 when not personalized */
+  double decay;     /* stored popularity -> popularity now */
+  double inv_pop;   /* 1 / log1p(largest popularity now), or 0 */
+  double seg_decay; /* the same two for the segment's table */
+  double inv_seg;
 } scorer;
 
-/* The weighted signals of item i: scan ranks by them, build explains them. */
-PZ__HOT_INLINE void signals(const scorer *k, uint32_t i, double *by_content,
-                            double *by_pop) {
+/* The weighted signals of item i: scan ranks by them (with a cursor into
+ * the segment table, items in increasing order), build explains them
+ * (seg_pos NULL). */
+PZ__HOT_INLINE void signals(const scorer *k, uint32_t i, uint32_t *seg_pos,
+                            double *by) {
   const pz__item *it = k->c->items[i];
   double content = 0;
   if (k->unorm > 0 && it->nf && it->norm > 0)
     content = pz__scratch_dot(k->s, it->f, it->nf) / (k->unorm * it->norm);
   double pop = log1p(pz__catalog_pop_raw(k->c, i) * k->decay) * k->inv_pop;
-  *by_content = k->content_weight * content;
-  *by_pop = k->popularity_weight * pop;
+  double seg = 0;
+  if (k->seg)
+    seg = log1p(pz__segpop_at(k->seg, i, seg_pos) * k->seg_decay) * k->inv_seg;
+  by[PZ_SIGNAL_CONTENT - 1] = k->content_weight * content;
+  by[PZ_SIGNAL_POPULARITY - 1] = k->popularity_weight * pop;
+  by[PZ_SIGNAL_SEGMENT - 1] = k->segment_weight * seg;
 }
 
 static scorer make_scorer(const pz__rank_env *env, const pz__rank_req *req,
@@ -135,9 +178,16 @@ static scorer make_scorer(const pz__rank_env *env, const pz__rank_req *req,
    * log needs the decayed value to compare spreads at the same time */
   double decay = pz__decay_factor(req->now, c->pop_landmark, c->half_life_ms);
   double log_max = log1p(max_pop * decay);
-  scorer k = {c, s, env->cfg->content_weight, env->cfg->popularity_weight,
+  scorer k = {c, s, uv->seg, env->cfg->content_weight,
+              env->cfg->popularity_weight, env->cfg->segment_weight,
               uv->personalized ? uv->norm : 0, decay,
-              log_max > 0 ? 1.0 / log_max : 0};
+              log_max > 0 ? 1.0 / log_max : 0, 0, 0};
+  if (uv->seg) {
+    const pz__segpop *sp = env->seg->segpop;
+    k.seg_decay = pz__decay_factor(req->now, sp->landmark, c->half_life_ms);
+    double seg_max = log1p(uv->seg->max_pop * k.seg_decay);
+    k.inv_seg = seg_max > 0 ? 1.0 / seg_max : 0;
+  }
   return k;
 }
 
@@ -145,15 +195,15 @@ static scorer make_scorer(const pz__rank_env *env, const pz__rank_req *req,
 static void scan(const scorer *kp, const user_view *uv, pz__topk *top) {
   const scorer k = *kp;
   const pz__catalog *c = k.c;
-  uint32_t seen_at = 0;
+  uint32_t seen_at = 0, seg_pos = 0;
   for (uint32_t i = 0; i < c->n; i++) {
     const pz__item *it = c->items[i];
     if (!it->alive) continue;
     while (seen_at < uv->n_seen && uv->seen[seen_at] < i) seen_at++;
     if (seen_at < uv->n_seen && uv->seen[seen_at] == i) continue;
-    double by_content, by_pop;
-    signals(&k, i, &by_content, &by_pop);
-    pz__topk_push(top, (float)(by_content + by_pop), i);
+    double by[PZ__N_SIGNALS];
+    signals(&k, i, &seg_pos, by);
+    pz__topk_push(top, (float)(by[0] + by[1] + by[2]), i);
   }
   pz__topk_sort(top);
 }
@@ -175,14 +225,16 @@ static int build(const pz__rank_env *env, const scorer *k,
   for (uint32_t r = 0; r < n; r++) {
     uint32_t i = top->id[r];
     const pz__item *it = c->items[i];
-    double by_content, by_pop;
-    signals(k, i, &by_content, &by_pop);
+    double by[PZ__N_SIGNALS];
+    signals(k, i, NULL, by);
+    double by_content = by[PZ_SIGNAL_CONTENT - 1],
+           by_pop = by[PZ_SIGNAL_POPULARITY - 1],
+           by_seg = by[PZ_SIGNAL_SEGMENT - 1];
     src[r].item = it->id;
-    src[r].contrib[PZ_SIGNAL_CONTENT - 1] = by_content;
-    src[r].contrib[PZ_SIGNAL_POPULARITY - 1] = by_pop;
-    src[r].score = by_content + by_pop; /* exact; the heap kept floats */
+    memcpy(src[r].contrib, by, sizeof by);
+    src[r].score = by[0] + by[1] + by[2]; /* exact; the heap kept floats */
     off[r] = text.len;
-    if (by_content > 0 && by_content >= by_pop) {
+    if (by_content > 0 && by_content >= by_pop && by_content >= by_seg) {
       src[r].code = PZ_REASON_CONTENT;
       const pz__fname *f = best_feature(c, k->s, it);
       if (f) {
@@ -191,6 +243,10 @@ static int build(const pz__rank_env *env, const scorer *k,
       } else {
         pz__buf_puts(&text, "matches your interests");
       }
+    } else if (by_seg > 0 && by_seg >= by_pop) {
+      src[r].code = PZ_REASON_SEGMENT;
+      pz__buf_puts(&text, "popular in your segment ");
+      pz__buf_put(&text, k->seg->name, k->seg->nlen);
     } else if (by_pop > 0) {
       src[r].code = PZ_REASON_POPULAR;
       pz__buf_puts(&text, "popular");
@@ -217,9 +273,10 @@ int pz__rank_recommend(const pz__rank_env *env, const pz__rank_req *req,
   int rc = pz__scratch_take(env->pool, &s);
   if (rc) return rc;
   user_view uv;
+  pz__segstate_rdlock(env->seg);
+  pz__catalog_rdlock(env->catalog);
   rc = read_user(env, req, s, &uv);
   if (!rc) {
-    pz__catalog_rdlock(env->catalog);
     uint32_t k = (uint32_t)PZ__MIN((size_t)req->k, (size_t)env->catalog->live);
     size_t cells = k ? k : 1;
     float *score = pz__malloc(env->a, cells * sizeof *score);
@@ -233,10 +290,11 @@ int pz__rank_recommend(const pz__rank_env *env, const pz__rank_req *req,
       scan(&sc, &uv, &top);
       rc = build(env, &sc, &top, out);
     }
-    pz__catalog_unlock(env->catalog);
     pz__free(env->a, score, cells * sizeof *score);
     pz__free(env->a, id, cells * sizeof *id);
   }
+  pz__catalog_unlock(env->catalog);
+  pz__segstate_unlock(env->seg);
   pz__free(env->a, uv.seen, uv.seen_bytes);
   pz__scratch_give(env->pool, s);
   return rc;

@@ -4,12 +4,14 @@
 #ifndef PZ_RANK_H
 #define PZ_RANK_H
 
-#include "../profile/profile.h"
+#include "../segment/segment.h"
 #include "personalize/rank.h"
 
 typedef struct pz__rank_cfg {
   double content_weight;
   double popularity_weight;
+  double segment_weight;
+  uint32_t segment_min_members;
   uint32_t max_k;
 } pz__rank_cfg;
 
@@ -22,6 +24,7 @@ typedef struct pz__rank_env { /* what the pipeline reads */
   pz__catalog *catalog;
   pz__profiles *profiles;
   pz__scratch_pool *pool;
+  pz__segstate *seg;
 } pz__rank_env;
 
 typedef struct pz__rank_req {

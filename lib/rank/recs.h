@@ -5,7 +5,7 @@
 #include "../core/core.h"
 #include "personalize/rank.h"
 
-#define PZ__N_SIGNALS 2 /* pz_signal values 1..N */
+#define PZ__N_SIGNALS 3 /* pz_signal values 1..N */
 
 typedef struct pz__rec {
   const char *item;

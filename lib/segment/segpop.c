@@ -1,0 +1,192 @@
+/* "Popular in your segment": per segment, the time-decayed popularity of
+ * items among its members' retained histories, built by a refresh and
+ * read by ranking. Each table remembers whose history it counted (as id
+ * hashes), so erasing one of them drops the table. */
+#include "segment.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+void pz__segpop_table_drop(const pz__alloc *a, pz__segpop_table *t) {
+  if (t->name) pz__free(a, t->name, (size_t)t->nlen + 1);
+  pz__free_wipe(a, t->item, t->n * sizeof *t->item);
+  pz__free_wipe(a, t->pop, t->n * sizeof *t->pop);
+  pz__free_wipe(a, t->who, t->n_who * sizeof *t->who);
+  memset(t, 0, sizeof *t);
+}
+
+void pz__segpop_free(pz__segpop *sp) {
+  if (!sp) return;
+  for (uint32_t i = 0; i < sp->n; i++) pz__segpop_table_drop(sp->a, &sp->t[i]);
+  pz__free(sp->a, sp->t, sp->n * sizeof *sp->t);
+  pz__free(sp->a, sp, sizeof *sp);
+}
+
+const pz__segpop_table *pz__segpop_find(const pz__segpop *sp,
+                                        const char *name, size_t len) {
+  if (!sp) return NULL;
+  for (uint32_t i = 0; i < sp->n; i++)
+    if (sp->t[i].name && sp->t[i].nlen == len &&
+        memcmp(sp->t[i].name, name, len) == 0)
+      return &sp->t[i];
+  return NULL;
+}
+
+bool pz__segpop_counts(const pz__segpop_table *t, uint64_t h) {
+  uint32_t lo = 0, hi = t->n_who;
+  while (lo < hi) {
+    uint32_t mid = (lo + hi) / 2;
+    if (t->who[mid] < h) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo < t->n_who && t->who[lo] == h;
+}
+
+float pz__segpop_at(const pz__segpop_table *t, uint32_t item, uint32_t *pos) {
+  if (!pos) { /* random access */
+    uint32_t lo = 0, hi = t->n;
+    while (lo < hi) {
+      uint32_t mid = (lo + hi) / 2;
+      if (t->item[mid] < item) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo < t->n && t->item[lo] == item ? t->pop[lo] : 0.0f;
+  }
+  uint32_t p = *pos;
+  while (p < t->n && t->item[p] < item) p++;
+  *pos = p;
+  return p < t->n && t->item[p] == item ? t->pop[p] : 0.0f;
+}
+
+static int cmp_u64(const void *a, const void *b) {
+  uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+  return (x > y) - (x < y);
+}
+
+/* One segment's accumulation during a build. */
+typedef struct acc {
+  uint32_t seg;
+  float *pop; /* dense over items */
+  uint64_t *who;
+  uint32_t n_who, who_cap;
+} acc;
+
+static int add_member(const pz__segpop_env *env, acc *g, const pz__profile *p,
+                      uint64_t hash, int64_t landmark) {
+  if (pz__grow(env->a, (void **)&g->who, &g->who_cap, g->n_who + 1,
+               sizeof *g->who))
+    return PZ_ENOMEM;
+  g->who[g->n_who++] = hash;
+  for (uint32_t i = 0; i < p->ev_n; i++) {
+    uint8_t type;
+    const pz__event *ev = pz__profile_event(p, i, &type);
+    if (ev->item >= env->n_items) continue;
+    double amount = pz__profile_event_amount(env->pcfg, type, ev->value);
+    g->pop[ev->item] += (float)(amount * pz__decay_gain(ev->ts, landmark,
+                                                        env->pcfg->half_life_ms));
+  }
+  return PZ_OK;
+}
+
+/* Scan every profile once for a group of segments. */
+static int scan_group(const pz__segpop_env *env, pz__segctx *x, acc *g,
+                      uint32_t ng, int64_t landmark) {
+  int rc = PZ_OK;
+  for (uint32_t s = 0; !rc && s < PZ__SHARDS; s++) {
+    pz__shard *sh = &env->ps->shards[s];
+    pz__shard_rdlock(env->ps, s);
+    for (uint32_t j = 0; !rc && j < sh->n; j++) {
+      const pz__profile *p = sh->p[j];
+      if (!p || !p->ev_n) continue;
+      pz__segctx_user(x, p);
+      if (!x->behaviour) continue;
+      pz__uref u;
+      pz__uref_make(&u, p->id, p->idlen);
+      for (uint32_t k = 0; !rc && k < ng; k++)
+        if (pz__seg_eval(x, g[k].seg))
+          rc = add_member(env, &g[k], p, u.hash, landmark);
+    }
+    pz__shard_unlock(env->ps, s);
+  }
+  return rc;
+}
+
+static int finish_table(const pz__segpop_env *env, acc *g,
+                        pz__segpop_table *t) {
+  const pz__alloc *a = env->a;
+  const pz__segdef *sd = &env->rules->seg[g->seg];
+  if (g->n_who < env->min_members) return PZ_OK; /* too few: no table */
+  uint32_t n = 0;
+  for (uint32_t i = 0; i < env->n_items; i++) n += g->pop[i] > 0;
+  if (!n) return PZ_OK; /* nothing popular: no table */
+  t->name = pz__strndup(a, sd->name, sd->nlen);
+  t->item = pz__malloc(a, n * sizeof *t->item);
+  t->pop = pz__malloc(a, n * sizeof *t->pop);
+  t->who = pz__malloc(a, g->n_who * sizeof *t->who);
+  if (!t->name || !t->item || !t->pop || !t->who) {
+    if (t->name) pz__free(a, t->name, (size_t)sd->nlen + 1);
+    pz__free(a, t->item, n * sizeof *t->item);
+    pz__free(a, t->pop, n * sizeof *t->pop);
+    pz__free(a, t->who, g->n_who * sizeof *t->who);
+    memset(t, 0, sizeof *t);
+    return PZ_ENOMEM;
+  }
+  t->nlen = sd->nlen;
+  for (uint32_t i = 0; i < env->n_items; i++) {
+    if (!(g->pop[i] > 0)) continue;
+    t->item[t->n] = i;
+    t->pop[t->n++] = g->pop[i];
+    if (g->pop[i] > t->max_pop) t->max_pop = g->pop[i];
+  }
+  qsort(g->who, g->n_who, sizeof *g->who, cmp_u64);
+  memcpy(t->who, g->who, g->n_who * sizeof *t->who);
+  t->n_who = t->members = g->n_who;
+  return PZ_OK;
+}
+
+int pz__segpop_build(pz__segpop **out, const pz__segpop_env *env,
+                     pz__segctx *x) {
+  const pz__alloc *a = env->a;
+  *out = NULL;
+  pz__segpop *sp = pz__calloc(a, 1, sizeof *sp);
+  if (!sp) return PZ_ENOMEM;
+  sp->a = a;
+  sp->landmark = env->now;
+  uint32_t nr = 0;
+  for (uint32_t i = 0; env->rules && i < env->rules->n_seg; i++)
+    nr += env->rules->seg[i].rank;
+  int rc = PZ_OK;
+  if (nr && !(sp->t = pz__calloc(a, nr, sizeof *sp->t))) rc = PZ_ENOMEM;
+  if (!rc) sp->n = nr;
+  /* dense accumulators, a group at a time, within about 64 MiB */
+  size_t per = (size_t)(env->n_items ? env->n_items : 1) * sizeof(float);
+  uint32_t group = (uint32_t)PZ__MAX((size_t)1, ((size_t)64 << 20) / per);
+  group = PZ__MIN(group, nr ? nr : 1);
+  acc *g = rc ? NULL : pz__calloc(a, group, sizeof *g);
+  if (!rc && !g) rc = PZ_ENOMEM;
+  uint32_t seg = 0, done = 0;
+  while (!rc && done < nr) {
+    uint32_t ng = 0;
+    for (; seg < env->rules->n_seg && ng < group; seg++) {
+      if (!env->rules->seg[seg].rank) continue;
+      g[ng].seg = seg;
+      g[ng].pop = pz__calloc(a, env->n_items ? env->n_items : 1, sizeof(float));
+      if (!g[ng++].pop) rc = PZ_ENOMEM;
+    }
+    if (!rc) rc = scan_group(env, x, g, ng, sp->landmark);
+    for (uint32_t k = 0; k < ng; k++) {
+      if (!rc) rc = finish_table(env, &g[k], &sp->t[done + k]);
+      pz__free(a, g[k].pop, per);
+      pz__free_wipe(a, g[k].who, g[k].who_cap * sizeof *g[k].who);
+      memset(&g[k], 0, sizeof g[k]);
+    }
+    done += ng;
+  }
+  pz__free(a, g, group * sizeof *g);
+  if (rc) {
+    pz__segpop_free(sp);
+    return rc;
+  }
+  *out = sp;
+  return PZ_OK;
+}
