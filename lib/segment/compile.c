@@ -411,9 +411,10 @@ static int compile_segment(cx *x, const pz__ynode *n, pz__segdef *s) {
   if (rc) return rc;
   const pz__ynode *v = pz__y_get(n, "name");
   if (!v) return pz__y_err(x->d, n, "a segment needs a name");
+  /* checked before naming this one, which is already in the table */
+  if (v->kind == PZ__Y_SCALAR && pz__rules_segment(x->r, v->str, v->len) >= 0)
+    return pz__y_err(x->d, v, "duplicate segment \"%s\"", v->str);
   if ((rc = name_of(x, v, "a segment name", &s->name, &s->nlen))) return rc;
-  if (pz__rules_segment(x->r, s->name, s->nlen) >= 0)
-    return pz__y_err(x->d, v, "duplicate segment \"%s\"", s->name);
   if ((v = pz__y_get(n, "description")) &&
       (rc = pz__y_scalar(x->d, v, "description")))
     return rc;
