@@ -3,7 +3,7 @@
 # every page passes mandoc's linter.
 set -eu
 OUT=$1
-so=$(ls "$OUT"/libpersonalize.so.*.*.* | head -n 1)
+so=$(ls -v "$OUT"/libpersonalize.so.*.*.* | tail -n 1)
 missing=""
 for s in $(nm -D --defined-only "$so" | awk '$2 == "T" {print $3}' | sed 's/@.*//' | sort -u); do
   grep -qw -- "$s" man/man3/*.3 2>/dev/null || missing="$missing $s"

@@ -3,7 +3,7 @@
 # every one pz_*, every one declared in a public header.
 set -eu
 OUT=$1
-so=$(ls "$OUT"/libpersonalize.so.*.*.* | head -n 1)
+so=$(ls -v "$OUT"/libpersonalize.so.*.*.* | tail -n 1)
 exported=$(nm -D --defined-only "$so" | awk '$2 ~ /^[TDBRVW]$/ {print $3}' | sed 's/@.*//' | sort -u)
 mapped=$(sed -n 's/^ *\(pz_[a-z0-9_]*\);$/\1/p' lib/libpersonalize.map | sort -u)
 declared=$(grep -h '^PZ_API ' include/personalize/*.h | grep -o 'pz_[a-z0-9_]*(' | sed 's/($//' | sort -u)
