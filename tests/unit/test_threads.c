@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "engine/engine.h"
 #include "support.h"
 
 #define WRITERS 4
@@ -101,9 +102,143 @@ static void test_threads_writers_readers_catalogue(void **state) {
   pz_engine_free(engine);
 }
 
+/* ---- segments, clusters and segment popularity under concurrency ------ */
+
+#define SEG_WRITERS 3
+#define SEG_USERS 30
+#define SEG_ROUNDS 40
+
+static const char *const rules_a =
+    "segments:\n"
+    "  - {name: seen, rule: {count: view, gte: 1}}\n"
+    "  - {name: keen, rule: {all: [{segment: seen}, {attr: k, gte: 5}]}}\n"
+    "experiments:\n"
+    "  - {name: x, seed: 3, segment: seen, variants: [{name: a}, {name: b}]}\n";
+static const char *const rules_b =
+    "segments:\n"
+    "  - {name: seen, rule: {count: view, gte: 2}}\n"
+    "  - {name: keen, rule: {attr: k, exists: true}}\n"
+    "experiments:\n"
+    "  - {name: x, seed: 4, variants: [{name: a}, {name: b}]}\n";
+
+/* Writers track, set attributes, and erase the "gone" half of their
+ * users at the end: those must leave no trace in any derived model. */
+static void *seg_writer(void *arg) {
+  int w = (int)(intptr_t)arg;
+  char user[32], item[32];
+  for (int k = 0; k < SEG_ROUNDS; k++)
+    for (int u = 0; u < SEG_USERS; u++) {
+      snprintf(user, sizeof user, "%s%d-%d", u % 2 ? "gone" : "stay", w, u);
+      snprintf(item, sizeof item, "item%d", (u * 3 + k) % 60);
+      if (pz_track(engine, user, item, "view", 1, 1700000000000LL + k) != PZ_OK)
+        return (void *)1;
+      if (pz_profile_set_number(engine, user, "k", k) != PZ_OK)
+        return (void *)1;
+    }
+  for (int u = 1; u < SEG_USERS; u += 2) {
+    snprintf(user, sizeof user, "gone%d-%d", w, u);
+    if (pz_profile_erase(engine, user) != PZ_OK) return (void *)1;
+  }
+  return NULL;
+}
+
+static void *seg_reader(void *arg) {
+  (void)arg;
+  char user[32];
+  for (int i = 0; i < 200; i++) {
+    snprintf(user, sizeof user, "stay%d-%d", i % SEG_WRITERS,
+             (i * 2) % SEG_USERS);
+    int in, rc = pz_segment_test(&in, engine, "keen", user);
+    if (rc != PZ_OK && rc != PZ_ENOTFOUND) return (void *)1;
+    pz_list *l;
+    if (pz_segment_of(&l, engine, user) != PZ_OK) return (void *)1;
+    pz_list_free(l);
+    if (i % 20 == 0) {
+      if (pz_segment_counts(&l, engine) != PZ_OK) return (void *)1;
+      pz_list_free(l);
+    }
+    char v[8];
+    size_t n;
+    rc = pz_experiment_assign(v, sizeof v, &n, engine, "x", user);
+    if (rc != PZ_OK) return (void *)1;
+    int c;
+    if (pz_cluster_of(&c, engine, user) != PZ_OK) return (void *)1;
+    pz_recs *r;
+    if (pz_recommend(&r, engine, user, 5, NULL) != PZ_OK) return (void *)1;
+    for (size_t j = 0; j < pz_recs_count(r); j++)
+      if (!pz_recs_item(r, j) || !pz_recs_reason(r, j)) return (void *)1;
+    pz_recs_free(r);
+  }
+  return NULL;
+}
+
+/* Retrains, refreshes and reloads rules while the others run. */
+static void *seg_builder(void *arg) {
+  (void)arg;
+  pz_cluster_options o;
+  pz_cluster_options_init(&o, PZ_CLUSTER_OPTIONS_VERSION);
+  o.k = 3;
+  for (int i = 0; i < 12; i++) {
+    const char *y = i % 2 ? rules_b : rules_a;
+    if (pz_segment_load(engine, y, strlen(y)) != PZ_OK) return (void *)1;
+    int rc = pz_cluster_train(engine, &o);
+    if (rc != PZ_OK && rc != PZ_ERANGE) return (void *)1;
+    if (pz_segment_refresh(engine) != PZ_OK) return (void *)1;
+    pz_list *l;
+    rc = pz_cluster_describe(&l, engine, 0, 3);
+    if (rc != PZ_OK && rc != PZ_ENOTFOUND) return (void *)1;
+    pz_list_free(l);
+  }
+  return NULL;
+}
+
+static void test_threads_segments_and_models(void **state) {
+  (void)state;
+  const char *cfg = "events: {view: 1}\nranking: {segment_min_members: 1}\n";
+  assert_int_equal(pz_engine_open_string(&engine, cfg, strlen(cfg)), PZ_OK);
+  assert_int_equal(pz_segment_load(engine, rules_a, strlen(rules_a)), PZ_OK);
+  test_put_items(engine, 60);
+  pthread_t th[SEG_WRITERS + 3];
+  for (int i = 0; i < SEG_WRITERS; i++)
+    assert_int_equal(
+        pthread_create(&th[i], NULL, seg_writer, (void *)(intptr_t)i), 0);
+  assert_int_equal(pthread_create(&th[SEG_WRITERS], NULL, seg_reader, NULL), 0);
+  assert_int_equal(pthread_create(&th[SEG_WRITERS + 1], NULL, seg_reader, NULL),
+                   0);
+  assert_int_equal(
+      pthread_create(&th[SEG_WRITERS + 2], NULL, seg_builder, NULL), 0);
+  for (int i = 0; i < SEG_WRITERS + 3; i++) {
+    void *ret;
+    assert_int_equal(pthread_join(th[i], &ret), 0);
+    assert_null(ret);
+  }
+  /* nobody erased survives in the cluster model or a popularity table,
+   * whatever the interleaving of erasures and builds */
+  const pz__segstate *s = &engine->seg;
+  for (uint32_t i = 0; s->clusters && i < s->clusters->n_m; i++) {
+    const pz__cmember *m = s->clusters->m[i];
+    if (m) assert_true(strncmp(m->id, "gone", 4) != 0);
+  }
+  for (int w = 0; w < SEG_WRITERS; w++)
+    for (int u = 1; u < SEG_USERS; u += 2) {
+      char user[32];
+      snprintf(user, sizeof user, "gone%d-%d", w, u);
+      pz__uref ur;
+      pz__uref_make(&ur, user, strlen(user));
+      for (uint32_t t = 0; s->segpop && t < s->segpop->n; t++)
+        if (s->segpop->t[t].name)
+          assert_false(pz__segpop_counts(&s->segpop->t[t], ur.hash));
+    }
+  size_t n;
+  assert_int_equal(pz_profile_count(&n, engine), PZ_OK);
+  assert_int_equal(n, SEG_WRITERS * SEG_USERS / 2);
+  pz_engine_free(engine);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_threads_writers_readers_catalogue),
+      cmocka_unit_test(test_threads_segments_and_models),
   };
   return cmocka_run_group_tests_name("threads", tests, NULL, NULL);
 }
