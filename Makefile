@@ -81,7 +81,8 @@ $(BUILD)/libpersonalize.pc: lib/libpersonalize.pc.in $(VERSION_H)
 	    -e 's|@VERSION@|$(VERSION)|' $< > $@
 
 # ---- examples --------------------------------------------------------------
-EX_BIN := $(BUILD)/examples/quickstart $(BUILD)/examples/pz-gen
+EX_BIN := $(BUILD)/examples/quickstart $(BUILD)/examples/pz-gen \
+          $(BUILD)/examples/segments
 .PHONY: examples
 examples: $(EX_BIN)
 $(BUILD)/examples/%: examples/%.c examples/synth.h $(AR_LIB) $(HDR)

@@ -43,6 +43,15 @@ for h in include/personalize.h include/personalize/*.h; do
 done
 check "config fuzz corpus replays cleanly" "$BUILD/tests/replay_config" tests/fuzz/corpus/config/*
 check "quickstart example runs" "$BUILD/examples/quickstart" --users 200 --items 300 --events 5000
+segments_example() { # 4 non-empty segments, 5 clusters, segment popularity
+  o=$BUILD/tests/segments.out
+  "$BUILD/examples/segments" > "$o" &&
+  [ "$(grep -Ec '^  [a-z_]+ +[1-9][0-9]*$' "$o")" -eq 4 ] &&
+  [ "$(grep -Ec '^  [0-9]: +[1-9][0-9]* users: [a-z_]+=' "$o")" -eq 5 ] &&
+  grep -q '^  1\. .*(popular in your segment budget_young)$' "$o" ||
+    { cat "$o"; return 1; }
+}
+check "segments example runs and prints sane audiences" segments_example
 readme_example() {
   sed -n '/<!-- quickstart-begin -->/,/<!-- quickstart-end -->/p' README.md |
     sed '1,2d;$d' | sed '$d' > "$BUILD/tests/readme_example.c" &&

@@ -229,6 +229,7 @@ bool pz__clusters_remove(pz__clusters *m, const char *id, size_t len,
       if (c->sum[mid].i < mb->q[j].i) lo = mid + 1;
       else hi = mid;
     }
+    if (lo == c->nsum || c->sum[lo].i != mb->q[j].i) continue; /* cannot */
     c->sum[lo].s -= mb->q[j].q;
     uint32_t s = slot_of(m, mb->q[j].i);
     for (uint32_t p = m->kpos[s], e = p + m->kcnt[s]; p < e; p++)
