@@ -217,7 +217,7 @@ PZ_API int pz_profile_get_string(char *buf, size_t cap, size_t *len_out,
       rc = pz__fail(PZ_EBUFS, "%u bytes and a NUL do not fit in %zu",
                     t->slen, cap);
     else
-      memcpy(buf, t->v.str, (size_t)t->slen + 1);
+      memcpy(buf, pz__attr_str(t), (size_t)t->slen + 1);
   }
   pz__shard_unlock(&e->profiles, u.shard);
   return rc;

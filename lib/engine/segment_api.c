@@ -129,6 +129,9 @@ static void visit_all(pz_engine *e, pz__segctx *x, visit_fn fn, void *ud) {
     pz__shard *sh = &e->profiles.shards[s];
     pz__shard_rdlock(&e->profiles, s);
     for (uint32_t j = 0; j < sh->n; j++) {
+      /* memory-bound: fetch two profiles ahead, their parts one ahead */
+      if (j + 2 < sh->n && sh->p[j + 2]) pz__prefetch(sh->p[j + 2]);
+      if (j + 1 < sh->n && sh->p[j + 1]) pz__profile_prefetch(sh->p[j + 1]);
       const pz__profile *p = sh->p[j];
       if (!p) continue;
       pz__segctx_user(x, p);

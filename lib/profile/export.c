@@ -34,10 +34,10 @@ static void export_attrs(pz__buf *b, const pz__profile *p) {
   for (uint16_t i = 0; i < p->n_attrs; i++) {
     const pz__attr *t = &p->attrs[i];
     if (i) pz__buf_puts(b, ",");
-    pz__buf_json_str(b, t->name, t->namelen);
+    pz__buf_json_str(b, pz__attr_name(t), t->namelen);
     pz__buf_printf(b, ":{\"type\":\"%s\",\"value\":", type_names[t->type]);
     switch (t->type) {
-    case PZ_ATTR_STRING: pz__buf_json_str(b, t->v.str, t->slen); break;
+    case PZ_ATTR_STRING: pz__buf_json_str(b, pz__attr_str(t), t->slen); break;
     case PZ_ATTR_NUMBER: pz__buf_json_num(b, t->v.num); break;
     case PZ_ATTR_BOOL: pz__buf_puts(b, t->v.b ? "true" : "false"); break;
     default: pz__buf_printf(b, "%lld", (long long)t->v.ts); break;

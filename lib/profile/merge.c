@@ -24,11 +24,7 @@ static void merged_free(const pz__alloc *a, merged *m) {
   pz__sv_free(a, &m->iv, true);
   pz__free_wipe(a, m->ev, (size_t)m->ev_n * sizeof *m->ev);
   pz__free_wipe(a, m->evt, m->ev_n);
-  for (uint16_t i = 0; i < m->n_attrs; i++) {
-    pz__free_wipe(a, m->attrs[i].name, (size_t)m->attrs[i].namelen + 1);
-    if (m->attrs[i].type == PZ_ATTR_STRING)
-      pz__free_wipe(a, m->attrs[i].v.str, m->attrs[i].slen + 1);
-  }
+  for (uint16_t i = 0; i < m->n_attrs; i++) pz__attr_release(a, &m->attrs[i]);
 }
 
 /* For each purpose the more recent explicit choice wins. */
@@ -144,20 +140,6 @@ static int merge_interests(pz__profiles *ps, merged *m, const pz__profile *d,
   return PZ_OK;
 }
 
-static int copy_attr(const pz__alloc *a, pz__attr *dst, const pz__attr *src) {
-  *dst = *src;
-  dst->name = pz__strndup(a, src->name, src->namelen);
-  if (!dst->name) return PZ_ENOMEM;
-  if (src->type == PZ_ATTR_STRING) {
-    dst->v.str = pz__strndup(a, src->v.str, src->slen);
-    if (!dst->v.str) {
-      pz__free(a, dst->name, (size_t)src->namelen + 1);
-      return PZ_ENOMEM;
-    }
-  }
-  return PZ_OK;
-}
-
 /* The destination's attributes win; the source fills gaps, up to the
  * per-user limit. */
 static int merge_attrs(const pz__alloc *a, merged *m, size_t cap,
@@ -169,8 +151,10 @@ static int merge_attrs(const pz__alloc *a, merged *m, size_t cap,
   for (int w = 0; w < 2; w++)
     for (uint16_t i = 0; i < both[w]->n_attrs && m->n_attrs < cap; i++) {
       const pz__attr *t = &both[w]->attrs[i];
-      if (w == 1 && pz__profile_attr(d, t->name, t->namelen)) continue;
-      int rc = copy_attr(a, &m->attrs[m->n_attrs], t);
+      if (w == 1 && pz__profile_attr_h(d, pz__attr_name(t), t->namelen,
+                                       t->nhash))
+        continue;
+      int rc = pz__attr_copy(a, &m->attrs[m->n_attrs], t);
       if (rc) return rc;
       m->n_attrs++;
     }
@@ -195,11 +179,7 @@ int pz__profile_merge(pz__profiles *ps, pz__profile *d, const pz__profile *s) {
   }
   /* commit: free d's old parts and move the new ones in */
   pz__profile_clear_behaviour(ps, d);
-  for (uint16_t i = 0; i < d->n_attrs; i++) {
-    pz__free_wipe(a, d->attrs[i].name, (size_t)d->attrs[i].namelen + 1);
-    if (d->attrs[i].type == PZ_ATTR_STRING)
-      pz__free_wipe(a, d->attrs[i].v.str, d->attrs[i].slen + 1);
-  }
+  for (uint16_t i = 0; i < d->n_attrs; i++) pz__attr_release(a, &d->attrs[i]);
   pz__free_wipe(a, d->attrs, (size_t)d->attrs_cap * sizeof *d->attrs);
   pz__free_wipe(a, d->consent, (size_t)d->n_consent * sizeof *d->consent);
   d->consent = m.consent;

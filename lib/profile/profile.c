@@ -30,11 +30,7 @@ static void profile_destroy(const pz__alloc *a, pz__profile *p) {
   pz__sv_free(a, &p->iv, true);
   pz__free_wipe(a, p->ev, (size_t)p->ev_cap * sizeof *p->ev);
   pz__free_wipe(a, p->evt, p->ev_cap);
-  for (uint16_t i = 0; i < p->n_attrs; i++) {
-    pz__attr *t = &p->attrs[i];
-    pz__free_wipe(a, t->name, (size_t)t->namelen + 1);
-    if (t->type == PZ_ATTR_STRING) pz__free_wipe(a, t->v.str, t->slen + 1);
-  }
+  for (uint16_t i = 0; i < p->n_attrs; i++) pz__attr_release(a, &p->attrs[i]);
   pz__free_wipe(a, p->attrs, (size_t)p->attrs_cap * sizeof *p->attrs);
   pz__free_wipe(a, p->consent, (size_t)p->n_consent * sizeof *p->consent);
   pz__free_wipe(a, p, sizeof *p + p->idlen + 1);
@@ -131,9 +127,7 @@ size_t pz__profile_bytes(const pz__profile *p) {
              (size_t)p->ev_cap * (sizeof *p->ev + 1) +
              (size_t)p->attrs_cap * sizeof *p->attrs +
              (size_t)p->n_consent * sizeof *p->consent;
-  for (uint16_t i = 0; i < p->n_attrs; i++)
-    b += p->attrs[i].namelen + 1u +
-         (p->attrs[i].type == PZ_ATTR_STRING ? p->attrs[i].slen + 1u : 0u);
+  for (uint16_t i = 0; i < p->n_attrs; i++) b += pz__attr_bytes(&p->attrs[i]);
   return b;
 }
 
@@ -241,50 +235,105 @@ void pz__profile_clear_behaviour(pz__profiles *ps, pz__profile *p) {
 
 const pz__attr *pz__profile_attr(const pz__profile *p, const char *name,
                                  size_t len) {
-  for (uint16_t i = 0; i < p->n_attrs; i++)
-    if (p->attrs[i].namelen == len && memcmp(p->attrs[i].name, name, len) == 0)
-      return &p->attrs[i];
-  return NULL;
+  return pz__profile_attr_h(p, name, len, pz__attr_hash(name, len));
+}
+
+/* ---- attribute storage ----------------------------------------------- */
+
+static void release_str(const pz__alloc *a, pz__attr *t) {
+  if (t->type != PZ_ATTR_STRING) return;
+  if (t->slen >= PZ__ATTR_STR_INLINE) pz__free_wipe(a, t->v.str, t->slen + 1);
+  pz__wipe(&t->v, sizeof t->v);
+}
+
+void pz__attr_release(const pz__alloc *a, pz__attr *t) {
+  if (t->namelen >= PZ__ATTR_NAME_INLINE)
+    pz__free_wipe(a, t->name.p, (size_t)t->namelen + 1);
+  release_str(a, t);
+  pz__wipe(t, sizeof *t);
+}
+
+size_t pz__attr_bytes(const pz__attr *t) {
+  size_t b = 0;
+  if (t->namelen >= PZ__ATTR_NAME_INLINE) b += t->namelen + 1u;
+  if (t->type == PZ_ATTR_STRING && t->slen >= PZ__ATTR_STR_INLINE)
+    b += t->slen + 1u;
+  return b;
+}
+
+/* Store a name or string value inline (< max bytes) or on the heap. */
+static int store(const pz__alloc *a, const char *s, size_t len, size_t max,
+                 char *inl, char **heap) {
+  if (len < max) {
+    memcpy(inl, s, len);
+    inl[len] = '\0';
+    return PZ_OK;
+  }
+  return (*heap = pz__strndup(a, s, len)) ? PZ_OK : PZ_ENOMEM;
+}
+
+int pz__attr_copy(const pz__alloc *a, pz__attr *dst, const pz__attr *src) {
+  *dst = *src;
+  if (src->namelen >= PZ__ATTR_NAME_INLINE &&
+      !(dst->name.p = pz__strndup(a, src->name.p, src->namelen)))
+    return PZ_ENOMEM;
+  if (src->type == PZ_ATTR_STRING && src->slen >= PZ__ATTR_STR_INLINE &&
+      !(dst->v.str = pz__strndup(a, src->v.str, src->slen))) {
+    if (src->namelen >= PZ__ATTR_NAME_INLINE)
+      pz__free(a, dst->name.p, (size_t)src->namelen + 1);
+    return PZ_ENOMEM;
+  }
+  return PZ_OK;
 }
 
 int pz__profile_attr_set(pz__profiles *ps, pz__profile *p, const char *name,
                          size_t len, int type, double num, int64_t ts,
                          const char *str, size_t slen) {
   pz__attr *t = (pz__attr *)pz__profile_attr(p, name, len);
-  char *s = NULL;
-  if (type == PZ_ATTR_STRING && !(s = pz__strndup(ps->a, str, slen)))
-    return PZ_ENOMEM;
+  /* the new value first, so that a failure changes nothing */
+  pz__attr val;
+  memset(&val, 0, sizeof val);
+  val.type = (uint8_t)type;
+  switch (type) {
+  case PZ_ATTR_STRING:
+    val.slen = (uint32_t)slen;
+    if (store(ps->a, str, slen, PZ__ATTR_STR_INLINE, val.v.s, &val.v.str))
+      return PZ_ENOMEM;
+    break;
+  case PZ_ATTR_NUMBER: val.v.num = num; break;
+  case PZ_ATTR_BOOL: val.v.b = num != 0; break;
+  default: val.v.ts = ts; break;
+  }
   if (!t) {
-    if (p->n_attrs == PZ__MAX_ATTRS) {
-      pz__free(ps->a, s, slen + 1);
-      return pz__fail(PZ_ELIMIT, "at most %d attributes per user",
-                      PZ__MAX_ATTRS);
-    }
-    char *nm = pz__strndup(ps->a, name, len);
+    int rc = PZ_OK;
+    if (p->n_attrs == PZ__MAX_ATTRS)
+      rc = pz__fail(PZ_ELIMIT, "at most %d attributes per user",
+                    PZ__MAX_ATTRS);
     uint32_t cap = p->attrs_cap;
-    int rc = nm ? pz__grow(ps->a, (void **)&p->attrs, &cap,
-                           (uint32_t)p->n_attrs + 1, sizeof *p->attrs)
-                : PZ_ENOMEM;
+    if (!rc)
+      rc = pz__grow(ps->a, (void **)&p->attrs, &cap, (uint32_t)p->n_attrs + 1,
+                    sizeof *p->attrs);
+    pz__attr *slot = rc ? NULL : &p->attrs[p->n_attrs];
+    if (!rc) {
+      p->attrs_cap = (uint16_t)PZ__MIN(cap, 65535u);
+      memset(slot, 0, sizeof *slot);
+      rc = store(ps->a, name, len, PZ__ATTR_NAME_INLINE, slot->name.s,
+                 &slot->name.p);
+    }
     if (rc) {
-      pz__free(ps->a, nm, len + 1);
-      pz__free(ps->a, s, slen + 1);
+      release_str(ps->a, &val);
       return rc;
     }
-    p->attrs_cap = (uint16_t)PZ__MIN(cap, 65535u);
-    t = &p->attrs[p->n_attrs++];
-    memset(t, 0, sizeof *t);
-    t->name = nm;
+    t = slot;
+    p->n_attrs++;
     t->namelen = (uint8_t)len;
-  } else if (t->type == PZ_ATTR_STRING) {
-    pz__free_wipe(ps->a, t->v.str, t->slen + 1);
+    t->nhash = pz__attr_hash(name, len);
+  } else {
+    release_str(ps->a, t);
   }
-  t->type = (uint8_t)type;
-  switch (type) {
-  case PZ_ATTR_STRING: t->v.str = s; t->slen = (uint32_t)slen; break;
-  case PZ_ATTR_NUMBER: t->v.num = num; break;
-  case PZ_ATTR_BOOL: t->v.b = num != 0; break;
-  default: t->v.ts = ts; break;
-  }
+  t->type = val.type;
+  t->slen = val.slen;
+  t->v = val.v;
   return PZ_OK;
 }
 
@@ -292,8 +341,7 @@ int pz__profile_attr_remove(pz__profiles *ps, pz__profile *p,
                             const char *name, size_t len) {
   pz__attr *t = (pz__attr *)pz__profile_attr(p, name, len);
   if (!t) return pz__fail(PZ_ENOTFOUND, "no attribute \"%s\"", name);
-  pz__free_wipe(ps->a, t->name, (size_t)t->namelen + 1);
-  if (t->type == PZ_ATTR_STRING) pz__free_wipe(ps->a, t->v.str, t->slen + 1);
+  pz__attr_release(ps->a, t);
   size_t i = (size_t)(t - p->attrs);
   memmove(t, t + 1, (p->n_attrs - i - 1) * sizeof *t);
   p->n_attrs--;

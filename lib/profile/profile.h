@@ -13,6 +13,8 @@
 #include "../core/yaml.h"
 #include "personalize/profile.h"
 
+#include <string.h>
+
 #define PZ__SHARDS 64
 #define PZ__MAX_PURPOSES 32
 #define PZ__MAX_EVENT_TYPES 64
@@ -30,18 +32,36 @@ typedef struct pz__event {
   float value;
 } pz__event;
 
+/* An attribute. Short names (< 16 bytes) and short string values (< 8
+ * bytes) live inline: segment scans then read one line per attribute
+ * instead of chasing pointers. */
+#define PZ__ATTR_NAME_INLINE 16
+#define PZ__ATTR_STR_INLINE 8
 typedef struct pz__attr {
-  char *name;
+  union {
+    char *p;
+    char s[PZ__ATTR_NAME_INLINE];
+  } name;
   uint8_t namelen;
-  uint8_t type; /* pz_attr_type */
+  uint8_t type;   /* pz_attr_type */
+  uint16_t nhash; /* pz__attr_hash of the name: most lookups end here */
   uint32_t slen;
   union {
     double num;
     int64_t ts;
     int b;
     char *str;
+    char s[PZ__ATTR_STR_INLINE];
   } v;
 } pz__attr;
+
+static inline const char *pz__attr_name(const pz__attr *t) {
+  return t->namelen < PZ__ATTR_NAME_INLINE ? t->name.s : t->name.p;
+}
+/* The value of a string attribute (NUL-terminated). */
+static inline const char *pz__attr_str(const pz__attr *t) {
+  return t->slen < PZ__ATTR_STR_INLINE ? t->v.s : t->v.str;
+}
 
 typedef struct pz__consent {
   int64_t ts;
@@ -152,15 +172,57 @@ void pz__profile_clear_behaviour(pz__profiles *ps, pz__profile *p);
 double pz__profile_decay_factor(const pz__profiles *ps, const pz__profile *p,
                               int64_t now);
 
+/* Scans over many profiles: ask for a profile's parts ahead of use (its
+ * struct must be in cache already, or this stalls on it). */
+static inline void pz__profile_prefetch(const pz__profile *p) {
+#if defined(__GNUC__)
+  __builtin_prefetch(p->attrs);
+  __builtin_prefetch(p->evt);
+  __builtin_prefetch(p->ev);
+  __builtin_prefetch((const char *)p->ev + 64);
+  __builtin_prefetch(p->iv.e);
+#else
+  (void)p;
+#endif
+}
+static inline void pz__prefetch(const void *p) {
+#if defined(__GNUC__)
+  __builtin_prefetch(p);
+#else
+  (void)p;
+#endif
+}
+
 /* ---- attributes --------------------------------------------------------- */
+static inline uint16_t pz__attr_hash(const char *name, size_t len) {
+  return (uint16_t)pz__hash_bytes(name, len, 0);
+}
 const pz__attr *pz__profile_attr(const pz__profile *p, const char *name,
                                  size_t len);
+/* The same with the name's pz__attr_hash known (compiled rules). */
+static inline const pz__attr *pz__profile_attr_h(const pz__profile *p,
+                                                 const char *name, size_t len,
+                                                 uint16_t h) {
+  for (uint16_t i = 0; i < p->n_attrs; i++) {
+    const pz__attr *t = &p->attrs[i];
+    if (t->nhash == h && t->namelen == len &&
+        memcmp(pz__attr_name(t), name, len) == 0)
+      return t;
+  }
+  return NULL;
+}
 /* Set from a prepared value (str copied). */
 int pz__profile_attr_set(pz__profiles *ps, pz__profile *p, const char *name,
                          size_t len, int type, double num, int64_t ts,
                          const char *str, size_t slen);
 int pz__profile_attr_remove(pz__profiles *ps, pz__profile *p,
                             const char *name, size_t len);
+/* Free (wiping) what an attribute owns. */
+void pz__attr_release(const pz__alloc *a, pz__attr *t);
+/* A deep copy; on failure dst owns nothing. */
+int pz__attr_copy(const pz__alloc *a, pz__attr *dst, const pz__attr *src);
+/* Heap bytes an attribute owns besides its slot. */
+size_t pz__attr_bytes(const pz__attr *t);
 
 /* ---- consent --------------------------------------------------------- */
 /* Granted? (p may be NULL: the default.) */

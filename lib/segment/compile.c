@@ -78,6 +78,7 @@ void pz__rules_free(pz__rules *r) {
     pz__free(a, x->v, x->nv * sizeof *x->v);
   }
   pz__free(a, r->exp, r->n_exp * sizeof *r->exp);
+  pz__free(a, r->bs, r->bs_cap * sizeof *r->bs);
   pz__free(a, r, sizeof *r);
 }
 
@@ -217,7 +218,11 @@ static int read_subject(cx *x, const pz__ynode *v, pz__pred *p, int depth) {
     if (!(p->kid = pz__calloc(x->a, 1, sizeof *p->kid))) return PZ_ENOMEM;
     p->n_kid = 1;
     return compile_pred(x, v, p->kid, depth + 1);
-  case PZ__P_ATTR: return name_of(x, v, "an attribute name", &p->name, &p->nlen);
+  case PZ__P_ATTR: {
+    int rc = name_of(x, v, "an attribute name", &p->name, &p->nlen);
+    if (!rc) p->nhash = pz__attr_hash(p->name, p->nlen);
+    return rc;
+  }
   case PZ__P_COUNT:
   case PZ__P_SUM:
   case PZ__P_DAYS: return event_type(x, v, p, "an event type");
@@ -381,8 +386,17 @@ static int compile_pred(cx *x, const pz__ynode *n, pz__pred *p, int depth) {
       (rc = feature_of(x, pz__y_get(n, "include"), &p->fidx, &p->fsign)))
     return rc;
   if ((rc = read_subject(x, pz__y_get(n, subj->str), p, depth))) return rc;
-  if (opk) rc = read_op(x, subj, opk, opv, p);
-  return rc;
+  if (opk && (rc = read_op(x, subj, opk, opv, p))) return rc;
+  if (p->kind == PZ__P_COUNT || p->kind == PZ__P_SUM || p->kind == PZ__P_DAYS) {
+    pz__rules *r = x->r;
+    if (pz__grow(x->a, (void **)&r->bs, &r->bs_cap, r->n_bs + 1, sizeof *r->bs))
+      return PZ_ENOMEM;
+    p->bslot = r->n_bs;
+    r->bs[r->n_bs++] = (pz__bslot){p->etype, r->type_first[p->etype],
+                                   p->within_ms};
+    r->type_first[p->etype] = p->bslot;
+  }
+  return PZ_OK;
 }
 
 /* ---- segments -------------------------------------------------------------------- */
@@ -390,7 +404,8 @@ static int compile_pred(cx *x, const pz__ynode *n, pz__pred *p, int depth) {
 int32_t pz__rules_segment(const pz__rules *r, const char *name, size_t len) {
   if (!r) return -1;
   for (uint32_t i = 0; i < r->n_seg; i++)
-    if (r->seg[i].nlen == len && memcmp(r->seg[i].name, name, len) == 0)
+    if (r->seg[i].name && r->seg[i].nlen == len &&
+        memcmp(r->seg[i].name, name, len) == 0)
       return (int32_t)i;
   return -1;
 }
@@ -399,7 +414,8 @@ int32_t pz__rules_experiment(const pz__rules *r, const char *name,
                              size_t len) {
   if (!r) return -1;
   for (uint32_t i = 0; i < r->n_exp; i++)
-    if (r->exp[i].nlen == len && memcmp(r->exp[i].name, name, len) == 0)
+    if (r->exp[i].name && r->exp[i].nlen == len &&
+        memcmp(r->exp[i].name, name, len) == 0)
       return (int32_t)i;
   return -1;
 }
@@ -579,6 +595,7 @@ int pz__rules_compile(pz__rules **out, const pz__rules_env *env,
   pz__rules *r = pz__calloc(env->a, 1, sizeof *r);
   if (!r) return PZ_ENOMEM;
   r->a = env->a;
+  for (uint32_t t = 0; t < PZ__MAX_EVENT_TYPES; t++) r->type_first[t] = PZ__NO_SLOT;
   cx x = {env, env->a, d, r, NULL, 0, 0, 0};
   int rc = segs ? compile_segments(&x, segs) : PZ_OK;
   if (!rc && exps) rc = compile_experiments(&x, exps);

@@ -4,6 +4,7 @@
  * mean "present and not equal". */
 #include "segment.h"
 
+#include <math.h>
 #include <string.h>
 
 static inline unsigned char fold(unsigned char c) {
@@ -21,7 +22,7 @@ static bool lit_eq(const pz__lit *l, const pz__attr *t, bool ci) {
   if (l->type != t->type) return false;
   switch (t->type) {
   case PZ_ATTR_STRING:
-    return l->slen == t->slen && same_text(l->v.s, t->v.str, t->slen, ci);
+    return l->slen == t->slen && same_text(l->v.s, pz__attr_str(t), t->slen, ci);
   case PZ_ATTR_NUMBER: return l->v.num == t->v.num;
   case PZ_ATTR_BOOL: return l->v.b == t->v.b;
   default: return l->v.ts == t->v.ts;
@@ -43,7 +44,7 @@ static int order(const pz__attr *t, const pz__lit *l) {
 
 static bool has_text(const pz__attr *t, const pz__lit *l, int op, bool ci) {
   if (l->slen > t->slen) return false;
-  const char *s = t->v.str;
+  const char *s = pz__attr_str(t);
   if (op == PZ__OP_STARTS) return same_text(s, l->v.s, l->slen, ci);
   if (op == PZ__OP_ENDS)
     return same_text(s + t->slen - l->slen, l->v.s, l->slen, ci);
@@ -53,7 +54,8 @@ static bool has_text(const pz__attr *t, const pz__lit *l, int op, bool ci) {
 }
 
 static bool eval_attr(const pz__segctx *x, const pz__pred *p) {
-  const pz__attr *t = x->p ? pz__profile_attr(x->p, p->name, p->nlen) : NULL;
+  const pz__attr *t =
+      x->p ? pz__profile_attr_h(x->p, p->name, p->nlen, p->nhash) : NULL;
   if (p->op == PZ__OP_EXISTS) return (t != NULL) == (p->lit[0].v.b != 0);
   if (!t) return false;
   switch (p->op) {
@@ -77,7 +79,7 @@ static bool eval_attr(const pz__segctx *x, const pz__pred *p) {
            order(t, &p->lit[1]) <= 0;
   case PZ__OP_REGEX:
     return t->type == PZ_ATTR_STRING &&
-           regexec(p->re, t->v.str, 0, NULL, 0) == 0;
+           regexec(p->re, pz__attr_str(t), 0, NULL, 0) == 0;
   default: /* contains, starts_with, ends_with: any of the values */
     if (t->type != PZ_ATTR_STRING) return false;
     for (uint32_t i = 0; i < p->n_lit; i++)
@@ -99,26 +101,48 @@ static bool compare(const pz__pred *p, double v) {
   }
 }
 
-/* count, sum or days since the last event of a type. */
-static bool eval_behaviour(const pz__segctx *x, const pz__pred *p) {
-  if (x->p && !x->behaviour) return false;
-  double count = 0, sum = 0;
-  int64_t last = INT64_MIN, from = p->within_ms ? x->now - p->within_ms
-                                                : INT64_MIN;
-  const pz__profile *pr = x->p;
-  for (uint32_t i = 0; pr && i < pr->ev_n; i++) {
-    uint8_t type;
-    const pz__event *ev = pz__profile_event(pr, i, &type);
-    if (type != p->etype) continue;
-    if (ev->ts > last) last = ev->ts;
-    if (ev->ts < from) continue;
-    count += 1;
-    sum += ev->value;
+/* One pass over the history fills every behaviour slot of the rules. */
+static void summarize(pz__segctx *x) {
+  const pz__rules *r = x->r;
+  struct pz__bval *bv = x->bv;
+  for (uint32_t s = 0; s < r->n_bs; s++) {
+    bv[s].count = bv[s].sum = 0;
+    bv[s].last = INT64_MIN;
+    bv[s].from = r->bs[s].within_ms ? x->now - r->bs[s].within_ms : INT64_MIN;
   }
-  if (p->kind == PZ__P_COUNT) return compare(p, count);
-  if (p->kind == PZ__P_SUM) return compare(p, sum);
-  if (last == INT64_MIN) return false; /* never: no recency to compare */
-  return compare(p, (double)(x->now - last) / 86400000.0);
+  x->summed = true;
+  const pz__profile *p = x->p;
+  if (!p || !p->ev_n) return;
+  /* the ring in (at most) two straight runs */
+  uint32_t end1 = p->ev_head + p->ev_n;
+  uint32_t runs[2][2] = {{p->ev_head, PZ__MIN(end1, p->ev_cap)},
+                         {0, end1 > p->ev_cap ? end1 - p->ev_cap : 0}};
+  for (int run = 0; run < 2; run++)
+    for (uint32_t k = runs[run][0]; k < runs[run][1]; k++) {
+      uint32_t s = r->type_first[p->evt[k]];
+      if (s == PZ__NO_SLOT) continue;
+      const pz__event *ev = &p->ev[k];
+      do {
+        struct pz__bval *b = &bv[s];
+        if (ev->ts > b->last) b->last = ev->ts;
+        if (ev->ts >= b->from) {
+          b->count += 1;
+          b->sum += ev->value;
+        }
+        s = r->bs[s].next;
+      } while (s != PZ__NO_SLOT);
+    }
+}
+
+/* count, sum or days since the last event of a type. */
+static bool eval_behaviour(pz__segctx *x, const pz__pred *p) {
+  if (x->p && !x->behaviour) return false;
+  if (!x->summed) summarize(x);
+  const struct pz__bval *b = &x->bv[p->bslot];
+  if (p->kind == PZ__P_COUNT) return compare(p, b->count);
+  if (p->kind == PZ__P_SUM) return compare(p, b->sum);
+  if (b->last == INT64_MIN) return false; /* never: no recency to compare */
+  return compare(p, (double)(x->now - b->last) / 86400000.0);
 }
 
 static float stored_interest(const pz__profile *pr, uint32_t idx) {
@@ -143,7 +167,9 @@ static bool eval_topn(const pz__segctx *x, const pz__pred *p) {
   uint32_t above = 0;
   for (uint32_t j = 0; j < pr->iv.n && above < p->topn; j++) {
     uint32_t i = pr->iv.e[j].i;
-    if (i == p->fidx) continue;
+    /* |stored| bounds the signed value: most entries end here, before the
+     * dictionary lookup */
+    if (i == p->fidx || fabsf(pr->iv.e[j].v) < v) continue;
     const pz__fname *f = pz__catalog_fname(x->c, i);
     if (!f) continue;
     float s = pr->iv.e[j].v * (float)f->sign;
@@ -197,6 +223,8 @@ int pz__segctx_init(pz__segctx *x, const pz__alloc *a, const pz__rules *r,
   x->c = c;
   x->now = now;
   x->cluster = -2;
+  if (r && r->n_bs && !(x->bv = pz__malloc(a, r->n_bs * sizeof *x->bv)))
+    return PZ_ENOMEM;
   if (cl) {
     uint32_t m = cl->max_features;
     x->q = pz__malloc(a, m * sizeof *x->q);
@@ -212,6 +240,8 @@ int pz__segctx_init(pz__segctx *x, const pz__alloc *a, const pz__rules *r,
 
 void pz__segctx_free(pz__segctx *x, const pz__alloc *a) {
   uint32_t m = x->cl ? x->cl->max_features : 0;
+  if (x->bv) pz__free(a, x->bv, x->r->n_bs * sizeof *x->bv);
+  x->bv = NULL;
   pz__free(a, x->q, m * sizeof *x->q);
   pz__free(a, x->tv, m * sizeof *x->tv);
   pz__free(a, x->ti, m * sizeof *x->ti);
@@ -225,6 +255,7 @@ void pz__segctx_user(pz__segctx *x, const pz__profile *p) {
   x->behaviour = p && pz__profile_consented(x->ps, p,
                                             PZ__PURPOSE_PERSONALIZATION);
   x->cluster = -2;
+  x->summed = false;
 }
 
 int pz__segctx_cluster(pz__segctx *x) {

@@ -53,6 +53,8 @@ typedef struct pz__pred {
   bool ci; /* case-insensitive (ASCII letters) */
   char *name; /* attribute name, or cluster name */
   uint32_t nlen;
+  uint16_t nhash;    /* pz__attr_hash of an attribute name */
+  uint32_t bslot;    /* behaviour: its slot in the one-pass summary */
   uint32_t etype;    /* event type (count, sum, days_since) */
   int64_t within_ms; /* 0: the whole retained history */
   uint32_t fidx;     /* interest feature: index and sign */
@@ -91,12 +93,25 @@ typedef struct pz__experiment {
   uint32_t nv;
 } pz__experiment;
 
+/* Behaviour predicates (count, sum, days_since) read one summary of the
+ * history, made in a single pass per user: a slot per predicate, chained
+ * per event type. */
+#define PZ__NO_SLOT UINT32_MAX
+typedef struct pz__bslot {
+  uint32_t etype;
+  uint32_t next; /* next slot of the same type, or PZ__NO_SLOT */
+  int64_t within_ms;
+} pz__bslot;
+
 typedef struct pz__rules {
   const pz__alloc *a;
   pz__segdef *seg;
   uint32_t n_seg;
   pz__experiment *exp;
   uint32_t n_exp;
+  pz__bslot *bs;
+  uint32_t n_bs, bs_cap;
+  uint32_t type_first[PZ__MAX_EVENT_TYPES];
 } pz__rules;
 
 /* What compiling needs from the rest of the engine. */
@@ -314,6 +329,11 @@ struct pz__segctx {
   const pz__profile *p;
   int64_t now;
   bool behaviour; /* consent to personalization: history and interests */
+  bool summed;    /* bv holds this user's behaviour summary */
+  struct pz__bval {
+    double count, sum;
+    int64_t last, from;
+  } *bv; /* one per behaviour slot of r */
   int cluster;    /* nearest cluster, computed on first use; -2 unknown */
   pz__qent *q;    /* scratch of max_features entries for the cluster */
   float *tv;

@@ -1,14 +1,26 @@
-/* Fail the n-th allocation for every n along a scripted workload (open,
- * items, events, attributes, consent, merge, interests, export, recommend,
- * erase, free). Every call must either succeed or fail with PZ_ENOMEM,
- * leave the engine consistent, and nothing may leak. */
+/* Fail the n-th allocation for every n along scripted workloads. Every
+ * call must either succeed or fail with PZ_ENOMEM, leave the engine
+ * consistent, and nothing may leak.
+ *
+ * The first workload covers 0.1 (open, items, events, attributes, consent,
+ * merge, interests, export, recommend, erase, free). The second covers the
+ * segment module (rules compiled from the config and loaded at run time,
+ * membership, counts, refresh, experiments, cluster training, personas,
+ * names, erase and merge of cluster members); after it the engine must
+ * answer exactly as an engine that ran the same workload without the
+ * calls that failed. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <cmocka.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "support.h"
 
@@ -147,10 +159,596 @@ static void test_oom_fail_forever_from_every_point(void **state) {
   run_all(1);
 }
 
+/* ---- the segment module ---------------------------------------------------
+ *
+ * The engine is opened (allocations may fail there: the config's rules are
+ * compiled), populated with the allocator working, and then the segment
+ * calls run with the n-th allocation failing. The points run in a child
+ * process, one after another; a crash ends the child and is reported for
+ * its point, and a new child goes on from the next one, so that one crash
+ * does not hide the other points. For each point the child sends back
+ * which mutating steps failed and a fingerprint of everything the engine
+ * answers; the parent compares it with a run that skipped those steps.
+ *
+ * KNOWN BUGS (open at 7a05656) that make both segment tests fail:
+ *  - pz__rules_free() frees the segment and experiment arrays of a rule set
+ *    whose compilation failed part-way with the count compiled so far, not
+ *    the count allocated: a wrong osize ("leaks or wrong osizes");
+ *  - pz__clusters_train(): when the allocation of the cluster array fails,
+ *    pz__clusters_free() reads m->c[c] from a NULL m->c: SIGSEGV
+ *    (cluster.c, "crashes"). */
+
+#define SEG_USERS 30
+
+static const char seg_config[] =
+    "clusters: {k: 3, min_size: 2, seed: 5}\n"
+    "ranking: {segment_min_members: 2}\n"
+    "segments:\n"
+    "  - name: adults\n"
+    "    rule: {attr: age, gte: 18}\n"
+    "  - name: minors\n"
+    "    rule: {not: {segment: adults}}\n"
+    "experiments:\n"
+    "  - {name: color, seed: 1, variants: [{name: red}, {name: blue}]}\n";
+
+static const char seg_doc[] =
+    "segments:\n"
+    "  - name: adults\n"
+    "    rule: {attr: age, gte: 18}\n"
+    "  - name: buyers\n"
+    "    rule: {count: purchase, gte: 1, within: 30d}\n"
+    "  - name: jazz\n"
+    "    rule: {top_interests: 1, include: genre=jazz}\n"
+    "  - name: adult_buyers\n"
+    "    rule: {all: [{segment: adults}, {segment: buyers}]}\n"
+    "  - name: odd_names\n"
+    "    rule: {attr: name, regex: '^user [0-9]*[13579]$', "
+    "case_insensitive: true}\n"
+    "  - name: recent\n"
+    "    rule: {attr: joined, between: [2023-01-01, 2023-11-14T22:00:00Z]}\n"
+    "  - name: cities\n"
+    "    rule: {attr: city, in: [Oslo, Lyon, Kyiv]}\n"
+    "  - name: jazzy\n"
+    "    rule: {cluster: jazzy}\n"
+    "  - name: not_rock\n"
+    "    rank: false\n"
+    "    rule: {any: [{not: {interest: genre=rock, gt: 0}}, {segment: "
+    "cities}]}\n"
+    "experiments:\n"
+    "  - name: color\n"
+    "    seed: 42\n"
+    "    variants: [{name: red}, {name: blue, weight: 3}]\n"
+    "  - name: adults_only\n"
+    "    seed: 7\n"
+    "    coverage: 0.5\n"
+    "    segment: adults\n"
+    "    variants: [{name: a}, {name: b}]\n";
+
+/* The mutating steps; a bit of seg_tally.failed each. */
+enum {
+  SEG_LOAD,
+  SEG_REFRESH,
+  SEG_TRAIN,
+  SEG_NAME,
+  SEG_NAME2,
+  SEG_ERASE,
+  SEG_MERGE,
+  SEG_TRACK,
+  SEG_NAME_MOVE,
+  SEG_REFRESH2,
+  SEG_N_STEPS
+};
+
+typedef struct seg_tally {
+  bool opened;
+  unsigned failed; /* mutating steps that failed with PZ_ENOMEM */
+  int failures;    /* calls that failed with PZ_ENOMEM */
+  int errors;      /* anything else that went wrong (printed) */
+} seg_tally;
+
+#define SEG_ERR(t, ...)                                                      \
+  do {                                                                       \
+    print_error(__VA_ARGS__);                                                \
+    print_error("\n");                                                       \
+    (t)->errors++;                                                           \
+  } while (0)
+
+/* A call that may fail only with PZ_ENOMEM; `bit` (or -1 for a read)
+ * records that it failed. Returns whether it succeeded. */
+static bool seg_step(seg_tally *t, const test_alloc *ta, int rc,
+                     const char *what, int bit) {
+  if (rc == PZ_OK) return true;
+  if (rc != PZ_ENOMEM)
+    SEG_ERR(t, "%s returned %d (%s) with allocation %ld failing%s", what, rc,
+            pz_errmsg(), ta ? ta->fail_at : 0L,
+            ta && ta->fail_forever ? " onwards" : "");
+  t->failures++;
+  if (bit >= 0) t->failed |= 1u << bit;
+  return false;
+}
+#define SSTEP(call, bit) seg_step(t, ta, (call), #call, (bit))
+
+static void seg_populate(pz_engine *e) {
+  static const char *const genres[] = {"genre=jazz", "genre=rock",
+                                       "genre=folk"};
+  static const char *const decades[] = {"decade=1960s", "decade=1970s"};
+  static const char *const cities[] = {"Oslo", "Lyon", "Rome", "Kyiv"};
+  char id[32];
+  for (int i = 0; i < 9; i++) {
+    snprintf(id, sizeof id, "item%d", i);
+    const char *f[] = {genres[i % 3], decades[i % 2], "tag=vinyl"};
+    assert_int_equal(pz_item_put(e, id, f, NULL, i % 2 ? 2 : 3), PZ_OK);
+  }
+  for (int u = 0; u < SEG_USERS; u++) {
+    char user[16], name[32];
+    snprintf(user, sizeof user, "u%02d", u);
+    for (int j = 0; j < 3; j++) {
+      snprintf(id, sizeof id, "item%d", u % 3 + 3 * j);
+      assert_int_equal(pz_track(e, user, id, j == 2 && u % 4 == 0
+                                                 ? "purchase"
+                                                 : "view",
+                                1, T0 - 60000 * (u + j)),
+                       PZ_OK);
+    }
+    assert_int_equal(pz_profile_set_number(e, user, "age", 10 + u), PZ_OK);
+    snprintf(name, sizeof name, "User %d", u);
+    assert_int_equal(pz_profile_set_string(e, user, "name", name), PZ_OK);
+    assert_int_equal(pz_profile_set_string(e, user, "city", cities[u % 4]),
+                     PZ_OK);
+    assert_int_equal(pz_profile_set_timestamp(e, user, "joined",
+                                              T0 - 86400000LL * 40 * u),
+                     PZ_OK);
+  }
+  /* an adult who withdrew consent: in rules on attributes only */
+  assert_int_equal(pz_profile_set_consent(e, "nc", "personalization", 0),
+                   PZ_OK);
+  assert_int_equal(pz_profile_set_number(e, "nc", "age", 50), PZ_OK);
+}
+
+typedef struct sbuf {
+  char *p;
+  size_t len, cap;
+} sbuf;
+
+static void sb_put(sbuf *b, const char *s, size_t len) {
+  if (b->len + len + 1 > b->cap) {
+    size_t ncap = (b->len + len + 1) * 2;
+    char *p = realloc(b->p, ncap);
+    if (!p) abort();
+    b->p = p;
+    b->cap = ncap;
+  }
+  memcpy(b->p + b->len, s, len);
+  b->len += len;
+  b->p[b->len] = '\0';
+}
+
+static void sb_printf(sbuf *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void sb_printf(sbuf *b, const char *fmt, ...) {
+  char tmp[2048];
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
+  va_end(ap);
+  if (n < 0) return;
+  sb_put(b, tmp, (size_t)n < sizeof tmp ? (size_t)n : sizeof tmp - 1);
+}
+
+static int cmp_str(const void *a, const void *b) {
+  return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Members of a segment, sorted (their order is unspecified). */
+static void fp_members(sbuf *b, pz_engine *e, const char *seg, seg_tally *t) {
+  pz_list *m = NULL;
+  int rc = pz_segment_members(&m, e, seg);
+  size_t n = pz_list_count(m);
+  sb_printf(b, "members %s: rc %d n %zu:", seg, rc, n);
+  const char **ids = calloc(n ? n : 1, sizeof *ids);
+  if (!ids) abort();
+  for (size_t i = 0; i < n; i++) ids[i] = pz_list_text(m, i);
+  qsort(ids, n, sizeof *ids, cmp_str);
+  for (size_t i = 0; i < n; i++) {
+    sb_printf(b, " %s", ids[i]);
+    int in = -1;
+    if (pz_segment_test(&in, e, seg, ids[i]) != PZ_OK || in != 1)
+      SEG_ERR(t, "%s is a member of %s but pz_segment_test says %d", ids[i],
+              seg, in);
+  }
+  sb_printf(b, "\n");
+  free(ids);
+  pz_list_free(m);
+}
+
+/* Everything the engine answers about segments, experiments and clusters,
+ * with the consistency of the answers checked on the way. */
+static char *seg_fingerprint(pz_engine *e, seg_tally *t) {
+  sbuf b = {0};
+  pz_list *l = NULL;
+  int rc = pz_segment_counts(&l, e);
+  if (rc != PZ_OK) SEG_ERR(t, "pz_segment_counts: %d", rc);
+  for (size_t s = 0; s < pz_list_count(l); s++) {
+    sb_printf(&b, "count %s %g\n", pz_list_text(l, s), pz_list_value(l, s));
+    pz_list *m = NULL;
+    pz_segment_members(&m, e, pz_list_text(l, s));
+    if (pz_list_count(m) != (size_t)pz_list_value(l, s))
+      SEG_ERR(t, "segment %s: count %g, %zu members", pz_list_text(l, s),
+              pz_list_value(l, s), pz_list_count(m));
+    pz_list_free(m);
+    fp_members(&b, e, pz_list_text(l, s), t);
+  }
+  pz_list_free(l);
+  size_t k = 0, total = 0;
+  rc = pz_cluster_count(&k, e);
+  sb_printf(&b, "clusters: rc %d k %zu\n", rc, k);
+  for (int c = 0; c < (int)k; c++) {
+    size_t n = 0, len = 0;
+    char name[PZ_ID_MAX + 1] = "";
+    rc = pz_cluster_size(&n, e, c);
+    total += n;
+    int rc2 = pz_cluster_name(name, sizeof name, &len, e, c);
+    sb_printf(&b, "cluster %d: rc %d size %zu, rc %d name \"%s\"\n", c, rc, n,
+              rc2, name);
+    pz_list *d = NULL;
+    rc = pz_cluster_describe(&d, e, c, 5);
+    if (rc != PZ_OK) SEG_ERR(t, "pz_cluster_describe(%d): %d", c, rc);
+    for (size_t i = 0; i < pz_list_count(d); i++)
+      sb_printf(&b, "  %s %.9g\n", pz_list_text(d, i), pz_list_value(d, i));
+    pz_list_free(d);
+  }
+  sb_printf(&b, "cluster members: %zu\n", total);
+  for (int u = -2; u < SEG_USERS; u++) {
+    char user[16];
+    if (u == -2) snprintf(user, sizeof user, "nc");
+    else if (u == -1) snprintf(user, sizeof user, "nobody");
+    else snprintf(user, sizeof user, "u%02d", u);
+    l = NULL;
+    rc = pz_segment_of(&l, e, user);
+    sb_printf(&b, "%s: rc %d in", user, rc);
+    for (size_t i = 0; i < pz_list_count(l); i++)
+      sb_printf(&b, " %s", pz_list_text(l, i));
+    pz_list_free(l);
+    int c = -7;
+    rc = pz_cluster_of(&c, e, user);
+    sb_printf(&b, "; cluster rc %d %d", rc, c);
+    static const char *const exps[] = {"color", "adults_only"};
+    for (size_t x = 0; x < 2; x++) {
+      char v[PZ_ID_MAX + 1] = "";
+      size_t len = 0;
+      rc = pz_experiment_assign(v, sizeof v, &len, e, exps[x], user);
+      sb_printf(&b, "; %s rc %d \"%s\"", exps[x], rc, v);
+    }
+    size_t n = 0;
+    rc = pz_profile_event_count(&n, e, user);
+    sb_printf(&b, "; events rc %d %zu\n", rc, n);
+  }
+  size_t n = 0;
+  pz_profile_count(&n, e);
+  sb_printf(&b, "profiles %zu\n", n);
+  pz_recs *r = NULL;
+  rc = pz_recommend(&r, e, "u21", 5, NULL);
+  if (rc != PZ_OK) SEG_ERR(t, "pz_recommend after the workload: %d", rc);
+  pz_recs_free(r);
+  return b.p;
+}
+
+/* The workload. With ta->fail_at set, allocations from that point fail
+ * (after the set-up, which runs with the allocator working); with `skip`,
+ * the mutating steps in it are not run at all (the reference runs).
+ * Returns the fingerprint, or NULL if the engine did not open. */
+static char *seg_workload(test_alloc *ta, seg_tally *t, unsigned skip) {
+  test_clock tc = {T0};
+  pz_engine *e = NULL;
+  int rc = test_open(&e, ta, &tc, seg_config);
+  if (rc != PZ_OK) {
+    if (rc != PZ_ENOMEM)
+      SEG_ERR(t, "open returned %d (%s)", rc, pz_errmsg());
+    if (e != NULL) SEG_ERR(t, "open failed but set *out");
+    t->failures++;
+    return NULL;
+  }
+  t->opened = true;
+  /* set-up with the allocator working; the failure point moves past it */
+  long fail_at = ta->fail_at, before = ta->count;
+  ta->fail_at = 0;
+  seg_populate(e);
+  if (fail_at > before) fail_at += ta->count - before;
+  ta->fail_at = fail_at;
+
+#define MUT(bit, call) (void)(!(skip & (1u << (bit))) && SSTEP(call, bit))
+  char buf[64];
+  size_t len;
+  int in;
+  pz_list *l = NULL;
+  MUT(SEG_LOAD, pz_segment_load(e, seg_doc, sizeof seg_doc - 1));
+  SSTEP(pz_segment_test(&in, e, "adults", "u21"), -1);
+  SSTEP(pz_segment_of(&l, e, "u21"), -1);
+  pz_list_free(l);
+  l = NULL;
+  SSTEP(pz_segment_members(&l, e, "adults"), -1);
+  pz_list_free(l);
+  l = NULL;
+  SSTEP(pz_segment_counts(&l, e), -1);
+  pz_list_free(l);
+  l = NULL;
+  MUT(SEG_REFRESH, pz_segment_refresh(e));
+  SSTEP(pz_experiment_assign(buf, sizeof buf, &len, e, "color", "u21"), -1);
+  /* adults_only is not in the config's rules: PZ_ENOTFOUND is right then */
+  rc = pz_experiment_assign(buf, sizeof buf, &len, e, "adults_only", "u21");
+  if (rc != PZ_ENOTFOUND || !((t->failed | skip) & (1u << SEG_LOAD)))
+    seg_step(t, ta, rc, "pz_experiment_assign(adults_only)", -1);
+  pz_cluster_options o;
+  pz_cluster_options_init(&o, PZ_CLUSTER_OPTIONS_VERSION);
+  o.k = 3;
+  MUT(SEG_TRAIN, pz_cluster_train(e, &o));
+  size_t k = 0;
+  pz_cluster_count(&k, e);
+  if (k) {
+    SSTEP(pz_cluster_describe(&l, e, 0, 5), -1);
+    pz_list_free(l);
+    l = NULL;
+    int c;
+    SSTEP(pz_cluster_of(&c, e, "u00"), -1);
+    MUT(SEG_NAME, pz_cluster_set_name(e, 0, "jazzy"));
+    MUT(SEG_NAME2, pz_cluster_set_name(e, 1, "rocky"));
+    SSTEP(pz_cluster_name(buf, sizeof buf, &len, e, 0), -1);
+  }
+  bool trained = k > 0;
+  bool erased = !(skip & (1u << SEG_ERASE)) &&
+                SSTEP(pz_profile_erase(e, "u03"), SEG_ERASE);
+  bool merged = !(skip & (1u << SEG_MERGE)) &&
+                SSTEP(pz_profile_merge(e, "u04", "u07"), SEG_MERGE);
+  MUT(SEG_TRACK, pz_track(e, "u10", "item1", "purchase", 1, 0));
+  if (k) MUT(SEG_NAME_MOVE, pz_cluster_set_name(e, 2, "jazzy"));
+  pz_recs *r = NULL;
+  SSTEP(pz_recommend(&r, e, "u21", 5, NULL), -1);
+  pz_recs_free(r);
+  SSTEP(pz_segment_of(&l, e, "u07"), -1);
+  pz_list_free(l);
+  l = NULL;
+  MUT(SEG_REFRESH2, pz_segment_refresh(e));
+#undef MUT
+
+  /* the allocator works again */
+  long saved = ta->fail_at;
+  ta->fail_at = 0;
+  char *fp = seg_fingerprint(e, t);
+  /* the model counts every trained user not erased or merged away since */
+  k = 0;
+  pz_cluster_count(&k, e);
+  size_t members = 0;
+  for (int c = 0; c < (int)k; c++) {
+    size_t n = 0;
+    if (pz_cluster_size(&n, e, c) != PZ_OK)
+      SEG_ERR(t, "cluster %d: no size", c);
+    members += n;
+  }
+  size_t want = trained ? SEG_USERS - (size_t)erased - (size_t)merged : 0;
+  if (k != (trained ? 3u : 0u) || members != want)
+    SEG_ERR(t, "%zu clusters with %zu members; want %d with %zu", k, members,
+            trained ? 3 : 0, want);
+  ta->fail_at = saved;
+  pz_engine_free(e);
+  return fp;
+}
+
+/* The fingerprint of a run without failures that skipped `skip`. */
+typedef struct seg_ref {
+  unsigned skip;
+  char *fp;
+} seg_ref;
+
+static const char *seg_reference(seg_ref *refs, int *n_refs, unsigned skip) {
+  for (int i = 0; i < *n_refs; i++)
+    if (refs[i].skip == skip) return refs[i].fp;
+  test_alloc ta;
+  test_alloc_reset(&ta);
+  seg_tally t;
+  memset(&t, 0, sizeof t);
+  char *fp = seg_workload(&ta, &t, skip);
+  assert_non_null(fp);
+  if (t.errors || t.failures)
+    fail_msg("the reference run (skipping %#x) went wrong", skip);
+  assert_true(*n_refs < (1 << SEG_N_STEPS));
+  refs[*n_refs].skip = skip;
+  refs[*n_refs].fp = fp;
+  return refs[(*n_refs)++].fp;
+}
+
+/* What a child reports for each allocation point, followed by fp_len
+ * bytes of fingerprint. */
+typedef struct seg_report {
+  long n, count, live_blocks, bad_osize;
+  int opened, failures, errors;
+  unsigned failed;
+  size_t fp_len;
+} seg_report;
+
+static void write_all(int fd, const void *p, size_t n) {
+  const char *c = p;
+  while (n) {
+    ssize_t w = write(fd, c, n);
+    if (w <= 0) _exit(90);
+    c += w;
+    n -= (size_t)w;
+  }
+}
+
+static bool read_all(int fd, void *p, size_t n) {
+  char *c = p;
+  while (n) {
+    ssize_t r = read(fd, c, n);
+    if (r <= 0) return false;
+    c += r;
+    n -= (size_t)r;
+  }
+  return true;
+}
+
+/* Runs the points from `from` on, one report each, until the workload
+ * no longer reaches the failing allocation. A crash ends the child: the
+ * parent blames the point after the last report and starts a new child
+ * after it. */
+static void seg_child(int fd, long from, int forever) {
+  /* cmocka catches these to fail a test; here they must end the child */
+  signal(SIGSEGV, SIG_DFL);
+  signal(SIGBUS, SIG_DFL);
+  signal(SIGILL, SIG_DFL);
+  signal(SIGFPE, SIG_DFL);
+  signal(SIGABRT, SIG_DFL);
+  for (long n = from;; n++) {
+    test_alloc ta;
+    test_alloc_reset(&ta);
+    ta.fail_at = n;
+    ta.fail_forever = forever;
+    seg_tally t;
+    memset(&t, 0, sizeof t);
+    char *fp = seg_workload(&ta, &t, 0);
+    seg_report rep = {n,         ta.count,   ta.live_blocks, ta.bad_osize,
+                      t.opened,  t.failures, t.errors,       t.failed,
+                      fp ? strlen(fp) : 0};
+    write_all(fd, &rep, sizeof rep);
+    if (fp) write_all(fd, fp, rep.fp_len);
+    free(fp);
+    if (ta.count < n) _exit(0);
+  }
+}
+
+/* Problems by kind: the first few of each are described, all counted. */
+enum { P_CRASH, P_ERROR, P_LEAK, P_DIFFERS, P_NO_FP, P_UNREACHED, P_KINDS };
+static const char *const p_names[P_KINDS] = {
+    "crashes", "calls that went wrong", "leaks or wrong osizes",
+    "answers unlike the reference", "missing fingerprints",
+    "failures without a failing allocation"};
+#define SEG_SHOW_PER_KIND 3
+
+typedef struct seg_problems {
+  int count[P_KINDS];
+  long first[P_KINDS];
+} seg_problems;
+
+/* Counts a problem; returns whether to describe it. */
+static bool seg_problem(seg_problems *pr, int kind, long n) {
+  if (!pr->count[kind]) pr->first[kind] = n;
+  return pr->count[kind]++ < SEG_SHOW_PER_KIND;
+}
+
+/* Checks one report against the reference run. */
+static void seg_judge(const seg_report *rep, const char *fp, seg_ref *refs,
+                      int *n_refs, seg_problems *pr, const char *how) {
+  long n = rep->n;
+  if (rep->errors && seg_problem(pr, P_ERROR, n))
+    print_error("failing allocation %ld%s: %d error(s) above\n", n, how,
+                rep->errors);
+  if ((rep->live_blocks != 0 || rep->bad_osize != 0) &&
+      seg_problem(pr, P_LEAK, n))
+    print_error("failing allocation %ld%s: %ld blocks leaked, %ld frees or "
+                "resizes with a wrong osize\n",
+                n, how, rep->live_blocks, rep->bad_osize);
+  if (rep->opened && fp) {
+    const char *want = seg_reference(refs, n_refs, rep->failed);
+    if (strcmp(fp, want) != 0 && seg_problem(pr, P_DIFFERS, n)) {
+      size_t i = 0;
+      while (fp[i] && fp[i] == want[i]) i++;
+      size_t from = i > 100 ? i - 100 : 0;
+      print_error("failing allocation %ld%s (steps failed: %#x): the engine "
+                  "answers differently from a run without those steps\n"
+                  "  want: ...%.300s\n  got:  ...%.300s\n",
+                  n, how, rep->failed, want + from, fp + from);
+    }
+  } else if (rep->opened && seg_problem(pr, P_NO_FP, n)) {
+    print_error("failing allocation %ld%s: no fingerprint\n", n, how);
+  }
+  if (rep->count < n && rep->failures && seg_problem(pr, P_UNREACHED, n))
+    print_error("%d failure(s) though allocation %ld was never reached\n",
+                rep->failures, n);
+}
+
+static void seg_run_all(int forever) {
+  seg_ref refs[1 << SEG_N_STEPS];
+  int n_refs = 0, children = 0;
+  seg_problems pr;
+  memset(&pr, 0, sizeof pr);
+  const char *how = forever ? " onwards" : "";
+  long next = 1, total = 0;
+  bool done = false;
+  while (!done && next < 1000000) {
+    int fds[2];
+    assert_int_equal(pipe(fds), 0);
+    fflush(NULL);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+      close(fds[0]);
+      seg_child(fds[1], next, forever);
+    }
+    children++;
+    close(fds[1]);
+    seg_report rep;
+    while (!done && read_all(fds[0], &rep, sizeof rep)) {
+      char *fp = NULL;
+      if (rep.fp_len) {
+        fp = malloc(rep.fp_len + 1);
+        assert_non_null(fp);
+        if (!read_all(fds[0], fp, rep.fp_len)) {
+          free(fp);
+          break;
+        }
+        fp[rep.fp_len] = '\0';
+      }
+      seg_judge(&rep, fp, refs, &n_refs, &pr, how);
+      free(fp);
+      next = rep.n + 1;
+      if (rep.count < rep.n) { /* the whole workload ran without reaching n */
+        done = true;
+        total = rep.n - 1;
+      }
+    }
+    close(fds[0]);
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    if (!done) { /* the child died at `next` */
+      if (seg_problem(&pr, P_CRASH, next))
+        print_error("failing allocation %ld%s: the workload %s %d\n", next,
+                    how,
+                    WIFSIGNALED(status) ? "crashed with signal" : "exited with",
+                    WIFSIGNALED(status) ? WTERMSIG(status)
+                                        : WEXITSTATUS(status));
+      next++;
+    }
+  }
+  for (int i = 0; i < n_refs; i++) free(refs[i].fp);
+  print_message("      %ld allocation points checked (%d reference runs, %d "
+                "child processes)\n",
+                total, n_refs, children);
+  int bad = 0;
+  for (int k = 0; k < P_KINDS; k++) {
+    if (!pr.count[k]) continue;
+    bad += pr.count[k];
+    print_error("  %s: %d, the first at allocation %ld%s\n", p_names[k],
+                pr.count[k], pr.first[k], how);
+  }
+  if (bad) fail_msg("%d problem(s) at failing allocation points", bad);
+  assert_true(total > 500); /* the workload does allocate a lot */
+}
+
+static void test_oom_segments_fail_once_at_every_point(void **state) {
+  (void)state;
+  seg_run_all(0);
+}
+
+static void test_oom_segments_fail_forever_from_every_point(void **state) {
+  (void)state;
+  seg_run_all(1);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_oom_fail_once_at_every_point),
       cmocka_unit_test(test_oom_fail_forever_from_every_point),
+      cmocka_unit_test(test_oom_segments_fail_once_at_every_point),
+      cmocka_unit_test(test_oom_segments_fail_forever_from_every_point),
   };
   return cmocka_run_group_tests_name("oom", tests, NULL, NULL);
 }
