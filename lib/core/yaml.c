@@ -86,6 +86,19 @@ int pz__yaml_parse(pz__ydoc *d, const pz__alloc *a, const char *text,
     if (!yaml_parser_parse(&parser, &ev)) {
       pz__ynode pos = {.line = (uint32_t)parser.problem_mark.line + 1,
                        .col = (uint32_t)parser.problem_mark.column + 1};
+      if (parser.error == YAML_READER_ERROR) {
+        /* the reader reports a byte offset, not a mark: count lines */
+        size_t off = PZ__MIN(parser.problem_offset, len);
+        pos.line = pos.col = 1;
+        for (size_t i = 0; i < off; i++) {
+          if (text[i] == '\n') {
+            pos.line++;
+            pos.col = 1;
+          } else if (((unsigned char)text[i] & 0xC0) != 0x80) {
+            pos.col++;
+          }
+        }
+      }
       rc = pz__y_err(d, &pos, "not valid YAML: %s",
                      parser.problem ? parser.problem : "parse error");
       break;

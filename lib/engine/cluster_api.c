@@ -27,6 +27,9 @@ static int options(pz__cluster_cfg *cfg, const pz_cluster_options *o) {
     return pz__fail(PZ_ERANGE, "max_iterations must be at most 100000");
   if (o->batch_size > 100000000)
     return pz__fail(PZ_ERANGE, "batch_size must be at most 100000000");
+  if ((uint64_t)o->batch_size * o->max_iterations > 1000000000ull)
+    return pz__fail(PZ_ERANGE, "batch_size x max_iterations must be at most "
+                               "1e9 samples");
   if (o->k) cfg->k = o->k;
   if (o->seed) cfg->seed = o->seed;
   if (o->max_iterations) cfg->max_iterations = o->max_iterations;

@@ -369,8 +369,9 @@ PZ_API int pz_profile_merge(pz_engine *e, const char *from, const char *into) {
   bool created = false;
   if (!src) rc = pz__fail(PZ_ENOTFOUND, "no user \"%s\"", from);
   if (!rc) rc = pz__profiles_obtain(&e->profiles, &ui, &dst, &created);
+  bool keep = true;
   if (!rc) {
-    bool keep = pz__profile_merge_consented(&e->profiles, dst, src);
+    keep = pz__profile_merge_consented(&e->profiles, dst, src);
     if (!keep) { /* neither history survives: give back its popularity */
       share_popularity(e, src, -1);
       share_popularity(e, dst, -1);
@@ -383,8 +384,12 @@ PZ_API int pz_profile_merge(pz_engine *e, const char *from, const char *into) {
   }
   if (!rc) {
     pz__profiles_remove(&e->profiles, &uf);
-    /* the id "from" is gone; its data lives on under "into" */
-    pz__segstate_forget(&e->seg, &uf, &ui);
+    if (keep) { /* the id "from" is gone; its data lives on under "into" */
+      pz__segstate_forget(&e->seg, &uf, &ui);
+    } else { /* both histories were dropped, and all derived from them */
+      pz__segstate_forget(&e->seg, &uf, NULL);
+      pz__segstate_forget(&e->seg, &ui, NULL);
+    }
   } else if (created) {
     pz__profiles_remove(&e->profiles, &ui);
   }

@@ -604,11 +604,11 @@ int pz__clusters_train(pz__clusters **out, const pz__alloc *a,
   }
   if (!rc) {
     m->a = a;
-    m->k = k;
     m->max_features = cfg->max_features;
     m->min_size = cfg->min_size;
     pz__idmap_init(&m->map);
     if (!(m->c = pz__calloc(a, k, sizeof *m->c))) rc = PZ_ENOMEM;
+    else m->k = k; /* only with the clusters to free */
     if (!rc) rc = build_model(m, &t, pts);
     if (!rc) rc = add_members(m, &t, pts);
     if (!rc) rc = build_index(m);

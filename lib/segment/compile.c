@@ -15,6 +15,7 @@ typedef struct ref { /* a `segment:` condition, resolved at the end */
   uint32_t from;
   const pz__ynode *node;
   pz__pred *p;
+  int depth; /* nesting of the condition within its rule */
 } ref;
 
 typedef struct cx {
@@ -25,7 +26,13 @@ typedef struct cx {
   ref *refs;
   uint32_t n_refs, refs_cap;
   uint32_t cur; /* segment being compiled */
+  int *deep;    /* per segment: deepest nesting of its own rule */
 } cx;
+
+/* Evaluation recurses through conditions and references: their combined
+ * depth is bounded so that no valid rule set can exhaust a thread's stack
+ * (a few hundred bytes a level). */
+#define MAX_EVAL_DEPTH 256
 
 static const char *const subjects[] = {
     "attr", "count", "sum", "days_since", "interest", "top_interests",
@@ -69,7 +76,7 @@ void pz__rules_free(pz__rules *r) {
     pz__free(a, r->seg[i].name, (size_t)r->seg[i].nlen + 1);
     pred_free(a, &r->seg[i].root);
   }
-  pz__free(a, r->seg, r->n_seg * sizeof *r->seg);
+  pz__free(a, r->seg, r->seg_cap * sizeof *r->seg);
   for (uint32_t i = 0; i < r->n_exp; i++) {
     pz__experiment *x = &r->exp[i];
     pz__free(a, x->name, (size_t)x->nlen + 1);
@@ -77,7 +84,7 @@ void pz__rules_free(pz__rules *r) {
       pz__free(a, x->v[j].name, (size_t)x->v[j].nlen + 1);
     pz__free(a, x->v, x->nv * sizeof *x->v);
   }
-  pz__free(a, r->exp, r->n_exp * sizeof *r->exp);
+  pz__free(a, r->exp, r->exp_cap * sizeof *r->exp);
   pz__free(a, r->bs, r->bs_cap * sizeof *r->bs);
   pz__free(a, r, sizeof *r);
 }
@@ -239,7 +246,7 @@ static int read_subject(cx *x, const pz__ynode *v, pz__pred *p, int depth) {
     if (pz__grow(x->a, (void **)&x->refs, &x->refs_cap, x->n_refs + 1,
                  sizeof *x->refs))
       return PZ_ENOMEM;
-    x->refs[x->n_refs++] = (ref){x->cur, v, p};
+    x->refs[x->n_refs++] = (ref){x->cur, v, p, depth};
     return PZ_OK;
   }
   default: { /* cluster: an id or a name */
@@ -313,6 +320,7 @@ static int compile_pred(cx *x, const pz__ynode *n, pz__pred *p, int depth) {
   if (n->kind != PZ__Y_MAP)
     return pz__y_err(d, n, "a condition must be a mapping such as "
                            "{attr: age, gte: 18}");
+  if (x->deep && depth > x->deep[x->cur]) x->deep[x->cur] = depth;
   int rc = pz__y_map(d, n, "a condition", NULL);
   if (rc) return rc;
   /* classify every key first: one subject, at most one operator */
@@ -442,9 +450,12 @@ static int compile_segment(cx *x, const pz__ynode *n, pz__segdef *s) {
   return compile_pred(x, v, &s->root, 0);
 }
 
-/* Depth-first search for a cycle through segment references. */
-static int find_cycle(cx *x, uint32_t s, uint8_t *state) {
+/* Depth-first search through segment references: refuses a cycle, and
+ * computes each segment's evaluation depth (its own nesting, or a
+ * reference's nesting plus the referred segment's depth). */
+static int walk(cx *x, uint32_t s, uint8_t *state, int *total) {
   state[s] = 1;
+  total[s] = x->deep[s];
   for (uint32_t i = 0; i < x->n_refs; i++) {
     if (x->refs[i].from != s) continue;
     uint32_t t = x->refs[i].p->ref;
@@ -454,9 +465,16 @@ static int find_cycle(cx *x, uint32_t s, uint8_t *state) {
                        "form a cycle",
                        x->r->seg[s].name, x->r->seg[t].name);
     if (state[t] == 0) {
-      int rc = find_cycle(x, t, state);
+      int rc = walk(x, t, state, total);
       if (rc) return rc;
     }
+    int d = x->refs[i].depth + 1 + total[t];
+    if (d > MAX_EVAL_DEPTH)
+      return pz__y_err(x->d, x->refs[i].node,
+                       "conditions and segment references nest deeper than "
+                       "%d levels through \"%s\"",
+                       MAX_EVAL_DEPTH, x->r->seg[t].name);
+    if (d > total[s]) total[s] = d;
   }
   state[s] = 2;
   return PZ_OK;
@@ -469,13 +487,16 @@ static int link_segments(cx *x) {
     if (t < 0) return pz__y_err(x->d, v, "unknown segment \"%s\"", v->str);
     x->refs[i].p->ref = (uint32_t)t;
   }
+  x->r->refs = x->n_refs > 0;
   if (!x->r->n_seg) return PZ_OK;
-  uint8_t *state = pz__calloc(x->a, x->r->n_seg, 1);
-  if (!state) return PZ_ENOMEM;
-  int rc = PZ_OK;
-  for (uint32_t s = 0; !rc && s < x->r->n_seg; s++)
-    if (!state[s]) rc = find_cycle(x, s, state);
-  pz__free(x->a, state, x->r->n_seg);
+  uint32_t n = x->r->n_seg;
+  uint8_t *state = pz__calloc(x->a, n, 1);
+  int *total = state ? pz__calloc(x->a, n, sizeof *total) : NULL;
+  int rc = total ? PZ_OK : PZ_ENOMEM;
+  for (uint32_t s = 0; !rc && s < n; s++)
+    if (!state[s]) rc = walk(x, s, state, total);
+  pz__free(x->a, total, n * sizeof *total);
+  pz__free(x->a, state, n);
   return rc;
 }
 
@@ -485,6 +506,9 @@ static int compile_segments(cx *x, const pz__ynode *n) {
   if (n->n > PZ__SEG_MAX)
     return pz__y_err(x->d, n, "at most %d segments", PZ__SEG_MAX);
   if (n->n && !(x->r->seg = pz__calloc(x->a, n->n, sizeof *x->r->seg)))
+    return PZ_ENOMEM;
+  x->r->seg_cap = (uint32_t)n->n;
+  if (n->n && !(x->deep = pz__calloc(x->a, n->n, sizeof *x->deep)))
     return PZ_ENOMEM;
   for (size_t i = 0; i < n->n; i++) {
     x->cur = (uint32_t)i;
@@ -576,6 +600,7 @@ static int compile_experiments(cx *x, const pz__ynode *n) {
     return pz__y_err(x->d, n, "at most %d experiments", PZ__EXP_MAX);
   if (n->n && !(x->r->exp = pz__calloc(x->a, n->n, sizeof *x->r->exp)))
     return PZ_ENOMEM;
+  x->r->exp_cap = (uint32_t)n->n;
   for (size_t i = 0; i < n->n; i++) {
     x->r->n_exp = (uint32_t)i + 1;
     pz__experiment tmp = {0};
@@ -596,10 +621,11 @@ int pz__rules_compile(pz__rules **out, const pz__rules_env *env,
   if (!r) return PZ_ENOMEM;
   r->a = env->a;
   for (uint32_t t = 0; t < PZ__MAX_EVENT_TYPES; t++) r->type_first[t] = PZ__NO_SLOT;
-  cx x = {env, env->a, d, r, NULL, 0, 0, 0};
+  cx x = {env, env->a, d, r, NULL, 0, 0, 0, NULL};
   int rc = segs ? compile_segments(&x, segs) : PZ_OK;
   if (!rc && exps) rc = compile_experiments(&x, exps);
   pz__free(env->a, x.refs, x.refs_cap * sizeof *x.refs);
+  if (x.deep) pz__free(env->a, x.deep, r->seg_cap * sizeof *x.deep);
   if (rc) {
     pz__rules_free(r);
     return rc;

@@ -210,7 +210,12 @@ static bool eval(pz__segctx *x, const pz__pred *p) {
 }
 
 bool pz__seg_eval(pz__segctx *x, uint32_t seg) {
-  return eval(x, &x->r->seg[seg].root);
+  if (!x->memo) return eval(x, &x->r->seg[seg].root);
+  uint32_t m = x->memo[seg];
+  if (m >> 1 == x->gen) return m & 1;
+  bool in = eval(x, &x->r->seg[seg].root);
+  x->memo[seg] = x->gen << 1 | (uint32_t)in;
+  return in;
 }
 
 int pz__segctx_init(pz__segctx *x, const pz__alloc *a, const pz__rules *r,
@@ -223,8 +228,13 @@ int pz__segctx_init(pz__segctx *x, const pz__alloc *a, const pz__rules *r,
   x->c = c;
   x->now = now;
   x->cluster = -2;
+  x->gen = 1;
   if (r && r->n_bs && !(x->bv = pz__malloc(a, r->n_bs * sizeof *x->bv)))
     return PZ_ENOMEM;
+  if (r && r->refs && !(x->memo = pz__calloc(a, r->n_seg, sizeof *x->memo))) {
+    pz__segctx_free(x, a);
+    return PZ_ENOMEM;
+  }
   if (cl) {
     uint32_t m = cl->max_features;
     x->q = pz__malloc(a, m * sizeof *x->q);
@@ -241,7 +251,9 @@ int pz__segctx_init(pz__segctx *x, const pz__alloc *a, const pz__rules *r,
 void pz__segctx_free(pz__segctx *x, const pz__alloc *a) {
   uint32_t m = x->cl ? x->cl->max_features : 0;
   if (x->bv) pz__free(a, x->bv, x->r->n_bs * sizeof *x->bv);
+  if (x->memo) pz__free(a, x->memo, x->r->n_seg * sizeof *x->memo);
   x->bv = NULL;
+  x->memo = NULL;
   pz__free(a, x->q, m * sizeof *x->q);
   pz__free(a, x->tv, m * sizeof *x->tv);
   pz__free(a, x->ti, m * sizeof *x->ti);
@@ -256,6 +268,10 @@ void pz__segctx_user(pz__segctx *x, const pz__profile *p) {
                                             PZ__PURPOSE_PERSONALIZATION);
   x->cluster = -2;
   x->summed = false;
+  if (x->memo && ++x->gen >= 1u << 31) { /* stamps wrapped: start over */
+    memset(x->memo, 0, x->r->n_seg * sizeof *x->memo);
+    x->gen = 1;
+  }
 }
 
 int pz__segctx_cluster(pz__segctx *x) {

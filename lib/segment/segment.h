@@ -106,9 +106,10 @@ typedef struct pz__bslot {
 typedef struct pz__rules {
   const pz__alloc *a;
   pz__segdef *seg;
-  uint32_t n_seg;
+  uint32_t n_seg, seg_cap;
   pz__experiment *exp;
-  uint32_t n_exp;
+  uint32_t n_exp, exp_cap;
+  bool refs; /* some segment refers to another: evaluation memoizes */
   pz__bslot *bs;
   uint32_t n_bs, bs_cap;
   uint32_t type_first[PZ__MAX_EVENT_TYPES];
@@ -334,6 +335,11 @@ struct pz__segctx {
     double count, sum;
     int64_t last, from;
   } *bv; /* one per behaviour slot of r */
+  /* with references: each segment's result for this user, stamped with
+   * (user generation << 1 | result), so a shared sub-segment is evaluated
+   * once per user */
+  uint32_t *memo;
+  uint32_t gen;
   int cluster;    /* nearest cluster, computed on first use; -2 unknown */
   pz__qent *q;    /* scratch of max_features entries for the cluster */
   float *tv;

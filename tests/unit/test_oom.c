@@ -170,7 +170,7 @@ static void test_oom_fail_forever_from_every_point(void **state) {
  * which mutating steps failed and a fingerprint of everything the engine
  * answers; the parent compares it with a run that skipped those steps.
  *
- * KNOWN BUGS (open at 7a05656) that make both segment tests fail:
+ * Bugs this found (both fixed, kept as regressions):
  *  - pz__rules_free() frees the segment and experiment arrays of a rule set
  *    whose compilation failed part-way with the count compiled so far, not
  *    the count allocated: a wrong osize ("leaks or wrong osizes");

@@ -14,8 +14,8 @@
  * Checks are "soft" (as in test_badinput.c): every mismatch is printed with
  * its line and case, and the test fails at its end with their number.
  *
- * Tests whose name contains "KNOWN_BUG" demonstrate library bugs that are
- * still open; each says what is wrong above it. */
+ * Tests marked "Regression test" reproduce bugs found while writing these
+ * tests; each says what was wrong above it. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -2205,11 +2205,11 @@ static void test_segment_badinput_document_bytes(void **state) {
 
 /* ---- known library bugs ------------------------------------------------------- */
 
-/* KNOWN BUG: libyaml reports a reader error (bytes that are not UTF-8)
+/* Regression test (fixed before 0.2 shipped): libyaml reports a reader error (bytes that are not UTF-8)
  * with problem_offset, not problem_mark, and lib/core/yaml.c prints the
  * zero problem_mark: every such error is blamed on "1:1", wherever the
  * byte is. */
-static void test_segment_badinput_KNOWN_BUG_utf8_error_position(void **state) {
+static void test_segment_badinput_utf8_error_position(void **state) {
   (void)state;
   soft_begin();
   static const char text[] = "segments:\n  - name: a\n    rule: {attr: x, "
@@ -2249,13 +2249,13 @@ static void test_segment_badinput_empty_segment_name(void **state) {
   soft_end();
 }
 
-/* KNOWN BUG: when a document fails in any segment but the last (or any
+/* Regression test (fixed before 0.2 shipped): when a document fails in any segment but the last (or any
  * experiment but the last), pz__rules_free() gives back the `seg` (`exp`)
  * array with n_seg (n_exp) elements, the number compiled so far, while it
  * was allocated for all of them: the allocator is passed a wrong osize,
  * which breaks the pz_alloc_fn contract ("the library always passes the
  * exact osize"). */
-static void test_segment_badinput_KNOWN_BUG_refused_rules_osize(void **state) {
+static void test_segment_badinput_refused_rules_osize(void **state) {
   (void)state;
   soft_begin();
   static const char *const texts[] = {
@@ -2332,12 +2332,12 @@ static void child_evaluates(const char *what, const char *text, size_t len,
                               : WEXITSTATUS(status));
 }
 
-/* KNOWN BUG: a rule may nest 32 levels and there may be 4096 segments, but
+/* Regression test (fixed before 0.2 shipped): a rule may nest 32 levels and there may be 4096 segments, but
  * nothing bounds the depth of a chain of `segment:` references: evaluation
  * recurses through all of them (eval.c), so a valid document of 3000
  * segments, each 32 `not`s deep around a reference to the next, overflows
  * an 8 MiB stack and crashes the host on the first pz_segment_test(). */
-static void test_segment_badinput_KNOWN_BUG_reference_chain_depth(
+static void test_segment_badinput_reference_chain_depth(
     void **state) {
   (void)state;
   soft_begin();
@@ -2357,12 +2357,12 @@ static void test_segment_badinput_KNOWN_BUG_reference_chain_depth(
   soft_end();
 }
 
-/* KNOWN BUG: a segment evaluates a referenced segment once per reference,
+/* Regression test (fixed before 0.2 shipped): a segment evaluates a referenced segment once per reference,
  * with nothing remembered, so references that fan out cost exponential
  * time: with s_i = {any: [{segment: s_i+1}, {segment: s_i+1}]} a valid
  * document of 64 lines makes every membership call take 2^63 steps (26
  * such segments already take 0.4 s; each one more doubles it). */
-static void test_segment_badinput_KNOWN_BUG_reference_fanout_time(
+static void test_segment_badinput_reference_fanout_time(
     void **state) {
   (void)state;
   soft_begin();
@@ -2405,11 +2405,11 @@ int main(void) {
       W(test_segment_badinput_sizes),
       W(test_segment_badinput_depth),
       W(test_segment_badinput_document_bytes),
-      cmocka_unit_test(test_segment_badinput_KNOWN_BUG_utf8_error_position),
+      cmocka_unit_test(test_segment_badinput_utf8_error_position),
       cmocka_unit_test(test_segment_badinput_empty_segment_name),
-      cmocka_unit_test(test_segment_badinput_KNOWN_BUG_refused_rules_osize),
-      cmocka_unit_test(test_segment_badinput_KNOWN_BUG_reference_chain_depth),
-      cmocka_unit_test(test_segment_badinput_KNOWN_BUG_reference_fanout_time),
+      cmocka_unit_test(test_segment_badinput_refused_rules_osize),
+      cmocka_unit_test(test_segment_badinput_reference_chain_depth),
+      cmocka_unit_test(test_segment_badinput_reference_fanout_time),
   };
 #undef W
 #undef U
