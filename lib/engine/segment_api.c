@@ -257,6 +257,14 @@ typedef struct assign_arg {
   size_t nlen;
 } assign_arg;
 
+static void pick_variant(assign_arg *a, const pz__experiment *ex) {
+  a->variant = pz__experiment_variant(ex, a->user, a->ulen);
+  if (a->variant >= 0) {
+    a->nlen = ex->v[a->variant].nlen;
+    memcpy(a->name, ex->v[a->variant].name, a->nlen);
+  }
+}
+
 static int assign_fn(pz__segctx *x, void *ud) {
   assign_arg *a = ud;
   int32_t i = pz__rules_experiment(x->r, a->exp, strlen(a->exp));
@@ -265,11 +273,7 @@ static int assign_fn(pz__segctx *x, void *ud) {
   a->variant = -1;
   if (ex->segment >= 0 && !pz__seg_eval(x, (uint32_t)ex->segment))
     return PZ_OK;
-  a->variant = pz__experiment_variant(ex, a->user, a->ulen);
-  if (a->variant >= 0) {
-    a->nlen = ex->v[a->variant].nlen;
-    memcpy(a->name, ex->v[a->variant].name, a->nlen);
-  }
+  pick_variant(a, ex);
   return PZ_OK;
 }
 
@@ -284,7 +288,16 @@ PZ_API int pz_experiment_assign(char *variant, size_t cap, size_t *len_out,
   if (!rc) rc = pz__check_str(user, PZ_ID_MAX, "user id", &ulen);
   if (rc) return rc;
   assign_arg a = {experiment, user, ulen, -1, {0}, 0};
-  if ((rc = with_user(e, user, assign_fn, &a))) return rc;
+  /* without a targeting segment the variant depends on the id alone: no
+   * profile, catalogue or clock is read */
+  pz__segstate_rdlock(&e->seg);
+  int32_t i = pz__rules_experiment(e->seg.rules, experiment, strlen(experiment));
+  bool targeted = i >= 0 && e->seg.rules->exp[i].segment >= 0;
+  if (i >= 0 && !targeted) pick_variant(&a, &e->seg.rules->exp[i]);
+  pz__segstate_unlock(&e->seg);
+  if (i < 0) return pz__fail(PZ_ENOTFOUND, "no experiment \"%s\"", experiment);
+  /* rules may be replaced in between: assign_fn looks the name up again */
+  if (targeted && (rc = with_user(e, user, assign_fn, &a))) return rc;
   *len_out = a.nlen;
   if (cap <= a.nlen)
     return pz__fail(PZ_EBUFS, "%zu bytes and a NUL do not fit in %zu", a.nlen,

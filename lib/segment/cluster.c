@@ -283,14 +283,46 @@ static int cmp_u32(const void *a, const void *b) {
   return (x > y) - (x < y);
 }
 
-static uint32_t find_dim(const tdata *t, uint32_t feature) {
-  uint32_t lo = 0, hi = t->d;
-  while (lo < hi) {
-    uint32_t mid = (lo + hi) / 2;
-    if (t->feat[mid] < feature) lo = mid + 1;
-    else hi = mid;
+/* Feature index -> compact id, by open addressing (indices are below
+ * 2^28, so UINT32_MAX marks an empty slot). */
+typedef struct fmap {
+  uint32_t *key, *val;
+  uint32_t cap, n;
+} fmap;
+
+static uint32_t fmap_slot(const fmap *m, uint32_t key) {
+  uint32_t j = (key * 0x9E3779B1u) & (m->cap - 1);
+  while (m->key[j] != key && m->key[j] != UINT32_MAX) j = (j + 1) & (m->cap - 1);
+  return j;
+}
+
+static void fmap_free(const pz__alloc *a, fmap *m) {
+  pz__free(a, m->key, m->cap * sizeof *m->key);
+  pz__free(a, m->val, m->cap * sizeof *m->val);
+}
+
+static int fmap_add(const pz__alloc *a, fmap *m, uint32_t key) {
+  if ((m->n + 1u) * 2u > m->cap) {
+    fmap g = {NULL, NULL, m->cap ? m->cap * 2 : 1024, 0};
+    g.key = pz__malloc(a, g.cap * sizeof *g.key);
+    g.val = pz__malloc(a, g.cap * sizeof *g.val);
+    if (!g.key || !g.val) {
+      fmap_free(a, &g);
+      return PZ_ENOMEM;
+    }
+    memset(g.key, 0xff, g.cap * sizeof *g.key);
+    for (uint32_t j = 0; j < m->cap; j++)
+      if (m->key[j] != UINT32_MAX) g.key[fmap_slot(&g, m->key[j])] = m->key[j];
+    g.n = m->n;
+    fmap_free(a, m);
+    *m = g;
   }
-  return lo;
+  uint32_t j = fmap_slot(m, key);
+  if (m->key[j] == UINT32_MAX) {
+    m->key[j] = key;
+    m->n++;
+  }
+  return PZ_OK;
 }
 
 static int tdata_build(tdata *t, const pz__cpoint *pts, uint32_t n,
@@ -312,22 +344,29 @@ static int tdata_build(tdata *t, const pz__cpoint *pts, uint32_t n,
   if (!t->off || !t->dim || !t->val || !t->feat || !t->asg || !t->sim ||
       !t->score || !t->cnorm)
     return PZ_ENOMEM;
-  size_t at = 0;
+  /* the distinct features, sorted, give compact ids in index order */
+  fmap fm = {NULL, NULL, 0, 0};
   for (uint32_t i = 0; i < n; i++)
-    for (uint32_t j = 0; j < pts[i].n; j++) t->feat[at++] = pts[i].q[j].i;
-  qsort(t->feat, nnz, sizeof *t->feat, cmp_u32);
+    for (uint32_t j = 0; j < pts[i].n; j++)
+      if (fmap_add(a, &fm, pts[i].q[j].i)) {
+        fmap_free(a, &fm);
+        return PZ_ENOMEM;
+      }
   uint32_t d = 0;
-  for (size_t j = 0; j < nnz; j++)
-    if (!d || t->feat[d - 1] != t->feat[j]) t->feat[d++] = t->feat[j];
+  for (uint32_t j = 0; j < fm.cap; j++)
+    if (fm.key[j] != UINT32_MAX) t->feat[d++] = fm.key[j];
+  qsort(t->feat, d, sizeof *t->feat, cmp_u32);
+  for (uint32_t j = 0; j < d; j++) fm.val[fmap_slot(&fm, t->feat[j])] = j;
   t->d = d;
-  at = 0;
+  size_t at = 0;
   for (uint32_t i = 0; i < n; i++) {
     t->off[i] = (uint32_t)at;
     for (uint32_t j = 0; j < pts[i].n; j++, at++) {
-      t->dim[at] = find_dim(t, pts[i].q[j].i);
+      t->dim[at] = fm.val[fmap_slot(&fm, pts[i].q[j].i)];
       t->val[at] = (float)((double)pts[i].q[j].q / PZ__Q_ONE);
     }
   }
+  fmap_free(a, &fm);
   t->off[n] = (uint32_t)at;
   if ((size_t)d * k > (size_t)1 << 31)
     return pz__fail(PZ_ERANGE, "%u features x %u clusters is too large", d,
