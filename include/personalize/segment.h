@@ -1,7 +1,8 @@
 /*
  * personalize/segment.h - audiences: rule segments, experiments and
  * discovered clusters. See personalize.yaml(5) for the rule language and
- * pz_segment(3), pz_experiment(3), pz_cluster(3) for the functions.
+ * pz_segment_load(3), pz_experiment_assign(3), pz_cluster_train(3) for the
+ * functions.
  *
  * Rule segments are compiled once (from config `segments:` or at run time
  * with pz_segment_load()) and evaluated against a profile's current state
@@ -54,7 +55,7 @@ PZ_API void pz_list_free(pz_list *l);
  * anything changes: on any error the engine keeps its previous rules and
  * pz_errmsg() names the place as "segments:LINE:COL: ...".
  * Per-segment popularity (pz_segment_refresh) is kept for segments whose
- * name survives.
+ * name survives, even if their rule changed: refresh after changing rules.
  * @return PZ_OK; PZ_EINVAL (NULL engine, yaml NULL with len > 0);
  *         PZ_ECONFIG; PZ_ENOMEM. Since 0.2.
  */
@@ -62,10 +63,13 @@ PZ_API int pz_segment_load(pz_engine *e, const char *yaml, size_t len);
 
 /**
  * Is `user` in `segment` now? *in_out gets 1 or 0. A user without a
- * profile is evaluated as an empty one (only `exists: false` and `not`
- * can hold). Without consent to personalization the profile's behaviour
- * and interests are not read: behaviour and interest predicates are false.
- * @return PZ_OK; PZ_EINVAL; PZ_ENOTFOUND (no such segment). Since 0.2.
+ * profile is evaluated as an empty one: no attributes, counts and sums of
+ * 0, no recency, interests of 0 (so `{count: purchase, lt: 1}` holds).
+ * Without consent to personalization a profile's behaviour and interests
+ * are not read at all: behaviour and interest predicates are false.
+ * Evaluating creates nothing.
+ * @return PZ_OK; PZ_EINVAL; PZ_ENOTFOUND (no such segment); PZ_ENOMEM.
+ * Since 0.2.
  */
 PZ_API int pz_segment_test(int *in_out, pz_engine *e, const char *segment,
                            const char *user);
@@ -100,7 +104,9 @@ PZ_API int pz_segment_counts(pz_list **out, pz_engine *e);
  * members than config `ranking.segment_min_members` get no table, so that
  * a small audience cannot reveal one person's history. The tables are
  * built beside the serving ones and swapped in. Erasing a person drops the
- * tables they were counted in until the next refresh.
+ * tables they were counted in until the next refresh. The scan holds the
+ * segment state and catalogue read locks throughout: erasures, merges,
+ * rule loads and catalogue writes wait for it.
  * @return PZ_OK; PZ_EINVAL; PZ_ENOMEM. Since 0.2.
  */
 PZ_API int pz_segment_refresh(pz_engine *e);
@@ -115,8 +121,11 @@ PZ_API int pz_segment_refresh(pz_engine *e);
  * seed); u = (h >> 11) * 2^-53; variant i owns
  * [S_i / W, S_i / W + coverage * w_i / W) where S_i is the sum of the
  * weights before it and W their total. Raising coverage only adds users.
+ * The experiment's name is not hashed: two experiments with the same seed
+ * split users alike (give each its own seed for independent splits).
+ * Without a targeting segment nothing but the id is read.
  * @return PZ_OK; PZ_EINVAL; PZ_ENOTFOUND (no such experiment); PZ_EBUFS
- *         (*len_out still set). Since 0.2.
+ *         (*len_out still set); PZ_ENOMEM. Since 0.2.
  */
 PZ_API int pz_experiment_assign(char *variant, size_t cap, size_t *len_out,
                                 pz_engine *e, const char *experiment,
@@ -159,9 +168,12 @@ PZ_API int pz_cluster_options_init(pz_cluster_options *opts,
  * normalized. Same data, options and seed give the same model. The new
  * model replaces the old one atomically; names given with
  * pz_cluster_set_name() move to the most similar new cluster (cosine of
- * centroids >= 0.5). Fewer users than k gives PZ_ERANGE and keeps the old
- * model.
- * @return PZ_OK; PZ_EINVAL; PZ_EVERSION; PZ_ERANGE; PZ_ENOMEM. Since 0.2.
+ * centroids >= 0.5). Users are read in the engine's internal order, so
+ * the same profiles created in another order may give another model.
+ * @return PZ_OK; PZ_EINVAL; PZ_EVERSION; PZ_ERANGE (fewer users with
+ *         interests than k, k > 1024, batch_size x max_iterations > 1e9,
+ *         features x k too large: the old model is kept); PZ_ENOMEM.
+ * Since 0.2.
  */
 PZ_API int pz_cluster_train(pz_engine *e, const pz_cluster_options *opts);
 
@@ -170,10 +182,12 @@ PZ_API int pz_cluster_train(pz_engine *e, const pz_cluster_options *opts);
 PZ_API int pz_cluster_count(size_t *n_out, pz_engine *e);
 
 /**
- * The cluster nearest to `user`'s current interests (highest cosine with
- * a centroid; ties to the lower id), or -1 when there is no model, no
- * profile, no consent or no interests.
- * @return PZ_OK; PZ_EINVAL. Since 0.2.
+ * The cluster nearest to `user`'s current interests (highest positive
+ * cosine with a centroid; ties to the lower id), or -1 when there is no
+ * model, no profile, no consent, no interests or no positive cosine. It
+ * follows the interests as they are now, so it can differ from the
+ * cluster that counts the user since training.
+ * @return PZ_OK; PZ_EINVAL; PZ_ENOMEM. Since 0.2.
  */
 PZ_API int pz_cluster_of(int *cluster_out, pz_engine *e, const char *user);
 
@@ -198,8 +212,9 @@ PZ_API int pz_cluster_describe(pz_list **out, pz_engine *e, int cluster,
 /**
  * Give a cluster a name that segment rules can use (`cluster: name`);
  * NULL removes it. Names are unique: giving a name held by another
- * cluster moves it.
- * @return PZ_OK; PZ_EINVAL; PZ_ENOTFOUND. Since 0.2.
+ * cluster moves it. A name may not start with a digit (rules read that as
+ * a cluster id).
+ * @return PZ_OK; PZ_EINVAL; PZ_ENOTFOUND; PZ_ENOMEM. Since 0.2.
  */
 PZ_API int pz_cluster_set_name(pz_engine *e, int cluster, const char *name);
 

@@ -1,5 +1,5 @@
 /* Deterministic bucketing. The algorithm is part of the API (documented in
- * pz_experiment(3), pinned by tests/data/experiment_vectors.tsv):
+ * pz_experiment_assign(3), pinned by tests/data/experiment_vectors.tsv):
  *   h = XXH3_64bits_withSeed(UTF-8 bytes of the id, seed)
  *   u = (h >> 11) * 2^-53                    (exact: 53 bits in a double)
  *   variant i owns [lo_i, hi_i) with lo_i = S_i / W and
