@@ -5,15 +5,19 @@
  *
  * Each input gets a fresh engine with a fixed config, a small catalogue,
  * users holding attributes of every type, events of every type at known
- * times (the clock is fixed), a user without consent, a user without
- * anything, and a trained, named cluster model, so that every kind of
- * predicate has something to look at. The engine's allocator checks the
+ * times (the clock is fixed), a history that has wrapped, a user without
+ * consent, an empty profile, a user without a profile, and a trained,
+ * named cluster model, so that every kind of predicate has something to
+ * look at. Experiment names are taken loosely from the input (whatever
+ * follows `name:`) plus a fixed few. The engine's allocator checks the
  * documented contract (the library always passes the exact osize of the
  * block it frees or resizes); build with -DFUZZ_ALLOC_SIZE_LAX to let a
  * wrong osize pass (to keep fuzzing past a known instance of that bug).
  *
  * Also linked with tests/fuzz/replay.c so `make check` replays the corpus
- * (tests/fuzz/corpus/segments/). Invariant failures abort(). */
+ * (tests/fuzz/corpus/segments/). Invariant failures print the line and
+ * abort(). -DFUZZ_SEGMENTS_VERBOSE prints the counts, each user's segments
+ * and experiment variants (to read what a reproducer selects). */
 #include <personalize.h>
 
 #include <stdbool.h>
