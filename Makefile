@@ -109,6 +109,10 @@ $(BUILD)/tests/replay_config: tests/fuzz/replay.c tests/fuzz/fuzz_config.c $(AR_
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -o $@ tests/fuzz/replay.c tests/fuzz/fuzz_config.c $(AR_LIB) \
 	  $(LDFLAGS_ALL) $(LIBS_ALL)
+$(BUILD)/tests/replay_segments: tests/fuzz/replay.c tests/fuzz/fuzz_segments.c $(AR_LIB) $(HDR)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -o $@ tests/fuzz/replay.c tests/fuzz/fuzz_segments.c $(AR_LIB) \
+	  $(LDFLAGS_ALL) $(LIBS_ALL)
 .PHONY: fuzz
 fuzz: deps
 	@mkdir -p build/fuzz/corpus
@@ -117,8 +121,14 @@ fuzz: deps
 	  $(DEPS_LIBS) -lpthread -lm
 	build/fuzz/fuzz_config -max_total_time=$(FUZZ_SECONDS) -max_len=4096 \
 	  build/fuzz/corpus tests/fuzz/corpus/config
+	clang -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined -D_POSIX_C_SOURCE=200809L \
+	  -Iinclude $(DEPS_CFLAGS) -o build/fuzz/fuzz_segments tests/fuzz/fuzz_segments.c $(SRC) \
+	  $(DEPS_LIBS) -lpthread -lm
+	@mkdir -p build/fuzz/corpus-segments
+	build/fuzz/fuzz_segments -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -timeout=10 \
+	  -dict=tests/fuzz/segments.dict build/fuzz/corpus-segments tests/fuzz/corpus/segments
 
-check: all $(TEST_BIN) $(BUILD)/tests/replay_config
+check: all $(TEST_BIN) $(BUILD)/tests/replay_config $(BUILD)/tests/replay_segments
 	@sh tests/run.sh $(BUILD) $(OUT) "$(CC)" "$(CXX)" "$(SAN)"
 
 check-sanitize:

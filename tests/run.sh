@@ -42,6 +42,7 @@ for h in include/personalize.h include/personalize/*.h; do
     "printf '#include \"%s\"\nint main(){return 0;}\n' '$h' | $CXX -std=c++11 -Wall -Wextra -pedantic -Werror -Iinclude -x c++ -fsyntax-only -"
 done
 check "config fuzz corpus replays cleanly" "$BUILD/tests/replay_config" tests/fuzz/corpus/config/*
+check "segment fuzz corpus replays cleanly" timeout 300 "$BUILD/tests/replay_segments" tests/fuzz/corpus/segments/*
 check "quickstart example runs" "$BUILD/examples/quickstart" --users 200 --items 300 --events 5000
 segments_example() { # 4 non-empty segments, 5 clusters, segment popularity
   o=$BUILD/tests/segments.out

@@ -145,6 +145,69 @@ static int read_between(cx *x, pz__pred *p, const pz__ynode *v, int kind) {
   return PZ_OK;
 }
 
+/* glibc's regcomp expands repetitions by copying the repeated tree, so
+ * stacked repetitions (a++++, a{2}{2}) and nested counted ones
+ * (((a{1,100}){1,100}){1,100}) take memory and time exponential in a few
+ * bytes of pattern. Refuse a repetition of a repetition, and a nesting
+ * whose copies multiply beyond 1000. Returns NULL or what is wrong. */
+static const char *regex_too_costly(const char *s, size_t n) {
+  double inner[66] = {1};
+  int depth = 0;
+  double last = 0; /* copies of the previous atom or group; 0: none */
+  bool after_rep = false;
+  for (size_t i = 0; i < n; i++) {
+    char c = s[i];
+    bool brace = c == '{' && i + 1 < n && s[i + 1] >= '0' && s[i + 1] <= '9';
+    if (c == '*' || c == '+' || c == '?' || brace) {
+      if (after_rep) return "a repetition of a repetition";
+      double mult = c == '+' ? 2 : 1;
+      if (brace) {
+        double bound = 0, v = 0;
+        for (i++; i < n && s[i] != '}'; i++) {
+          if (s[i] >= '0' && s[i] <= '9') v = v * 10 + (s[i] - '0');
+          else v = 0;
+          if (v > bound) bound = v;
+        }
+        mult = bound > 1 ? bound : 1;
+      }
+      double f = (last > 0 ? last : 1) * mult;
+      if (f > 1000) return "repetitions that multiply beyond 1000 copies";
+      if (f > inner[depth]) inner[depth] = f;
+      after_rep = true;
+      continue;
+    }
+    after_rep = false;
+    if (c == '\\') {
+      i++;
+      last = 1;
+    } else if (c == '[') { /* a bracket expression: one atom */
+      size_t j = i + 1;
+      if (j < n && s[j] == '^') j++;
+      if (j < n && s[j] == ']') j++;
+      for (; j < n && s[j] != ']'; j++)
+        if (s[j] == '[' && j + 1 < n &&
+            (s[j + 1] == ':' || s[j + 1] == '.' || s[j + 1] == '=')) {
+          char close = s[j + 1];
+          for (j += 2; j + 1 < n && !(s[j] == close && s[j + 1] == ']'); j++) {
+          }
+          j++;
+        }
+      i = j;
+      last = 1;
+    } else if (c == '(') {
+      if (depth == 64) return "groups nested deeper than 64";
+      inner[++depth] = 1;
+      last = 0;
+    } else if (c == ')' && depth > 0) {
+      last = inner[depth--];
+      if (last > inner[depth]) inner[depth] = last;
+    } else {
+      last = 1;
+    }
+  }
+  return NULL;
+}
+
 /* POSIX ERE; back-references (a glibc extension that can take exponential
  * time) are refused. regcomp allocates with malloc: like libyaml, the
  * documented exception to the engine's allocator. */
@@ -161,6 +224,11 @@ static int read_regex(cx *x, pz__pred *p, const pz__ynode *v) {
                                 "supported", s);
     i++;
   }
+  const char *costly = regex_too_costly(s, p->lit[0].slen);
+  if (costly)
+    return pz__y_err(x->d, v, "regex \"%s\": %s is refused (it would take "
+                              "exponential time to compile)",
+                     s, costly);
   if (!(p->re = pz__malloc(x->a, sizeof *p->re))) return PZ_ENOMEM;
   int flags = REG_EXTENDED | REG_NOSUB | (p->ci ? REG_ICASE : 0);
   int err = regcomp(p->re, s, flags);

@@ -173,6 +173,8 @@ static void test_segment_attribute_operators(void **state) {
       /* regex (POSIX ERE, unanchored unless anchored) */
       {"{attr: email, regex: '^[a-z]+@example\\.(com|org)$'}", 1},
       {"{attr: email, regex: '^bob'}", 0},
+      {"{attr: email, regex: '^([a-z]+[.])*[a-z]+@[a-z]{2,30}[.](com|org){1}$'}", 1},
+      {"{attr: email, regex: '[[:alpha:]]+@(x|y)?example'}", 1},
       {"{attr: name, regex: 'smi'}", 0},
       {"{attr: name, regex: '^alice', case_insensitive: true}", 1},
       {"{attr: age, regex: '3'}", 0},
@@ -221,6 +223,9 @@ static void test_segment_errors_name_the_place(void **state) {
       {"{attr: age, gte_: 18}", 12, "unknown operator \"gte_\""},
       {"{attr: n, regex: '('}", 17, "does not compile"},
       {"{attr: n, regex: '(a)\\1'}", 17, "back-references"},
+      {"{attr: n, regex: 'a+++++++++++++++++++++'}", 17, "repetition of a repetition"},
+      {"{attr: n, regex: 'a{2}{3}'}", 17, "repetition of a repetition"},
+      {"{attr: n, regex: '((a{1,100}){1,100}){1,100}'}", 17, "beyond 1000"},
       {"{attr: d, gt: 2024-02-30}", 14, "bad date"},
       {"{attr: d, gt: 2024-13-01}", 14, "bad date"},
       {"{attr: d, lt: 2024-01-01T25:00}", 14, "bad date"},
