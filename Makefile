@@ -97,7 +97,7 @@ TEST_SRC := $(wildcard tests/unit/test_*.c)
 TEST_BIN := $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 SUPPORT := tests/unit/support.c
 
-$(BUILD)/tests/%: tests/unit/%.c $(SUPPORT) tests/unit/support.h $(AR_LIB) $(HDR)
+$(BUILD)/tests/%: tests/unit/%.c $(SUPPORT) tests/unit/support.h tests/unit/soft.h $(AR_LIB) $(HDR)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -Wno-conversion $(CMOCKA_CFLAGS) -Ilib -o $@ $< $(SUPPORT) \
 	  $(AR_LIB) $(LDFLAGS_ALL) $(CMOCKA_LIBS) $(LIBS_ALL)
