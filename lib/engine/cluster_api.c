@@ -48,46 +48,48 @@ static void points_free(const pz__alloc *a, points *ps) {
   pz__free_wipe(a, ps->p, ps->cap * sizeof *ps->p);
 }
 
+typedef struct collector {
+  const pz__alloc *a;
+  const pz__profiles *ps;
+  uint32_t m;
+  pz__qent *q;
+  float *tv;
+  uint32_t *ti;
+  points *out;
+} collector;
+
+static int collect_one(const pz__profile *p, void *ud) {
+  collector *c = ud;
+  if (!p->iv.n ||
+      !pz__profile_consented(c->ps, p, PZ__PURPOSE_PERSONALIZATION))
+    return PZ_OK;
+  uint32_t n = pz__clusters_point(p, c->m, c->q, c->tv, c->ti);
+  if (!n) return PZ_OK;
+  points *out = c->out;
+  if (pz__grow(c->a, (void **)&out->p, &out->cap, out->n + 1, sizeof *out->p))
+    return PZ_ENOMEM;
+  pz__cpoint *pt = &out->p[out->n];
+  if (!(pt->q = pz__malloc(c->a, n * sizeof *pt->q))) return PZ_ENOMEM;
+  memcpy(pt->q, c->q, n * sizeof *c->q);
+  pt->n = n;
+  pt->idlen = p->idlen;
+  memcpy(pt->id, p->id, p->idlen);
+  pt->id[p->idlen] = '\0';
+  out->n++;
+  return PZ_OK;
+}
+
 /* Every consenting user's point, shard by shard. */
 static int collect(pz_engine *e, uint32_t m, points *out) {
   const pz__alloc *a = &e->alloc;
-  pz__qent *q = pz__malloc(a, m * sizeof *q);
-  float *tv = pz__malloc(a, m * sizeof *tv);
-  uint32_t *ti = pz__malloc(a, m * sizeof *ti);
-  int rc = q && tv && ti ? PZ_OK : PZ_ENOMEM;
-  pz__profiles *ps = &e->profiles;
-  for (uint32_t s = 0; !rc && s < PZ__SHARDS; s++) {
-    pz__shard *sh = &ps->shards[s];
-    pz__shard_rdlock(ps, s);
-    for (uint32_t j = 0; !rc && j < sh->n; j++) {
-      const pz__profile *p = sh->p[j];
-      if (!p || !p->iv.n ||
-          !pz__profile_consented(ps, p, PZ__PURPOSE_PERSONALIZATION))
-        continue;
-      uint32_t n = pz__clusters_point(p, m, q, tv, ti);
-      if (!n) continue;
-      if (pz__grow(a, (void **)&out->p, &out->cap, out->n + 1,
-                   sizeof *out->p)) {
-        rc = PZ_ENOMEM;
-        break;
-      }
-      pz__cpoint *pt = &out->p[out->n];
-      if (!(pt->q = pz__malloc(a, n * sizeof *pt->q))) {
-        rc = PZ_ENOMEM;
-        break;
-      }
-      memcpy(pt->q, q, n * sizeof *q);
-      pt->n = n;
-      pt->idlen = p->idlen;
-      memcpy(pt->id, p->id, p->idlen);
-      pt->id[p->idlen] = '\0';
-      out->n++;
-    }
-    pz__shard_unlock(ps, s);
-  }
-  pz__free(a, q, m * sizeof *q);
-  pz__free(a, tv, m * sizeof *tv);
-  pz__free(a, ti, m * sizeof *ti);
+  collector c = {a, &e->profiles, m, pz__malloc(a, m * sizeof *c.q),
+                 pz__malloc(a, m * sizeof *c.tv), pz__malloc(a, m * sizeof *c.ti),
+                 out};
+  int rc = c.q && c.tv && c.ti ? PZ_OK : PZ_ENOMEM;
+  if (!rc) rc = pz__profiles_each(&e->profiles, collect_one, &c);
+  pz__free(a, c.q, m * sizeof *c.q);
+  pz__free(a, c.tv, m * sizeof *c.tv);
+  pz__free(a, c.ti, m * sizeof *c.ti);
   return rc;
 }
 

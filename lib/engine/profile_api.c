@@ -453,18 +453,8 @@ PZ_API int pz_profile_export(char *buf, size_t cap, size_t *len_out,
   return rc;
 }
 
-/* One block: header, entries, feature strings. */
-typedef struct interest {
-  const char *feature;
-  double score;
-} interest;
-
-struct pz_interests {
-  pz__alloc alloc;
-  size_t size;
-  uint32_t n;
-  interest *e;
-};
+/* A pz_interests is a pz_list (feature, score) under its own name. */
+#define AS_LIST(l) ((const pz_list *)(const void *)(l))
 
 PZ_API int pz_profile_interests(pz_interests **out, pz_engine *e,
                                 const char *user, size_t k, int64_t now_ms) {
@@ -496,44 +486,36 @@ PZ_API int pz_profile_interests(pz_interests **out, pz_engine *e,
     n = pz__profile_top_interests(&e->profiles, p, &e->catalog, now,
                                   (uint32_t)k, idx, score, tsc, tid);
   pz__shard_unlock(&e->profiles, u.shard);
-  size_t size = sizeof(pz_interests) + n * sizeof(interest);
-  for (uint32_t j = 0; !rc && j < n; j++)
-    size += pz__catalog_fname(&e->catalog, idx[j])->len + 1u;
-  pz_interests *l = rc ? NULL : pz__malloc(a, size);
-  if (!rc && !l) rc = PZ_ENOMEM;
-  if (!rc) {
-    l->alloc = *a;
-    l->size = size;
-    l->n = n;
-    l->e = (interest *)(l + 1);
-    char *s = (char *)(l->e + n);
-    for (uint32_t j = 0; j < n; j++) {
-      const pz__fname *f = pz__catalog_fname(&e->catalog, idx[j]);
-      memcpy(s, f->text, f->len);
-      s[f->len] = '\0';
-      l->e[j].feature = s;
-      l->e[j].score = score[j];
-      s += f->len + 1;
-    }
-    *out = l;
+  pz__listb b;
+  pz__listb_init(&b, a);
+  for (uint32_t j = 0; !rc && j < n; j++) {
+    const pz__fname *f = pz__catalog_fname(&e->catalog, idx[j]);
+    pz__listb_add(&b, f->text, f->len, score[j]);
   }
   pz__catalog_unlock(&e->catalog);
   pz__free(a, tmp, k * per);
-  return rc;
+  if (rc) {
+    pz__listb_free(&b);
+    return rc;
+  }
+  pz_list *l;
+  if ((rc = pz__listb_finish(&b, &l))) return rc;
+  *out = (pz_interests *)(void *)l;
+  return PZ_OK;
 }
 
-PZ_API size_t pz_interests_count(const pz_interests *l) { return l ? l->n : 0; }
+PZ_API size_t pz_interests_count(const pz_interests *l) {
+  return pz_list_count(AS_LIST(l));
+}
 
 PZ_API const char *pz_interests_feature(const pz_interests *l, size_t i) {
-  return l && i < l->n ? l->e[i].feature : NULL;
+  return pz_list_text(AS_LIST(l), i);
 }
 
 PZ_API double pz_interests_score(const pz_interests *l, size_t i) {
-  return l && i < l->n ? l->e[i].score : NAN;
+  return pz_list_value(AS_LIST(l), i);
 }
 
 PZ_API void pz_interests_free(pz_interests *l) {
-  if (!l) return;
-  pz__alloc a = l->alloc;
-  pz__free(&a, l, l->size);
+  pz_list_free((pz_list *)(void *)l);
 }

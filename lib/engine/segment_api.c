@@ -121,24 +121,24 @@ PZ_API int pz_segment_of(pz_list **out, pz_engine *e, const char *user) {
   return pz__listb_finish(&b, out);
 }
 
-/* Visit every profile, one shard read lock at a time. */
+/* Visit every profile with the evaluation context pointed at it. */
 typedef void (*visit_fn)(pz__segctx *x, const pz__profile *p, void *ud);
+typedef struct visit {
+  pz__segctx *x;
+  visit_fn fn;
+  void *ud;
+} visit;
+
+static int visit_one(const pz__profile *p, void *ud) {
+  visit *v = ud;
+  pz__segctx_user(v->x, p);
+  v->fn(v->x, p, v->ud);
+  return 0;
+}
 
 static void visit_all(pz_engine *e, pz__segctx *x, visit_fn fn, void *ud) {
-  for (uint32_t s = 0; s < PZ__SHARDS; s++) {
-    pz__shard *sh = &e->profiles.shards[s];
-    pz__shard_rdlock(&e->profiles, s);
-    for (uint32_t j = 0; j < sh->n; j++) {
-      /* memory-bound: fetch two profiles ahead, their parts one ahead */
-      if (j + 2 < sh->n && sh->p[j + 2]) pz__prefetch(sh->p[j + 2]);
-      if (j + 1 < sh->n && sh->p[j + 1]) pz__profile_prefetch(sh->p[j + 1]);
-      const pz__profile *p = sh->p[j];
-      if (!p) continue;
-      pz__segctx_user(x, p);
-      fn(x, p, ud);
-    }
-    pz__shard_unlock(&e->profiles, s);
-  }
+  visit v = {x, fn, ud};
+  pz__profiles_each(&e->profiles, visit_one, &v);
 }
 
 typedef struct members_arg {

@@ -112,6 +112,38 @@ void pz__profiles_remove(pz__profiles *ps, const pz__uref *u) {
   s->live--;
 }
 
+/* Ask for a profile's parts ahead of use (its struct must be in cache
+ * already, or this stalls on it). */
+static inline void prefetch_parts(const pz__profile *p) {
+#if defined(__GNUC__)
+  __builtin_prefetch(p->attrs);
+  __builtin_prefetch(p->evt);
+  __builtin_prefetch(p->ev);
+  __builtin_prefetch((const char *)p->ev + 64);
+  __builtin_prefetch(p->iv.e);
+#else
+  (void)p;
+#endif
+}
+
+int pz__profiles_each(pz__profiles *ps, pz__profile_fn fn, void *ud) {
+  int rc = 0;
+  for (uint32_t s = 0; !rc && s < PZ__SHARDS; s++) {
+    pz__shard *sh = &ps->shards[s];
+    pz__shard_rdlock(ps, s);
+    for (uint32_t j = 0; !rc && j < sh->n; j++) {
+      /* two profiles ahead for the struct, one ahead for its parts */
+#if defined(__GNUC__)
+      if (j + 2 < sh->n && sh->p[j + 2]) __builtin_prefetch(sh->p[j + 2]);
+#endif
+      if (j + 1 < sh->n && sh->p[j + 1]) prefetch_parts(sh->p[j + 1]);
+      if (sh->p[j]) rc = fn(sh->p[j], ud);
+    }
+    pz__shard_unlock(ps, s);
+  }
+  return rc;
+}
+
 size_t pz__profiles_count(pz__profiles *ps) {
   size_t n = 0;
   for (uint32_t i = 0; i < PZ__SHARDS; i++) {

@@ -147,6 +147,11 @@ int pz__profiles_obtain(pz__profiles *ps, const pz__uref *u,
 /* Shard write lock held. Remove, wiping the memory. */
 void pz__profiles_remove(pz__profiles *ps, const pz__uref *u);
 size_t pz__profiles_count(pz__profiles *ps);
+/* Call fn on every profile, each shard under its own read lock, fetching
+ * the next profiles ahead (scans over many profiles are memory-bound).
+ * Stops at the first nonzero return of fn and returns it. */
+typedef int (*pz__profile_fn)(const pz__profile *p, void *ud);
+int pz__profiles_each(pz__profiles *ps, pz__profile_fn fn, void *ud);
 size_t pz__profile_bytes(const pz__profile *p);
 
 /* ---- behaviour (shard write lock held) ------------------------------ */
@@ -171,27 +176,6 @@ void pz__profile_clear_behaviour(pz__profiles *ps, pz__profile *p);
 /* Multiply a stored interest by this to read it at now. */
 double pz__profile_decay_factor(const pz__profiles *ps, const pz__profile *p,
                               int64_t now);
-
-/* Scans over many profiles: ask for a profile's parts ahead of use (its
- * struct must be in cache already, or this stalls on it). */
-static inline void pz__profile_prefetch(const pz__profile *p) {
-#if defined(__GNUC__)
-  __builtin_prefetch(p->attrs);
-  __builtin_prefetch(p->evt);
-  __builtin_prefetch(p->ev);
-  __builtin_prefetch((const char *)p->ev + 64);
-  __builtin_prefetch(p->iv.e);
-#else
-  (void)p;
-#endif
-}
-static inline void pz__prefetch(const void *p) {
-#if defined(__GNUC__)
-  __builtin_prefetch(p);
-#else
-  (void)p;
-#endif
-}
 
 /* ---- attributes --------------------------------------------------------- */
 static inline uint16_t pz__attr_hash(const char *name, size_t len) {

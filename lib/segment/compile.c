@@ -636,9 +636,11 @@ static int compile_experiment(cx *x, const pz__ynode *n, pz__experiment *e) {
   if (rc) return rc;
   const pz__ynode *v = pz__y_get(n, "name");
   if (!v) return pz__y_err(x->d, n, "an experiment needs a name");
+  /* checked before naming this one, which is already in the table */
+  if (v->kind == PZ__Y_SCALAR &&
+      pz__rules_experiment(x->r, v->str, v->len) >= 0)
+    return pz__y_err(x->d, v, "duplicate experiment \"%s\"", v->str);
   if ((rc = name_of(x, v, "an experiment name", &e->name, &e->nlen))) return rc;
-  if (pz__rules_experiment(x->r, e->name, e->nlen) >= 0)
-    return pz__y_err(x->d, v, "duplicate experiment \"%s\"", e->name);
   if (!(v = pz__y_get(n, "seed")))
     return pz__y_err(x->d, n, "experiment \"%s\" needs a seed", e->name);
   if ((rc = pz__y_uint(x->d, v, "seed", 0, UINT64_MAX, &e->seed))) return rc;
@@ -670,10 +672,8 @@ static int compile_experiments(cx *x, const pz__ynode *n) {
     return PZ_ENOMEM;
   x->r->exp_cap = (uint32_t)n->n;
   for (size_t i = 0; i < n->n; i++) {
-    x->r->n_exp = (uint32_t)i + 1;
-    pz__experiment tmp = {0};
-    int rc = compile_experiment(x, n->items[i], &tmp);
-    x->r->exp[i] = tmp;
+    x->r->n_exp = (uint32_t)i + 1; /* counted first, as segments are */
+    int rc = compile_experiment(x, n->items[i], &x->r->exp[i]);
     if (rc) return rc;
   }
   return PZ_OK;

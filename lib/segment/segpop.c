@@ -88,27 +88,34 @@ static int add_member(const pz__segpop_env *env, acc *g, const pz__profile *p,
   return PZ_OK;
 }
 
+typedef struct group_scan {
+  const pz__segpop_env *env;
+  pz__segctx *x;
+  acc *g;
+  uint32_t ng;
+  int64_t landmark;
+} group_scan;
+
+static int scan_one(const pz__profile *p, void *ud) {
+  group_scan *gs = ud;
+  if (!p->ev_n) return PZ_OK;
+  pz__segctx_user(gs->x, p);
+  if (!gs->x->behaviour) return PZ_OK;
+  pz__uref u;
+  pz__uref_make(&u, p->id, p->idlen);
+  for (uint32_t k = 0; k < gs->ng; k++)
+    if (pz__seg_eval(gs->x, gs->g[k].seg)) {
+      int rc = add_member(gs->env, &gs->g[k], p, u.hash, gs->landmark);
+      if (rc) return rc;
+    }
+  return PZ_OK;
+}
+
 /* Scan every profile once for a group of segments. */
 static int scan_group(const pz__segpop_env *env, pz__segctx *x, acc *g,
                       uint32_t ng, int64_t landmark) {
-  int rc = PZ_OK;
-  for (uint32_t s = 0; !rc && s < PZ__SHARDS; s++) {
-    pz__shard *sh = &env->ps->shards[s];
-    pz__shard_rdlock(env->ps, s);
-    for (uint32_t j = 0; !rc && j < sh->n; j++) {
-      const pz__profile *p = sh->p[j];
-      if (!p || !p->ev_n) continue;
-      pz__segctx_user(x, p);
-      if (!x->behaviour) continue;
-      pz__uref u;
-      pz__uref_make(&u, p->id, p->idlen);
-      for (uint32_t k = 0; !rc && k < ng; k++)
-        if (pz__seg_eval(x, g[k].seg))
-          rc = add_member(env, &g[k], p, u.hash, landmark);
-    }
-    pz__shard_unlock(env->ps, s);
-  }
-  return rc;
+  group_scan gs = {env, x, g, ng, landmark};
+  return pz__profiles_each(env->ps, scan_one, &gs);
 }
 
 static int finish_table(const pz__segpop_env *env, acc *g,
