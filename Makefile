@@ -37,7 +37,7 @@ CFLAGS_ALL = -std=c11 $(OPT) -fPIC -fvisibility=hidden -D_POSIX_C_SOURCE=200809L
 LDFLAGS_ALL = $(SAN) $(LDFLAGS)
 LIBS_ALL = $(DEPS_LIBS) -lpthread -lm
 
-SRC := $(wildcard lib/core/*.c lib/svec/*.c lib/catalog/*.c lib/profile/*.c lib/segment/*.c \
+SRC := $(wildcard lib/core/*.c lib/svec/*.c lib/catalog/*.c lib/profile/*.c lib/segment/*.c lib/cf/*.c \
                   lib/rank/*.c lib/engine/*.c)
 OBJ := $(SRC:%.c=$(BUILD)/%.o)
 HDR := $(wildcard include/*.h include/personalize/*.h lib/*/*.h)
@@ -82,7 +82,7 @@ $(BUILD)/libpersonalize.pc: lib/libpersonalize.pc.in $(VERSION_H)
 
 # ---- examples --------------------------------------------------------------
 EX_BIN := $(BUILD)/examples/quickstart $(BUILD)/examples/pz-gen \
-          $(BUILD)/examples/segments
+          $(BUILD)/examples/segments $(BUILD)/examples/pz-eval
 .PHONY: examples
 examples: $(EX_BIN)
 $(BUILD)/examples/%: examples/%.c examples/synth.h $(AR_LIB) $(HDR)

@@ -14,5 +14,6 @@
 #include "personalize/profile.h"
 #include "personalize/segment.h"
 #include "personalize/rank.h"
+#include "personalize/cf.h"
 
 #endif /* PERSONALIZE_H */

@@ -41,16 +41,21 @@ typedef enum pz_reason {
                                or "matches your interests" when no feature name
                                is known */
   PZ_REASON_FALLBACK = 3, /**< no signal: "no signal yet: catalogue order" */
-  PZ_REASON_SEGMENT = 4   /**< popular among the members of a segment the user
+  PZ_REASON_SEGMENT = 4,  /**< popular among the members of a segment the user
                                is in: "popular in your segment NAME" (since
                                0.2) */
+  PZ_REASON_CF = 5        /**< collaborative filtering, driven by the user's
+                               history: "because you interacted with ITEM"
+                               (the strongest pz_recs_because() item; since
+                               0.3) */
 } pz_reason;
 
 /** Signals whose contributions pz_recs_contribution() reports. */
 typedef enum pz_signal {
   PZ_SIGNAL_CONTENT = 1,
   PZ_SIGNAL_POPULARITY = 2,
-  PZ_SIGNAL_SEGMENT = 3 /**< "popular in your segment" (since 0.2) */
+  PZ_SIGNAL_SEGMENT = 3, /**< "popular in your segment" (since 0.2) */
+  PZ_SIGNAL_CF = 4       /**< collaborative filtering (since 0.3) */
 } pz_signal;
 
 /**

@@ -8,6 +8,7 @@
 #include "personalize/common.h"
 #include "personalize/errors.h"
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -121,6 +122,36 @@ void pz__buf_json_num(pz__buf *b, double v);
 double pz__strtod_c(const char *s, char **end);
 /* After printf-style formatting: the locale's decimal point back to '.'. */
 void pz__fix_decimal_point(char *s);
+
+/* ---- model builds ------------------------------------------------------- */
+
+/* A derived model (clusters, CF) is built beside the serving one without
+ * holding the state lock, one build at a time. Users erased or merged away
+ * meanwhile are noted here so the swap can leave them out. */
+typedef struct pz__gone {
+  uint8_t len;
+  char id[PZ_ID_MAX + 1];
+} pz__gone;
+
+typedef struct pz__builds {
+  pthread_mutex_t build_mu, gone_mu;
+  bool building, lost; /* lost: a note failed (out of memory) */
+  pz__gone *gone;
+  uint32_t n_gone, gone_cap;
+} pz__builds;
+
+int pz__builds_init(pz__builds *b);
+void pz__builds_free(const pz__alloc *a, pz__builds *b);
+/* Take the build mutex and start an empty list. */
+void pz__builds_begin(pz__builds *b);
+/* The list so far; false when a note was lost (the caller must then
+ * assume anyone may be gone). */
+bool pz__builds_gone(pz__builds *b, const pz__gone **list, uint32_t *n);
+/* Wipe the list and release the build mutex. */
+void pz__builds_end(pz__builds *b);
+/* Note an id when a build is running. */
+void pz__builds_note(const pz__alloc *a, pz__builds *b, const char *id,
+                     size_t len);
 
 /* ---- misc ------------------------------------------------------------- */
 

@@ -98,7 +98,7 @@ PZ_API int pz_cluster_train(pz_engine *e, const pz_cluster_options *opts) {
   pz__cluster_cfg cfg = e->seg.ccfg;
   int rc = options(&cfg, opts);
   if (rc) return rc;
-  pz__segstate_build_begin(&e->seg);
+  pz__builds_begin(&e->seg.builds);
   points pts = {0};
   pz__clusters *m = NULL;
   rc = collect(e, cfg.max_features, &pts);
@@ -107,7 +107,7 @@ PZ_API int pz_cluster_train(pz_engine *e, const pz_cluster_options *opts) {
     pz__segstate_wrlock(&e->seg);
     const pz__gone *g;
     uint32_t ng;
-    if (!pz__segstate_gone(&e->seg, &g, &ng))
+    if (!pz__builds_gone(&e->seg.builds, &g, &ng))
       rc = pz__fail(PZ_ENOMEM, "out of memory recording an erasure during "
                                "training; the old model is kept");
     for (uint32_t i = 0; !rc && i < ng; i++) {
@@ -123,7 +123,7 @@ PZ_API int pz_cluster_train(pz_engine *e, const pz_cluster_options *opts) {
     }
     pz__segstate_unlock(&e->seg);
   }
-  pz__segstate_build_end(&e->seg);
+  pz__builds_end(&e->seg.builds);
   pz__clusters_free(m);
   points_free(&e->alloc, &pts);
   return rc;

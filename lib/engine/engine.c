@@ -41,6 +41,7 @@ static int configure(pz_engine *e, const pz_engine_options *o,
   pz__profile_cfg_default(&e->pcfg);
   pz__rank_cfg_default(&e->rcfg);
   pz__cluster_cfg_default(&e->seg.ccfg);
+  pz__cf_cfg_default(&e->cf.cfg);
   *rules = NULL;
   pz__ydoc d;
   int rc;
@@ -54,13 +55,14 @@ static int configure(pz_engine *e, const pz_engine_options *o,
   static const char *const sections[] = {"hashing", "events",  "decay",
                                          "profile", "consent", "catalog",
                                          "ranking", "segments", "experiments",
-                                         "clusters", NULL};
+                                         "clusters", "cf", NULL};
   rc = pz__y_map(&d, d.root, "the configuration", sections);
   if (!rc) rc = read_hashing(e, &d);
   if (!rc) rc = read_catalog(e, &d);
   if (!rc) rc = pz__profile_cfg_read(&e->pcfg, &d);
   if (!rc) rc = pz__rank_cfg_read(&e->rcfg, &d);
   if (!rc) rc = pz__cluster_cfg_read(&e->seg.ccfg, &d);
+  if (!rc) rc = pz__cf_cfg_read(&e->cf.cfg, &d);
   if (!rc) {
     pz__rules_env env = {&e->alloc, &e->pcfg, e->hid};
     rc = pz__rules_compile(rules, &env, &d);
@@ -111,39 +113,36 @@ PZ_API int pz_engine_open_with(pz_engine **out, const pz_engine_options *opts) {
     pz__free(&a, e, sizeof *e);
     return rc;
   }
+  /* the states' init clears the config read into them */
+  pz__cluster_cfg ccfg = e->seg.ccfg;
+  pz__cf_cfg cfcfg = e->cf.cfg;
   int64_t now = e->clock(e->clock_ud);
   if ((rc = pz__catalog_init(&e->catalog, &e->alloc, e->hid,
-                             e->pcfg.half_life_ms, now))) {
-    pz__rules_free(rules);
-    pz__free(&a, e, sizeof *e);
-    return rc;
-  }
-  if ((rc = pz__profiles_init(&e->profiles, &e->alloc, &e->pcfg))) {
-    pz__catalog_free(&e->catalog);
-    pz__rules_free(rules);
-    pz__free(&a, e, sizeof *e);
-    return rc;
-  }
-  if ((rc = pz__scratch_pool_init(&e->pool, &e->alloc, e->hid.bits))) {
-    pz__profiles_free(&e->profiles);
-    pz__catalog_free(&e->catalog);
-    pz__rules_free(rules);
-    pz__free(&a, e, sizeof *e);
-    return rc;
-  }
-  pz__cluster_cfg ccfg = e->seg.ccfg;
-  if ((rc = pz__segstate_init(&e->seg, &e->alloc))) {
-    pz__scratch_pool_free(&e->pool);
-    pz__profiles_free(&e->profiles);
-    pz__catalog_free(&e->catalog);
-    pz__rules_free(rules);
-    pz__free(&a, e, sizeof *e);
-    return rc;
-  }
+                             e->pcfg.half_life_ms, now)))
+    goto no_catalog;
+  if ((rc = pz__profiles_init(&e->profiles, &e->alloc, &e->pcfg)))
+    goto no_profiles;
+  if ((rc = pz__scratch_pool_init(&e->pool, &e->alloc, e->hid.bits)))
+    goto no_pool;
+  if ((rc = pz__segstate_init(&e->seg, &e->alloc))) goto no_seg;
+  if ((rc = pz__cfstate_init(&e->cf, &e->alloc))) goto no_cf;
   e->seg.ccfg = ccfg;
   e->seg.rules = rules;
+  e->cf.cfg = cfcfg;
   *out = e;
   return PZ_OK;
+no_cf:
+  pz__segstate_free(&e->seg);
+no_seg:
+  pz__scratch_pool_free(&e->pool);
+no_pool:
+  pz__profiles_free(&e->profiles);
+no_profiles:
+  pz__catalog_free(&e->catalog);
+no_catalog:
+  pz__rules_free(rules);
+  pz__free(&a, e, sizeof *e);
+  return rc;
 }
 
 PZ_API int pz_engine_open(pz_engine **out, const char *config_path) {
@@ -167,6 +166,7 @@ PZ_API int pz_engine_open_string(pz_engine **out, const char *yaml,
 PZ_API void pz_engine_free(pz_engine *e) {
   if (!e) return;
   pz__alloc a = e->alloc;
+  pz__cfstate_free(&e->cf);
   pz__segstate_free(&e->seg);
   pz__scratch_pool_free(&e->pool);
   pz__profiles_free(&e->profiles);
@@ -206,4 +206,19 @@ int pz__engine_user(pz__uref *u, const char *id) {
   if (rc) return rc;
   pz__uref_make(u, id, len);
   return PZ_OK;
+}
+
+void pz__engine_derived_wrlock(pz_engine *e) {
+  pz__segstate_wrlock(&e->seg);
+  pz__cfstate_wrlock(&e->cf);
+}
+
+void pz__engine_derived_unlock(pz_engine *e) {
+  pz__cfstate_unlock(&e->cf);
+  pz__segstate_unlock(&e->seg);
+}
+
+void pz__engine_forget(pz_engine *e, const pz__uref *u, const pz__uref *into) {
+  pz__segstate_forget(&e->seg, u, into);
+  pz__cfstate_forget(&e->cf, u, into == NULL);
 }

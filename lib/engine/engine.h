@@ -5,6 +5,7 @@
 #ifndef PZ_ENGINE_H
 #define PZ_ENGINE_H
 
+#include "../cf/cf.h"
 #include "../rank/rank.h"
 #include "../segment/segment.h"
 #include "personalize.h"
@@ -20,7 +21,8 @@ struct pz_engine {
   pz__catalog catalog;
   pz__profiles profiles;
   pz__scratch_pool pool;
-  pz__segstate seg;
+  pz__segstate seg; /* lock order: seg, cf, catalogue, shards */
+  pz__cfstate cf;
 };
 
 /* Builder of a pz_list: add entries, then finish (which frees the
@@ -41,6 +43,13 @@ void pz__listb_free(pz__listb *b);
 void pz__engine_svec_params(const pz_engine *e, pz__alloc *a, pz__hashid *h);
 /* ts 0 means now; negative is invalid. */
 int pz__engine_time(const pz_engine *e, int64_t ts, int64_t *out);
+/* Write-lock the derived models' states (segments, then CF), which comes
+ * before the catalogue and shard locks. */
+void pz__engine_derived_wrlock(pz_engine *e);
+void pz__engine_derived_unlock(pz_engine *e);
+/* Derived states write-locked: take a user out of every derived model;
+ * `into` (may be NULL) is the account a merge moved their data to. */
+void pz__engine_forget(pz_engine *e, const pz__uref *u, const pz__uref *into);
 /* Validate a user id and resolve its shard. */
 int pz__engine_user(pz__uref *u, const char *id);
 

@@ -294,7 +294,7 @@ PZ_API int pz_profile_set_consent(pz_engine *e, const char *user,
   if (rc) return rc;
   int64_t now = e->clock(e->clock_ud);
   bool withdraw = pi == PZ__PURPOSE_PERSONALIZATION && !granted;
-  if (withdraw) pz__segstate_wrlock(&e->seg);
+  if (withdraw) pz__engine_derived_wrlock(e);
   pz__catalog_rdlock(&e->catalog);
   pz__shard_wrlock(&e->profiles, u.shard);
   pz__profile *p;
@@ -306,12 +306,12 @@ PZ_API int pz_profile_set_consent(pz_engine *e, const char *user,
      * was derived from it */
     share_popularity(e, p, -1);
     pz__profile_clear_behaviour(&e->profiles, p);
-    pz__segstate_forget(&e->seg, &u, NULL);
+    pz__engine_forget(e, &u, NULL);
   }
   if (rc && created) pz__profiles_remove(&e->profiles, &u);
   pz__shard_unlock(&e->profiles, u.shard);
   pz__catalog_unlock(&e->catalog);
-  if (withdraw) pz__segstate_unlock(&e->seg);
+  if (withdraw) pz__engine_derived_unlock(e);
   return rc;
 }
 
@@ -361,7 +361,7 @@ PZ_API int pz_profile_merge(pz_engine *e, const char *from, const char *into) {
   if (uf.len == ui.len && memcmp(from, into, uf.len) == 0)
     return pz__fail(PZ_EINVAL, "cannot merge user \"%s\" into itself", from);
   uint32_t lo = PZ__MIN(uf.shard, ui.shard), hi = PZ__MAX(uf.shard, ui.shard);
-  pz__segstate_wrlock(&e->seg);
+  pz__engine_derived_wrlock(e);
   pz__catalog_rdlock(&e->catalog);
   pz__shard_wrlock(&e->profiles, lo);
   if (hi != lo) pz__shard_wrlock(&e->profiles, hi);
@@ -385,10 +385,10 @@ PZ_API int pz_profile_merge(pz_engine *e, const char *from, const char *into) {
   if (!rc) {
     pz__profiles_remove(&e->profiles, &uf);
     if (keep) { /* the id "from" is gone; its data lives on under "into" */
-      pz__segstate_forget(&e->seg, &uf, &ui);
+      pz__engine_forget(e, &uf, &ui);
     } else { /* both histories were dropped, and all derived from them */
-      pz__segstate_forget(&e->seg, &uf, NULL);
-      pz__segstate_forget(&e->seg, &ui, NULL);
+      pz__engine_forget(e, &uf, NULL);
+      pz__engine_forget(e, &ui, NULL);
     }
   } else if (created) {
     pz__profiles_remove(&e->profiles, &ui);
@@ -396,7 +396,7 @@ PZ_API int pz_profile_merge(pz_engine *e, const char *from, const char *into) {
   if (hi != lo) pz__shard_unlock(&e->profiles, hi);
   pz__shard_unlock(&e->profiles, lo);
   pz__catalog_unlock(&e->catalog);
-  pz__segstate_unlock(&e->seg);
+  pz__engine_derived_unlock(e);
   return rc;
 }
 
@@ -406,20 +406,20 @@ PZ_API int pz_profile_erase(pz_engine *e, const char *user) {
   int rc = pz__engine_user(&u, user);
   if (rc) return rc;
   /* the profile and everything derived from it, in one critical section */
-  pz__segstate_wrlock(&e->seg);
+  pz__engine_derived_wrlock(e);
   pz__catalog_rdlock(&e->catalog);
   pz__shard_wrlock(&e->profiles, u.shard);
   pz__profile *p = pz__profiles_find(&e->profiles, &u);
   if (p) {
     share_popularity(e, p, -1);
     pz__profiles_remove(&e->profiles, &u);
-    pz__segstate_forget(&e->seg, &u, NULL);
+    pz__engine_forget(e, &u, NULL);
   } else {
     rc = pz__fail(PZ_ENOTFOUND, "no user \"%s\"", user);
   }
   pz__shard_unlock(&e->profiles, u.shard);
   pz__catalog_unlock(&e->catalog);
-  pz__segstate_unlock(&e->seg);
+  pz__engine_derived_unlock(e);
   return rc;
 }
 

@@ -39,6 +39,6 @@ PZ_API int pz_recommend(pz_recs **out, pz_engine *e, const char *user,
   pz__rank_req req = {&u, (uint32_t)k, opts->include_seen == 1, 0};
   if ((rc = pz__engine_time(e, opts->now_ms, &req.now))) return rc;
   pz__rank_env env = {&e->alloc, &e->rcfg, &e->catalog, &e->profiles,
-                      &e->pool, &e->seg};
+                      &e->pool, &e->seg, &e->cf};
   return pz__rank_recommend(&env, &req, out);
 }

@@ -210,7 +210,7 @@ PZ_API int pz_segment_counts(pz_list **out, pz_engine *e) {
 
 PZ_API int pz_segment_refresh(pz_engine *e) {
   if (!e) return pz__fail(PZ_EINVAL, "engine is NULL");
-  pz__segstate_build_begin(&e->seg);
+  pz__builds_begin(&e->seg.builds);
   pz__segctx x;
   int rc = read_begin(e, &x);
   pz__segpop *sp = NULL;
@@ -224,7 +224,7 @@ PZ_API int pz_segment_refresh(pz_engine *e) {
     pz__segstate_wrlock(&e->seg);
     const pz__gone *g;
     uint32_t ng;
-    if (!pz__segstate_gone(&e->seg, &g, &ng)) {
+    if (!pz__builds_gone(&e->seg.builds, &g, &ng)) {
       rc = pz__fail(PZ_ENOMEM, "out of memory recording an erasure during "
                                "the refresh; the old tables are kept");
     } else {
@@ -242,7 +242,7 @@ PZ_API int pz_segment_refresh(pz_engine *e) {
     }
     pz__segstate_unlock(&e->seg);
   }
-  pz__segstate_build_end(&e->seg);
+  pz__builds_end(&e->seg.builds);
   pz__segpop_free(sp);
   return rc;
 }

@@ -1,6 +1,7 @@
 /* The pipeline: content (cosine of the user's interests and the item's
- * features), popularity in the user's most specific segment and overall
- * popularity, blended; seen items left out; a reason per item. */
+ * features), collaborative filtering (from the user's current history),
+ * popularity in the user's most specific segment and overall popularity,
+ * blended; seen items left out; a reason per item. */
 #include "rank.h"
 #include "recs.h"
 
@@ -13,6 +14,7 @@ void pz__rank_cfg_default(pz__rank_cfg *cfg) {
   cfg->content_weight = 1.0;
   cfg->popularity_weight = 0.2;
   cfg->segment_weight = 0.5;
+  cfg->cf_weight = 1.0;
   cfg->segment_min_members = 20;
   cfg->max_k = 1000;
 }
@@ -21,8 +23,8 @@ int pz__rank_cfg_read(pz__rank_cfg *cfg, const pz__ydoc *d) {
   const pz__ynode *n = pz__y_get(d->root, "ranking");
   if (!n) return PZ_OK;
   static const char *const keys[] = {"content_weight", "popularity_weight",
-                                     "segment_weight", "segment_min_members",
-                                     "max_k", NULL};
+                                     "segment_weight", "cf_weight",
+                                     "segment_min_members", "max_k", NULL};
   int rc = pz__y_map(d, n, "ranking", keys);
   const pz__ynode *v;
   if (!rc && (v = pz__y_get(n, "content_weight")))
@@ -34,6 +36,8 @@ int pz__rank_cfg_read(pz__rank_cfg *cfg, const pz__ydoc *d) {
   if (!rc && (v = pz__y_get(n, "segment_weight")))
     rc = pz__y_double(d, v, "ranking.segment_weight", 0, 1000,
                       &cfg->segment_weight);
+  if (!rc && (v = pz__y_get(n, "cf_weight")))
+    rc = pz__y_double(d, v, "ranking.cf_weight", 0, 1000, &cfg->cf_weight);
   uint64_t k;
   if (!rc && (v = pz__y_get(n, "segment_min_members")) &&
       !(rc = pz__y_uint(d, v, "ranking.segment_min_members", 1, UINT32_MAX,
@@ -58,6 +62,8 @@ typedef struct user_view {
   uint32_t n_seen;
   size_t seen_bytes;
   const pz__segpop_table *seg; /* most specific segment with a table */
+  pz__cfhist hist;                /* for CF: the history summed per item */
+  uint32_t hist_cap;
 } user_view;
 
 /* The smallest segment with a popularity table that the user is in
@@ -97,6 +103,9 @@ static int read_user(const pz__rank_env *env, const pz__rank_req *req,
       uv->personalized = rc == PZ_OK && uv->norm > 0;
     }
     if (!rc) rc = pick_segment(env, req, p, uv);
+    const pz__cfmodel *m = env->cf->model;
+    if (!rc && m)
+      rc = pz__cfhist_read(env->a, ps, p, m->n_items, &uv->hist, &uv->hist_cap);
     if (!rc && !req->include_seen && p->ev_n) {
       uv->seen_bytes = (size_t)p->ev_n * sizeof *uv->seen;
       uv->seen = pz__malloc(env->a, uv->seen_bytes);
@@ -148,6 +157,9 @@ typedef struct scorer {
   double inv_pop;   /* 1 / log1p(largest popularity now), or 0 */
   double seg_decay; /* the same two for the segment's table */
   double inv_seg;
+  const float *cf; /* the CF score in [0, 1] of items below cf_n, or NULL */
+  uint32_t cf_n;
+  double cf_weight;
 } scorer;
 
 /* The weighted signals of item i: scan ranks by them (with a cursor into
@@ -166,6 +178,102 @@ PZ__HOT_INLINE void signals(const scorer *k, uint32_t i, uint32_t *seg_pos,
   by[PZ_SIGNAL_CONTENT - 1] = k->content_weight * content;
   by[PZ_SIGNAL_POPULARITY - 1] = k->popularity_weight * pop;
   by[PZ_SIGNAL_SEGMENT - 1] = k->segment_weight * seg;
+  by[PZ_SIGNAL_CF - 1] = k->cf && i < k->cf_n ? k->cf_weight * k->cf[i] : 0;
+}
+
+/* The user's CF scores for one request: each model's raw scores min-max
+ * normalized over the candidate items, mixed by the model's ALS share. */
+typedef struct cf_view {
+  pz__cfuser u;
+  float *s, *als; /* n_items each */
+  uint32_t n;
+  double share, a_min, a_inv, k_min, k_inv;
+} cf_view;
+
+static bool candidate(const pz__catalog *c, const user_view *uv, uint32_t i,
+                      uint32_t *seen_at) {
+  if (!c->items[i]->alive) return false;
+  while (*seen_at < uv->n_seen && uv->seen[*seen_at] < i) (*seen_at)++;
+  return !(*seen_at < uv->n_seen && uv->seen[*seen_at] == i);
+}
+
+/* min and 1 / (max - min) of x over the candidates (0 when flat). */
+static void span(const pz__catalog *c, const user_view *uv, const float *x,
+                 uint32_t n, double *lo, double *inv) {
+  double mn = INFINITY, mx = -INFINITY;
+  uint32_t seen_at = 0;
+  for (uint32_t i = 0; i < n; i++)
+    if (candidate(c, uv, i, &seen_at)) {
+      mn = PZ__MIN(mn, x[i]);
+      mx = PZ__MAX(mx, x[i]);
+    }
+  *lo = mx > mn ? mn : 0;
+  *inv = mx > mn ? 1.0 / (mx - mn) : 0;
+}
+
+static void cf_free(const pz__alloc *a, cf_view *v) {
+  pz__cfuser_free(a, &v->u);
+  pz__free(a, v->s, (size_t)v->n * sizeof *v->s);
+  pz__free(a, v->als, (size_t)v->n * sizeof *v->als);
+  memset(v, 0, sizeof *v);
+}
+
+/* CF state read-locked. Leaves v->s NULL when CF has nothing to say. */
+static int cf_prepare(const pz__rank_env *env, const user_view *uv,
+                      cf_view *v) {
+  memset(v, 0, sizeof *v);
+  const pz__cfmodel *m = env->cf->model;
+  if (!m || !uv->hist.n || env->cfg->cf_weight == 0) return PZ_OK;
+  bool als = m->algorithm != PZ_CF_KNN, knn = m->algorithm != PZ_CF_ALS;
+  v->n = m->n_items;
+  v->share = !knn ? 1 : !als ? 0 : m->als_share;
+  v->s = pz__malloc(env->a, (size_t)v->n * sizeof *v->s);
+  if (als) v->als = pz__malloc(env->a, (size_t)v->n * sizeof *v->als);
+  int rc = !v->s || (als && !v->als) ? PZ_ENOMEM : PZ_OK;
+  if (!rc) rc = pz__cfuser_init(env->a, &v->u, m, &uv->hist);
+  if (rc) {
+    cf_free(env->a, v);
+    return rc;
+  }
+  /* v->s holds the raw kNN scores until it is overwritten with the mix */
+  pz__cfuser_scores(&v->u, knn ? v->s : NULL, v->als);
+  const pz__catalog *c = env->catalog;
+  if (knn) span(c, uv, v->s, v->n, &v->k_min, &v->k_inv);
+  if (als) span(c, uv, v->als, v->n, &v->a_min, &v->a_inv);
+  for (uint32_t i = 0; i < v->n; i++) {
+    double x = 0;
+    if (knn) x += (1 - v->share) * (v->s[i] - v->k_min) * v->k_inv;
+    if (als) x += v->share * (v->als[i] - v->a_min) * v->a_inv;
+    v->s[i] = (float)x;
+  }
+  return PZ_OK;
+}
+
+/* The history items with the largest shares of item i's CF score.
+ * buf: 2 * hist.n doubles. */
+static void cf_because(const pz__catalog *c, const user_view *uv,
+                       const cf_view *v, uint32_t i, double *buf,
+                       pz__rec *rec) {
+  const pz__cfhist *h = &uv->hist;
+  double *kc = buf, *ac = buf + h->n;
+  for (uint32_t j = 0; j < 2 * h->n; j++) buf[j] = 0;
+  pz__cfuser_explain(&v->u, i, kc, ac);
+  double total = 0;
+  for (uint32_t j = 0; j < h->n; j++) {
+    kc[j] = (1 - v->share) * kc[j] * v->k_inv + v->share * ac[j] * v->a_inv;
+    total += kc[j];
+  }
+  if (!(total > 0)) return;
+  for (uint32_t r = 0; r < PZ__N_BECAUSE; r++) {
+    uint32_t best = UINT32_MAX;
+    for (uint32_t j = 0; j < h->n; j++)
+      if (kc[j] > 0 && (best == UINT32_MAX || kc[j] > kc[best])) best = j;
+    if (best == UINT32_MAX) break;
+    rec->because[r] = c->items[h->item[best]]->id;
+    rec->because_share[r] = kc[best] / total;
+    rec->n_because = r + 1;
+    kc[best] = 0;
+  }
 }
 
 static scorer make_scorer(const pz__rank_env *env, const pz__rank_req *req,
@@ -181,7 +289,8 @@ static scorer make_scorer(const pz__rank_env *env, const pz__rank_req *req,
   scorer k = {c, s, uv->seg, env->cfg->content_weight,
               env->cfg->popularity_weight, env->cfg->segment_weight,
               uv->personalized ? uv->norm : 0, decay,
-              log_max > 0 ? 1.0 / log_max : 0, 0, 0};
+              log_max > 0 ? 1.0 / log_max : 0, 0, 0, NULL, 0,
+              env->cfg->cf_weight};
   if (uv->seg) {
     const pz__segpop *sp = env->seg->segpop;
     k.seg_decay = pz__decay_factor(req->now, sp->landmark, c->half_life_ms);
@@ -197,73 +306,85 @@ static void scan(const scorer *kp, const user_view *uv, pz__topk *top) {
   const pz__catalog *c = k.c;
   uint32_t seen_at = 0, seg_pos = 0;
   for (uint32_t i = 0; i < c->n; i++) {
-    const pz__item *it = c->items[i];
-    if (!it->alive) continue;
-    while (seen_at < uv->n_seen && uv->seen[seen_at] < i) seen_at++;
-    if (seen_at < uv->n_seen && uv->seen[seen_at] == i) continue;
+    if (!candidate(c, uv, i, &seen_at)) continue;
     double by[PZ__N_SIGNALS];
     signals(&k, i, &seg_pos, by);
-    pz__topk_push(top, (float)(by[0] + by[1] + by[2]), i);
+    pz__topk_push(top, (float)(by[0] + by[1] + by[2] + by[3]), i);
   }
   pz__topk_sort(top);
 }
 
+/* The reason of one item: the largest weighted signal (ties: content, CF,
+ * segment, popularity), in code and in words. */
+static void reason(const scorer *k, const pz__item *it, pz__rec *rec,
+                   pz__buf *text) {
+  const double *by = rec->contrib;
+  double content = by[PZ_SIGNAL_CONTENT - 1], pop = by[PZ_SIGNAL_POPULARITY - 1],
+         seg = by[PZ_SIGNAL_SEGMENT - 1], cf = by[PZ_SIGNAL_CF - 1];
+  if (content > 0 && content >= cf && content >= pop && content >= seg) {
+    rec->code = PZ_REASON_CONTENT;
+    const pz__fname *f = best_feature(k->c, k->s, it);
+    if (f) {
+      pz__buf_puts(text, "matches your interest in ");
+      pz__buf_put(text, f->text, f->len);
+    } else {
+      pz__buf_puts(text, "matches your interests");
+    }
+  } else if (cf > 0 && cf >= pop && cf >= seg) {
+    rec->code = PZ_REASON_CF;
+    if (rec->n_because) {
+      pz__buf_puts(text, "because you interacted with ");
+      pz__buf_puts(text, rec->because[0]);
+    } else {
+      pz__buf_puts(text, "people with your history liked it");
+    }
+  } else if (seg > 0 && seg >= pop) {
+    rec->code = PZ_REASON_SEGMENT;
+    pz__buf_puts(text, "popular in your segment ");
+    pz__buf_put(text, k->seg->name, k->seg->nlen);
+  } else if (pop > 0) {
+    rec->code = PZ_REASON_POPULAR;
+    pz__buf_puts(text, "popular");
+  } else {
+    rec->code = PZ_REASON_FALLBACK;
+    pz__buf_puts(text, "no signal yet: catalogue order");
+  }
+  pz__buf_put(text, "", 1); /* keep each reason's NUL */
+}
+
 /* Catalogue read lock held: item ids and feature names are read here. */
 static int build(const pz__rank_env *env, const scorer *k,
-                 const pz__topk *top, pz_recs **out) {
+                 const user_view *uv, const cf_view *cv, const pz__topk *top,
+                 pz_recs **out) {
   const pz__catalog *c = env->catalog;
-  uint32_t n = top->n;
-  pz__rec *src = pz__calloc(env->a, n ? n : 1, sizeof *src);
+  uint32_t n = top->n, cells = n ? n : 1;
+  size_t ex_n = cv->s ? 2 * (size_t)uv->hist.n : 1;
+  pz__rec *src = pz__calloc(env->a, cells, sizeof *src);
+  size_t *off = pz__calloc(env->a, cells, sizeof *off);
+  double *ex = pz__malloc(env->a, ex_n * sizeof *ex);
   pz__buf text;
   pz__buf_init(&text, env->a);
-  if (!src) return PZ_ENOMEM;
-  size_t *off = pz__calloc(env->a, n ? n : 1, sizeof *off);
-  if (!off) {
-    pz__free(env->a, src, (n ? n : 1) * sizeof *src);
-    return PZ_ENOMEM;
-  }
-  for (uint32_t r = 0; r < n; r++) {
+  int rc = src && off && ex ? PZ_OK : PZ_ENOMEM;
+  for (uint32_t r = 0; !rc && r < n; r++) {
     uint32_t i = top->id[r];
-    const pz__item *it = c->items[i];
-    double by[PZ__N_SIGNALS];
-    signals(k, i, NULL, by);
-    double by_content = by[PZ_SIGNAL_CONTENT - 1],
-           by_pop = by[PZ_SIGNAL_POPULARITY - 1],
-           by_seg = by[PZ_SIGNAL_SEGMENT - 1];
-    src[r].item = it->id;
-    memcpy(src[r].contrib, by, sizeof by);
-    src[r].score = by[0] + by[1] + by[2]; /* exact; the heap kept floats */
+    signals(k, i, NULL, src[r].contrib);
+    const double *by = src[r].contrib;
+    src[r].item = c->items[i]->id;
+    src[r].score = by[0] + by[1] + by[2] + by[3]; /* the heap kept floats */
+    if (cv->s && i < cv->n && by[PZ_SIGNAL_CF - 1] > 0)
+      cf_because(c, uv, cv, i, ex, &src[r]);
     off[r] = text.len;
-    if (by_content > 0 && by_content >= by_pop && by_content >= by_seg) {
-      src[r].code = PZ_REASON_CONTENT;
-      const pz__fname *f = best_feature(c, k->s, it);
-      if (f) {
-        pz__buf_puts(&text, "matches your interest in ");
-        pz__buf_put(&text, f->text, f->len);
-      } else {
-        pz__buf_puts(&text, "matches your interests");
-      }
-    } else if (by_seg > 0 && by_seg >= by_pop) {
-      src[r].code = PZ_REASON_SEGMENT;
-      pz__buf_puts(&text, "popular in your segment ");
-      pz__buf_put(&text, k->seg->name, k->seg->nlen);
-    } else if (by_pop > 0) {
-      src[r].code = PZ_REASON_POPULAR;
-      pz__buf_puts(&text, "popular");
-    } else {
-      src[r].code = PZ_REASON_FALLBACK;
-      pz__buf_puts(&text, "no signal yet: catalogue order");
-    }
-    pz__buf_put(&text, "", 1); /* keep each reason's NUL */
+    reason(k, c->items[i], &src[r], &text);
   }
-  int rc = text.err;
+  if (!rc) rc = text.err;
   if (!rc) {
     for (uint32_t r = 0; r < n; r++) src[r].reason = text.p + off[r];
     rc = pz__recs_build(env->a, n, src, out);
   }
   pz__buf_free(&text);
-  pz__free(env->a, off, (n ? n : 1) * sizeof *off);
-  pz__free(env->a, src, (n ? n : 1) * sizeof *src);
+  pz__free(env->a, ex, ex_n * sizeof *ex);
+  pz__free(env->a, off, cells * sizeof *off);
+  pz__free(env->a, src, cells * sizeof *src);
   return rc;
 }
 
@@ -273,9 +394,13 @@ int pz__rank_recommend(const pz__rank_env *env, const pz__rank_req *req,
   int rc = pz__scratch_take(env->pool, &s);
   if (rc) return rc;
   user_view uv;
+  cf_view cv;
+  memset(&cv, 0, sizeof cv);
   pz__segstate_rdlock(env->seg);
+  pz__cfstate_rdlock(env->cf);
   pz__catalog_rdlock(env->catalog);
   rc = read_user(env, req, s, &uv);
+  if (!rc) rc = cf_prepare(env, &uv, &cv);
   if (!rc) {
     uint32_t k = (uint32_t)PZ__MIN((size_t)req->k, (size_t)env->catalog->live);
     size_t cells = k ? k : 1;
@@ -287,14 +412,19 @@ int pz__rank_recommend(const pz__rank_env *env, const pz__rank_req *req,
       pz__topk top;
       pz__topk_init(&top, score, id, k);
       scorer sc = make_scorer(env, req, s, &uv);
+      sc.cf = cv.s;
+      sc.cf_n = cv.n;
       scan(&sc, &uv, &top);
-      rc = build(env, &sc, &top, out);
+      rc = build(env, &sc, &uv, &cv, &top, out);
     }
     pz__free(env->a, score, cells * sizeof *score);
     pz__free(env->a, id, cells * sizeof *id);
   }
+  cf_free(env->a, &cv);
   pz__catalog_unlock(env->catalog);
+  pz__cfstate_unlock(env->cf);
   pz__segstate_unlock(env->seg);
+  pz__cfhist_free(env->a, &uv.hist, uv.hist_cap);
   pz__free(env->a, uv.seen, uv.seen_bytes);
   pz__scratch_give(env->pool, s);
   return rc;

@@ -4,6 +4,7 @@
 #ifndef PZ_RANK_H
 #define PZ_RANK_H
 
+#include "../cf/cf.h"
 #include "../segment/segment.h"
 #include "personalize/rank.h"
 
@@ -11,6 +12,7 @@ typedef struct pz__rank_cfg {
   double content_weight;
   double popularity_weight;
   double segment_weight;
+  double cf_weight;
   uint32_t segment_min_members;
   uint32_t max_k;
 } pz__rank_cfg;
@@ -25,6 +27,7 @@ typedef struct pz__rank_env { /* what the pipeline reads */
   pz__profiles *profiles;
   pz__scratch_pool *pool;
   pz__segstate *seg;
+  pz__cfstate *cf;
 } pz__rank_env;
 
 typedef struct pz__rank_req {

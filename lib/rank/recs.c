@@ -5,11 +5,19 @@
 #include <math.h>
 #include <string.h>
 
+static char *copy(char *to, const char *s) {
+  memcpy(to, s, strlen(s) + 1);
+  return to;
+}
+
 int pz__recs_build(const pz__alloc *a, uint32_t n, const pz__rec *src,
                    pz_recs **out) {
   size_t pool = 0;
-  for (uint32_t i = 0; i < n; i++)
+  for (uint32_t i = 0; i < n; i++) {
     pool += strlen(src[i].item) + 1 + strlen(src[i].reason) + 1;
+    for (uint32_t j = 0; j < src[i].n_because; j++)
+      pool += strlen(src[i].because[j]) + 1;
+  }
   size_t size = sizeof(pz_recs) + (size_t)n * sizeof(pz__rec) + pool;
   pz_recs *r = pz__malloc(a, size);
   if (!r) return PZ_ENOMEM;
@@ -21,14 +29,14 @@ int pz__recs_build(const pz__alloc *a, uint32_t n, const pz__rec *src,
   for (uint32_t i = 0; i < n; i++) {
     pz__rec *x = &r->rec[i];
     *x = src[i];
-    size_t l = strlen(src[i].item) + 1;
-    memcpy(p, src[i].item, l);
-    x->item = p;
-    p += l;
-    l = strlen(src[i].reason) + 1;
-    memcpy(p, src[i].reason, l);
-    x->reason = p;
-    p += l;
+    x->item = p = copy(p, src[i].item);
+    p += strlen(p) + 1;
+    x->reason = p = copy(p, src[i].reason);
+    p += strlen(p) + 1;
+    for (uint32_t j = 0; j < src[i].n_because; j++) {
+      x->because[j] = p = copy(p, src[i].because[j]);
+      p += strlen(p) + 1;
+    }
   }
   *out = r;
   return PZ_OK;
@@ -55,6 +63,17 @@ PZ_API const char *pz_recs_reason(const pz_recs *r, size_t i) {
 PZ_API double pz_recs_contribution(const pz_recs *r, size_t i, int signal) {
   if (!r || i >= r->n || signal < 1 || signal > PZ__N_SIGNALS) return NAN;
   return r->rec[i].contrib[signal - 1];
+}
+
+PZ_API const char *pz_recs_because(const pz_recs *r, size_t i, size_t j) {
+  return r && i < r->n && j < r->rec[i].n_because ? r->rec[i].because[j]
+                                                  : NULL;
+}
+
+PZ_API double pz_recs_because_share(const pz_recs *r, size_t i, size_t j) {
+  return r && i < r->n && j < r->rec[i].n_because
+             ? r->rec[i].because_share[j]
+             : NAN;
 }
 
 PZ_API void pz_recs_free(pz_recs *r) {

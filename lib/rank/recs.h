@@ -3,9 +3,11 @@
 #define PZ_RECS_H
 
 #include "../core/core.h"
+#include "personalize/cf.h"
 #include "personalize/rank.h"
 
-#define PZ__N_SIGNALS 3 /* pz_signal values 1..N */
+#define PZ__N_SIGNALS 4 /* pz_signal values 1..N */
+#define PZ__N_BECAUSE 3
 
 typedef struct pz__rec {
   const char *item;
@@ -13,6 +15,9 @@ typedef struct pz__rec {
   double score;
   double contrib[PZ__N_SIGNALS];
   int code;
+  uint32_t n_because;
+  const char *because[PZ__N_BECAUSE]; /* history items behind the CF score */
+  double because_share[PZ__N_BECAUSE];
 } pz__rec;
 
 struct pz_recs {

@@ -282,11 +282,6 @@ float pz__segpop_at(const pz__segpop_table *t, uint32_t item, uint32_t *pos);
 
 /* ---- evaluation ----------------------------------------------------------- */
 
-typedef struct pz__gone { /* a user erased or merged away mid-build */
-  uint8_t len;
-  char id[PZ_ID_MAX + 1];
-} pz__gone;
-
 typedef struct pz__segstate {
   pthread_rwlock_t lock;
   const pz__alloc *a;
@@ -294,13 +289,9 @@ typedef struct pz__segstate {
   pz__clusters *clusters; /* may be NULL */
   pz__segpop *segpop;     /* may be NULL */
   pz__cluster_cfg ccfg;
-  /* Builds (training, refresh) run one at a time under build_mu and copy
-   * their input without the state lock; users erased meanwhile are
-   * listed under gone_mu and taken out before the swap. */
-  pthread_mutex_t build_mu, gone_mu;
-  bool building, gone_lost;
-  pz__gone *gone;
-  uint32_t n_gone, gone_cap;
+  /* Builds (training, refresh) copy their input without the state lock;
+   * users erased meanwhile are taken out before the swap. */
+  pz__builds builds;
 } pz__segstate;
 
 int pz__segstate_init(pz__segstate *s, const pz__alloc *a);
@@ -308,12 +299,6 @@ void pz__segstate_free(pz__segstate *s);
 void pz__segstate_rdlock(pz__segstate *s);
 void pz__segstate_wrlock(pz__segstate *s);
 void pz__segstate_unlock(pz__segstate *s);
-/* Start and end a build (build_mu held in between). */
-void pz__segstate_build_begin(pz__segstate *s);
-/* State lock held exclusively: the users gone since the build began; false
- * when one could not be recorded (the build must then be discarded). */
-bool pz__segstate_gone(pz__segstate *s, const pz__gone **list, uint32_t *n);
-void pz__segstate_build_end(pz__segstate *s);
 /* State lock held exclusively: take a user out of every derived model
  * (cluster sums, segment popularity), and out of a running build. For a
  * merge, `into` (may be NULL) inherits the user's place in popularity. */

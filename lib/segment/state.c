@@ -10,12 +10,7 @@ int pz__segstate_init(pz__segstate *s, const pz__alloc *a) {
   s->a = a;
   pz__cluster_cfg_default(&s->ccfg);
   if (pthread_rwlock_init(&s->lock, NULL)) return pz__oom();
-  if (pthread_mutex_init(&s->build_mu, NULL)) {
-    pthread_rwlock_destroy(&s->lock);
-    return pz__oom();
-  }
-  if (pthread_mutex_init(&s->gone_mu, NULL)) {
-    pthread_mutex_destroy(&s->build_mu);
+  if (pz__builds_init(&s->builds)) {
     pthread_rwlock_destroy(&s->lock);
     return pz__oom();
   }
@@ -26,42 +21,13 @@ void pz__segstate_free(pz__segstate *s) {
   pz__rules_free(s->rules);
   pz__clusters_free(s->clusters);
   pz__segpop_free(s->segpop);
-  pz__free_wipe(s->a, s->gone, s->gone_cap * sizeof *s->gone);
-  pthread_mutex_destroy(&s->gone_mu);
-  pthread_mutex_destroy(&s->build_mu);
+  pz__builds_free(s->a, &s->builds);
   pthread_rwlock_destroy(&s->lock);
 }
 
 void pz__segstate_rdlock(pz__segstate *s) { pthread_rwlock_rdlock(&s->lock); }
 void pz__segstate_wrlock(pz__segstate *s) { pthread_rwlock_wrlock(&s->lock); }
 void pz__segstate_unlock(pz__segstate *s) { pthread_rwlock_unlock(&s->lock); }
-
-void pz__segstate_build_begin(pz__segstate *s) {
-  pthread_mutex_lock(&s->build_mu);
-  pthread_mutex_lock(&s->gone_mu);
-  s->building = true;
-  s->gone_lost = false;
-  s->n_gone = 0;
-  pthread_mutex_unlock(&s->gone_mu);
-}
-
-bool pz__segstate_gone(pz__segstate *s, const pz__gone **list, uint32_t *n) {
-  pthread_mutex_lock(&s->gone_mu);
-  *list = s->gone;
-  *n = s->n_gone;
-  bool ok = !s->gone_lost;
-  pthread_mutex_unlock(&s->gone_mu);
-  return ok;
-}
-
-void pz__segstate_build_end(pz__segstate *s) {
-  pthread_mutex_lock(&s->gone_mu);
-  s->building = false;
-  pz__wipe(s->gone, s->n_gone * sizeof *s->gone);
-  s->n_gone = 0;
-  pthread_mutex_unlock(&s->gone_mu);
-  pthread_mutex_unlock(&s->build_mu);
-}
 
 /* Insert h into a table's sorted list of counted users; on failure the
  * table is dropped (it can no longer answer for its users). */
@@ -92,17 +58,5 @@ void pz__segstate_forget(pz__segstate *s, const pz__uref *u,
     if (into) count_also(s->a, t, into->hash);
     else pz__segpop_table_drop(s->a, t);
   }
-  pthread_mutex_lock(&s->gone_mu);
-  if (s->building) {
-    if (pz__grow(s->a, (void **)&s->gone, &s->gone_cap, s->n_gone + 1,
-                 sizeof *s->gone)) {
-      s->gone_lost = true;
-    } else {
-      pz__gone *g = &s->gone[s->n_gone++];
-      g->len = (uint8_t)u->len;
-      memcpy(g->id, u->id, u->len);
-      g->id[u->len] = '\0';
-    }
-  }
-  pthread_mutex_unlock(&s->gone_mu);
+  pz__builds_note(s->a, &s->builds, u->id, u->len);
 }
