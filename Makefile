@@ -60,6 +60,9 @@ $(BUILD)/%.o: %.c $(HDR) | deps
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -c $< -o $@
 
+# the ALS kernels may fuse multiply-adds (-std=c11 turns that off)
+$(BUILD)/lib/cf/kernel.o: CFLAGS_ALL += -ffp-contract=fast -Wno-psabi
+
 $(SO): $(OBJ) lib/libpersonalize.map
 	@mkdir -p $(OUT)
 	$(CC) -shared -Wl,-soname,$(SONAME) -Wl,--version-script=lib/libpersonalize.map \

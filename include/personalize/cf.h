@@ -84,14 +84,18 @@ PZ_API int pz_cf_options_init(pz_cf_options *opts, unsigned int version);
 /**
  * Build the interaction matrix from the profiles, train the configured
  * model(s) on it, and swap the result in. Same profiles, options and seed
- * give the same model whatever the thread count. With algorithm OFF the
- * model is dropped. On any failure the serving model is kept.
- * @return PZ_OK; PZ_EINVAL (NULL, bad enum, NaN or negative-but-not--1
- *         reals); PZ_EVERSION; PZ_ERANGE (factors or neighbours 0 or above
- *         1024, threads above 256, iterations above 10000, als_share
- *         outside [0,1], bm25_b outside [0,1]); PZ_ENOTFOUND (no user has
- *         any interaction: the old model is kept); PZ_ENOMEM; PZ_ERROR
- *         (a thread could not be started). Since 0.3.
+ * give the same model whatever the thread count (on one machine: the
+ * AVX2 and baseline kernels round differently). Training threads that
+ * cannot be started leave their work to the others. With algorithm OFF
+ * the model is dropped. On any failure the serving model is kept.
+ * @return PZ_OK; PZ_EINVAL (NULL, unknown algorithm or weighting, a NaN
+ *         real); PZ_EVERSION; PZ_ERANGE (a field above its bound: factors
+ *         or neighbours 1024, threads 256, iterations 10000, cg_steps 1024;
+ *         a real outside its range: regularization, alpha, bm25_k1 in
+ *         [0, 1e9], bm25_b and als_share in [0, 1], -1 meaning "config");
+ *         PZ_ENOTFOUND (no consented user has any interaction: the old
+ *         model is kept); PZ_ELIMIT (more than 2^32 - 3 users);
+ *         PZ_ENOMEM. Since 0.3.
  */
 PZ_API int pz_cf_train(pz_engine *e, const pz_cf_options *opts);
 

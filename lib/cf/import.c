@@ -34,8 +34,7 @@
  * told not to buffer, as it would allocate its own behind the allocator's
  * back (the FILE itself is libc's, like the config reader's).
  *
- * The declaration block below is the module-internal interface; it belongs
- * in cf.h, which then defines PZ__CF_IMPORT_DECLARED.
+ * The interface (pz__irow, pz__cf_read_file) is declared in cf.h.
  */
 #include "cf.h"
 
@@ -46,40 +45,16 @@
 #include <stdio.h>
 #include <string.h>
 
-#ifndef PZ__CF_IMPORT_DECLARED
-#define PZ__CF_IMPORT_DECLARED
-typedef struct pz__irow {
-  const char *user; size_t ulen;   /* not NUL-terminated; valid only during the callback */
-  const char *item; size_t ilen;
-  double value;                    /* finite */
-  int64_t ts_ms;                   /* row timestamp in ms (file seconds * 1000), valid if has_ts */
-  bool has_ts;
-  uint64_t line;                   /* 1-based line number */
-} pz__irow;
-typedef int (*pz__irow_fn)(const pz__irow *row, void *ud);
-/* Read `path` in `format` (pz_cf_format; AUTO guesses from the first line).
- * fn == NULL: validate only. Otherwise fn is called for every data row in
- * file order; a nonzero return stops the read and is returned.
- * *format_out (may be NULL) gets the format decided (never AUTO) when the
- * read returns PZ_OK.
- * Errors set the thread's message: PZ_EINVAL (path NULL or empty, unknown
- * format); PZ_EIO "PATH: cannot open: ..." or "PATH: read error: ...";
- * PZ_EFORMAT "PATH:LINE: what is wrong"; PZ_ENOMEM. */
-int pz__cf_read_file(const pz__alloc *a, const char *path, int format,
-                     pz__irow_fn fn, void *ud, int *format_out);
-#endif
-
 #define MAX_LINE 65536
 #define CHUNK 65536
-/* Room for a whole line with its CRLF plus a chunk, and a NUL after the
- * last line when it has no line end. */
-#define BUF_CAP (MAX_LINE + 2 + CHUNK + 1)
+/* Room for a whole line with its CRLF plus a chunk. */
+#define BUF_CAP (MAX_LINE + 2 + CHUNK)
 /* Longer numeric fields are refused without parsing. */
 #define NUM_MAX 64
 #define TS_MAX INT64_C(100000000000)
 #define ML_HEADER "userId,movieId,rating,timestamp"
 
-/* ---- lines ---------------------------------------------------------------- */
+/* ---- lines --------------------------------------------------------------- */
 
 typedef struct reader {
   const char *path;
@@ -87,7 +62,7 @@ typedef struct reader {
   char *buf;       /* BUF_CAP bytes */
   size_t beg, end; /* unread bytes are buf[beg, end) */
   bool eof;
-  uint64_t line;   /* number of the line last returned */
+  uint64_t line; /* number of the line last returned */
 } reader;
 
 static int rd_open(reader *r, const pz__alloc *a, const char *path) {
@@ -115,16 +90,13 @@ static int too_long(const reader *r) {
                   r->path, r->line, MAX_LINE);
 }
 
-/* The next line of n bytes (line end taken off) starting at buf[beg],
- * followed by `skip` bytes of line end. The line is NUL-terminated in
- * place, over its line end or in the spare byte after the data. */
+/* The next line: n bytes at buf[beg] and `skip` bytes of line end. */
 static int rd_take(reader *r, size_t n, size_t skip, char **s, size_t *len) {
   char *p = r->buf + r->beg;
   r->line++;
   r->beg += n + skip;
   if (n > 0 && p[n - 1] == '\r') n--;
   if (n > MAX_LINE) return too_long(r);
-  p[n] = '\0';
   *s = p;
   *len = n;
   return 1;
@@ -136,7 +108,7 @@ static int rd_fill(reader *r) {
   memmove(r->buf, r->buf + r->beg, keep);
   r->beg = 0;
   r->end = keep;
-  size_t got = fread(r->buf + keep, 1, BUF_CAP - 1 - keep, r->f);
+  size_t got = fread(r->buf + keep, 1, BUF_CAP - keep, r->f);
   if (got == 0) {
     if (ferror(r->f))
       return pz__fail(PZ_EIO, "%s: read error: %s", r->path, strerror(errno));
@@ -163,7 +135,7 @@ static int rd_next(reader *r, char **s, size_t *len) {
   }
 }
 
-/* ---- fields --------------------------------------------------------------- */
+/* ---- fields -------------------------------------------------------------- */
 
 typedef struct field {
   const char *p;
@@ -226,7 +198,7 @@ static bool parse_seconds(const field *f, int64_t *out) {
   return true;
 }
 
-/* ---- rows ------------------------------------------------------------------ */
+/* ---- rows ---------------------------------------------------------------- */
 
 typedef struct parser {
   const char *path;
@@ -341,8 +313,8 @@ static void skip_bom(char **s, size_t *n) {
 }
 
 static int read_rows(reader *r, parser *p) {
-  char *s;
-  size_t n;
+  char *s = NULL;
+  size_t n = 0;
   int more;
   while ((more = rd_next(r, &s, &n)) > 0) {
     if (r->line == 1) skip_bom(&s, &n);

@@ -1,20 +1,64 @@
 /* Dense kernels of ALS: dot products and rank-1 updates over factor rows of
  * a multiple of 8 floats, conjugate-gradient row solves, Cholesky. Written
  * so that the compiler vectorizes them without reassociating floating
- * point (eight running sums); on x86-64 Linux with GCC the row-level
- * functions are also compiled for AVX2+FMA and picked at load time. */
+ * point (eight running sums). On x86-64 the row-level functions are also
+ * compiled for AVX2 with FMA and chosen per call when the CPU has both
+ * (results then differ from the baseline build in the last bits, as FMA
+ * rounds once). */
 #include "cf.h"
 
 #include <math.h>
 #include <string.h>
 
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && \
-    defined(__linux__) && !defined(__SANITIZE_ADDRESS__)
-#define PZ__CLONES __attribute__((target_clones("arch=haswell", "default")))
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define PZ__AVX2 1
+#define PZ__AVX2_FN __attribute__((target("avx2,fma")))
+static bool avx2(void) {
+  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+}
 #else
-#define PZ__CLONES
+#define PZ__AVX2 0
 #endif
 
+/* Define NAME as the dispatcher of NAME_impl (an always-inline body) over
+ * a baseline and an AVX2 build. */
+#if PZ__AVX2
+#define DISPATCH(RET, NAME, PARAMS, ARGS)                         \
+  static RET NAME##_base PARAMS { return NAME##_impl ARGS; }      \
+  PZ__AVX2_FN static RET NAME##_avx2 PARAMS {                     \
+    return NAME##_impl ARGS;                                      \
+  }                                                               \
+  RET NAME PARAMS { return (avx2() ? NAME##_avx2 : NAME##_base)ARGS; }
+#else
+#define DISPATCH(RET, NAME, PARAMS, ARGS) \
+  RET NAME PARAMS { return NAME##_impl ARGS; }
+#endif
+
+#if defined(__GNUC__) || defined(__clang__)
+/* Eight floats as one value: one AVX register, or two SSE ones. Loads and
+ * stores go through memcpy, so rows need no particular alignment. */
+typedef float v8 __attribute__((vector_size(32)));
+
+PZ__HOT_INLINE v8 ld8(const float *p) {
+  v8 v;
+  memcpy(&v, p, sizeof v);
+  return v;
+}
+
+PZ__HOT_INLINE void st8(float *p, v8 v) { memcpy(p, &v, sizeof v); }
+
+PZ__HOT_INLINE float dot8(const float *a, const float *b, uint32_t f) {
+  v8 acc = {0};
+  for (uint32_t j = 0; j < f; j += 8) acc += ld8(a + j) * ld8(b + j);
+  return ((acc[0] + acc[1]) + (acc[2] + acc[3])) +
+         ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+}
+
+PZ__HOT_INLINE void axpy8(float *y, float a, const float *x, uint32_t f) {
+  v8 av = {a, a, a, a, a, a, a, a};
+  for (uint32_t j = 0; j < f; j += 8) st8(y + j, ld8(y + j) + av * ld8(x + j));
+}
+#else
 PZ__HOT_INLINE float dot8(const float *a, const float *b, uint32_t f) {
   float acc[8] = {0};
   for (uint32_t j = 0; j < f; j += 8)
@@ -26,10 +70,14 @@ PZ__HOT_INLINE float dot8(const float *a, const float *b, uint32_t f) {
 PZ__HOT_INLINE void axpy8(float *y, float a, const float *x, uint32_t f) {
   for (uint32_t j = 0; j < f; j++) y[j] += a * x[j];
 }
+#endif
 
+/* out = A x for symmetric A, as a sum of rows (no horizontal sums). */
 PZ__HOT_INLINE void symv8(const float *A, const float *x, float *out,
                           uint32_t f) {
-  for (uint32_t a = 0; a < f; a++) out[a] = dot8(A + (size_t)a * f, x, f);
+  memset(out, 0, f * sizeof *out);
+  for (uint32_t a = 0; a < f; a++)
+    if (x[a] != 0) axpy8(out, x[a], A + (size_t)a * f, f);
 }
 
 float pz__cf_dot(const float *a, const float *b, uint32_t f) {
@@ -44,18 +92,19 @@ void pz__cf_symv(const float *A, const float *x, float *out, uint32_t f) {
   symv8(A, x, out, f);
 }
 
-PZ__CLONES void pz__cf_syr(float *A, float c, const float *y, uint32_t f) {
+PZ__HOT_INLINE void pz__cf_syr_impl(float *A, float c, const float *y,
+                                     uint32_t f) {
   for (uint32_t a = 0; a < f; a++)
     if (y[a] != 0) axpy8(A + (size_t)a * f, c * y[a], y, f);
 }
 
-PZ__CLONES void pz__cf_gemv(const float *Y, uint32_t n, const float *x,
-                            float *out, uint32_t f) {
+PZ__HOT_INLINE void pz__cf_gemv_impl(const float *Y, uint32_t n,
+                                     const float *x, float *out, uint32_t f) {
   for (uint32_t i = 0; i < n; i++) out[i] = dot8(Y + (size_t)i * f, x, f);
 }
 
-PZ__CLONES void pz__cf_gram(const float *Y, uint32_t from, uint32_t to,
-                            float *G, uint32_t f) {
+PZ__HOT_INLINE void pz__cf_gram_impl(const float *Y, uint32_t from,
+                                     uint32_t to, float *G, uint32_t f) {
   /* the upper triangle in steps of 8 columns; pz__cf_gram_mirror fills
    * the rest once all blocks are summed */
   for (uint32_t i = from; i < to; i++) {
@@ -73,9 +122,9 @@ void pz__cf_gram_mirror(float *G, uint32_t f) {
     for (uint32_t b = 0; b < (a & ~7u); b++) G[(size_t)a * f + b] = G[(size_t)b * f + a];
 }
 
-PZ__CLONES void pz__cf_cg_row(const pz__cf_cg *g, const uint32_t *idx,
-                              const float *r, uint32_t n, float *x,
-                              float *work) {
+PZ__HOT_INLINE void pz__cf_cg_row_impl(const pz__cf_cg *g,
+                                       const uint32_t *idx, const float *r,
+                                       uint32_t n, float *x, float *work) {
   const uint32_t f = g->fs;
   float *res = work, *p = work + f, *Ap = work + 2 * f;
   /* res = b - A x, A = G + reg I + sum (c - 1) y y^T, b = sum c y */
@@ -108,9 +157,10 @@ PZ__CLONES void pz__cf_cg_row(const pz__cf_cg *g, const uint32_t *idx,
   }
 }
 
-PZ__CLONES double pz__cf_loss_row(const pz__cf_cg *g, const uint32_t *idx,
-                                  const float *r, uint32_t n, const float *x,
-                                  float *work) {
+PZ__HOT_INLINE double pz__cf_loss_row_impl(const pz__cf_cg *g,
+                                           const uint32_t *idx, const float *r,
+                                           uint32_t n, const float *x,
+                                           float *work) {
   /* sum over all items of c (p - x.y)^2, using G for the unobserved part:
    * x^T G x counts every item with weight 1 and target 0 */
   const uint32_t f = g->fs;
@@ -123,6 +173,23 @@ PZ__CLONES double pz__cf_loss_row(const pz__cf_cg *g, const uint32_t *idx,
   }
   return loss;
 }
+
+DISPATCH(void, pz__cf_syr, (float *A, float c, const float *y, uint32_t f),
+         (A, c, y, f))
+DISPATCH(void, pz__cf_gemv,
+         (const float *Y, uint32_t n, const float *x, float *out, uint32_t f),
+         (Y, n, x, out, f))
+DISPATCH(void, pz__cf_gram,
+         (const float *Y, uint32_t from, uint32_t to, float *G, uint32_t f),
+         (Y, from, to, G, f))
+DISPATCH(void, pz__cf_cg_row,
+         (const pz__cf_cg *g, const uint32_t *idx, const float *r, uint32_t n,
+          float *x, float *work),
+         (g, idx, r, n, x, work))
+DISPATCH(double, pz__cf_loss_row,
+         (const pz__cf_cg *g, const uint32_t *idx, const float *r, uint32_t n,
+          const float *x, float *work),
+         (g, idx, r, n, x, work))
 
 bool pz__cf_cholesky(const float *A, uint32_t ld, uint32_t n, double *L) {
   for (uint32_t i = 0; i < n; i++)

@@ -116,6 +116,7 @@ static int collect_user(const pz__profile *p, void *ud) {
     rc = grow64(c->a, (void **)&m->uval, &m->cap[3], m->nnz + n,
                 sizeof *m->uval);
   if (rc) return rc;
+  if (!m->n_users) m->uptr[0] = 0;
   pz__uref u;
   pz__uref_make(&u, p->id, p->idlen);
   m->uhash[m->n_users] = u.hash;

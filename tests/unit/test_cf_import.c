@@ -2,8 +2,9 @@
  * format with and without header and timestamps, line ends, the checks a
  * malformed line must fail (with path:line in the message), streaming
  * across the read buffer, a callback that stops the read, and the one
- * allocation failing. Every read goes through a counting allocator and must
- * leave nothing allocated, whatever its outcome. */
+ * allocation failing, and MovieLens latest-small when it is there. Every
+ * read goes through a counting allocator and must leave nothing allocated
+ * and no file open, whatever its outcome. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -17,21 +18,6 @@
 
 #include "support.h"
 #include "cf/cf.h"
-
-/* Until cf.h declares the reader (see lib/cf/import.c). */
-#ifndef PZ__CF_IMPORT_DECLARED
-typedef struct pz__irow {
-  const char *user; size_t ulen;
-  const char *item; size_t ilen;
-  double value;
-  int64_t ts_ms;
-  bool has_ts;
-  uint64_t line;
-} pz__irow;
-typedef int (*pz__irow_fn)(const pz__irow *row, void *ud);
-int pz__cf_read_file(const pz__alloc *a, const char *path, int format,
-                     pz__irow_fn fn, void *ud, int *format_out);
-#endif
 
 /* ---- files --------------------------------------------------------------- */
 
@@ -78,7 +64,7 @@ static const char *put(const char *name, const char *text) {
   return put_bytes(name, text, strlen(text));
 }
 
-/* ---- reading --------------------------------------------------------------- */
+/* ---- reading ------------------------------------------------------------- */
 
 typedef struct got_row {
   char user[PZ_ID_MAX + 1], item[PZ_ID_MAX + 1];
@@ -112,15 +98,28 @@ static int collect(const pz__irow *r, void *ud) {
   return g->stop_at && g->n >= g->stop_at ? 7 : 0;
 }
 
-/* Read with a counting allocator, which must be left with nothing live. */
+/* Open file descriptors (Linux; -1 elsewhere). */
+static int open_fds(void) {
+  DIR *d = opendir("/proc/self/fd");
+  if (!d) return -1;
+  int n = 0;
+  while (readdir(d)) n++;
+  closedir(d);
+  return n;
+}
+
+/* Read with a counting allocator, which must be left with nothing live,
+ * and no file may be left open. */
 static int read_with(const char *path, int format, pz__irow_fn fn, void *ud,
                      int *fmt) {
   test_alloc ta;
   test_alloc_reset(&ta);
   pz__alloc a = {test_alloc_fn, &ta};
+  int fds = open_fds();
   int rc = pz__cf_read_file(&a, path, format, fn, ud, fmt);
   assert_int_equal(ta.live_blocks, 0);
   assert_int_equal(ta.bad_osize, 0);
+  assert_int_equal(open_fds(), fds);
   return rc;
 }
 
@@ -261,7 +260,8 @@ static void test_cf_import_movielens(void **state) {
 
 static void test_cf_import_udata(void **state) {
   (void)state;
-  static const char udata[] = "196\t242\t3\t881250949\n186\t302\t3\t891717742\n";
+  static const char udata[] =
+      "196\t242\t3\t881250949\n186\t302\t3\t891717742\n";
   got g;
   reads(udata, PZ_CF_FORMAT_UDATA, PZ_CF_FORMAT_UDATA, 2, &g);
   assert_row(&g.row[0], "196", "242", 3, 881250949000LL, true, 1);
@@ -299,7 +299,7 @@ static void test_cf_import_auto(void **state) {
           "expected 3 fields as on line 1, found 1");
 }
 
-/* ---- lines ----------------------------------------------------------------- */
+/* ---- lines --------------------------------------------------------------- */
 
 static void test_cf_import_line_ends(void **state) {
   (void)state;
@@ -351,14 +351,15 @@ static void test_cf_import_field_counts(void **state) {
   refused("a\tb\n", PZ_CF_FORMAT_TSV, 1, "expected 3 or 4 fields, found 2");
   refused("a,b,1,2,3\n", PZ_CF_FORMAT_CSV, 1,
           "expected 3 or 4 fields, found 5");
-  refused("user,item\n", PZ_CF_FORMAT_CSV, 1, "expected 3 or 4 fields, found 2");
+  refused("user,item\n", PZ_CF_FORMAT_CSV, 1,
+          "expected 3 or 4 fields, found 2");
   /* a trailing separator is one more, empty, field */
   refused("a\tb\t1\t\n", PZ_CF_FORMAT_TSV, 1, "timestamp \"\"");
   refused("a,b,1,2\na,b,1,2,\n", PZ_CF_FORMAT_CSV, 2,
           "expected 4 fields as on line 1, found 5");
 }
 
-/* ---- fields ---------------------------------------------------------------- */
+/* ---- fields -------------------------------------------------------------- */
 
 static void test_cf_import_numbers(void **state) {
   (void)state;
@@ -499,7 +500,7 @@ static void test_cf_import_long_lines(void **state) {
   free(text);
 }
 
-/* ---- calls ------------------------------------------------------------------ */
+/* ---- calls --------------------------------------------------------------- */
 
 static void test_cf_import_bad_calls(void **state) {
   (void)state;
@@ -548,7 +549,7 @@ static void test_cf_import_callback_stops(void **state) {
   assert_int_equal(g.n, 4);
 }
 
-/* ---- streaming --------------------------------------------------------------- */
+/* ---- streaming ----------------------------------------------------------- */
 
 typedef struct big {
   size_t n, bad;
@@ -639,7 +640,27 @@ static void test_cf_import_rows_across_reads(void **state) {
   }
 }
 
-/* ---- out of memory ----------------------------------------------------------- */
+/* MovieLens latest-small (DESIGN.md section 10), when it is there: every
+ * rating, read as MOVIELENS and as AUTO. */
+static void test_cf_import_movielens_small(void **state) {
+  (void)state;
+  static const char path[] = "../shared/data/ml-latest-small/ratings.csv";
+  if (access(path, R_OK) != 0) {
+    print_message("      %s not found: skipped\n", path);
+    skip();
+  }
+  got g;
+  int fmt;
+  assert_int_equal(read_rows(path, PZ_CF_FORMAT_MOVIELENS, &g, &fmt), PZ_OK);
+  assert_int_equal(g.n, 100836);
+  assert_row(&g.row[0], "1", "1", 4, 964982703000LL, true, 2);
+  assert_int_equal(read_rows(path, PZ_CF_FORMAT_AUTO, &g, &fmt), PZ_OK);
+  assert_int_equal(fmt, PZ_CF_FORMAT_CSV);
+  assert_int_equal(g.n, 100836);
+  assert_row(&g.row[0], "1", "1", 4, 964982703000LL, true, 2);
+}
+
+/* ---- out of memory ------------------------------------------------------- */
 
 static void test_cf_import_oom(void **state) {
   (void)state;
@@ -655,10 +676,11 @@ static void test_cf_import_oom(void **state) {
       pz__alloc a = {test_alloc_fn, &ta};
       got g;
       memset(&g, 0, sizeof g);
-      int fmt = -1;
+      int fmt = -1, fds = open_fds();
       int rc = pz__cf_read_file(&a, path, PZ_CF_FORMAT_AUTO, collect, &g, &fmt);
       assert_int_equal(ta.live_blocks, 0);
       assert_int_equal(ta.bad_osize, 0);
+      assert_int_equal(open_fds(), fds);
       if (ta.count < n) { /* nothing failed: the plain outcome */
         assert_int_equal(rc, want[t]);
         break;
@@ -690,6 +712,7 @@ int main(void) {
       cmocka_unit_test(test_cf_import_callback_stops),
       cmocka_unit_test(test_cf_import_large_file),
       cmocka_unit_test(test_cf_import_rows_across_reads),
+      cmocka_unit_test(test_cf_import_movielens_small),
       cmocka_unit_test(test_cf_import_oom),
   };
   return cmocka_run_group_tests_name("cf_import", tests, make_dir, remove_dir);
