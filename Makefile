@@ -85,7 +85,8 @@ $(BUILD)/libpersonalize.pc: lib/libpersonalize.pc.in $(VERSION_H)
 
 # ---- examples --------------------------------------------------------------
 EX_BIN := $(BUILD)/examples/quickstart $(BUILD)/examples/pz-gen \
-          $(BUILD)/examples/segments $(BUILD)/examples/pz-eval
+          $(BUILD)/examples/segments $(BUILD)/examples/pz-eval \
+          $(BUILD)/examples/cf_movies
 .PHONY: examples
 examples: $(EX_BIN)
 $(BUILD)/examples/%: examples/%.c examples/synth.h $(AR_LIB) $(HDR)

@@ -43,10 +43,9 @@
 static void usage(FILE *f) {
   fprintf(
       f,
-      "usage: pz-eval [--k N] [--repeat R] [--json] [--quiet] [--holdout "
-      "SEED]\n"
-      "               --train TRAIN.tsv [--test TEST.tsv] --model SPEC "
-      "[--model SPEC ...]\n"
+      "usage: pz-eval [--k N] [--repeat R] [--json] [--quiet]\n"
+      "               [--holdout SEED] --train TRAIN.tsv [--test TEST.tsv]\n"
+      "               --model SPEC [--model SPEC ...]\n"
       "Scores libpersonalize models by the protocol of data/README.md: each\n"
       "row (user<TAB>item<TAB>value, header line) is a positive interaction\n"
       "of weight 1; top-k lists leave out the user's train items; the\n"
@@ -76,8 +75,7 @@ static void usage(FILE *f) {
       "  Volinsky); implicit's is c = alpha*r. So implicit's alpha A is our\n"
       "  alpha A-1: implicit alpha=1 is alpha=0 here, alpha=10 is alpha=9.\n"
       "Example: pz-eval --train train.tsv --test test.tsv --model default \\\n"
-      "           --model "
-      "als:factors=64,regularization=0.05,alpha=0,threads=2\n"
+      "           --model als:factors=64,alpha=0,threads=2 --model popular\n"
       "Exit status: 0 done, 1 error (file, library), 2 bad command line.\n");
 }
 
@@ -134,11 +132,9 @@ static uint32_t *idtab_probe(const idtab *t, const char *s, size_t len) {
   uint64_t h = hash_str(s, len);
   for (uint32_t j = (uint32_t)h & t->mask;; j = (j + 1) & t->mask) {
     uint32_t v = t->slot[j];
-    if (!v)
-      return &t->slot[j];
+    if (!v) return &t->slot[j];
     const char *o = t->id[v - 1];
-    if (strncmp(o, s, len) == 0 && o[len] == '\0')
-      return &t->slot[j];
+    if (strncmp(o, s, len) == 0 && o[len] == '\0') return &t->slot[j];
   }
 }
 
@@ -152,11 +148,9 @@ static void idtab_rehash(idtab *t, uint32_t slots) {
 }
 
 static uint32_t idtab_intern(idtab *t, const char *s, size_t len) {
-  if (!t->slot)
-    idtab_rehash(t, 1024);
+  if (!t->slot) idtab_rehash(t, 1024);
   uint32_t *p = idtab_probe(t, s, len);
-  if (*p)
-    return *p - 1;
+  if (*p) return *p - 1;
   if (t->n == t->cap) {
     t->cap = t->cap ? 2 * t->cap : 1024;
     t->id = xrealloc(t->id, t->cap * sizeof *t->id);
@@ -166,22 +160,19 @@ static uint32_t idtab_intern(idtab *t, const char *s, size_t len) {
   copy[len] = '\0';
   t->id[t->n] = copy;
   *p = ++t->n;
-  if (2u * t->n > t->mask)
-    idtab_rehash(t, 2 * (t->mask + 1));
+  if (2u * t->n > t->mask) idtab_rehash(t, 2 * (t->mask + 1));
   return t->n - 1;
 }
 
 /* Index of s, or -1 when it was never interned. */
 static int64_t idtab_find(const idtab *t, const char *s) {
-  if (!t->slot)
-    return -1;
+  if (!t->slot) return -1;
   uint32_t v = *idtab_probe(t, s, strlen(s));
   return v ? (int64_t)v - 1 : -1;
 }
 
 static void idtab_free(idtab *t) {
-  for (uint32_t i = 0; i < t->n; i++)
-    free(t->id[i]);
+  for (uint32_t i = 0; i < t->n; i++) free(t->id[i]);
   free(t->id);
   free(t->slot);
 }
@@ -191,11 +182,9 @@ static void idtab_free(idtab *t) {
 static bool idtab_numeric(const idtab *t) {
   for (uint32_t i = 0; i < t->n; i++) {
     const char *s = t->id[i];
-    if (!*s)
-      return false;
+    if (!*s) return false;
     for (; *s; s++)
-      if (*s < '0' || *s > '9')
-        return false;
+      if (*s < '0' || *s > '9') return false;
   }
   return true;
 }
@@ -214,13 +203,10 @@ static int cmp_str(const void *x, const void *y) {
 static int cmp_num(const void *x, const void *y) {
   const char *a = ((const ordered *)x)->s, *b = ((const ordered *)y)->s;
   const char *a1 = a, *b1 = b;
-  while (*a1 == '0' && a1[1])
-    a1++;
-  while (*b1 == '0' && b1[1])
-    b1++;
+  while (*a1 == '0' && a1[1]) a1++;
+  while (*b1 == '0' && b1[1]) b1++;
   size_t la = strlen(a1), lb = strlen(b1);
-  if (la != lb)
-    return la < lb ? -1 : 1;
+  if (la != lb) return la < lb ? -1 : 1;
   int c = strcmp(a1, b1);
   return c ? c : strcmp(a, b);
 }
@@ -228,8 +214,7 @@ static int cmp_num(const void *x, const void *y) {
 /* Renumber the ids in id order; map[old] = new (caller frees). */
 static uint32_t *idtab_sort(idtab *t) {
   ordered *o = xcalloc(t->n, sizeof *o);
-  for (uint32_t i = 0; i < t->n; i++)
-    o[i] = (ordered){t->id[i], i};
+  for (uint32_t i = 0; i < t->n; i++) o[i] = (ordered){t->id[i], i};
   qsort(o, t->n, sizeof *o, idtab_numeric(t) ? cmp_num : cmp_str);
   uint32_t *map = xcalloc(t->n, sizeof *map);
   for (uint32_t i = 0; i < t->n; i++) {
@@ -237,8 +222,7 @@ static uint32_t *idtab_sort(idtab *t) {
     t->id[i] = (char *)o[i].s;
   }
   free(o);
-  if (t->slot)
-    idtab_rehash(t, t->mask + 1);
+  if (t->slot) idtab_rehash(t, t->mask + 1);
   return map;
 }
 
@@ -290,14 +274,11 @@ static size_t csr_build(csr *c, uint32_t rows, const pairs *p) {
   c->rows = rows;
   c->ptr = xcalloc((size_t)rows + 1, sizeof *c->ptr);
   c->idx = xcalloc(p->n, sizeof *c->idx);
-  for (size_t j = 0; j < p->n; j++)
-    c->ptr[p->u[j] + 1]++;
-  for (uint32_t r = 0; r < rows; r++)
-    c->ptr[r + 1] += c->ptr[r];
+  for (size_t j = 0; j < p->n; j++) c->ptr[p->u[j] + 1]++;
+  for (uint32_t r = 0; r < rows; r++) c->ptr[r + 1] += c->ptr[r];
   size_t *fill = xcalloc((size_t)rows + 1, sizeof *fill);
   memcpy(fill, c->ptr, ((size_t)rows + 1) * sizeof *fill);
-  for (size_t j = 0; j < p->n; j++)
-    c->idx[fill[p->u[j]]++] = p->i[j];
+  for (size_t j = 0; j < p->n; j++) c->idx[fill[p->u[j]]++] = p->i[j];
   free(fill);
   /* sort each row and squeeze out repeats, rows moving left in place */
   size_t w = 0, start = 0;
@@ -306,8 +287,7 @@ static size_t csr_build(csr *c, uint32_t rows, const pairs *p) {
     qsort(c->idx + start, end - start, sizeof *c->idx, cmp_u32);
     c->ptr[r] = w;
     for (size_t j = start; j < end; j++)
-      if (j == start || c->idx[j] != c->idx[j - 1])
-        c->idx[w++] = c->idx[j];
+      if (j == start || c->idx[j] != c->idx[j - 1]) c->idx[w++] = c->idx[j];
     start = end;
   }
   c->ptr[rows] = w;
@@ -319,16 +299,14 @@ static void csr_free(csr *c) {
   free(c->idx);
 }
 
-/* ---- reading TSV files ------------------------------------------------------
- */
+/* ---- reading TSV files --------------------------------------------------- */
 
 /* A finite number, the whole of s. */
 static bool parse_number(const char *s, double *out) {
   char *end;
   errno = 0;
   double v = strtod(s, &end);
-  if (end == s || *end || errno == ERANGE || !isfinite(v))
-    return false;
+  if (end == s || *end || errno == ERANGE || !isfinite(v)) return false;
   *out = v;
   return true;
 }
@@ -338,17 +316,13 @@ static const char *split3(char *line, char *f[3]) {
   f[0] = line;
   for (int k = 1; k < 3; k++) {
     char *tab = strchr(f[k - 1], '\t');
-    if (!tab)
-      return "expected 3 tab-separated fields: user, item, value";
+    if (!tab) return "expected 3 tab-separated fields: user, item, value";
     *tab = '\0';
     f[k] = tab + 1;
   }
-  if (strchr(f[2], '\t'))
-    return "more than 3 tab-separated fields";
-  if (!*f[0])
-    return "empty user id";
-  if (!*f[1])
-    return "empty item id";
+  if (strchr(f[2], '\t')) return "more than 3 tab-separated fields";
+  if (!*f[0]) return "empty user id";
+  if (!*f[1]) return "empty item id";
   if (strlen(f[0]) > PZ_ID_MAX || strlen(f[1]) > PZ_ID_MAX)
     return "id longer than 255 bytes";
   return NULL;
@@ -378,11 +352,9 @@ static int read_tsv(const char *path, idtab *users, idtab *items, pairs *p,
       line[--len] = '\0';
     char *fld[3];
     double v;
-    if ((why = split3(line, fld)))
-      break;
+    if ((why = split3(line, fld))) break;
     if (!parse_number(fld[2], &v)) {
-      if (lineno == 1)
-        continue; /* the header */
+      if (lineno == 1) continue; /* the header */
       why = "value is not a finite number";
       break;
     }
@@ -435,8 +407,7 @@ static void dataset_sort_ids(dataset *d, pairs *a, pairs *b) {
 static uint64_t rng_below(synth_rng *r, uint64_t bound) {
   uint64_t lim = (0 - bound) % bound; /* rejection: no modulo bias */
   uint64_t x;
-  do
-    x = synth_next(r);
+  do x = synth_next(r);
   while (x < lim);
   return x % bound;
 }
@@ -461,8 +432,7 @@ static void split_holdout(const csr *all, uint64_t seed, pairs *keep,
       }
       m = (size_t)lround(HOLDOUT_SHARE * (double)n);
     }
-    for (size_t j = 0; j < n; j++)
-      pairs_add(j < m ? held : keep, u, tmp[j]);
+    for (size_t j = 0; j < n; j++) pairs_add(j < m ? held : keep, u, tmp[j]);
   }
   free(tmp);
 }
@@ -475,8 +445,7 @@ static void select_rows(dataset *d, const pairs *file, const csr *keep) {
     uint32_t u = file->u[j], i = file->i[j];
     const uint32_t *row = keep->idx + keep->ptr[u];
     const uint32_t *hit = bsearch(&i, row, csr_len(keep, u), sizeof i, cmp_u32);
-    if (!hit || done[hit - keep->idx])
-      continue;
+    if (!hit || done[hit - keep->idx]) continue;
     done[hit - keep->idx] = true;
     pairs_add(&d->train, u, i);
   }
@@ -486,23 +455,21 @@ static void select_rows(dataset *d, const pairs *file, const csr *keep) {
 /* Counts for the header and the checks: who is scored, who is unknown. */
 static void dataset_count(dataset *d) {
   d->item_loaded = xcalloc(d->items.n, sizeof *d->item_loaded);
-  for (size_t j = 0; j < d->train.n; j++)
-    d->item_loaded[d->train.i[j]] = true;
+  for (size_t j = 0; j < d->train.n; j++) d->item_loaded[d->train.i[j]] = true;
   for (uint32_t i = 0; i < d->items.n; i++)
-    d->item_loaded[i] ? d->train_items++ : d->test_only_items++;
+    if (d->item_loaded[i])
+      d->train_items++;
+    else
+      d->test_only_items++;
   d->scored = xcalloc(d->users.n, sizeof *d->scored);
   for (uint32_t u = 0; u < d->users.n; u++) {
     size_t nt = csr_len(&d->truth, u);
-    if (csr_len(&d->seen, u))
-      d->train_users++;
-    if (!nt)
-      continue;
+    if (csr_len(&d->seen, u)) d->train_users++;
+    if (!nt) continue;
     d->scored[d->n_scored++] = u;
-    if (!csr_len(&d->seen, u))
-      d->n_unknown++;
+    if (!csr_len(&d->seen, u)) d->n_unknown++;
     for (size_t j = d->truth.ptr[u]; j < d->truth.ptr[u + 1]; j++)
-      if (csr_has(&d->seen, u, d->truth.idx[j]))
-        d->overlap++;
+      if (csr_has(&d->seen, u, d->truth.idx[j])) d->overlap++;
   }
 }
 
@@ -547,8 +514,7 @@ static void dataset_free(dataset *d) {
   free(d->scored);
 }
 
-/* ---- model specs ----------------------------------------------------------
- */
+/* ---- model specs --------------------------------------------------------- */
 
 enum kind { K_DEFAULT, K_POPULAR, K_KNN, K_ALS, K_BOTH };
 static const char *const kind_names[] = {"default", "popular", "knn", "als",
@@ -592,10 +558,8 @@ typedef struct section {
 
 static void section_set(section *s, const char *key, const char *val) {
   size_t j = 0;
-  while (j < s->n && strcmp(s->key[j], key) != 0)
-    j++;
-  if (j == s->n)
-    s->n++;
+  while (j < s->n && strcmp(s->key[j], key) != 0) j++;
+  if (j == s->n) s->n++;
   snprintf(s->key[j], KEY_MAX, "%s", key);
   snprintf(s->val[j], VAL_MAX, "%s", val);
 }
@@ -619,8 +583,7 @@ typedef struct model {
 static int yaml_put(model *m, const char *a, const char *b, const char *c) {
   int n = snprintf(m->yaml + m->yaml_len, sizeof m->yaml - m->yaml_len,
                    "%s%s%s", a, b, c);
-  if (n < 0 || (size_t)n >= sizeof m->yaml - m->yaml_len)
-    return -1;
+  if (n < 0 || (size_t)n >= sizeof m->yaml - m->yaml_len) return -1;
   m->yaml_len += (size_t)n;
   return 0;
 }
@@ -633,8 +596,7 @@ static int model_yaml(model *m) {
   int bad = 0;
   m->yaml_len = 0;
   for (int s = 0; s < 2; s++) {
-    if (!secs[s]->n)
-      continue;
+    if (!secs[s]->n) continue;
     bad |= yaml_put(m, names[s], "", "");
     for (size_t j = 0; j < secs[s]->n; j++)
       bad |= yaml_put(m, j ? ", " : "", secs[s]->key[j], ": ") |
@@ -648,23 +610,16 @@ static int model_yaml(model *m) {
 static bool is_yaml_number(const char *s) {
   const char *p = s;
   double v;
-  if (*p == '-')
-    p++;
-  if (*p < '0' || *p > '9')
-    return false;
-  while (*p >= '0' && *p <= '9')
-    p++;
+  if (*p == '-') p++;
+  if (*p < '0' || *p > '9') return false;
+  while (*p >= '0' && *p <= '9') p++;
   if (*p == '.')
-    for (p++; *p >= '0' && *p <= '9'; p++)
-      continue;
+    for (p++; *p >= '0' && *p <= '9'; p++) continue;
   if (*p == 'e' || *p == 'E') {
     p++;
-    if (*p == '+' || *p == '-')
-      p++;
-    if (*p < '0' || *p > '9')
-      return false;
-    while (*p >= '0' && *p <= '9')
-      p++;
+    if (*p == '+' || *p == '-') p++;
+    if (*p < '0' || *p > '9') return false;
+    while (*p >= '0' && *p <= '9') p++;
   }
   return !*p && parse_number(s, &v);
 }
@@ -688,8 +643,7 @@ static const char *check_value(enum vtype t, const char *val) {
 
 static const keydef *find_key(const keydef *defs, const char *key) {
   for (; defs->key; defs++)
-    if (strcmp(defs->key, key) == 0)
-      return defs;
+    if (strcmp(defs->key, key) == 0) return defs;
   return NULL;
 }
 
@@ -697,8 +651,7 @@ static const keydef *find_key(const keydef *defs, const char *key) {
  * (empty), `popular` popularity only, the others pure CF. */
 static void model_base(model *m) {
   static const char *const algo[] = {NULL, "off", "knn", "als", "both"};
-  if (m->kind == K_DEFAULT)
-    return;
+  if (m->kind == K_DEFAULT) return;
   bool pop = m->kind == K_POPULAR;
   section_set(&m->cf, "algorithm", algo[m->kind]);
   section_set(&m->ranking, "cf_weight", pop ? "0" : "1");
@@ -727,15 +680,12 @@ static int model_key(model *m, char *kv, const keydef **given,
   bool rank = strncmp(key, "ranking.", 8) == 0;
   const keydef *def =
       rank ? find_key(rank_keys, key + 8) : find_key(cf_keys, key);
-  if (!def)
-    return spec_error(m, key, "unknown key (see pz-eval --help)");
+  if (!def) return spec_error(m, key, "unknown key (see pz-eval --help)");
   if (!rank && m->kind == K_POPULAR)
     return spec_error(m, key, "popular takes only ranking.* keys");
   for (size_t j = 0; j < *n_given; j++)
-    if (given[j] == def)
-      return spec_error(m, key, "given twice");
-  if (strlen(val) >= VAL_MAX)
-    return spec_error(m, key, "value too long");
+    if (given[j] == def) return spec_error(m, key, "given twice");
+  if (strlen(val) >= VAL_MAX) return spec_error(m, key, "value too long");
   const char *want = check_value(def->type, val);
   if (want) {
     fprintf(stderr, "pz-eval: model %s: %s=%s: the value must be %s\n", m->spec,
@@ -761,8 +711,7 @@ static int model_parse(model *m, const char *spec) {
                       "unknown model (default, popular, knn, als, both)");
   m->kind = (enum kind)k;
   model_base(m);
-  if (!spec[nlen])
-    return model_yaml(m) ? spec_error(m, spec, "too long") : 0;
+  if (!spec[nlen]) return model_yaml(m) ? spec_error(m, spec, "too long") : 0;
   char *rest = xrealloc(NULL, strlen(spec + nlen + 1) + 1);
   strcpy(rest, spec + nlen + 1);
   const keydef *given[sizeof cf_keys / sizeof *cf_keys +
@@ -771,18 +720,15 @@ static int model_parse(model *m, const char *spec) {
   int rc = 0;
   for (char *kv = rest, *next; !rc && kv; kv = next) {
     next = strchr(kv, ',');
-    if (next)
-      *next++ = '\0';
+    if (next) *next++ = '\0';
     rc = model_key(m, kv, given, &n_given);
   }
   free(rest);
-  if (!rc && model_yaml(m))
-    rc = spec_error(m, spec, "too long");
+  if (!rc && model_yaml(m)) rc = spec_error(m, spec, "too long");
   return rc;
 }
 
-/* ---- command line ----------------------------------------------------------
- */
+/* ---- command line -------------------------------------------------------- */
 
 typedef struct config {
   unsigned k, repeat;
@@ -816,8 +762,7 @@ static int parse_opt(config *c, const char *opt, const char *val) {
       return bad_arg(opt, "not a non-negative whole number");
     c->holdout = true;
   } else if (strcmp(opt, "--train") == 0 || strcmp(opt, "--test") == 0) {
-    if (!*val)
-      return bad_arg(opt, "empty file name");
+    if (!*val) return bad_arg(opt, "empty file name");
     *(opt[3] == 'r' ? &c->train_path : &c->test_path) = val;
   } else if (strcmp(opt, "--model") == 0) {
     c->models = xrealloc(c->models, (c->n_models + 1) * sizeof *c->models);
@@ -832,8 +777,7 @@ static bool takes_value(const char *opt) {
   static const char *const opts[] = {"--k",     "--repeat", "--holdout",
                                      "--train", "--test",   "--model"};
   for (size_t j = 0; j < sizeof opts / sizeof *opts; j++)
-    if (strcmp(opt, opts[j]) == 0)
-      return true;
+    if (strcmp(opt, opts[j]) == 0) return true;
   return false;
 }
 
@@ -848,20 +792,15 @@ static int parse_args(config *c, int argc, char **argv) {
       *(opt[2] == 'j' ? &c->json : &c->quiet) = true;
       continue;
     }
-    if (!takes_value(opt))
-      return bad_arg(opt, "unknown option");
-    if (i + 1 >= argc)
-      return bad_arg(opt, "missing value");
+    if (!takes_value(opt)) return bad_arg(opt, "unknown option");
+    if (i + 1 >= argc) return bad_arg(opt, "missing value");
     int rc = parse_opt(c, opt, argv[++i]);
-    if (rc)
-      return rc;
+    if (rc) return rc;
   }
-  if (!c->train_path)
-    return bad_arg("--train", "required");
+  if (!c->train_path) return bad_arg("--train", "required");
   if (!c->test_path && !c->holdout)
     return bad_arg("--test", "required (or --holdout SEED)");
-  if (!c->n_models)
-    return bad_arg("--model", "at least one is required");
+  if (!c->n_models) return bad_arg("--model", "at least one is required");
   if (c->holdout && c->test_path) {
     fprintf(stderr, "pz-eval: --holdout: %s is not read\n", c->test_path);
     c->test_path = NULL;
@@ -877,10 +816,8 @@ static int64_t fixed_clock(void *ud) { return *(const int64_t *)ud; }
 static int open_engine(pz_engine **e, const config *c, const model *m) {
   char what[512];
   int rc = pz_engine_open_string(e, m->yaml, m->yaml_len);
-  if (!rc)
-    rc = pz_engine_set_clock(*e, fixed_clock, (void *)&c->now_ms);
-  if (!rc)
-    return 0;
+  if (!rc) rc = pz_engine_set_clock(*e, fixed_clock, (void *)&c->now_ms);
+  if (!rc) return 0;
   snprintf(what, sizeof what, "model %s: opening the engine", m->spec);
   return lib_fail(what, rc);
 }
@@ -888,7 +825,7 @@ static int open_engine(pz_engine **e, const config *c, const model *m) {
 /* Load the train rows: the library's file import, or (holdout, where only
  * part of the file is train) one pz_track per distinct pair. */
 static int load_train(pz_engine *e, const config *c, const dataset *d,
-                      const model *m) {
+                      model *m) {
   char what[512];
   int rc;
   double t0 = now_s();
@@ -899,8 +836,7 @@ static int load_train(pz_engine *e, const config *c, const dataset *d,
     io.format = PZ_CF_FORMAT_TSV;
     io.event_type = EVENT_TYPE;
     io.binary = 1;
-    if (!rc)
-      rc = pz_cf_import(e, c->train_path, &io, &rows);
+    if (!rc) rc = pz_cf_import(e, c->train_path, &io, &rows);
     snprintf(what, sizeof what, "model %s: pz_cf_import %s", m->spec,
              c->train_path);
     if (!rc && rows != d->file_rows)
@@ -915,9 +851,8 @@ static int load_train(pz_engine *e, const config *c, const dataset *d,
                     EVENT_TYPE, 1.0, 0);
     snprintf(what, sizeof what, "model %s: pz_track", m->spec);
   }
-  if (rc)
-    return lib_fail(what, rc);
-  ((model *)m)->res.import_s = now_s() - t0;
+  if (rc) return lib_fail(what, rc);
+  m->res.import_s = now_s() - t0;
   return 0;
 }
 
@@ -926,8 +861,7 @@ static int load_train(pz_engine *e, const config *c, const dataset *d,
 static int complete_catalogue(pz_engine *e, const dataset *d, const model *m) {
   char what[512];
   for (uint32_t i = 0; i < d->items.n; i++) {
-    if (d->item_loaded[i])
-      continue;
+    if (d->item_loaded[i]) continue;
     int rc = pz_item_put(e, d->items.id[i], NULL, NULL, 0);
     if (rc) {
       snprintf(what, sizeof what, "model %s: pz_item_put %s", m->spec,
@@ -937,8 +871,7 @@ static int complete_catalogue(pz_engine *e, const dataset *d, const model *m) {
   }
   size_t n = 0;
   int rc = pz_item_count(&n, e);
-  if (rc)
-    return lib_fail("pz_item_count", rc);
+  if (rc) return lib_fail("pz_item_count", rc);
   if (n != d->items.n)
     fprintf(stderr,
             "pz-eval: warning: model %s: the engine has %zu items, the "
@@ -954,16 +887,14 @@ static int cmp_double(const void *x, const void *y) {
 
 /* The median of v[0..n) (sorts v); 0 for n = 0. */
 static double median(double *v, size_t n) {
-  if (!n)
-    return 0;
+  if (!n) return 0;
   qsort(v, n, sizeof *v, cmp_double);
   return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
 /* Nearest-rank percentile of sorted v[0..n); 0 for n = 0. */
 static double percentile(const double *v, size_t n, double p) {
-  if (!n)
-    return 0;
+  if (!n) return 0;
   size_t r = (size_t)ceil(p * (double)n);
   return v[r ? r - 1 : 0];
 }
@@ -971,12 +902,11 @@ static double percentile(const double *v, size_t n, double p) {
 /* The model's figures should describe the data loaded: a mismatch is a
  * protocol bug here or a bug in the library, so say so. */
 static int check_stats(pz_engine *e, const dataset *d, const model *m) {
+  if (m->kind == K_POPULAR) return 0; /* no model to describe */
   pz_cf_stats st;
   memset(&st, 0, sizeof st);
   st.version = PZ_CF_STATS_VERSION;
   int rc = pz_cf_stats_get(&st, e);
-  if (m->kind == K_POPULAR)
-    return 0; /* no model to describe */
   if (rc) {
     char what[512];
     snprintf(what, sizeof what, "model %s: pz_cf_stats_get", m->spec);
@@ -999,6 +929,7 @@ static int train(pz_engine *e, const config *c, const dataset *d, model *m) {
   char what[512];
   pz_cf_options o;
   int rc = pz_cf_options_init(&o, PZ_CF_OPTIONS_VERSION);
+  if (rc) return lib_fail("pz_cf_options_init", rc);
   double *t = xcalloc(c->repeat, sizeof *t);
   for (unsigned r = 0; !rc && r < c->repeat; r++) {
     double t0 = now_s();
@@ -1011,16 +942,19 @@ static int train(pz_engine *e, const config *c, const dataset *d, model *m) {
   return rc ? lib_fail(what, rc) : check_stats(e, d, m);
 }
 
-/* Metric sums over the scored users. */
+/* Metric sums over the scored users, and what the lists should never
+ * hold: an item twice, or one the user has in train. */
 typedef struct tally {
   double p, r, ndcg, map;
-  bool *covered; /* per item */
+  size_t *stamp; /* per item: 1 + the last scored user it went to; 0 never */
+  size_t repeated, seen;
 } tally;
 
 /* Score one list against the user's truth: binary gains, ideal DCG and
  * the MAP normaliser over min(k, |truth|) positions. */
-static int score_list(tally *t, const pz_recs *recs, const dataset *d,
-                      uint32_t u, unsigned k) {
+static int score_list(tally *t, const pz_recs *recs, const dataset *d, size_t s,
+                      unsigned k) {
+  uint32_t u = d->scored[s];
   size_t n = pz_recs_count(recs), nt = csr_len(&d->truth, u);
   size_t ideal = nt < k ? nt : k;
   double hits = 0, dcg = 0, idcg = 0, ap = 0;
@@ -1031,17 +965,16 @@ static int score_list(tally *t, const pz_recs *recs, const dataset *d,
       return 1;
     }
     int64_t i = idtab_find(&d->items, item);
-    if (i < 0)
-      continue; /* not an item of the files: never a hit */
-    t->covered[i] = true;
-    if (!csr_has(&d->truth, u, (uint32_t)i))
-      continue;
+    if (i < 0) continue; /* not an item of the files: never a hit */
+    t->repeated += t->stamp[i] == s + 1;
+    t->stamp[i] = s + 1;
+    t->seen += csr_has(&d->seen, u, (uint32_t)i);
+    if (!csr_has(&d->truth, u, (uint32_t)i)) continue;
     hits++;
     dcg += 1 / log2((double)j + 2);
     ap += hits / (double)(j + 1);
   }
-  for (size_t j = 0; j < ideal; j++)
-    idcg += 1 / log2((double)j + 2);
+  for (size_t j = 0; j < ideal; j++) idcg += 1 / log2((double)j + 2);
   t->p += hits / k;
   t->r += hits / (double)nt;
   t->ndcg += dcg / idcg;
@@ -1051,7 +984,7 @@ static int score_list(tally *t, const pz_recs *recs, const dataset *d,
 
 /* Recommend to every scored user, timing each pz_recommend alone. */
 static int score(pz_engine *e, const config *c, const dataset *d, model *m) {
-  tally t = {0, 0, 0, 0, xcalloc(d->items.n, sizeof(bool))};
+  tally t = {0, 0, 0, 0, xcalloc(d->items.n, sizeof(size_t)), 0, 0};
   double *us = xcalloc(d->n_scored, sizeof *us);
   int rc = 0;
   for (size_t s = 0; !rc && s < d->n_scored; s++) {
@@ -1066,13 +999,17 @@ static int score(pz_engine *e, const config *c, const dataset *d, model *m) {
                user);
       rc = lib_fail(what, rc);
     } else {
-      rc = score_list(&t, recs, d, d->scored[s], c->k);
+      rc = score_list(&t, recs, d, s, c->k);
     }
     pz_recs_free(recs);
   }
   size_t n = d->n_scored, covered = 0;
-  for (uint32_t i = 0; i < d->items.n; i++)
-    covered += t.covered[i];
+  for (uint32_t i = 0; i < d->items.n; i++) covered += t.stamp[i] != 0;
+  if (t.repeated || t.seen)
+    fprintf(stderr,
+            "pz-eval: warning: model %s: the lists held %zu repeated items "
+            "and %zu items of the users' train rows\n",
+            m->spec, t.repeated, t.seen);
   result *r = &m->res;
   r->users = n;
   r->unknown = d->n_unknown;
@@ -1084,21 +1021,17 @@ static int score(pz_engine *e, const config *c, const dataset *d, model *m) {
   r->rec_p50_us = median(us, n);
   r->rec_p99_us = percentile(us, n, 0.99);
   free(us);
-  free(t.covered);
+  free(t.stamp);
   return rc;
 }
 
 static int run_model(const config *c, const dataset *d, model *m) {
   pz_engine *e = NULL;
   int rc = open_engine(&e, c, m);
-  if (!rc)
-    rc = load_train(e, c, d, m);
-  if (!rc)
-    rc = complete_catalogue(e, d, m);
-  if (!rc)
-    rc = train(e, c, d, m);
-  if (!rc)
-    rc = score(e, c, d, m);
+  if (!rc) rc = load_train(e, c, d, m);
+  if (!rc) rc = complete_catalogue(e, d, m);
+  if (!rc) rc = train(e, c, d, m);
+  if (!rc) rc = score(e, c, d, m);
   pz_engine_free(e);
   return rc;
 }
@@ -1122,14 +1055,12 @@ static int check_configs(const config *c) {
       }
       return 2;
     }
-    if (rc)
-      return lib_fail("pz_engine_open_string", rc);
+    if (rc) return lib_fail("pz_engine_open_string", rc);
   }
   return 0;
 }
 
-/* ---- output -----------------------------------------------------------------
- */
+/* ---- output -------------------------------------------------------------- */
 
 static void json_str(FILE *f, const char *s) {
   if (!s) {
@@ -1172,8 +1103,7 @@ static void print_header(FILE *f, const config *c, const dataset *d) {
 static size_t name_width(const config *c) {
   size_t w = 5; /* "model" */
   for (size_t j = 0; j < c->n_models; j++)
-    if (strlen(c->models[j].spec) > w)
-      w = strlen(c->models[j].spec);
+    if (strlen(c->models[j].spec) > w) w = strlen(c->models[j].spec);
   return w;
 }
 
@@ -1217,10 +1147,10 @@ static void print_json(const config *c, const model *m) {
 /* Warnings about the data that change what the figures mean. */
 static void warn_data(const config *c, const dataset *d) {
   if (d->train_dups)
-    fprintf(stderr,
-            "pz-eval: warning: %s repeats %zu (user, item) pairs; "
-            "pz_cf_import tracks each row, so they weigh more than 1\n",
-            c->train_path, d->train_dups);
+    fprintf(stderr, "pz-eval: warning: %s repeats %zu (user, item) pairs; %s\n",
+            c->train_path, d->train_dups,
+            c->holdout ? "tracked once"
+                       : "pz_cf_import tracks each row, so they weigh more");
   if (d->test_dups)
     fprintf(stderr,
             "pz-eval: warning: %s repeats %zu (user, item) pairs; "
@@ -1236,12 +1166,10 @@ static void warn_data(const config *c, const dataset *d) {
 int main(int argc, char **argv) {
   config c = {10, 1, false, false, false, 0, NULL, NULL, NULL, 0, 0};
   int rc = parse_args(&c, argc, argv);
-  if (!rc)
-    rc = check_configs(&c);
+  if (!rc) rc = check_configs(&c);
   dataset d;
   memset(&d, 0, sizeof d);
-  if (!rc)
-    rc = dataset_load(&d, c.train_path, c.test_path, c.holdout, c.seed);
+  if (!rc) rc = dataset_load(&d, c.train_path, c.test_path, c.holdout, c.seed);
   if (!rc) {
     c.now_ms = (int64_t)time(NULL) * 1000;
     warn_data(&c, &d);
@@ -1254,8 +1182,8 @@ int main(int argc, char **argv) {
     }
     for (size_t j = 0; !rc && j < c.n_models; j++) {
       rc = run_model(&c, &d, &c.models[j]);
-      if (!rc)
-        c.json ? print_json(&c, &c.models[j]) : print_row(&c.models[j], w);
+      if (!rc && c.json) print_json(&c, &c.models[j]);
+      if (!rc && !c.json) print_row(&c.models[j], w);
       fflush(stdout);
     }
   }

@@ -72,13 +72,46 @@ PZ__HOT_INLINE void axpy8(float *y, float a, const float *x, uint32_t f) {
 }
 #endif
 
-/* out = A x for symmetric A, as a sum of rows (no horizontal sums). */
+/* out = A x for symmetric A, as a sum of rows (no horizontal sums), 32
+ * columns at a time so the partial sums stay in registers. */
+#if defined(__GNUC__) || defined(__clang__)
+PZ__HOT_INLINE void symv8(const float *A, const float *x, float *out,
+                          uint32_t f) {
+  uint32_t c = 0;
+  for (; c + 32 <= f; c += 32) {
+    v8 s0 = {0}, s1 = {0}, s2 = {0}, s3 = {0};
+    for (uint32_t a = 0; a < f; a++) {
+      const float *row = A + (size_t)a * f + c;
+      float xa = x[a];
+      v8 xv = {xa, xa, xa, xa, xa, xa, xa, xa};
+      s0 += xv * ld8(row);
+      s1 += xv * ld8(row + 8);
+      s2 += xv * ld8(row + 16);
+      s3 += xv * ld8(row + 24);
+    }
+    st8(out + c, s0);
+    st8(out + c + 8, s1);
+    st8(out + c + 16, s2);
+    st8(out + c + 24, s3);
+  }
+  for (; c < f; c += 8) {
+    v8 s0 = {0};
+    for (uint32_t a = 0; a < f; a++) {
+      float xa = x[a];
+      v8 xv = {xa, xa, xa, xa, xa, xa, xa, xa};
+      s0 += xv * ld8(A + (size_t)a * f + c);
+    }
+    st8(out + c, s0);
+  }
+}
+#else
 PZ__HOT_INLINE void symv8(const float *A, const float *x, float *out,
                           uint32_t f) {
   memset(out, 0, f * sizeof *out);
   for (uint32_t a = 0; a < f; a++)
     if (x[a] != 0) axpy8(out, x[a], A + (size_t)a * f, f);
 }
+#endif
 
 float pz__cf_dot(const float *a, const float *b, uint32_t f) {
   return dot8(a, b, f);

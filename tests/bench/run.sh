@@ -78,7 +78,7 @@ for split in pos4 all; do
     }
     function f4(x) { return x == "-" ? x : sprintf("%.4f", x) }
     BEGIN {
-      fmt = "%-5s %-64s %7s %7s %7s %7s %8s\n"
+      fmt = "%-5s %-66s %7s %7s %7s %7s %8s\n"
       printf fmt, "who", "model", "P@10", "R@10", "nDCG@10", "MAP@10", "train s"
     }
     /^\{/ {
