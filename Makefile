@@ -139,11 +139,14 @@ check-sanitize:
 	$(MAKE) check BUILD=build/san OUT=build/san/lib OPT="-O1 -g" \
 	  SAN="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"
 
-bench: all $(BUILD)/tests/bench
+bench: all $(BUILD)/tests/bench $(BUILD)/tests/bench_cf
 	@sh tests/bench/run.sh $(BUILD)
 $(BUILD)/tests/bench: tests/bench/bench.c examples/synth.h $(AR_LIB) $(HDR)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -Ilib -o $@ $< $(AR_LIB) $(LDFLAGS_ALL) $(LIBS_ALL)
+$(BUILD)/tests/bench_cf: tests/bench/bench_cf.c examples/synth.h $(AR_LIB) $(HDR)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -o $@ $< $(AR_LIB) $(LDFLAGS_ALL) $(LIBS_ALL)
 
 # ---- install -------------------------------------------------------------------
 MAN3 := $(wildcard man/man3/*.3)

@@ -36,6 +36,12 @@
 #define TOP_K 5
 #define TITLE_MAX 96
 
+/* The cf: section keeps its defaults (item-kNN with BM25 weighting and
+ * implicit ALS, blended; see personalize.yaml(5)) but trains on two
+ * threads: the model is the same whatever the thread count. */
+static const char config[] = "cf:\n"
+                             "  threads: 2\n";
+
 /* Print a failed call and its detail; returns 1 for main's exit status. */
 static int report(const char *call, int rc) {
   fprintf(stderr, "cf_movies: %s failed: %s: %s\n", call, pz_strerror(rc),
@@ -139,6 +145,17 @@ static const char *title_of(const titles *ts, const char *item, char *buf) {
   return t ? t->text : "";
 }
 
+/* s cut to at most `width` bytes, ending in "..." when cut (at a UTF-8
+ * character boundary). buf: TITLE_MAX bytes. */
+static const char *short_title(const char *s, size_t width, char *buf) {
+  size_t n = strlen(s);
+  if (n <= width || width < 4) return s;
+  n = width - 3;
+  while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80) n--;
+  snprintf(buf, TITLE_MAX, "%.*s...", (int)n, s);
+  return buf;
+}
+
 /* ---- synthetic ratings --------------------------------------------------- */
 
 static uint64_t next_random(uint64_t *s) {
@@ -176,7 +193,7 @@ static int write_synthetic(const char *path) {
       /* the smaller of two draws: rank r is picked about (n - r) times */
       unsigned per = SYN_MOVIES / N_GENRES, a = below(&rng, per),
                b = below(&rng, per);
-      unsigned m = (a < b ? a : b) * N_GENRES + g;
+      unsigned m = (a < b ? a : b) * (unsigned)N_GENRES + g;
       if (m == 0 || rated[m]) continue;
       rated[m] = 1;
       unsigned half_stars = g == love ? 8 + below(&rng, 3) : 2 + below(&rng, 7);
@@ -280,19 +297,19 @@ static int show_similar(pz_engine *e, const titles *ts, const char *item) {
  * behind the CF part of the score, with their shares. */
 static int show_recommendations(pz_engine *e, const titles *ts,
                                 const char *user) {
-  char b1[TITLE_MAX];
+  char b1[TITLE_MAX], b2[TITLE_MAX];
   pz_recs *r = NULL;
   int rc = pz_recommend(&r, e, user, TOP_K, NULL);
   if (rc) return report("pz_recommend", rc);
   for (size_t i = 0; i < pz_recs_count(r); i++) {
-    const char *item = pz_recs_item(r, i);
-    printf("  %zu. %-6s %.3f  %-44.44s  (%s)\n", i + 1, item,
-           pz_recs_score(r, i), title_of(ts, item, b1), pz_recs_reason(r, i));
-    const char *why;
+    const char *item = pz_recs_item(r, i), *why;
+    printf("  %zu. %-6s %.3f  %s\n       %s", i + 1, item, pz_recs_score(r, i),
+           title_of(ts, item, b1), pz_recs_reason(r, i));
     for (size_t j = 0; (why = pz_recs_because(r, i, j)) != NULL; j++)
-      printf("%s %s %.40s (%.0f%%)", j ? "," : "       because of", why,
-             title_of(ts, why, b1), 100 * pz_recs_because_share(r, i, j));
-    if (pz_recs_because(r, i, 0)) printf("\n");
+      printf("%s %s %s %.0f%%", j ? "," : "; CF shares:", why,
+             short_title(title_of(ts, why, b1), 24, b2),
+             100 * pz_recs_because_share(r, i, j));
+    printf("\n");
   }
   pz_recs_free(r);
   return 0;
@@ -324,13 +341,13 @@ static int newcomer(pz_engine *e, const titles *ts, const char *seed) {
   const char *id = "newcomer";
   char picks[3][64], b[TITLE_MAX];
   if (newcomer_picks(e, seed, picks)) return 1;
-  printf("\n%s, who has just rated:", id);
+  printf("\n%s, a new user who has just rated:\n", id);
   for (int i = 0; i < 3; i++) {
     int rc = pz_track(e, id, picks[i], "rating", 1, 0);
     if (rc) return report("pz_track", rc);
-    printf("%s %s %s", i ? "," : "", picks[i], title_of(ts, picks[i], b));
+    printf("  %-6s %s\n", picks[i], title_of(ts, picks[i], b));
   }
-  printf("\n");
+  printf("gets, with no retraining:\n");
   return show_recommendations(e, ts, id);
 }
 
@@ -375,6 +392,8 @@ int main(int argc, char **argv) {
   pz_engine *e = NULL;
   int rc = pz_engine_options_init(&opts, PZ_ENGINE_OPTIONS_VERSION);
   if (rc) st = report("pz_engine_options_init", rc);
+  opts.config_text = config;
+  opts.config_len = strlen(config);
   opts.clock = fixed_clock;
   opts.clock_ud = &now;
   if (!st && (rc = pz_engine_open_with(&e, &opts)))

@@ -53,6 +53,18 @@ segments_example() { # 4 non-empty segments, 5 clusters, segment popularity
     { cat "$o"; return 1; }
 }
 check "segments example runs and prints sane audiences" segments_example
+cf_example() { # a model, 2 similar-item lists, 3 top-5s; the newcomer's all CF
+  o=$BUILD/tests/cf_movies.out
+  "$BUILD/examples/cf_movies" "$@" > "$o" &&
+  grep -q '^model: item-kNN + implicit ALS, [1-9][0-9]* users x [1-9][0-9]* items' "$o" &&
+  [ "$(grep -c '^similar to ' "$o")" -eq 2 ] &&
+  [ "$(grep -Ec '^  [1-5]\. ' "$o")" -eq 25 ] &&
+  [ "$(sed -n '/^gets, with no retraining:$/,$p' "$o" |
+       grep -c '^       because you interacted with [^;]*; CF shares: ')" -eq 5 ] ||
+    { cat "$o"; return 1; }
+}
+check "cf_movies example runs (MovieLens if present, else synthetic)" cf_example
+check "cf_movies example runs on synthetic ratings" cf_example --synthetic
 readme_example() {
   sed -n '/<!-- quickstart-begin -->/,/<!-- quickstart-end -->/p' README.md |
     sed '1,2d;$d' | sed '$d' > "$BUILD/tests/readme_example.c" &&

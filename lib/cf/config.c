@@ -9,9 +9,9 @@
 void pz__cf_cfg_default(pz__cf_cfg *cfg) {
   cfg->algorithm = PZ_CF_BOTH;
   cfg->weighting = PZ_CF_WEIGHT_BM25;
-  cfg->neighbours = 100;
+  cfg->neighbours = 300;
   cfg->factors = 128;
-  cfg->iterations = 30;
+  cfg->iterations = 15;
   cfg->cg_steps = 3;
   cfg->threads = 1;
   cfg->seed = 1;

@@ -18,6 +18,21 @@ fi
 # shellcheck disable=SC2086 # PZ_BENCH_ARGS is a list of words
 "$bin" ${PZ_BENCH_ARGS:-} "$@"
 
+# ---- CF at scale (tests/bench/bench_cf.c) --------------------------------------
+# kNN build, ALS seconds per iteration (64 factors, 1 and 2 threads),
+# recommend p50/p99 with each model, peak memory; 100,000 users x 50,000
+# items x 10,000,000 events by default. Pass smaller sizes in
+# PZ_BENCH_CF_ARGS, e.g. PZ_BENCH_CF_ARGS="--users 10000 --events 1000000".
+cf_bin=$build/tests/bench_cf
+if [ ! -x "$cf_bin" ]; then
+  echo "bench: $cf_bin is missing; run 'make $cf_bin' first" >&2
+  exit 1
+fi
+echo
+echo "== collaborative filtering at scale (bench_cf) =="
+# shellcheck disable=SC2086 # PZ_BENCH_CF_ARGS is a list of words
+"$cf_bin" ${PZ_BENCH_CF_ARGS:-}
+
 # ---- accuracy on the MovieLens splits ----------------------------------------
 # Same splits and protocol as the peers (see ../shared/data/README.md): every
 # row a positive of weight 1, top-10 without the user's train items, at most

@@ -1,0 +1,699 @@
+/*
+ * tests/bench/bench_cf.c - the collaborative-filtering scale benchmark of
+ * libpersonalize.
+ *
+ *   bench_cf [--users N] [--items N] [--events N] [--seed S]
+ *            [--requests N] [--runs N]
+ *
+ * On synthetic interactions from examples/synth.h (Zipf-skewed item
+ * popularity and user activity, users who mostly stay with their tastes;
+ * only (user, item) is kept: every event has type weight 1 and value 1),
+ * loaded with pz_track into an engine that keeps every event
+ * (profile.history_limit 100000) and has a fixed clock, it measures:
+ *   1. load: pz_track events per second, one thread (events generated in
+ *      memory beforehand; only the pz_track loop is timed);
+ *   2. item-kNN (neighbours 100, weighting none, 2 threads): wall time of
+ *      pz_cf_train (interaction matrix + kNN) and the model part alone
+ *      (pz_cf_stats train_seconds);
+ *   3. implicit ALS (64 factors, regularization 50, alpha 9, 3 sweeps) on
+ *      2 threads and on 1: wall time, model time and seconds per sweep
+ *      (model time / 3, which includes the Gram matrices, the loss after
+ *      each sweep and the final fold-in factor);
+ *   4. pz_recommend latency p50/p99 (k = 10, users drawn uniformly with a
+ *      fixed seed, the same users for every model) with the kNN model, the
+ *      ALS model and a `both` model (cf.als_share default), after 100
+ *      warm-up calls;
+ *   5. memory: the bytes the engine's allocator held at peak during each
+ *      training (a counting allocator), the model's resting size (bytes
+ *      after training minus before, with no model before), and the
+ *      process's maximum resident set (getrusage) at the end.
+ * Training figures are medians of --runs trainings (default 1). Every
+ * timed path goes through the public API as a user would call it.
+ */
+#include <personalize.h>
+
+#include "../../examples/synth.h"
+
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+
+/* ---- fixed settings from the issue --------------------------------------- */
+#define CF_THREADS 2u
+#define KNN_NEIGHBOURS 100u
+#define ALS_FACTORS 64u
+#define ALS_ITERATIONS 3u
+#define ALS_REG 50.0
+#define ALS_ALPHA 9.0
+#define REC_K 10u
+#define WARMUP 100u
+#define HISTORY_LIMIT 100000u
+/* The engine's fixed clock: the end of synth.h's default data window. */
+#define FIXED_NOW_MS 1767225600000LL
+
+static const char config_yaml[] =
+    "events: {view: 1}\n"
+    "profile: {history_limit: 100000}\n";
+
+/* ---- options ---------------------------------------------------------------- */
+
+typedef struct opts {
+  uint32_t users, items;
+  uint64_t events, seed;
+  uint32_t requests, runs;
+} opts;
+
+static double clock_s(clockid_t id) {
+  struct timespec ts;
+  clock_gettime(id, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+static double now_s(void) { return clock_s(CLOCK_MONOTONIC); }
+
+static int cmp_double(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return (x > y) - (x < y);
+}
+
+/* Median of n values (sorts them). */
+static double median(double *v, size_t n) {
+  qsort(v, n, sizeof *v, cmp_double);
+  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+/* Nearest-rank percentile of sorted values. */
+static double percentile(const double *sorted, size_t n, double q) {
+  size_t r = (size_t)(q * (double)n + 0.999999);
+  if (r < 1) r = 1;
+  if (r > n) r = n;
+  return sorted[r - 1];
+}
+
+static void die_pz(const char *call, int rc) {
+  fprintf(stderr, "bench_cf: %s failed: %s: %s\n", call, pz_strerror(rc),
+          pz_errmsg());
+  exit(1);
+}
+
+static void *xmalloc(size_t n) {
+  void *p = malloc(n ? n : 1);
+  if (!p) {
+    fprintf(stderr, "bench_cf: out of memory (%zu bytes)\n", n);
+    exit(1);
+  }
+  return p;
+}
+
+/* Share of CPU time stolen by the hypervisor since the last call, from
+ * the first line of /proc/stat (-1 if unreadable). */
+static double steal_share(unsigned long long *last_steal,
+                          unsigned long long *last_total) {
+  unsigned long long v[8] = {0}, total = 0;
+  FILE *f = fopen("/proc/stat", "r");
+  if (!f) return -1;
+  int n = fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0],
+                 &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7]);
+  fclose(f);
+  if (n != 8) return -1;
+  for (int i = 0; i < 8; i++) total += v[i];
+  double share = total > *last_total
+                     ? (double)(v[7] - *last_steal) /
+                           (double)(total - *last_total)
+                     : 0;
+  *last_steal = v[7];
+  *last_total = total;
+  return share;
+}
+
+/* ---- a counting allocator -------------------------------------------------
+ * The library passes the exact old size when it frees or resizes, so the
+ * bytes it holds are a running sum; malloc's own headers are not counted
+ * (the RSS figure shows them). Atomic, because training runs threads (today
+ * the library allocates only on the calling thread, but nothing promises
+ * that). */
+
+typedef struct counter {
+  _Atomic size_t live, peak;
+} counter;
+
+static void counter_add(counter *c, size_t osize, size_t nsize) {
+  if (nsize >= osize) {
+    size_t now = atomic_fetch_add_explicit(&c->live, nsize - osize,
+                                           memory_order_relaxed) +
+                 (nsize - osize);
+    size_t p = atomic_load_explicit(&c->peak, memory_order_relaxed);
+    while (now > p && !atomic_compare_exchange_weak_explicit(
+                          &c->peak, &p, now, memory_order_relaxed,
+                          memory_order_relaxed)) {
+    }
+  } else {
+    atomic_fetch_sub_explicit(&c->live, osize - nsize, memory_order_relaxed);
+  }
+}
+
+static void *count_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
+  counter *c = ud;
+  if (nsize == 0) {
+    if (ptr) counter_add(c, osize, 0);
+    free(ptr);
+    return NULL;
+  }
+  void *q = realloc(ptr, nsize);
+  if (!q) return NULL;
+  counter_add(c, ptr ? osize : 0, nsize);
+  return q;
+}
+
+static size_t live_bytes(counter *c) { return atomic_load(&c->live); }
+
+/* Start a new peak measurement at the bytes held now. */
+static void peak_reset(counter *c) { atomic_store(&c->peak, live_bytes(c)); }
+
+/* Resident set size in bytes, from /proc/self/statm (0 if unreadable). */
+static double rss_bytes(void) {
+  FILE *f = fopen("/proc/self/statm", "r");
+  unsigned long long size = 0, res = 0;
+  if (!f) return 0;
+  if (fscanf(f, "%llu %llu", &size, &res) != 2) res = 0;
+  fclose(f);
+  return (double)res * 4096.0;
+}
+
+static double mib(double bytes) { return bytes / (1024.0 * 1024.0); }
+
+/* ---- the machine ------------------------------------------------------------ */
+
+static void machine(char *buf, size_t cap) {
+  char model[256] = "unknown CPU", line[512];
+  unsigned cores = 0;
+  unsigned long long mem_kb = 0;
+  FILE *f = fopen("/proc/cpuinfo", "r");
+  if (f) {
+    while (fgets(line, sizeof line, f)) {
+      if (strncmp(line, "processor", 9) == 0) cores++;
+      char *colon = strchr(line, ':');
+      if (cores <= 1 && colon && strncmp(line, "model name", 10) == 0) {
+        colon += 1 + (colon[1] == ' ');
+        colon[strcspn(colon, "\n")] = 0;
+        snprintf(model, sizeof model, "%s", colon);
+      }
+    }
+    fclose(f);
+  }
+  if ((f = fopen("/proc/meminfo", "r"))) {
+    while (fgets(line, sizeof line, f))
+      if (sscanf(line, "MemTotal: %llu kB", &mem_kb) == 1) break;
+    fclose(f);
+  }
+#if defined(__clang__)
+  const char *cc = "clang ";
+#elif defined(__GNUC__)
+  const char *cc = "gcc ";
+#else
+  const char *cc = "";
+#endif
+#ifdef __VERSION__
+  const char *ver = __VERSION__;
+#else
+  const char *ver = "(unknown version)";
+#endif
+  snprintf(buf, cap, "%s, %u cores, %.1f GiB RAM, %s%s", model, cores,
+           (double)mem_kb / (1024.0 * 1024.0), cc, ver);
+}
+
+/* ---- data ------------------------------------------------------------------ */
+
+typedef struct pair {
+  uint32_t user, item;
+} pair;
+
+typedef struct dataset {
+  uint32_t users, items;
+  char (*user_ids)[SYNTH_ID_MAX];
+  char (*item_ids)[SYNTH_ID_MAX];
+  pair *ev; /* the whole stream, generated before timing */
+  size_t n_ev;
+} dataset;
+
+/* synth.h's event stream, reduced to (user, item): its skew (Zipf item
+ * popularity, Zipf user activity, tastes) is what matters to CF. */
+static void dataset_make(dataset *d, const opts *o) {
+  synth_params p;
+  synth_params_default(&p);
+  p.users = o->users;
+  p.items = o->items;
+  p.events = o->events;
+  p.seed = o->seed;
+  p.features_per_item = 0; /* not needed: the items get no features */
+  synth s;
+  if (synth_init(&s, &p) != 0) {
+    fprintf(stderr, "bench_cf: cannot generate the catalogue\n");
+    exit(1);
+  }
+  memset(d, 0, sizeof *d);
+  d->users = p.users;
+  d->items = p.items;
+  d->user_ids = xmalloc((size_t)p.users * sizeof *d->user_ids);
+  d->item_ids = xmalloc((size_t)p.items * sizeof *d->item_ids);
+  for (uint32_t u = 0; u < p.users; u++)
+    synth_user_id(u, d->user_ids[u], sizeof d->user_ids[u]);
+  for (uint32_t i = 0; i < p.items; i++)
+    synth_item_id(i, d->item_ids[i], sizeof d->item_ids[i]);
+  d->ev = xmalloc((size_t)p.events * sizeof *d->ev);
+  synth_event ev;
+  while (d->n_ev < p.events && synth_next_event(&s, &ev) == 0)
+    d->ev[d->n_ev++] = (pair){ev.user, ev.item};
+  synth_free(&s);
+}
+
+static void dataset_free(dataset *d) {
+  free(d->user_ids);
+  free(d->item_ids);
+  free(d->ev);
+  memset(d, 0, sizeof *d);
+}
+
+/* ---- engine ---------------------------------------------------------------- */
+
+static int64_t fixed_clock(void *ud) { return *(const int64_t *)ud; }
+static int64_t the_time = FIXED_NOW_MS;
+
+static pz_engine *open_counted(counter *c) {
+  pz_engine_options o;
+  int rc = pz_engine_options_init(&o, PZ_ENGINE_OPTIONS_VERSION);
+  if (rc) die_pz("pz_engine_options_init", rc);
+  o.alloc = count_alloc;
+  o.alloc_ud = c;
+  o.config_text = config_yaml;
+  o.config_len = strlen(config_yaml);
+  pz_engine *e = NULL;
+  if ((rc = pz_engine_open_with(&e, &o))) die_pz("pz_engine_open_with", rc);
+  if ((rc = pz_engine_set_clock(e, fixed_clock, &the_time)))
+    die_pz("pz_engine_set_clock", rc);
+  return e;
+}
+
+/* Events per second of the pz_track loop. */
+static double load(pz_engine *e, const dataset *d) {
+  double t0 = now_s();
+  for (size_t i = 0; i < d->n_ev; i++) {
+    int rc = pz_track(e, d->user_ids[d->ev[i].user], d->item_ids[d->ev[i].item],
+                      "view", 1.0, 0);
+    if (rc) die_pz("pz_track", rc);
+  }
+  return (double)d->n_ev / (now_s() - t0);
+}
+
+/* ---- training -------------------------------------------------------------- */
+
+typedef struct train_result {
+  double wall;        /* pz_cf_train, seconds */
+  double model;       /* pz_cf_stats train_seconds */
+  size_t before;      /* allocator bytes before (no model) */
+  size_t peak;        /* allocator bytes at peak during the training */
+  size_t after;       /* allocator bytes after */
+  pz_cf_stats stats;
+} train_result;
+
+static void cf_opts(pz_cf_options *o, int algorithm, uint32_t threads) {
+  int rc = pz_cf_options_init(o, PZ_CF_OPTIONS_VERSION);
+  if (rc) die_pz("pz_cf_options_init", rc);
+  o->algorithm = algorithm;
+  o->threads = threads;
+  o->neighbours = KNN_NEIGHBOURS;
+  o->weighting = PZ_CF_WEIGHT_NONE;
+  o->factors = ALS_FACTORS;
+  o->iterations = ALS_ITERATIONS;
+  o->regularization = ALS_REG;
+  o->alpha = ALS_ALPHA;
+}
+
+/* Drop the serving model, so that "before" holds none. */
+static void drop_model(pz_engine *e) {
+  pz_cf_options o;
+  cf_opts(&o, PZ_CF_OFF, 1);
+  int rc = pz_cf_train(e, &o);
+  if (rc) die_pz("pz_cf_train (off)", rc);
+}
+
+static void train(pz_engine *e, counter *c, int algorithm, uint32_t threads,
+                  train_result *r) {
+  pz_cf_options o;
+  cf_opts(&o, algorithm, threads);
+  drop_model(e);
+  r->before = live_bytes(c);
+  peak_reset(c);
+  double t0 = now_s();
+  int rc = pz_cf_train(e, &o);
+  r->wall = now_s() - t0;
+  if (rc) die_pz("pz_cf_train", rc);
+  r->peak = atomic_load(&c->peak);
+  r->after = live_bytes(c);
+  r->stats.version = PZ_CF_STATS_VERSION;
+  if ((rc = pz_cf_stats_get(&r->stats, e))) die_pz("pz_cf_stats_get", rc);
+  r->model = r->stats.train_seconds;
+}
+
+/* `runs` trainings; *med gets the medians of wall and model time, the
+ * memory figures of the last run (they do not vary) and its stats. */
+static void train_runs(pz_engine *e, counter *c, int algorithm,
+                       uint32_t threads, uint32_t runs, const char *what,
+                       train_result *med) {
+  double *wall = xmalloc(runs * sizeof *wall);
+  double *model = xmalloc(runs * sizeof *model);
+  for (uint32_t i = 0; i < runs; i++) {
+    fprintf(stderr, "bench_cf: training %s, run %u/%u...", what, i + 1, runs);
+    train(e, c, algorithm, threads, med);
+    fprintf(stderr, " %.2f s (model %.2f s)\n", med->wall, med->model);
+    wall[i] = med->wall;
+    model[i] = med->model;
+  }
+  med->wall = median(wall, runs);
+  med->model = median(model, runs);
+  free(wall);
+  free(model);
+}
+
+/* ---- recommend latency ---------------------------------------------------- */
+
+typedef struct latency {
+  double p50_ms, p99_ms, max_ms; /* wall clock */
+  double cpu_p50_ms, cpu_p99_ms; /* this thread's CPU time */
+  uint32_t short_lists;          /* calls that got fewer than k items */
+  double steal;                  /* CPU stolen by the hypervisor meanwhile */
+} latency;
+
+static void recommend_round(pz_engine *e, const dataset *d, uint64_t seed,
+                            uint32_t n, latency *out) {
+  pz_recommend_options o;
+  int rc = pz_recommend_options_init(&o, PZ_RECOMMEND_OPTIONS_VERSION);
+  if (rc) die_pz("pz_recommend_options_init", rc);
+  double *ms = xmalloc(n * sizeof *ms);
+  double *cpu = xmalloc(n * sizeof *cpu);
+  unsigned long long st = 0, tot = 0;
+  synth_rng r = synth_rng_for(seed, 7, 0);
+  out->short_lists = 0;
+  for (uint32_t i = 0; i < n + WARMUP; i++) {
+    if (i == WARMUP) steal_share(&st, &tot);
+    const char *user = d->user_ids[synth_below(&r, d->users)];
+    pz_recs *recs = NULL;
+    double c0 = clock_s(CLOCK_THREAD_CPUTIME_ID), t0 = now_s();
+    rc = pz_recommend(&recs, e, user, REC_K, &o);
+    double t1 = now_s(), c1 = clock_s(CLOCK_THREAD_CPUTIME_ID);
+    if (rc) die_pz("pz_recommend", rc);
+    size_t got = pz_recs_count(recs);
+    pz_recs_free(recs);
+    if (i >= WARMUP) {
+      ms[i - WARMUP] = (t1 - t0) * 1e3;
+      cpu[i - WARMUP] = (c1 - c0) * 1e3;
+      out->short_lists += got < REC_K;
+    }
+  }
+  out->steal = steal_share(&st, &tot);
+  qsort(cpu, n, sizeof *cpu, cmp_double);
+  out->cpu_p50_ms = percentile(cpu, n, 0.50);
+  out->cpu_p99_ms = percentile(cpu, n, 0.99);
+  qsort(ms, n, sizeof *ms, cmp_double);
+  out->p50_ms = percentile(ms, n, 0.50);
+  out->p99_ms = percentile(ms, n, 0.99);
+  out->max_ms = ms[n - 1];
+  free(ms);
+  free(cpu);
+}
+
+/* ---- output ------------------------------------------------------------------ */
+
+static void row(const char *figure, const char *measured, const char *note) {
+  printf("| %-50s | %-24s | %-44s |\n", figure, measured, note);
+}
+
+static void rule(void) {
+  printf("|%.52s|%.26s|%.46s|\n",
+         "----------------------------------------------------",
+         "--------------------------", "----------------------------------"
+                                       "------------");
+}
+
+static void train_rows(const char *name, const train_result *r,
+                       int per_iteration) {
+  char f[96], m[64], n[96];
+  snprintf(f, sizeof f, "%s: pz_cf_train wall", name);
+  snprintf(m, sizeof m, "%.3f s", r->wall);
+  snprintf(n, sizeof n, "matrix build + model + swap");
+  row(f, m, n);
+  snprintf(f, sizeof f, "%s: model (stats train_seconds)", name);
+  snprintf(m, sizeof m, "%.3f s", r->model);
+  snprintf(n, sizeof n, "matrix build = wall - model: %.3f s",
+           r->wall - r->model);
+  row(f, m, n);
+  if (per_iteration) {
+    snprintf(f, sizeof f, "%s: seconds per iteration", name);
+    snprintf(m, sizeof m, "%.3f s", r->model / ALS_ITERATIONS);
+    snprintf(n, sizeof n, "train_seconds / %u (incl. loss, fold-in)",
+             ALS_ITERATIONS);
+    row(f, m, n);
+  }
+  snprintf(f, sizeof f, "%s: allocator peak during training", name);
+  snprintf(m, sizeof m, "%.1f MiB", mib((double)r->peak));
+  snprintf(n, sizeof n, "+%.1f MiB over the %.1f MiB before",
+           mib((double)(r->peak - r->before)), mib((double)r->before));
+  row(f, m, n);
+  snprintf(f, sizeof f, "%s: model resting size", name);
+  snprintf(m, sizeof m, "%.1f MiB", mib((double)r->after - (double)r->before));
+  row(f, m, "allocator after - before (no model before)");
+}
+
+static void latency_rows(const char *name, const latency *l, uint32_t n) {
+  char f[96], m[64], t[96];
+  snprintf(f, sizeof f, "recommend k=%u, %s model: p50 / p99", REC_K, name);
+  snprintf(m, sizeof m, "%.3f / %.3f ms", l->p50_ms, l->p99_ms);
+  snprintf(t, sizeof t, "%u calls after %u warm-up; max %.3f ms", n, WARMUP,
+           l->max_ms);
+  row(f, m, t);
+  snprintf(f, sizeof f, "  thread CPU time p50 / p99");
+  snprintf(m, sizeof m, "%.3f / %.3f ms", l->cpu_p50_ms, l->cpu_p99_ms);
+  if (l->steal >= 0)
+    snprintf(t, sizeof t, "CPU stolen meanwhile %.1f %%; short lists %u",
+             l->steal * 100, l->short_lists);
+  else
+    snprintf(t, sizeof t, "short lists (< %u items) %u", REC_K, l->short_lists);
+  row(f, m, t);
+}
+
+/* ---- options ------------------------------------------------------------------ */
+
+static void usage(FILE *f) {
+  fprintf(f, "usage: bench_cf [--users N] [--items N] [--events N] "
+             "[--seed S]\n"
+             "                [--requests N] [--runs N]\n"
+             "Defaults: 100000 users, 50000 items, 10000000 events, seed 42,\n"
+             "          2000 requests per model, 1 training run per figure\n");
+}
+
+static void parse(int argc, char **argv, opts *o) {
+  o->users = 100000;
+  o->items = 50000;
+  o->events = 10000000;
+  o->seed = 42;
+  o->requests = 2000;
+  o->runs = 1;
+  for (int i = 1; i < argc; i++) {
+    const char *opt = argv[i];
+    if (strcmp(opt, "-h") == 0 || strcmp(opt, "--help") == 0) {
+      usage(stdout);
+      exit(0);
+    }
+    uint64_t v;
+    uint64_t lo = 1, hi = UINT32_MAX - 3;
+    if (strcmp(opt, "--seed") == 0) lo = 0, hi = UINT64_MAX;
+    else if (strcmp(opt, "--events") == 0) hi = 1000000000;
+    else if (strcmp(opt, "--requests") == 0) hi = 100000000;
+    else if (strcmp(opt, "--runs") == 0) hi = 100;
+    else if (strcmp(opt, "--users") && strcmp(opt, "--items")) {
+      fprintf(stderr, "bench_cf: unknown option %s\n", opt);
+      usage(stderr);
+      exit(2);
+    }
+    if (i + 1 >= argc || synth_parse_u64(argv[i + 1], lo, hi, &v)) {
+      fprintf(stderr, "bench_cf: %s needs a whole number from %llu to %llu\n",
+              opt, (unsigned long long)lo, (unsigned long long)hi);
+      exit(2);
+    }
+    i++;
+    if (strcmp(opt, "--users") == 0) o->users = (uint32_t)v;
+    else if (strcmp(opt, "--items") == 0) o->items = (uint32_t)v;
+    else if (strcmp(opt, "--events") == 0) o->events = v;
+    else if (strcmp(opt, "--requests") == 0) o->requests = (uint32_t)v;
+    else if (strcmp(opt, "--runs") == 0) o->runs = (uint32_t)v;
+    else o->seed = v;
+  }
+  if (o->items < REC_K) {
+    fprintf(stderr, "bench_cf: --items must be at least %u (k = %u)\n", REC_K,
+            REC_K);
+    exit(2);
+  }
+}
+
+/* ---- main ---------------------------------------------------------------------- */
+
+int main(int argc, char **argv) {
+  opts o;
+  parse(argc, argv, &o);
+  char mach[512], cmd[512];
+  machine(mach, sizeof mach);
+  snprintf(cmd, sizeof cmd,
+           "%s --users %u --items %u --events %llu --seed %llu --requests %u "
+           "--runs %u",
+           argv[0], o.users, o.items, (unsigned long long)o.events,
+           (unsigned long long)o.seed, o.requests, o.runs);
+  double t_start = now_s(), t_phase;
+  double ph_gen, ph_load, ph_knn, ph_als2, ph_als1, ph_both, ph_rec = 0;
+
+  fprintf(stderr, "bench_cf: generating %llu events...\n",
+          (unsigned long long)o.events);
+  t_phase = now_s();
+  dataset d;
+  dataset_make(&d, &o);
+  ph_gen = now_s() - t_phase;
+
+  /* 1: load */
+  fprintf(stderr, "bench_cf: loading %zu events with pz_track...\n", d.n_ev);
+  counter c;
+  atomic_init(&c.live, 0);
+  atomic_init(&c.peak, 0);
+  t_phase = now_s();
+  pz_engine *e = open_counted(&c);
+  double rss0 = rss_bytes();
+  double eps = load(e, &d);
+  double load_s = (double)d.n_ev / eps;
+  double rss_load = rss_bytes() - rss0;
+  size_t live_loaded = live_bytes(&c);
+  size_t n_profiles = 0;
+  int rc = pz_profile_count(&n_profiles, e);
+  if (rc) die_pz("pz_profile_count", rc);
+  ph_load = now_s() - t_phase;
+
+  /* 2, 4: kNN, then its latency */
+  train_result knn, als2, als1, both;
+  latency l_knn, l_als, l_both;
+  t_phase = now_s();
+  train_runs(e, &c, PZ_CF_KNN, CF_THREADS, o.runs, "kNN (2 threads)", &knn);
+  ph_knn = now_s() - t_phase;
+  fprintf(stderr, "bench_cf: %u recommend calls (kNN)...\n", o.requests);
+  t_phase = now_s();
+  recommend_round(e, &d, o.seed, o.requests, &l_knn);
+  ph_rec += now_s() - t_phase;
+
+  /* 3: ALS on 1 thread, then on 2 (which stays for the latency figure) */
+  t_phase = now_s();
+  train_runs(e, &c, PZ_CF_ALS, 1, o.runs, "ALS (1 thread)", &als1);
+  ph_als1 = now_s() - t_phase;
+  t_phase = now_s();
+  train_runs(e, &c, PZ_CF_ALS, CF_THREADS, o.runs, "ALS (2 threads)", &als2);
+  ph_als2 = now_s() - t_phase;
+  double loss[ALS_ITERATIONS];
+  size_t n_loss = 0;
+  if ((rc = pz_cf_loss(loss, ALS_ITERATIONS, &n_loss, e)))
+    die_pz("pz_cf_loss", rc);
+  fprintf(stderr, "bench_cf: %u recommend calls (ALS)...\n", o.requests);
+  t_phase = now_s();
+  recommend_round(e, &d, o.seed, o.requests, &l_als);
+  ph_rec += now_s() - t_phase;
+
+  /* both models (once: its parts are timed above), then its latency */
+  t_phase = now_s();
+  train_runs(e, &c, PZ_CF_BOTH, CF_THREADS, 1, "both (2 threads)", &both);
+  ph_both = now_s() - t_phase;
+  fprintf(stderr, "bench_cf: %u recommend calls (both)...\n", o.requests);
+  t_phase = now_s();
+  recommend_round(e, &d, o.seed, o.requests, &l_both);
+  ph_rec += now_s() - t_phase;
+
+  /* 5: the process's peak resident set, with everything still held */
+  struct rusage ru;
+  double maxrss = getrusage(RUSAGE_SELF, &ru) == 0
+                      ? (double)ru.ru_maxrss * 1024.0 /* kB on Linux */
+                      : 0;
+  size_t live_end = live_bytes(&c), peak_all = atomic_load(&c.peak);
+  double own = (double)d.n_ev * sizeof *d.ev +
+               (double)d.users * sizeof *d.user_ids +
+               (double)d.items * sizeof *d.item_ids;
+  pz_engine_free(e);
+  size_t leaked = live_bytes(&c);
+  double total_s = now_s() - t_start;
+
+  /* ---- the table ---- */
+  const pz_cf_stats *s = &knn.stats;
+  char m[64], n[96];
+  printf("\nlibpersonalize %s CF benchmark\n", pz_version_string());
+  printf("machine: %s\n", mach);
+  printf("data:    synthetic (examples/synth.h event stream, (user, item) "
+         "only): %u users x %u items x %zu events,\n"
+         "         Zipf item popularity (s = 1.0) and user activity "
+         "(s = 0.6), seed %llu; pz_track type weight 1, value 1,\n"
+         "         fixed clock, profile.history_limit %u (no event "
+         "dropped)\n",
+         o.users, o.items, d.n_ev, (unsigned long long)o.seed, HISTORY_LIMIT);
+  printf("command: %s\n", cmd);
+  printf("model:   %u users x %u items, %llu interactions (nonzero cells "
+         "after summing repeats); %zu profiles\n",
+         s->users, s->items, (unsigned long long)s->interactions, n_profiles);
+  printf("training figures: median of %u run%s; kNN neighbours %u, weighting "
+         "none; ALS factors %u, regularization %g,\n"
+         "         alpha %g, %u iterations, cg_steps default (3); threads %u "
+         "unless said\n\n",
+         o.runs, o.runs == 1 ? "" : "s", KNN_NEIGHBOURS, ALS_FACTORS, ALS_REG,
+         ALS_ALPHA, ALS_ITERATIONS, CF_THREADS);
+  printf("| %-50s | %-24s | %-44s |\n", "figure", "measured", "note");
+  rule();
+
+  snprintf(m, sizeof m, "%.2f M events/s", eps / 1e6);
+  snprintf(n, sizeof n, "%zu events in %.1f s, 1 thread", d.n_ev, load_s);
+  row("load: pz_track", m, n);
+  snprintf(m, sizeof m, "%.1f MiB", mib((double)live_loaded));
+  snprintf(n, sizeof n, "RSS grew %.1f MiB during the load", mib(rss_load));
+  row("  engine allocator after the load", m, n);
+
+  train_rows("kNN", &knn, 0);
+  snprintf(m, sizeof m, "%u", knn.stats.threads);
+  row("  kNN threads used", m, "");
+
+  train_rows("ALS 2 threads", &als2, 1);
+  train_rows("ALS 1 thread", &als1, 1);
+  snprintf(m, sizeof m, "%.2fx", als2.model > 0 ? als1.model / als2.model : 0);
+  snprintf(n, sizeof n, "wall: %.2fx",
+           als2.wall > 0 ? als1.wall / als2.wall : 0);
+  row("ALS scaling: 1-thread / 2-thread model time", m, n);
+  if (n_loss == ALS_ITERATIONS) {
+    snprintf(m, sizeof m, "%.4f, %.4f, %.4f", loss[0], loss[1], loss[2]);
+    row("  ALS loss after each sweep (2 threads)", m, "pz_cf_loss");
+  }
+
+  train_rows("both", &both, 0);
+
+  latency_rows("kNN", &l_knn, o.requests);
+  latency_rows("ALS", &l_als, o.requests);
+  latency_rows("both", &l_both, o.requests);
+
+  snprintf(m, sizeof m, "%.1f MiB", mib(maxrss));
+  snprintf(n, sizeof n, "incl. the bench's own data, %.1f MiB", mib(own));
+  row("peak memory: max resident set (ru_maxrss)", m, n);
+  snprintf(m, sizeof m, "%.1f MiB", mib((double)peak_all));
+  snprintf(n, sizeof n, "at the end, with the both model: %.1f MiB",
+           mib((double)live_end));
+  row("  engine allocator, peak over the whole run", m, n);
+
+  printf("\nphases (wall s): generate %.1f, load %.1f, kNN %.1f, ALS 1 "
+         "thread %.1f, ALS 2 threads %.1f,\n"
+         "  both %.1f, recommend %.1f; total %.1f (each training also drops "
+         "the model first)\n",
+         ph_gen, ph_load, ph_knn, ph_als1, ph_als2, ph_both, ph_rec, total_s);
+  if (leaked) printf("warning: %zu bytes still held after pz_engine_free\n",
+                     leaked);
+
+  dataset_free(&d);
+  return 0;
+}
