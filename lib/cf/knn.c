@@ -7,7 +7,6 @@
 #include "cf.h"
 
 #include <math.h>
-#include <stdlib.h>
 #include <string.h>
 
 #define ITEMS_PER_TASK 16
@@ -23,6 +22,7 @@ typedef struct knn {
   float *wu;   /* weighted values in user-major order */
   float *wi;   /* and in item-major order */
   float **acc; /* per worker: n_items sums */
+  uint32_t **stamp; /* per worker: the item whose sums acc[j] holds, + 1 */
   uint32_t **touched;
   nb *out;     /* n_items x k */
   uint32_t *count;
@@ -113,35 +113,46 @@ static uint32_t top_k(const float *acc, const uint32_t *touched, uint32_t nt,
   return n;
 }
 
-static int cmp_idx(const void *x, const void *y) {
-  uint32_t a = ((const nb *)x)->idx, b = ((const nb *)y)->idx;
-  return (a > b) - (a < b);
+/* Shell sort (Ciura's gaps) by item index: inline and quick for lists of a
+ * few hundred, where qsort's calls cost more than the comparisons. */
+static void sort_by_idx(nb *v, uint32_t n) {
+  static const uint32_t gaps[] = {701, 301, 132, 57, 23, 10, 4, 1};
+  for (size_t g = 0; g < sizeof gaps / sizeof *gaps; g++) {
+    uint32_t h = gaps[g];
+    for (uint32_t i = h; i < n; i++) {
+      nb t = v[i];
+      uint32_t j = i;
+      for (; j >= h && v[j - h].idx > t.idx; j -= h) v[j] = v[j - h];
+      v[j] = t;
+    }
+  }
 }
 
 static void item_task(void *ud, uint32_t t, uint32_t worker) {
   knn *x = ud;
   const pz__cfmat *m = x->m;
   float *acc = x->acc[worker];
-  uint32_t *touched = x->touched[worker];
+  uint32_t *stamp = x->stamp[worker], *touched = x->touched[worker];
   uint32_t from = t * ITEMS_PER_TASK,
            to = PZ__MIN(m->n_items, from + ITEMS_PER_TASK);
   for (uint32_t i = from; i < to; i++) {
-    uint32_t nt = 0;
+    uint32_t nt = 0, tag = i + 1;
     for (uint64_t k = m->iptr[i]; k < m->iptr[i + 1]; k++) {
       uint32_t u = m->iidx[k];
       float w = x->wi[k];
       for (uint64_t l = m->uptr[u]; l < m->uptr[u + 1]; l++) {
+        /* without branches: a fresh item starts its sum and is listed */
         uint32_t j = m->uidx[l];
-        if (acc[j] == 0) touched[nt++] = j;
-        acc[j] += w * x->wu[l];
-        if (acc[j] == 0) acc[j] = 0x1p-149f; /* stay "touched" */
+        bool fresh = stamp[j] != tag;
+        touched[nt] = j;
+        nt += fresh;
+        stamp[j] = tag;
+        acc[j] = (fresh ? 0.0f : acc[j]) + w * x->wu[l];
       }
     }
     nb *out = x->out + (size_t)i * x->k;
-    uint32_t n = top_k(acc, touched, nt, x->k, out);
-    qsort(out, n, sizeof *out, cmp_idx);
-    x->count[i] = n;
-    for (uint32_t q = 0; q < nt; q++) acc[touched[q]] = 0;
+    x->count[i] = top_k(acc, touched, nt, x->k, out);
+    sort_by_idx(out, x->count[i]);
   }
 }
 
@@ -150,20 +161,24 @@ int pz__cf_knn_build(const pz__alloc *a, const pz__cf_cfg *cfg,
   uint32_t threads = PZ__MIN(cfg->threads, (m->n_items + ITEMS_PER_TASK - 1) /
                                                ITEMS_PER_TASK);
   uint32_t k = PZ__MIN(cfg->neighbours, m->n_items);
-  knn x = {m, k, threads, NULL, NULL, NULL, NULL, NULL, NULL};
+  knn x = {m, k, threads, NULL, NULL, NULL, NULL, NULL, NULL, NULL};
   size_t per = (size_t)m->n_items;
   int rc = PZ_ENOMEM;
   x.wu = pz__malloc(a, m->nnz * sizeof *x.wu);
   x.wi = pz__malloc(a, m->nnz * sizeof *x.wi);
   x.acc = pz__calloc(a, threads, sizeof *x.acc);
+  x.stamp = pz__calloc(a, threads, sizeof *x.stamp);
   x.touched = pz__calloc(a, threads, sizeof *x.touched);
   x.out = pz__malloc(a, per * k * sizeof *x.out);
   x.count = pz__malloc(a, per * sizeof *x.count);
-  if (!x.wu || !x.wi || !x.acc || !x.touched || !x.out || !x.count) goto done;
+  if (!x.wu || !x.wi || !x.acc || !x.stamp || !x.touched || !x.out ||
+      !x.count)
+    goto done;
   for (uint32_t w = 0; w < threads; w++) {
-    x.acc[w] = pz__calloc(a, per, sizeof **x.acc);
+    x.acc[w] = pz__malloc(a, per * sizeof **x.acc);
+    x.stamp[w] = pz__calloc(a, per, sizeof **x.stamp);
     x.touched[w] = pz__malloc(a, per * sizeof **x.touched);
-    if (!x.acc[w] || !x.touched[w]) goto done;
+    if (!x.acc[w] || !x.stamp[w] || !x.touched[w]) goto done;
   }
   if ((rc = weigh(a, cfg, m, x.wu, x.wi))) goto done;
   pz__cf_parallel(threads, (m->n_items + ITEMS_PER_TASK - 1) / ITEMS_PER_TASK,
@@ -189,9 +204,11 @@ int pz__cf_knn_build(const pz__alloc *a, const pz__cf_cfg *cfg,
 done:
   for (uint32_t w = 0; w < threads; w++) {
     if (x.acc) pz__free(a, x.acc[w], per * sizeof **x.acc);
+    if (x.stamp) pz__free(a, x.stamp[w], per * sizeof **x.stamp);
     if (x.touched) pz__free(a, x.touched[w], per * sizeof **x.touched);
   }
   pz__free(a, x.acc, threads * sizeof *x.acc);
+  pz__free(a, x.stamp, threads * sizeof *x.stamp);
   pz__free(a, x.touched, threads * sizeof *x.touched);
   pz__free(a, x.wu, m->nnz * sizeof *x.wu);
   pz__free(a, x.wi, m->nnz * sizeof *x.wi);

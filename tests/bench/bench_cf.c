@@ -311,6 +311,7 @@ static double load(pz_engine *e, const dataset *d) {
 
 typedef struct train_result {
   double wall;        /* pz_cf_train, seconds */
+  double cpu;         /* process CPU seconds (user + system) meanwhile */
   double model;       /* pz_cf_stats train_seconds */
   size_t before;      /* allocator bytes before (no model) */
   size_t peak;        /* allocator bytes at peak during the training */
@@ -346,9 +347,10 @@ static void train(pz_engine *e, counter *c, int algorithm, uint32_t threads,
   drop_model(e);
   r->before = live_bytes(c);
   peak_reset(c);
-  double t0 = now_s();
+  double c0 = clock_s(CLOCK_PROCESS_CPUTIME_ID), t0 = now_s();
   int rc = pz_cf_train(e, &o);
   r->wall = now_s() - t0;
+  r->cpu = clock_s(CLOCK_PROCESS_CPUTIME_ID) - c0;
   if (rc) die_pz("pz_cf_train", rc);
   r->peak = atomic_load(&c->peak);
   r->after = live_bytes(c);
@@ -364,17 +366,22 @@ static void train_runs(pz_engine *e, counter *c, int algorithm,
                        train_result *med) {
   double *wall = xmalloc(runs * sizeof *wall);
   double *model = xmalloc(runs * sizeof *model);
+  double *cpu = xmalloc(runs * sizeof *cpu);
   for (uint32_t i = 0; i < runs; i++) {
     fprintf(stderr, "bench_cf: training %s, run %u/%u...", what, i + 1, runs);
     train(e, c, algorithm, threads, med);
-    fprintf(stderr, " %.2f s (model %.2f s)\n", med->wall, med->model);
+    fprintf(stderr, " %.2f s (model %.2f s, CPU %.2f s)\n", med->wall,
+            med->model, med->cpu);
     wall[i] = med->wall;
     model[i] = med->model;
+    cpu[i] = med->cpu;
   }
   med->wall = median(wall, runs);
   med->model = median(model, runs);
+  med->cpu = median(cpu, runs);
   free(wall);
   free(model);
+  free(cpu);
 }
 
 /* ---- recommend latency ---------------------------------------------------- */
@@ -442,7 +449,8 @@ static void train_rows(const char *name, const train_result *r,
   char f[96], m[64], n[96];
   snprintf(f, sizeof f, "%s: pz_cf_train wall", name);
   snprintf(m, sizeof m, "%.3f s", r->wall);
-  snprintf(n, sizeof n, "matrix build + model + swap");
+  snprintf(n, sizeof n, "matrix + model + swap; CPU %.3f s (%.2f cores)",
+           r->cpu, r->wall > 0 ? r->cpu / r->wall : 0);
   row(f, m, n);
   snprintf(f, sizeof f, "%s: model (stats train_seconds)", name);
   snprintf(m, sizeof m, "%.3f s", r->model);
