@@ -15,7 +15,7 @@
  * request time, so a new event changes their CF scores at once, a brand-new
  * user gets CF recommendations after a few events, and erasing a person
  * removes their row immediately. Their diffuse influence on item factors and
- * similarities is gone at the next training (pz_cf_stats() counts the
+ * similarities is gone at the next training (pz_cf_stats_get() counts the
  * trained users erased since).
  *
  * pz_recommend() blends the CF score (per request, each model's scores are
@@ -49,8 +49,10 @@ typedef enum pz_cf_algorithm {
 typedef enum pz_cf_weighting {
   PZ_CF_WEIGHT_CONFIG = 0, /**< in options: the config's value */
   PZ_CF_WEIGHT_NONE = 1,   /**< plain cosine */
-  PZ_CF_WEIGHT_TFIDF = 2,  /**< TF-IDF over users, then cosine */
-  PZ_CF_WEIGHT_BM25 = 3    /**< BM25 (bm25_k1, bm25_b), then cosine */
+  PZ_CF_WEIGHT_TFIDF = 2,  /**< TF-IDF over users; the similarity is the dot
+                                product of the weighted columns, as in
+                                implicit's ItemItemRecommender */
+  PZ_CF_WEIGHT_BM25 = 3    /**< BM25 (bm25_k1, bm25_b), dot product too */
 } pz_cf_weighting;
 
 #define PZ_CF_OPTIONS_VERSION 1
@@ -95,7 +97,8 @@ PZ_API int pz_cf_options_init(pz_cf_options *opts, unsigned int version);
  *         [0, 1e9], bm25_b and als_share in [0, 1], -1 meaning "config");
  *         PZ_ENOTFOUND (no consented user has any interaction: the old
  *         model is kept); PZ_ELIMIT (more than 2^32 - 3 users);
- *         PZ_ENOMEM. Since 0.3.
+ *         PZ_ENOMEM; PZ_ERROR (the ALS fold-in matrix stayed singular:
+ *         cannot happen with regularization > 0). Since 0.3.
  */
 PZ_API int pz_cf_train(pz_engine *e, const pz_cf_options *opts);
 
@@ -112,9 +115,11 @@ typedef struct pz_cf_stats {
   uint32_t factors;       /**< ALS factors, or 0 */
   uint32_t neighbours;    /**< kNN neighbours per item, or 0 */
   uint32_t iterations;    /**< ALS sweeps run, or 0 */
-  uint32_t threads;       /**< threads used */
-  uint32_t erased_since;  /**< trained users erased, merged away or
-                               withdrawn since: retrain to purge them */
+  uint32_t threads;       /**< the thread setting it was trained with */
+  uint32_t erased_since;  /**< trained users erased or withdrawn since (a
+                               merge that keeps the history moves it and is
+                               not counted, except during a training):
+                               retrain to purge them */
   double train_seconds;   /**< wall time of the training */
   int64_t trained_at_ms;  /**< the engine's clock when it was swapped in */
 } pz_cf_stats;
@@ -173,20 +178,26 @@ PZ_API int pz_cf_import_options_init(pz_cf_import_options *opts,
 
 /**
  * Read a ratings file and pz_track() each kept row (unknown items are
- * created unless config refuses them). *rows_out (may be NULL) gets the
- * number of rows tracked. The file is checked whole before anything is
- * tracked, so a malformed file changes nothing; a failure while tracking
- * (out of memory, no consent) stops there and reports the line.
- * @return PZ_OK; PZ_EINVAL; PZ_EVERSION; PZ_EIO (cannot open or read);
- *         PZ_EFORMAT (not the stated format: pz_errmsg() gives path:line);
- *         codes of pz_track(). Since 0.3.
+ * created unless config refuses them); opts NULL means the defaults.
+ * *rows_out (may be NULL) gets the number of rows passed to pz_track()
+ * (rows dropped for lack of consent with `consent.without_consent: drop`
+ * included). The file's format is checked whole before anything is
+ * tracked, so a malformed file changes nothing; a row pz_track() refuses
+ * (a value above 1e9, a timestamp more than 366 days past the clock, out
+ * of memory, no consent) stops the import there, rows before it tracked,
+ * and pz_errmsg() gives path:line.
+ * @return PZ_OK; PZ_EINVAL; PZ_EVERSION; PZ_ENOTFOUND (unknown
+ *         event_type); PZ_EIO (cannot open or read); PZ_EFORMAT (not the
+ *         stated format: pz_errmsg() gives path:line); codes of
+ *         pz_track(). Since 0.3.
  */
 PZ_API int pz_cf_import(pz_engine *e, const char *path,
                         const pz_cf_import_options *opts, uint64_t *rows_out);
 
 /**
  * The k items most similar to `item`, most similar first: kNN neighbours
- * when the model has them, else cosine of ALS item factors, else (an item
+ * when the model has them (an item's list holds itself, so at most
+ * cf.neighbours - 1 come back), else cosine of ALS item factors, else (an item
  * the model does not know) cosine of catalogue features. Scores are the
  * similarities; reasons say which of the three it was. Removed items are
  * left out. Free with pz_recs_free().
@@ -204,8 +215,10 @@ PZ_API int pz_similar_items(pz_recs **out, pz_engine *e, const char *item,
  */
 PZ_API const char *pz_recs_because(const pz_recs *r, size_t i, size_t j);
 
-/** Share of the i-th item's CF score due to its j-th because-item (the
- *  shares of all the user's items sum to 1); NaN past the end. Since 0.3. */
+/** Share of the i-th item's CF score due to its j-th because-item: its
+ *  weight over the sum of the positive weights of all the user's history
+ *  items (ALS weights can be negative), so the named shares add up to at
+ *  most 1; NaN past the end. Since 0.3. */
 PZ_API double pz_recs_because_share(const pz_recs *r, size_t i, size_t j);
 
 #ifdef __cplusplus

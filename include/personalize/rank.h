@@ -3,10 +3,12 @@
  *
  * pz_recommend is the single entry point for rankings. It scores every
  * live item by a blend of content (cosine of the user's decayed interest
- * vector and the item's features), segment popularity (log-scaled
- * popularity among the members of the most specific segment the user is
- * in, from the last pz_segment_refresh()) and popularity (log-scaled,
- * time-decayed), with weights from config `ranking:`. A user with
+ * vector and the item's features), collaborative filtering (the CF
+ * model's scores from the user's current history, min-max normalized over
+ * the candidates; see cf.h), segment popularity (log-scaled popularity
+ * among the members of the most specific segment the user is in, from the
+ * last pz_segment_refresh()) and popularity (log-scaled, time-decayed),
+ * with weights from config `ranking:`. A user with
  * attributes but no events gets segment popularity: the cold start. Users
  * with no profile or no consent to personalization get popularity.
  * Items the user already interacted with are left out unless asked.
@@ -32,8 +34,8 @@ typedef struct pz_recommend_options {
 } pz_recommend_options;
 
 /** Why an item is in the list: the signal whose weighted contribution
- *  is largest (ties go to content, then segment, then popularity);
- *  FALLBACK when none contributed. */
+ *  is largest (ties go to content, then CF, then segment, then
+ *  popularity); FALLBACK when none contributed. */
 typedef enum pz_reason {
   PZ_REASON_POPULAR = 1,  /**< popularity: "popular" */
   PZ_REASON_CONTENT = 2,  /**< the user's interests: "matches your interest in
@@ -46,8 +48,9 @@ typedef enum pz_reason {
                                0.2) */
   PZ_REASON_CF = 5        /**< collaborative filtering, driven by the user's
                                history: "because you interacted with ITEM"
-                               (the strongest pz_recs_because() item; since
-                               0.3) */
+                               (the strongest pz_recs_because() item), or
+                               "suggested by your history" when no history
+                               item pulls towards it (since 0.3) */
 } pz_reason;
 
 /** Signals whose contributions pz_recs_contribution() reports. */

@@ -177,7 +177,9 @@ int pz__cf_knn_build(const pz__alloc *a, const pz__cf_cfg *cfg,
   for (uint32_t w = 0; w < threads; w++) {
     x.acc[w] = pz__malloc(a, per * sizeof **x.acc);
     x.stamp[w] = pz__calloc(a, per, sizeof **x.stamp);
-    x.touched[w] = pz__malloc(a, per * sizeof **x.touched);
+    /* one spare: the branch-free loop writes touched[nt] before it
+     * knows whether the item is new */
+    x.touched[w] = pz__malloc(a, (per + 1) * sizeof **x.touched);
     if (!x.acc[w] || !x.stamp[w] || !x.touched[w]) goto done;
   }
   if ((rc = weigh(a, cfg, m, x.wu, x.wi))) goto done;
@@ -205,7 +207,7 @@ done:
   for (uint32_t w = 0; w < threads; w++) {
     if (x.acc) pz__free(a, x.acc[w], per * sizeof **x.acc);
     if (x.stamp) pz__free(a, x.stamp[w], per * sizeof **x.stamp);
-    if (x.touched) pz__free(a, x.touched[w], per * sizeof **x.touched);
+    if (x.touched) pz__free(a, x.touched[w], (per + 1) * sizeof **x.touched);
   }
   pz__free(a, x.acc, threads * sizeof *x.acc);
   pz__free(a, x.stamp, threads * sizeof *x.stamp);

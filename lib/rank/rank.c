@@ -249,8 +249,11 @@ static int cf_prepare(const pz__rank_env *env, const user_view *uv,
   return PZ_OK;
 }
 
-/* The history items with the largest shares of item i's CF score.
- * buf: 2 * hist.n doubles. */
+/* The history items with the largest shares of item i's CF score. Each
+ * history item's term is its weighted contribution to the normalized
+ * score; ALS terms can be negative (an item that pulls away), so shares
+ * are taken of the positive terms only and the named ones sum to at most
+ * 1. buf: 2 * hist.n doubles. */
 static void cf_because(const pz__catalog *c, const user_view *uv,
                        const cf_view *v, uint32_t i, double *buf,
                        pz__rec *rec) {
@@ -261,7 +264,7 @@ static void cf_because(const pz__catalog *c, const user_view *uv,
   double total = 0;
   for (uint32_t j = 0; j < h->n; j++) {
     kc[j] = (1 - v->share) * kc[j] * v->k_inv + v->share * ac[j] * v->a_inv;
-    total += kc[j];
+    if (kc[j] > 0) total += kc[j];
   }
   if (!(total > 0)) return;
   for (uint32_t r = 0; r < PZ__N_BECAUSE; r++) {
@@ -336,7 +339,9 @@ static void reason(const scorer *k, const pz__item *it, pz__rec *rec,
       pz__buf_puts(text, "because you interacted with ");
       pz__buf_puts(text, rec->because[0]);
     } else {
-      pz__buf_puts(text, "people with your history liked it");
+      /* every term is negative: it ranks here because the others
+       * score lower still */
+      pz__buf_puts(text, "suggested by your history");
     }
   } else if (seg > 0 && seg >= pop) {
     rec->code = PZ_REASON_SEGMENT;

@@ -1961,7 +1961,7 @@ static void test_badinput_result_accessors(void **state) {
     CHECK(isnan(pz_recs_contribution(r, i, PZ_SIGNAL_CONTENT)),
           "recs_contribution(r, %zu, CONTENT)", i);
   }
-  static const int bad_signal[] = {0, 4, -1, 100, INT_MAX, INT_MIN};
+  static const int bad_signal[] = {0, 5, -1, 100, INT_MAX, INT_MIN};
   for (size_t j = 0; j < sizeof bad_signal / sizeof *bad_signal; j++)
     CHECK(isnan(pz_recs_contribution(r, 0, bad_signal[j])),
           "recs_contribution(r, 0, signal %d) = %g", bad_signal[j],

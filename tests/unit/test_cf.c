@@ -1441,7 +1441,7 @@ static void test_cf_off_and_nothing_to_train(void **state) {
    * stays (and knows its trained users are all gone) */
   train(o.e, NULL);
   for (int u = 1; u <= 4; u++) {
-    char user[8];
+    char user[16];
     snprintf(user, sizeof user, "u%d", u);
     OKC(pz_profile_erase(o.e, user));
   }

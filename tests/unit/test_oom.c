@@ -743,12 +743,271 @@ static void test_oom_segments_fail_forever_from_every_point(void **state) {
   seg_run_all(1);
 }
 
+/* ---- collaborative filtering ----------------------------------------------
+ *
+ * The engine is populated and a kNN model trained with the allocator
+ * working; then, with the n-th allocation failing, models of every kind
+ * are trained, recommendations and similar items asked for, a ratings
+ * file imported and a trained user erased. Each call must succeed or fail
+ * with PZ_ENOMEM; a training that fails must leave the serving model
+ * exactly as it was (same stats, same answers); nothing may leak; and
+ * once the allocator works again the engine must train and answer. */
+
+static const char cf_oom_config[] =
+    "events: {view: 1, buy: 3}\n"
+    "ranking: {max_k: 20}\n"
+    "cf: {algorithm: both, factors: 4, iterations: 3, neighbours: 5, "
+    "threads: 2}\n";
+
+static char cf_oom_file[64];
+
+typedef struct cf_tally {
+  int failures; /* calls that failed with PZ_ENOMEM */
+  int errors;   /* anything else that went wrong (printed) */
+} cf_tally;
+
+#define CF_ERR(t, ...)                                                       \
+  do {                                                                       \
+    print_error(__VA_ARGS__);                                                \
+    print_error("\n");                                                       \
+    (t)->errors++;                                                           \
+  } while (0)
+
+static bool cf_step(cf_tally *t, const test_alloc *ta, int rc,
+                    const char *what) {
+  if (rc == PZ_OK) return true;
+  if (rc != PZ_ENOMEM)
+    CF_ERR(t, "%s returned %d (%s) with allocation %ld failing%s", what, rc,
+           pz_errmsg(), ta->fail_at, ta->fail_forever ? " onwards" : "");
+  t->failures++;
+  return false;
+}
+#define CSTEP(call) cf_step(t, ta, (call), #call)
+
+static void cf_populate(pz_engine *e) {
+  char id[16], user[16];
+  for (int i = 0; i < 10; i++) {
+    snprintf(id, sizeof id, "i%d", i);
+    const char *f[] = {i % 2 ? "genre=jazz" : "genre=rock", "tag=vinyl"};
+    assert_int_equal(pz_item_put(e, id, f, NULL, 2), PZ_OK);
+  }
+  for (int u = 0; u < 12; u++) {
+    snprintf(user, sizeof user, "u%d", u);
+    for (int j = 0; j < 4; j++) {
+      snprintf(id, sizeof id, "i%d", (u + 3 * j) % 10);
+      assert_int_equal(pz_track(e, user, id, j ? "view" : "buy", 1, T0 - j),
+                       PZ_OK);
+    }
+  }
+}
+
+/* The serving model and what it answers, as text (allocator working). */
+static char *cf_fingerprint(pz_engine *e, cf_tally *t) {
+  sbuf b = {0};
+  pz_cf_stats s;
+  memset(&s, 0, sizeof s);
+  s.version = PZ_CF_STATS_VERSION;
+  int rc = pz_cf_stats_get(&s, e);
+  sb_printf(&b, "stats rc %d alg %d users %u items %u nnz %llu f %u k %u "
+                "it %u erased %u at %lld\n",
+            rc, s.algorithm, s.users, s.items,
+            (unsigned long long)s.interactions, s.factors, s.neighbours,
+            s.iterations, s.erased_since, (long long)s.trained_at_ms);
+  static const char *const users[] = {"u1", "u7"};
+  for (int u = 0; u < 2; u++) {
+    pz_recs *r = NULL;
+    rc = pz_recommend(&r, e, users[u], 6, NULL);
+    if (rc) CF_ERR(t, "fingerprint: pz_recommend: %d", rc);
+    for (size_t i = 0; i < pz_recs_count(r); i++) {
+      sb_printf(&b, "%s %a %a %d", pz_recs_item(r, i), pz_recs_score(r, i),
+                pz_recs_contribution(r, i, PZ_SIGNAL_CF),
+                pz_recs_reason_code(r, i));
+      for (size_t j = 0; pz_recs_because(r, i, j); j++)
+        sb_printf(&b, " %s", pz_recs_because(r, i, j));
+      sb_printf(&b, "\n");
+    }
+    pz_recs_free(r);
+  }
+  pz_recs *r = NULL;
+  rc = pz_similar_items(&r, e, "i1", 5);
+  sb_printf(&b, "similar rc %d:", rc);
+  for (size_t i = 0; i < pz_recs_count(r); i++)
+    sb_printf(&b, " %s %a", pz_recs_item(r, i), pz_recs_score(r, i));
+  sb_printf(&b, "\n");
+  pz_recs_free(r);
+  return b.p;
+}
+
+/* A training that may fail: when it does, the model is the one before. */
+static void cf_train_step(pz_engine *e, test_alloc *ta, cf_tally *t,
+                          int algorithm, const char *what) {
+  long saved = ta->fail_at;
+  ta->fail_at = 0;
+  char *before = cf_fingerprint(e, t);
+  ta->fail_at = saved;
+  pz_cf_options o;
+  pz_cf_options_init(&o, PZ_CF_OPTIONS_VERSION);
+  o.algorithm = algorithm;
+  if (!cf_step(t, ta, pz_cf_train(e, &o), what)) {
+    saved = ta->fail_at;
+    ta->fail_at = 0;
+    char *after = cf_fingerprint(e, t);
+    ta->fail_at = saved;
+    if (strcmp(before, after) != 0)
+      CF_ERR(t, "failing allocation %ld%s: %s failed and the serving model "
+                "changed:\n  before: %s\n  after:  %s",
+             ta->fail_at, ta->fail_forever ? " onwards" : "", what, before,
+             after);
+    free(after);
+  }
+  free(before);
+}
+
+static void cf_workload(test_alloc *ta, cf_tally *t) {
+  test_clock tc = {T0};
+  pz_engine *e = NULL;
+  int rc = test_open(&e, ta, &tc, cf_oom_config);
+  if (rc != PZ_OK) {
+    if (rc != PZ_ENOMEM) CF_ERR(t, "open returned %d (%s)", rc, pz_errmsg());
+    if (e) CF_ERR(t, "open failed but set *out");
+    t->failures++;
+    return;
+  }
+  /* set-up with the allocator working; the failure point moves past it */
+  long fail_at = ta->fail_at, before = ta->count;
+  ta->fail_at = 0;
+  cf_populate(e);
+  pz_cf_options o;
+  pz_cf_options_init(&o, PZ_CF_OPTIONS_VERSION);
+  o.algorithm = PZ_CF_KNN;
+  assert_int_equal(pz_cf_train(e, &o), PZ_OK);
+  if (fail_at > before) fail_at += ta->count - before;
+  ta->fail_at = fail_at;
+
+  pz_recs *r = NULL;
+  CSTEP(pz_recommend(&r, e, "u1", 5, NULL));
+  pz_recs_free(r);
+  r = NULL;
+  cf_train_step(e, ta, t, PZ_CF_ALS, "pz_cf_train(als)");
+  CSTEP(pz_recommend(&r, e, "u2", 5, NULL));
+  pz_recs_free(r);
+  r = NULL;
+  CSTEP(pz_similar_items(&r, e, "i3", 4));
+  pz_recs_free(r);
+  r = NULL;
+  cf_train_step(e, ta, t, PZ_CF_BOTH, "pz_cf_train(both)");
+  /* a brand-new user folded in, and a trained one with a new event */
+  CSTEP(pz_track(e, "new", "i2", "view", 2, 0));
+  CSTEP(pz_recommend(&r, e, "new", 5, NULL));
+  pz_recs_free(r);
+  r = NULL;
+  CSTEP(pz_track(e, "u3", "i9", "buy", 1, 0));
+  CSTEP(pz_recommend(&r, e, "u3", 5, NULL));
+  pz_recs_free(r);
+  r = NULL;
+  /* similar items by neighbours, and by features for a late item */
+  CSTEP(pz_similar_items(&r, e, "i1", 5));
+  pz_recs_free(r);
+  r = NULL;
+  const char *f[] = {"genre=jazz", "tag=vinyl"};
+  if (CSTEP(pz_item_put(e, "late", f, NULL, 2))) {
+    CSTEP(pz_similar_items(&r, e, "late", 5));
+    pz_recs_free(r);
+    r = NULL;
+  }
+  uint64_t rows = 0;
+  CSTEP(pz_cf_import(e, cf_oom_file, NULL, &rows));
+  cf_train_step(e, ta, t, PZ_CF_KNN, "pz_cf_train(knn)");
+  CSTEP(pz_profile_erase(e, "u4"));
+  cf_train_step(e, ta, t, PZ_CF_ALS, "pz_cf_train(als) after erase");
+  double loss[8];
+  size_t n;
+  rc = pz_cf_loss(loss, 8, &n, e);
+  if (rc != PZ_OK && rc != PZ_ENOTFOUND)
+    CF_ERR(t, "pz_cf_loss: %d", rc);
+  CSTEP(pz_recommend(&r, e, "u5", 5, NULL));
+  pz_recs_free(r);
+  r = NULL;
+
+  /* the allocator works again: the engine trains and answers */
+  long saved = ta->fail_at;
+  ta->fail_at = 0;
+  char *fp = cf_fingerprint(e, t);
+  free(fp);
+  o.algorithm = PZ_CF_BOTH;
+  rc = pz_cf_train(e, &o);
+  if (rc) CF_ERR(t, "training after the workload: %d", rc);
+  rc = pz_recommend(&r, e, "u1", 5, NULL);
+  if (rc || pz_recs_count(r) != 5)
+    CF_ERR(t, "recommend after the workload: %d, %zu items", rc,
+           pz_recs_count(r));
+  pz_recs_free(r);
+  ta->fail_at = saved;
+  pz_engine_free(e);
+}
+
+static void cf_run_all(int forever) {
+  strcpy(cf_oom_file, "/tmp/pz_oom_cf_XXXXXX");
+  int fd = mkstemp(cf_oom_file);
+  assert_true(fd >= 0);
+  static const char rows[] = "user\titem\tvalue\n"
+                             "u1\ti5\t2\n"
+                             "imp\ti1\t1\n"
+                             "imp\tnewitem\t1\n";
+  assert_int_equal(write(fd, rows, sizeof rows - 1), (ssize_t)(sizeof rows - 1));
+  close(fd);
+  long total = 0;
+  int problems = 0;
+  for (long n = 1;; n++) {
+    test_alloc ta;
+    test_alloc_reset(&ta);
+    ta.fail_at = n;
+    ta.fail_forever = forever;
+    cf_tally t;
+    memset(&t, 0, sizeof t);
+    cf_workload(&ta, &t);
+    if (ta.live_blocks != 0 || ta.bad_osize != 0) {
+      print_error("failing allocation %ld%s: %ld blocks leaked, %ld bad "
+                  "sizes\n",
+                  n, forever ? " onwards" : "", ta.live_blocks, ta.bad_osize);
+      problems++;
+    }
+    problems += t.errors;
+    if (ta.count < n) { /* the whole workload ran without reaching n */
+      if (t.failures) {
+        print_error("%d failure(s) though allocation %ld was never reached\n",
+                    t.failures, n);
+        problems++;
+      }
+      total = n - 1;
+      break;
+    }
+    if (problems > 20) break;
+  }
+  unlink(cf_oom_file);
+  if (problems) fail_msg("%d problem(s) at failing allocation points", problems);
+  assert_true(total > 200); /* the workload does allocate a lot */
+  print_message("      %ld allocation points checked\n", total);
+}
+
+static void test_oom_cf_fail_once_at_every_point(void **state) {
+  (void)state;
+  cf_run_all(0);
+}
+
+static void test_oom_cf_fail_forever_from_every_point(void **state) {
+  (void)state;
+  cf_run_all(1);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_oom_fail_once_at_every_point),
       cmocka_unit_test(test_oom_fail_forever_from_every_point),
       cmocka_unit_test(test_oom_segments_fail_once_at_every_point),
       cmocka_unit_test(test_oom_segments_fail_forever_from_every_point),
+      cmocka_unit_test(test_oom_cf_fail_once_at_every_point),
+      cmocka_unit_test(test_oom_cf_fail_forever_from_every_point),
   };
   return cmocka_run_group_tests_name("oom", tests, NULL, NULL);
 }

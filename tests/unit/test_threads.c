@@ -6,7 +6,9 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <cmocka.h>
+#include <math.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -235,10 +237,171 @@ static void test_threads_segments_and_models(void **state) {
   pz_engine_free(engine);
 }
 
+/* ---- CF: the model swapped under readers and writers --------------------
+ *
+ * Readers ask for recommendations, similar items and stats in a loop while
+ * a trainer retrains again and again (kNN, ALS, both, and off, which drops
+ * the model) and a writer tracks events, erases trained users, merges one
+ * and withdraws another's consent. Every answer must be whole: at most k
+ * entries, each with an item, a reason and finite numbers. At the end, no
+ * one erased is still counted as a trained user of the serving model,
+ * whatever the interleaving of erasures and trainings. */
+
+#define CF_READERS 3
+#define CF_USERS 40
+#define CF_ITEMS 40
+
+static atomic_int cf_training_done;
+
+static bool cf_list_ok(const pz_recs *r, size_t k) {
+  if (pz_recs_count(r) > k) return false;
+  for (size_t i = 0; i < pz_recs_count(r); i++) {
+    if (!pz_recs_item(r, i) || !pz_recs_reason(r, i)) return false;
+    if (!isfinite(pz_recs_score(r, i))) return false;
+    for (int s = PZ_SIGNAL_CONTENT; s <= PZ_SIGNAL_CF; s++)
+      if (!isfinite(pz_recs_contribution(r, i, s))) return false;
+    for (size_t j = 0; pz_recs_because(r, i, j); j++)
+      if (!isfinite(pz_recs_because_share(r, i, j)) || j >= 3) return false;
+  }
+  return true;
+}
+
+static void *cf_reader(void *arg) {
+  int id = (int)(intptr_t)arg;
+  char user[32], item[32];
+  for (int i = 0; i < 60 || !atomic_load(&cf_training_done); i++) {
+    snprintf(user, sizeof user, "%s%d", i % 3 ? "stay" : "gone",
+             (i * 7 + id) % CF_USERS);
+    pz_recs *r;
+    if (pz_recommend(&r, engine, user, 10, NULL) != PZ_OK) return (void *)1;
+    bool ok = cf_list_ok(r, 10);
+    pz_recs_free(r);
+    if (!ok) return (void *)2;
+    snprintf(item, sizeof item, "item%d", (i * 3 + id) % CF_ITEMS);
+    int rc = pz_similar_items(&r, engine, item, 10);
+    if (rc != PZ_OK && rc != PZ_ENOTFOUND) return (void *)3;
+    ok = rc != PZ_OK || cf_list_ok(r, 10);
+    pz_recs_free(r);
+    if (!ok) return (void *)4;
+    pz_cf_stats st;
+    st.version = PZ_CF_STATS_VERSION;
+    rc = pz_cf_stats_get(&st, engine);
+    if (rc != PZ_OK && rc != PZ_ENOTFOUND) return (void *)5;
+    if (rc == PZ_OK && st.users > 2 * CF_USERS + 40) return (void *)6;
+  }
+  return NULL;
+}
+
+static void *cf_trainer(void *arg) {
+  (void)arg;
+  static const int algos[] = {PZ_CF_KNN, PZ_CF_ALS, PZ_CF_BOTH, PZ_CF_OFF,
+                              PZ_CF_ALS, PZ_CF_KNN, PZ_CF_BOTH, PZ_CF_KNN,
+                              PZ_CF_ALS, PZ_CF_BOTH};
+  void *ret = NULL;
+  for (size_t i = 0; i < 3 * sizeof algos / sizeof *algos; i++) {
+    pz_cf_options o;
+    pz_cf_options_init(&o, PZ_CF_OPTIONS_VERSION);
+    o.algorithm = algos[i % (sizeof algos / sizeof *algos)];
+    o.weighting = 1 + (int)(i % 3);
+    o.threads = 1 + (uint32_t)(i % 2);
+    int rc = pz_cf_train(engine, &o);
+    if (rc != PZ_OK) {
+      ret = (void *)1;
+      break;
+    }
+  }
+  atomic_store(&cf_training_done, 1);
+  return ret;
+}
+
+static void *cf_writer(void *arg) {
+  (void)arg;
+  char user[32], item[32];
+  for (int k = 0; k < 30 || !atomic_load(&cf_training_done); k++) {
+    for (int u = 0; u < CF_USERS; u += 3) {
+      snprintf(user, sizeof user, "stay%d", u);
+      snprintf(item, sizeof item, "item%d", (u * 5 + k) % CF_ITEMS);
+      if (pz_track(engine, user, item, "view", 1, 0) != PZ_OK)
+        return (void *)1;
+    }
+    if (k >= 30) continue; /* until the trainer is done */
+    snprintf(user, sizeof user, "fresh%d", k);
+    snprintf(item, sizeof item, "item%d", k % CF_ITEMS);
+    if (pz_track(engine, user, item, "buy", 1, 0) != PZ_OK) return (void *)1;
+    /* erase a trained user now and then */
+    snprintf(user, sizeof user, "gone%d", k);
+    int rc = pz_profile_erase(engine, user);
+    if (rc != PZ_OK) return (void *)2;
+    if (k == 10 && pz_profile_merge(engine, "gone35", "stay1") != PZ_OK)
+      return (void *)3;
+    if (k == 20 &&
+        pz_profile_set_consent(engine, "gone36", "personalization", 0))
+      return (void *)4;
+  }
+  return NULL;
+}
+
+static void test_threads_cf_model_swap(void **state) {
+  (void)state;
+  const char *cfg = "events: {view: 1, buy: 3}\n"
+                    "ranking: {max_k: 50}\n"
+                    "cf: {algorithm: both, factors: 8, iterations: 15, "
+                    "neighbours: 10}\n";
+  assert_int_equal(pz_engine_open_string(&engine, cfg, strlen(cfg)), PZ_OK);
+  test_put_items(engine, CF_ITEMS);
+  char user[32], item[32];
+  for (int u = 0; u < CF_USERS; u++)
+    for (int j = 0; j < 5; j++) {
+      snprintf(item, sizeof item, "item%d", (u * 3 + j * 7) % CF_ITEMS);
+      snprintf(user, sizeof user, "stay%d", u);
+      assert_int_equal(pz_track(engine, user, item, "view", 1, 0), PZ_OK);
+      snprintf(user, sizeof user, "gone%d", u);
+      assert_int_equal(pz_track(engine, user, item, "view", 1, 0), PZ_OK);
+    }
+  assert_int_equal(pz_cf_train(engine, NULL), PZ_OK);
+  atomic_store(&cf_training_done, 0);
+  pthread_t th[CF_READERS + 2];
+  for (int i = 0; i < CF_READERS; i++)
+    assert_int_equal(
+        pthread_create(&th[i], NULL, cf_reader, (void *)(intptr_t)i), 0);
+  assert_int_equal(pthread_create(&th[CF_READERS], NULL, cf_trainer, NULL), 0);
+  assert_int_equal(pthread_create(&th[CF_READERS + 1], NULL, cf_writer, NULL),
+                   0);
+  for (int i = 0; i < CF_READERS + 2; i++) {
+    void *ret;
+    assert_int_equal(pthread_join(th[i], &ret), 0);
+    if (ret) fail_msg("thread %d failed with %p", i, ret);
+  }
+  /* nobody erased, merged away or withdrawn is a trained user */
+  const pz__cfmodel *m = engine->cf.model;
+  assert_non_null(m);
+  for (int u = 0; u < CF_USERS; u++) {
+    snprintf(user, sizeof user, "gone%d", u);
+    if (u >= 30 && u != 35 && u != 36) continue; /* still there */
+    pz__uref ur;
+    pz__uref_make(&ur, user, strlen(user));
+    for (uint32_t w = 0; w < m->n_who; w++)
+      if (m->who[w] == ur.hash) fail_msg("%s is still a trained user", user);
+  }
+  pz_cf_stats st;
+  st.version = PZ_CF_STATS_VERSION;
+  assert_int_equal(pz_cf_stats_get(&st, engine), PZ_OK);
+  assert_int_equal(st.algorithm, PZ_CF_BOTH);
+  assert_int_equal(st.users, m->n_who);
+  /* a last training sees everyone left: stay0..39 (stay1 with gone35's
+   * data), gone30..34 and 37..39, fresh0..29 */
+  assert_int_equal(pz_cf_train(engine, NULL), PZ_OK);
+  assert_int_equal(pz_cf_stats_get(&st, engine), PZ_OK);
+  assert_int_equal(st.users, CF_USERS + 8 + 30);
+  assert_int_equal(st.erased_since, 0);
+  pz_engine_free(engine);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_threads_writers_readers_catalogue),
       cmocka_unit_test(test_threads_segments_and_models),
+      cmocka_unit_test(test_threads_cf_model_swap),
   };
   return cmocka_run_group_tests_name("threads", tests, NULL, NULL);
 }
