@@ -19,7 +19,7 @@ int pz__catalog_init(pz__catalog *c, const pz__alloc *a, pz__hashid hid,
   c->half_life_ms = half_life_ms;
   c->pop_landmark = now;
   pz__idmap_init(&c->map);
-  if (pthread_rwlock_init(&c->lock, NULL) != 0)
+  if (pz__rwlock_init(&c->lock) != PZ_OK)
     return pz__fail(PZ_ERROR, "cannot create the catalogue lock");
   return PZ_OK;
 }

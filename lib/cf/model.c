@@ -89,7 +89,7 @@ int pz__cfstate_init(pz__cfstate *s, const pz__alloc *a) {
   memset(s, 0, sizeof *s);
   s->a = a;
   pz__cf_cfg_default(&s->cfg);
-  if (pthread_rwlock_init(&s->lock, NULL)) return pz__oom();
+  if (pz__rwlock_init(&s->lock)) return pz__oom();
   if (pz__builds_init(&s->builds)) {
     pthread_rwlock_destroy(&s->lock);
     return pz__oom();

@@ -123,6 +123,12 @@ double pz__strtod_c(const char *s, char **end);
 /* After printf-style formatting: the locale's decimal point back to '.'. */
 void pz__fix_decimal_point(char *s);
 
+/* ---- locks ------------------------------------------------------------------ */
+
+/* A read-write lock where a waiting writer goes before new readers (on
+ * glibc; elsewhere the system's default). PZ_OK or PZ_ENOMEM. */
+int pz__rwlock_init(pthread_rwlock_t *l);
+
 /* ---- model builds ------------------------------------------------------- */
 
 /* A derived model (clusters, CF) is built beside the serving one without

@@ -9,7 +9,7 @@ int pz__segstate_init(pz__segstate *s, const pz__alloc *a) {
   memset(s, 0, sizeof *s);
   s->a = a;
   pz__cluster_cfg_default(&s->ccfg);
-  if (pthread_rwlock_init(&s->lock, NULL)) return pz__oom();
+  if (pz__rwlock_init(&s->lock)) return pz__oom();
   if (pz__builds_init(&s->builds)) {
     pthread_rwlock_destroy(&s->lock);
     return pz__oom();
