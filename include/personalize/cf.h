@@ -96,7 +96,9 @@ PZ_API int pz_cf_options_init(pz_cf_options *opts, unsigned int version);
  *         a real outside its range: regularization, alpha, bm25_k1 in
  *         [0, 1e9], bm25_b and als_share in [0, 1], -1 meaning "config");
  *         PZ_ENOTFOUND (no consented user has any interaction: the old
- *         model is kept); PZ_ELIMIT (more than 2^32 - 3 users);
+ *         model is kept); PZ_ERANGE also when the ALS sweeps overflow
+ *         float (absurd alpha with little regularization: the message says
+ *         which); PZ_ELIMIT (more than 2^32 - 3 users);
  *         PZ_ENOMEM; PZ_ERROR (the ALS fold-in matrix stayed singular:
  *         cannot happen with regularization > 0). Since 0.3.
  */
@@ -197,9 +199,11 @@ PZ_API int pz_cf_import(pz_engine *e, const char *path,
 /**
  * The k items most similar to `item`, most similar first: kNN neighbours
  * when the model has them (an item's list holds itself, so at most
- * cf.neighbours - 1 come back), else cosine of ALS item factors, else (an item
- * the model does not know) cosine of catalogue features. Scores are the
- * similarities; reasons say which of the three it was. Removed items are
+ * cf.neighbours - 1 come back), else positive cosines of ALS item factors
+ * (among items someone interacted with), else (an item nobody interacted
+ * with when the model was trained) positive cosines of catalogue
+ * features. Scores are the similarities; reasons say which of the three
+ * it was. Removed items are
  * left out. Free with pz_recs_free().
  * @return PZ_OK; PZ_EINVAL; PZ_ERANGE (k above ranking.max_k);
  *         PZ_ENOTFOUND (unknown or removed item); PZ_ENOMEM. Since 0.3.

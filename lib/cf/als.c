@@ -191,6 +191,13 @@ int pz__cf_als_train(const pz__alloc *a, const pz__cf_cfg *cfg,
           (side){m->iptr, m->iidx, m->ival, out->Y, m->n_items});
     gram(&x, out->Y, m->n_items, out->YtY);
     out->loss[it] = loss(&x, m, out->YtY, X, out->Y, total);
+    if (!isfinite(out->loss[it])) { /* float overflow: refuse the model */
+      rc = pz__fail(PZ_ERANGE,
+                    "ALS diverged at sweep %u (values overflow float): "
+                    "raise cf.regularization or lower cf.alpha",
+                    it + 1);
+      goto done;
+    }
   }
   rc = fold_in_factor(a, out);
 done:

@@ -162,6 +162,7 @@ typedef struct pz__cfmodel {
   double train_seconds;
   int64_t trained_at;
   double als_share;
+  uint32_t *users_of; /* per item: users it was trained with (0: none) */
   /* kNN: neighbour lists per item, sorted by item index */
   uint32_t k;
   uint64_t *nptr; /* n_items + 1 */

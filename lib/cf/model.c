@@ -38,13 +38,16 @@ int pz__cfmodel_train(const pz__alloc *a, const pz__cf_cfg *cfg,
     rc = pz__cf_als_train(a, cfg, m, md);
   if (!rc) {
     md->who = pz__malloc(a, (size_t)m->n_users * sizeof *md->who);
-    if (!md->who) rc = PZ_ENOMEM;
+    md->users_of = pz__malloc(a, (size_t)m->n_items * sizeof *md->users_of);
+    if (!md->who || !md->users_of) rc = PZ_ENOMEM;
   }
   if (rc) {
     pz__cfmodel_free(md);
     return rc;
   }
   memcpy(md->who, m->uhash, (size_t)m->n_users * sizeof *md->who);
+  for (uint32_t i = 0; i < m->n_items; i++)
+    md->users_of[i] = (uint32_t)(m->iptr[i + 1] - m->iptr[i]);
   qsort(md->who, m->n_users, sizeof *md->who, cmp_u64);
   md->n_who = m->n_users;
   md->train_seconds = seconds() - t0;
@@ -67,6 +70,7 @@ void pz__cfmodel_free(pz__cfmodel *m) {
   pz__free(a, m->L0, (size_t)m->f * m->f * sizeof *m->L0);
   pz__free(a, m->loss, (size_t)m->iterations * sizeof *m->loss);
   pz__free_wipe(a, m->who, (size_t)m->n_users * sizeof *m->who);
+  pz__free(a, m->users_of, ni * sizeof *m->users_of);
   pz__free(a, m, sizeof *m);
 }
 

@@ -225,10 +225,12 @@ static void by_factors(similar *q) {
   const float *yi = m->Y + (size_t)q->of * m->fs;
   float ni = sqrtf(pz__cf_dot(yi, yi, m->fs));
   for (uint32_t j = 0; ni > 0 && j < m->n_items; j++) {
-    if (j == q->of || !q->c->items[j]->alive) continue;
+    /* an item nobody interacted with has only its initial noise */
+    if (j == q->of || !q->c->items[j]->alive || !m->users_of[j]) continue;
     const float *yj = m->Y + (size_t)j * m->fs;
     float nj = sqrtf(pz__cf_dot(yj, yj, m->fs));
-    if (nj > 0) pz__topk_push(&q->top, pz__cf_dot(yi, yj, m->fs) / (ni * nj), j);
+    float cos = nj > 0 ? pz__cf_dot(yi, yj, m->fs) / (ni * nj) : 0;
+    if (cos > 0) pz__topk_push(&q->top, cos, j);
   }
 }
 
@@ -295,16 +297,18 @@ PZ_API int pz_similar_items(pz_recs **out, pz_engine *e, const char *item,
   similar q = {e->cf.model, &e->catalog, 0, {0}};
   pz__topk_init(&q.top, score, id, (uint32_t)k);
   q.of = pz__catalog_find(&e->catalog, item, len);
+  /* the model knows an item only if someone interacted with it */
+  bool known = q.of != PZ__NO_ITEM && q.m && q.of < q.m->n_items &&
+               q.m->users_of[q.of] > 0;
   if (q.of == PZ__NO_ITEM || !e->catalog.items[q.of]->alive) {
     rc = pz__fail(PZ_ENOTFOUND, "no item \"%s\"", item);
-  } else if (q.m && q.of < q.m->n_items && q.m->nptr &&
-             q.m->nptr[q.of + 1] > q.m->nptr[q.of]) {
+  } else if (known && q.m->nptr && q.m->nptr[q.of + 1] > q.m->nptr[q.of]) {
     by_neighbours(&q);
     pz__topk_sort(&q.top);
     rc = similar_recs(&e->alloc, &q, PZ_REASON_CF,
                       "people who interacted with it also interacted with ",
                       out);
-  } else if (q.m && q.of < q.m->n_items && q.m->Y) {
+  } else if (known && q.m->Y) {
     by_factors(&q);
     pz__topk_sort(&q.top);
     rc = similar_recs(&e->alloc, &q, PZ_REASON_CF,
