@@ -96,9 +96,9 @@ PZ_API int pz_cf_options_init(pz_cf_options *opts, unsigned int version);
  *         a real outside its range: regularization, alpha, bm25_k1 in
  *         [0, 1e9], bm25_b and als_share in [0, 1], -1 meaning "config");
  *         PZ_ENOTFOUND (no consented user has any interaction: the old
- *         model is kept); PZ_ERANGE also when the ALS sweeps overflow
- *         float (absurd alpha with little regularization: the message says
- *         which); PZ_ELIMIT (more than 2^32 - 3 users);
+ *         model is kept); PZ_ERANGE also when an ALS confidence
+ *         1 + alpha * r exceeds 1e6 or the sweeps overflow float (the
+ *         message says which); PZ_ELIMIT (more than 2^32 - 3 users);
  *         PZ_ENOMEM; PZ_ERROR (the ALS fold-in matrix stayed singular:
  *         cannot happen with regularization > 0). Since 0.3.
  */
@@ -214,7 +214,7 @@ PZ_API int pz_similar_items(pz_recs **out, pz_engine *e, const char *item,
 /**
  * The j-th history item (0 = the strongest) that drove the CF score of the
  * i-th recommendation, borrowed until pz_recs_free(); NULL past the end or
- * when CF did not contribute. At most 3 per item.
+ * when no history item pulls towards it (see PZ_REASON_CF). At most 3.
  * Since 0.3.
  */
 PZ_API const char *pz_recs_because(const pz_recs *r, size_t i, size_t j);

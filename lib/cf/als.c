@@ -180,6 +180,17 @@ int pz__cf_als_train(const pz__alloc *a, const pz__cf_cfg *cfg,
     init_row(X + (size_t)u * fs, f, cfg->seed, m->uhash[u]);
   for (uint32_t i = 0; i < m->n_items; i++)
     init_row(out->Y + (size_t)i * fs, f, cfg->seed, ~(uint64_t)i);
+  /* float32 CG cannot move rows whose confidences reach ~1e7 (p.Ap
+   * overflows): refuse rather than serve a model that never fit */
+  double c_max = 1;
+  for (uint64_t k = 0; k < m->nnz; k++)
+    c_max = PZ__MAX(c_max, 1.0 + cfg->alpha * m->uval[k]);
+  if (c_max > 1e6) {
+    rc = pz__fail(PZ_ERANGE,
+                  "ALS confidence 1 + alpha * r reaches %g (above 1e6): "
+                  "lower cf.alpha or the event amounts", c_max);
+    goto done;
+  }
   double total = (double)m->n_users * m->n_items - (double)m->nnz;
   for (uint64_t k = 0; k < m->nnz; k++) total += 1.0 + cfg->alpha * m->uval[k];
   gram(&x, out->Y, m->n_items, out->YtY);

@@ -27,19 +27,22 @@
  *      training (a counting allocator), the model's resting size (bytes
  *      after training minus before, with no model before), and the
  *      process's maximum resident set (getrusage) at the end.
- * Training figures are medians of --runs trainings (default 1). Every
+ * Training figures are medians of --runs trainings (default 3; the `both`
+ * model is trained once). Every
  * timed path goes through the public API as a user would call it.
  */
 #include <personalize.h>
 
 #include "../../examples/synth.h"
 
+#include <math.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <time.h>
+#include <unistd.h>
 
 /* ---- fixed settings from the issue --------------------------------------- */
 #define CF_THREADS 2u
@@ -84,6 +87,16 @@ static double median(double *v, size_t n) {
   return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
+/* Median of n values, leaving them in place. */
+static double median_of(const double *v, size_t n) {
+  double *t = malloc(n * sizeof *t);
+  if (!t) return v[0];
+  memcpy(t, v, n * sizeof *t);
+  double m = median(t, n);
+  free(t);
+  return m;
+}
+
 /* Nearest-rank percentile of sorted values. */
 static double percentile(const double *sorted, size_t n, double q) {
   size_t r = (size_t)(q * (double)n + 0.999999);
@@ -107,25 +120,69 @@ static void *xmalloc(size_t n) {
   return p;
 }
 
-/* Share of CPU time stolen by the hypervisor since the last call, from
- * the first line of /proc/stat (-1 if unreadable). */
-static double steal_share(unsigned long long *last_steal,
-                          unsigned long long *last_total) {
-  unsigned long long v[8] = {0}, total = 0;
+/* ---- a meter of who used the CPU --------------------------------------------
+ * Over a phase: wall time, this process's CPU time (all its threads), and
+ * from the first line of /proc/stat the CPU time the whole machine spent
+ * busy and the time the hypervisor stole. Busy minus ours is what other
+ * processes took: on a shared 2-core machine that explains a slow phase or
+ * a training that did not get its second core. */
+
+typedef struct meter {
+  double wall, cpu;                   /* at the start */
+  unsigned long long busy, steal, all; /* jiffies at the start */
+  int have_stat;
+} meter;
+
+typedef struct cpu_use {
+  double wall, cpu;   /* seconds */
+  double others;      /* cores used by other processes on average, or -1 */
+  double steal;       /* share of the machine's time stolen, or -1 */
+} cpu_use;
+
+static int read_stat(unsigned long long *busy, unsigned long long *steal,
+                     unsigned long long *all) {
+  unsigned long long v[8] = {0};
   FILE *f = fopen("/proc/stat", "r");
-  if (!f) return -1;
+  if (!f) return 0;
   int n = fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0],
                  &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7]);
   fclose(f);
-  if (n != 8) return -1;
-  for (int i = 0; i < 8; i++) total += v[i];
-  double share = total > *last_total
-                     ? (double)(v[7] - *last_steal) /
-                           (double)(total - *last_total)
-                     : 0;
-  *last_steal = v[7];
-  *last_total = total;
-  return share;
+  if (n != 8) return 0;
+  /* user nice system idle iowait irq softirq steal */
+  *busy = v[0] + v[1] + v[2] + v[5] + v[6];
+  *steal = v[7];
+  *all = *busy + v[3] + v[4] + v[7];
+  return 1;
+}
+
+static void meter_start(meter *m) {
+  m->have_stat = read_stat(&m->busy, &m->steal, &m->all);
+  m->cpu = clock_s(CLOCK_PROCESS_CPUTIME_ID);
+  m->wall = now_s();
+}
+
+static void meter_stop(const meter *m, cpu_use *u) {
+  u->wall = now_s() - m->wall;
+  u->cpu = clock_s(CLOCK_PROCESS_CPUTIME_ID) - m->cpu;
+  u->others = u->steal = -1;
+  unsigned long long busy, steal, all;
+  long hz = sysconf(_SC_CLK_TCK);
+  if (!m->have_stat || hz <= 0 || !read_stat(&busy, &steal, &all) ||
+      u->wall <= 0)
+    return;
+  double others = ((double)(busy - m->busy) / (double)hz - u->cpu) / u->wall;
+  u->others = others > 0 ? others : 0; /* jiffies are coarse */
+  u->steal = all > m->all ? (double)(steal - m->steal) /
+                                (double)(all - m->all)
+                          : 0;
+}
+
+/* "CPU 12.3 s = 1.97 cores; others 0.02" into buf. */
+static void usage_text(const cpu_use *u, char *buf, size_t cap) {
+  int n = snprintf(buf, cap, "CPU %.2f s = %.2f cores", u->cpu,
+                   u->wall > 0 ? u->cpu / u->wall : 0);
+  if (n > 0 && (size_t)n < cap && u->others >= 0)
+    snprintf(buf + n, cap - (size_t)n, "; others %.2f", u->others);
 }
 
 /* ---- a counting allocator -------------------------------------------------
@@ -311,7 +368,7 @@ static double load(pz_engine *e, const dataset *d) {
 
 typedef struct train_result {
   double wall;        /* pz_cf_train, seconds */
-  double cpu;         /* process CPU seconds (user + system) meanwhile */
+  cpu_use use;          /* CPU use meanwhile */
   double model;       /* pz_cf_stats train_seconds */
   size_t before;      /* allocator bytes before (no model) */
   size_t peak;        /* allocator bytes at peak during the training */
@@ -347,10 +404,11 @@ static void train(pz_engine *e, counter *c, int algorithm, uint32_t threads,
   drop_model(e);
   r->before = live_bytes(c);
   peak_reset(c);
-  double c0 = clock_s(CLOCK_PROCESS_CPUTIME_ID), t0 = now_s();
+  meter mt;
+  meter_start(&mt);
   int rc = pz_cf_train(e, &o);
-  r->wall = now_s() - t0;
-  r->cpu = clock_s(CLOCK_PROCESS_CPUTIME_ID) - c0;
+  meter_stop(&mt, &r->use);
+  r->wall = r->use.wall;
   if (rc) die_pz("pz_cf_train", rc);
   r->peak = atomic_load(&c->peak);
   r->after = live_bytes(c);
@@ -366,22 +424,29 @@ static void train_runs(pz_engine *e, counter *c, int algorithm,
                        train_result *med) {
   double *wall = xmalloc(runs * sizeof *wall);
   double *model = xmalloc(runs * sizeof *model);
-  double *cpu = xmalloc(runs * sizeof *cpu);
+  cpu_use *use = xmalloc(runs * sizeof *use);
   for (uint32_t i = 0; i < runs; i++) {
+    char u[96];
     fprintf(stderr, "bench_cf: training %s, run %u/%u...", what, i + 1, runs);
     train(e, c, algorithm, threads, med);
-    fprintf(stderr, " %.2f s (model %.2f s, CPU %.2f s)\n", med->wall,
-            med->model, med->cpu);
+    usage_text(&med->use, u, sizeof u);
+    fprintf(stderr, " %.2f s (model %.2f s; %s)\n", med->wall, med->model,
+            u);
     wall[i] = med->wall;
     model[i] = med->model;
-    cpu[i] = med->cpu;
+    use[i] = med->use;
   }
+  /* the CPU use shown is that of the run closest to the median wall time */
+  double mw = median_of(wall, runs);
+  uint32_t mid = 0;
+  for (uint32_t i = 1; i < runs; i++)
+    if (fabs(use[i].wall - mw) < fabs(use[mid].wall - mw)) mid = i;
+  med->use = use[mid];
   med->wall = median(wall, runs);
   med->model = median(model, runs);
-  med->cpu = median(cpu, runs);
   free(wall);
   free(model);
-  free(cpu);
+  free(use);
 }
 
 /* ---- recommend latency ---------------------------------------------------- */
@@ -390,7 +455,7 @@ typedef struct latency {
   double p50_ms, p99_ms, max_ms; /* wall clock */
   double cpu_p50_ms, cpu_p99_ms; /* this thread's CPU time */
   uint32_t short_lists;          /* calls that got fewer than k items */
-  double steal;                  /* CPU stolen by the hypervisor meanwhile */
+  cpu_use use;                     /* CPU use over the timed calls */
 } latency;
 
 static void recommend_round(pz_engine *e, const dataset *d, uint64_t seed,
@@ -400,11 +465,11 @@ static void recommend_round(pz_engine *e, const dataset *d, uint64_t seed,
   if (rc) die_pz("pz_recommend_options_init", rc);
   double *ms = xmalloc(n * sizeof *ms);
   double *cpu = xmalloc(n * sizeof *cpu);
-  unsigned long long st = 0, tot = 0;
+  meter mt;
   synth_rng r = synth_rng_for(seed, 7, 0);
   out->short_lists = 0;
   for (uint32_t i = 0; i < n + WARMUP; i++) {
-    if (i == WARMUP) steal_share(&st, &tot);
+    if (i == WARMUP) meter_start(&mt);
     const char *user = d->user_ids[synth_below(&r, d->users)];
     pz_recs *recs = NULL;
     double c0 = clock_s(CLOCK_THREAD_CPUTIME_ID), t0 = now_s();
@@ -419,7 +484,7 @@ static void recommend_round(pz_engine *e, const dataset *d, uint64_t seed,
       out->short_lists += got < REC_K;
     }
   }
-  out->steal = steal_share(&st, &tot);
+  meter_stop(&mt, &out->use);
   qsort(cpu, n, sizeof *cpu, cmp_double);
   out->cpu_p50_ms = percentile(cpu, n, 0.50);
   out->cpu_p99_ms = percentile(cpu, n, 0.99);
@@ -449,8 +514,7 @@ static void train_rows(const char *name, const train_result *r,
   char f[96], m[64], n[96];
   snprintf(f, sizeof f, "%s: pz_cf_train wall", name);
   snprintf(m, sizeof m, "%.3f s", r->wall);
-  snprintf(n, sizeof n, "matrix + model + swap; CPU %.3f s (%.2f cores)",
-           r->cpu, r->wall > 0 ? r->cpu / r->wall : 0);
+  usage_text(&r->use, n, sizeof n);
   row(f, m, n);
   snprintf(f, sizeof f, "%s: model (stats train_seconds)", name);
   snprintf(m, sizeof m, "%.3f s", r->model);
@@ -483,9 +547,9 @@ static void latency_rows(const char *name, const latency *l, uint32_t n) {
   row(f, m, t);
   snprintf(f, sizeof f, "  thread CPU time p50 / p99");
   snprintf(m, sizeof m, "%.3f / %.3f ms", l->cpu_p50_ms, l->cpu_p99_ms);
-  if (l->steal >= 0)
-    snprintf(t, sizeof t, "CPU stolen meanwhile %.1f %%; short lists %u",
-             l->steal * 100, l->short_lists);
+  if (l->use.others >= 0)
+    snprintf(t, sizeof t, "others %.2f cores, stolen %.1f %%; short %u",
+             l->use.others, l->use.steal * 100, l->short_lists);
   else
     snprintf(t, sizeof t, "short lists (< %u items) %u", REC_K, l->short_lists);
   row(f, m, t);
@@ -498,7 +562,7 @@ static void usage(FILE *f) {
              "[--seed S]\n"
              "                [--requests N] [--runs N]\n"
              "Defaults: 100000 users, 50000 items, 10000000 events, seed 42,\n"
-             "          2000 requests per model, 1 training run per figure\n");
+             "          2000 requests per model, 3 training runs per figure (medians)\n");
 }
 
 static void parse(int argc, char **argv, opts *o) {
@@ -507,7 +571,7 @@ static void parse(int argc, char **argv, opts *o) {
   o->events = 10000000;
   o->seed = 42;
   o->requests = 2000;
-  o->runs = 1;
+  o->runs = 3;
   for (int i = 1; i < argc; i++) {
     const char *opt = argv[i];
     if (strcmp(opt, "-h") == 0 || strcmp(opt, "--help") == 0) {
@@ -558,6 +622,9 @@ int main(int argc, char **argv) {
            argv[0], o.users, o.items, (unsigned long long)o.events,
            (unsigned long long)o.seed, o.requests, o.runs);
   double t_start = now_s(), t_phase;
+  meter whole;
+  cpu_use whole_use;
+  meter_start(&whole);
   double ph_gen, ph_load, ph_knn, ph_als2, ph_als1, ph_both, ph_rec = 0;
 
   fprintf(stderr, "bench_cf: generating %llu events...\n",
@@ -575,7 +642,11 @@ int main(int argc, char **argv) {
   t_phase = now_s();
   pz_engine *e = open_counted(&c);
   double rss0 = rss_bytes();
+  meter mt;
+  cpu_use load_use;
+  meter_start(&mt);
   double eps = load(e, &d);
+  meter_stop(&mt, &load_use);
   double load_s = (double)d.n_ev / eps;
   double rss_load = rss_bytes() - rss0;
   size_t live_loaded = live_bytes(&c);
@@ -632,6 +703,7 @@ int main(int argc, char **argv) {
   pz_engine_free(e);
   size_t leaked = live_bytes(&c);
   double total_s = now_s() - t_start;
+  meter_stop(&whole, &whole_use);
 
   /* ---- the table ---- */
   const pz_cf_stats *s = &knn.stats;
@@ -652,15 +724,19 @@ int main(int argc, char **argv) {
   printf("training figures: median of %u run%s; kNN neighbours %u, weighting "
          "none; ALS factors %u, regularization %g,\n"
          "         alpha %g, %u iterations, cg_steps default (3); threads %u "
-         "unless said\n\n",
+         "unless said\n",
          o.runs, o.runs == 1 ? "" : "s", KNN_NEIGHBOURS, ALS_FACTORS, ALS_REG,
          ALS_ALPHA, ALS_ITERATIONS, CF_THREADS);
+  printf("CPU use: this process's CPU time / wall time (cores), of the "
+         "median run; \"others\": cores other processes used meanwhile\n\n");
   printf("| %-50s | %-24s | %-44s |\n", "figure", "measured", "note");
   rule();
 
   snprintf(m, sizeof m, "%.2f M events/s", eps / 1e6);
   snprintf(n, sizeof n, "%zu events in %.1f s, 1 thread", d.n_ev, load_s);
   row("load: pz_track", m, n);
+  usage_text(&load_use, n, sizeof n);
+  row("  load CPU use", "", n);
   snprintf(m, sizeof m, "%.1f MiB", mib((double)live_loaded));
   snprintf(n, sizeof n, "RSS grew %.1f MiB during the load", mib(rss_load));
   row("  engine allocator after the load", m, n);
@@ -680,7 +756,7 @@ int main(int argc, char **argv) {
     row("  ALS loss after each sweep (2 threads)", m, "pz_cf_loss");
   }
 
-  train_rows("both", &both, 0);
+  train_rows("both (one run)", &both, 0);
 
   latency_rows("kNN", &l_knn, o.requests);
   latency_rows("ALS", &l_als, o.requests);
@@ -699,6 +775,10 @@ int main(int argc, char **argv) {
          "  both %.1f, recommend %.1f; total %.1f (each training also drops "
          "the model first)\n",
          ph_gen, ph_load, ph_knn, ph_als1, ph_als2, ph_both, ph_rec, total_s);
+  if (whole_use.others >= 0)
+    printf("other processes used %.2f cores on average meanwhile (the "
+           "\"others\" figures; 0 on a quiet machine)\n",
+           whole_use.others);
   if (leaked) printf("warning: %zu bytes still held after pz_engine_free\n",
                      leaked);
 

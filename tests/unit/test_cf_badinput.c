@@ -331,11 +331,13 @@ static void test_cf_badinput_train_options(void **state) {
   opt.iterations = 1;
   opt.cg_steps = 1024;
   opt.regularization = 0;
-  opt.alpha = 1e9;
+  opt.alpha = 1e9; /* in range, but confidences above 1e6: refused */
   opt.als_share = 0;
+  CHECK(pz_cf_train(o.e, &opt) == PZ_ERANGE, "alpha 1e9 not refused");
+  opt.alpha = 1e5; /* confidences up to ~3e5 still train */
   OK(pz_cf_train(o.e, &opt));
   pz_recs *r = NULL;
-  g_case = "alpha 1e9, regularization 0";
+  g_case = "alpha 1e5, regularization 0";
   OK(pz_recommend(&r, o.e, "u1", 12, NULL));
   check_finite(r, 12);
   pz_recs_free(r);
@@ -384,7 +386,27 @@ static void test_cf_badinput_scores_finite(void **state) {
     OK(pz_track(o.e, "one", "i0", "view", 1e-9, 0));
     OK(pz_track(o.e, "twin1", "i5", "view", 1, 0));
     OK(pz_track(o.e, "twin2", "i5", "view", 1, 0));
-    OK(pz_cf_train(o.e, NULL));
+    /* alpha 1e9 times an amount of 1e12 overflows float: refused with
+     * PZ_ERANGE and a message (no model then); anything else trains */
+    pz_cf_options ko;
+    pz_cf_options_init(&ko, PZ_CF_OPTIONS_VERSION);
+    ko.algorithm = PZ_CF_KNN;
+    if (c == 1) OK(pz_cf_train(o.e, &ko)); /* a model to keep */
+    prime_errmsg();
+    int rc = pz_cf_train(o.e, NULL);
+    CHECK(rc == PZ_OK || (rc == PZ_ERANGE && strstr(pz_errmsg(), "alpha")),
+          "pz_cf_train: %d %s", rc, pz_errmsg());
+    if (c == 1)
+      CHECK(rc == PZ_ERANGE, "an overflowing ALS trained (%d)", rc);
+    if (rc) {
+      pz_cf_stats s;
+      s.version = PZ_CF_STATS_VERSION;
+      int src = pz_cf_stats_get(&s, o.e);
+      CHECK(c == 1 ? src == PZ_OK && s.algorithm == PZ_CF_KNN
+                   : src == PZ_ENOTFOUND,
+            "after the refused training: stats %d, algorithm %d", src,
+            s.algorithm);
+    }
     OK(pz_track(o.e, "late", "i3", "heavy", 1e9, 0));
     OK(pz_track(o.e, "late", "i4", "view", 1e-9, 0));
     static const char *const users[] = {"u0",   "all",   "huge", "one",
@@ -411,6 +433,54 @@ static void test_cf_badinput_scores_finite(void **state) {
       for (size_t i = 0; i < n; i++)
         CHECK(isfinite(loss[i]) && loss[i] >= -1e-6, "loss[%zu] = %g", i,
               loss[i]);
+    own_close(&o);
+  }
+  g_case = "";
+  soft_end();
+}
+
+/* Confidences far beyond float's comfort (alpha up to 1e9 and amounts up
+ * to 1e9 are both valid): training must either refuse (PZ_ERANGE, the
+ * model kept) or fit; it must not answer PZ_OK with a model that never
+ * left its random start. (Found: with alpha 1e9 and one amount of 1e6 the
+ * loss stays at its first value, 0.9996, sweep after sweep: in the
+ * conjugate-gradient step p.Ap overflows float, the step becomes 0, and
+ * the item factors stay the initial noise, served as a model.) */
+static void test_cf_badinput_als_huge_confidence(void **state) {
+  (void)state;
+  soft_begin();
+  static const struct {
+    double alpha, value;
+  } cases[] = {{1e9, 1e6}, {1e9, 1e9}, {1e6, 1e9}, {1e9, 1e3}};
+  for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
+    char label[64], cfg[300];
+    snprintf(label, sizeof label, "alpha %g, value %g", cases[c].alpha,
+             cases[c].value);
+    g_case = label;
+    snprintf(cfg, sizeof cfg,
+             "events: {view: 1}\n"
+             "cf: {algorithm: als, factors: 8, iterations: 6, "
+             "regularization: 1, alpha: %.17g}\n",
+             cases[c].alpha);
+    own o;
+    own_open(&o, cfg);
+    populate(o.e);
+    for (int i = 0; i < 3; i++) {
+      char id[16];
+      snprintf(id, sizeof id, "i%d", i);
+      OK(pz_track(o.e, "huge", id, "view", cases[c].value, 0));
+    }
+    int rc = pz_cf_train(o.e, NULL);
+    CHECK(rc == PZ_OK || rc == PZ_ERANGE, "pz_cf_train: %d %s", rc,
+          pz_errmsg());
+    if (rc == PZ_OK) {
+      double loss[6];
+      size_t n = 0;
+      OK(pz_cf_loss(loss, 6, &n, o.e));
+      CHECK(n == 6 && loss[5] < loss[0] * (1 - 1e-3),
+            "trained, but the loss went %.9g -> %.9g: the model did not fit",
+            loss[0], loss[n ? n - 1 : 0]);
+    }
     own_close(&o);
   }
   g_case = "";
@@ -951,6 +1021,7 @@ int main(void) {
       cmocka_unit_test(test_cf_badinput_options_init),
       cmocka_unit_test(test_cf_badinput_train_options),
       cmocka_unit_test(test_cf_badinput_scores_finite),
+      cmocka_unit_test(test_cf_badinput_als_huge_confidence),
       cmocka_unit_test(test_cf_badinput_stats_loss),
       cmocka_unit_test(test_cf_badinput_similar_items),
       cmocka_unit_test(test_cf_badinput_config),

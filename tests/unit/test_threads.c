@@ -269,7 +269,10 @@ static bool cf_list_ok(const pz_recs *r, size_t k) {
 static void *cf_reader(void *arg) {
   int id = (int)(intptr_t)arg;
   char user[32], item[32];
-  for (int i = 0; i < 60 || !atomic_load(&cf_training_done); i++) {
+  /* while the trainer runs, but bounded: with readers that never pause,
+   * a reader-preferring lock can keep the trainer's swap waiting */
+  for (int i = 0; i < 3000 && (i < 60 || !atomic_load(&cf_training_done));
+       i++) {
     snprintf(user, sizeof user, "%s%d", i % 3 ? "stay" : "gone",
              (i * 7 + id) % CF_USERS);
     pz_recs *r;
@@ -317,7 +320,8 @@ static void *cf_trainer(void *arg) {
 static void *cf_writer(void *arg) {
   (void)arg;
   char user[32], item[32];
-  for (int k = 0; k < 30 || !atomic_load(&cf_training_done); k++) {
+  for (int k = 0; k < 30 || (k < 200 && !atomic_load(&cf_training_done));
+       k++) {
     for (int u = 0; u < CF_USERS; u += 3) {
       snprintf(user, sizeof user, "stay%d", u);
       snprintf(item, sizeof item, "item%d", (u * 5 + k) % CF_ITEMS);
