@@ -141,10 +141,10 @@ check-sanitize:
 
 bench: all $(BUILD)/tests/bench $(BUILD)/tests/bench_cf
 	@sh tests/bench/run.sh $(BUILD)
-$(BUILD)/tests/bench: tests/bench/bench.c examples/synth.h $(AR_LIB) $(HDR)
+$(BUILD)/tests/bench: tests/bench/bench.c tests/bench/common.h examples/synth.h $(AR_LIB) $(HDR)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -Ilib -o $@ $< $(AR_LIB) $(LDFLAGS_ALL) $(LIBS_ALL)
-$(BUILD)/tests/bench_cf: tests/bench/bench_cf.c examples/synth.h $(AR_LIB) $(HDR)
+$(BUILD)/tests/bench_cf: tests/bench/bench_cf.c tests/bench/common.h examples/synth.h $(AR_LIB) $(HDR)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -o $@ $< $(AR_LIB) $(LDFLAGS_ALL) $(LIBS_ALL)
 

@@ -58,9 +58,6 @@ typedef struct pz__cfmat {
 int pz__cfmat_build(const pz__alloc *a, pz__profiles *ps, pz__catalog *c,
                     pz__cfmat *m);
 void pz__cfmat_free(const pz__alloc *a, pz__cfmat *m);
-/* Free the user side only (the item side is all ALS's item step and kNN
- * need at the end). */
-void pz__cfmat_free_users(const pz__alloc *a, pz__cfmat *m);
 
 /* One user's aggregated history, sorted by item (request time). */
 typedef struct pz__cfhist {
@@ -181,8 +178,7 @@ typedef struct pz__cfmodel {
   uint32_t n_who, erased;
 } pz__cfmodel;
 
-/* Train a model of cfg->algorithm on m (which the build consumes: its
- * user side is freed early to save memory). */
+/* Train a model of cfg->algorithm on m (which the caller frees). */
 int pz__cfmodel_train(const pz__alloc *a, const pz__cf_cfg *cfg,
                       pz__cfmat *m, pz__cfmodel **out);
 void pz__cfmodel_free(pz__cfmodel *m);

@@ -164,18 +164,10 @@ int pz__cfmat_build(const pz__alloc *a, pz__profiles *ps, pz__catalog *c,
   return rc;
 }
 
-void pz__cfmat_free_users(const pz__alloc *a, pz__cfmat *m) {
+void pz__cfmat_free(const pz__alloc *a, pz__cfmat *m) {
   pz__free_wipe(a, m->uptr, (size_t)m->cap[0] * sizeof *m->uptr);
   pz__free_wipe(a, m->uidx, (size_t)m->cap[2] * sizeof *m->uidx);
   pz__free_wipe(a, m->uval, (size_t)m->cap[3] * sizeof *m->uval);
-  m->uptr = NULL;
-  m->uidx = NULL;
-  m->uval = NULL;
-  m->cap[0] = m->cap[2] = m->cap[3] = 0;
-}
-
-void pz__cfmat_free(const pz__alloc *a, pz__cfmat *m) {
-  pz__cfmat_free_users(a, m);
   pz__free_wipe(a, m->uhash, (size_t)m->cap[1] * sizeof *m->uhash);
   if (m->iptr) pz__free(a, m->iptr, ((size_t)m->n_items + 1) * sizeof *m->iptr);
   pz__free_wipe(a, m->iidx, (size_t)m->nnz * sizeof *m->iidx);

@@ -197,18 +197,28 @@ static bool candidate(const pz__catalog *c, const user_view *uv, uint32_t i,
   return !(*seen_at < uv->n_seen && uv->seen[*seen_at] == i);
 }
 
-/* min and 1 / (max - min) of x over the candidates (0 when flat). */
-static void span(const pz__catalog *c, const user_view *uv, const float *x,
-                 uint32_t n, double *lo, double *inv) {
-  double mn = INFINITY, mx = -INFINITY;
+/* min and 1 / (max - min) over the candidates (0 when flat) of the kNN
+ * and ALS scores (either may be NULL), in one walk of the catalogue: the
+ * walk, not the arithmetic, is what costs on a large catalogue. */
+static void spans(const pz__catalog *c, const user_view *uv, cf_view *v,
+                  const float *knn, const float *als) {
+  double kmn = INFINITY, kmx = -INFINITY, amn = INFINITY, amx = -INFINITY;
   uint32_t seen_at = 0;
-  for (uint32_t i = 0; i < n; i++)
-    if (candidate(c, uv, i, &seen_at)) {
-      mn = PZ__MIN(mn, x[i]);
-      mx = PZ__MAX(mx, x[i]);
+  for (uint32_t i = 0; i < v->n; i++) {
+    if (!candidate(c, uv, i, &seen_at)) continue;
+    if (knn) {
+      kmn = PZ__MIN(kmn, knn[i]);
+      kmx = PZ__MAX(kmx, knn[i]);
     }
-  *lo = mx > mn ? mn : 0;
-  *inv = mx > mn ? 1.0 / (mx - mn) : 0;
+    if (als) {
+      amn = PZ__MIN(amn, als[i]);
+      amx = PZ__MAX(amx, als[i]);
+    }
+  }
+  v->k_min = kmx > kmn ? kmn : 0;
+  v->k_inv = kmx > kmn ? 1.0 / (kmx - kmn) : 0;
+  v->a_min = amx > amn ? amn : 0;
+  v->a_inv = amx > amn ? 1.0 / (amx - amn) : 0;
 }
 
 static void cf_free(const pz__alloc *a, cf_view *v) {
@@ -238,8 +248,7 @@ static int cf_prepare(const pz__rank_env *env, const user_view *uv,
   /* v->s holds the raw kNN scores until it is overwritten with the mix */
   pz__cfuser_scores(&v->u, knn ? v->s : NULL, v->als);
   const pz__catalog *c = env->catalog;
-  if (knn) span(c, uv, v->s, v->n, &v->k_min, &v->k_inv);
-  if (als) span(c, uv, v->als, v->n, &v->a_min, &v->a_inv);
+  spans(c, uv, v, knn ? v->s : NULL, v->als);
   for (uint32_t i = 0; i < v->n; i++) {
     double x = 0;
     if (knn) x += (1 - v->share) * (v->s[i] - v->k_min) * v->k_inv;

@@ -30,6 +30,8 @@
 #include "engine/engine.h"
 
 #include "../../examples/synth.h"
+#define BENCH_NAME "bench"
+#include "common.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -60,12 +62,6 @@ typedef struct bench_opts {
   uint32_t runs;     /* repetitions of each timed figure */
 } bench_opts;
 
-static double clock_s(clockid_t id) {
-  struct timespec ts;
-  clock_gettime(id, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-static double now_s(void) { return clock_s(CLOCK_MONOTONIC); }
 
 /* Share of CPU time stolen by the hypervisor since the last call, from
  * the first line of /proc/stat (-1 if unreadable). On a shared VM this
@@ -89,39 +85,10 @@ static double steal_share(unsigned long long *last_steal,
   return share;
 }
 
-static int cmp_double(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
-}
 
-/* Median of n values (sorts them). */
-static double median(double *v, size_t n) {
-  qsort(v, n, sizeof *v, cmp_double);
-  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
 
-/* Nearest-rank percentile of sorted values. */
-static double percentile(const double *sorted, size_t n, double q) {
-  size_t r = (size_t)(q * (double)n + 0.999999);
-  if (r < 1) r = 1;
-  if (r > n) r = n;
-  return sorted[r - 1];
-}
 
-static void die_pz(const char *call, int rc) {
-  fprintf(stderr, "bench: %s failed: %s: %s\n", call, pz_strerror(rc),
-          pz_errmsg());
-  exit(1);
-}
 
-static void *xmalloc(size_t n) {
-  void *p = malloc(n ? n : 1);
-  if (!p) {
-    fprintf(stderr, "bench: out of memory (%zu bytes)\n", n);
-    exit(1);
-  }
-  return p;
-}
 
 /* ---- a counting allocator -----------------------------------------------
  * The library passes the exact old size when it frees or resizes, so the
@@ -149,55 +116,9 @@ static void *count_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
   return q;
 }
 
-/* Resident set size in bytes, from /proc/self/statm (0 if unreadable). */
-static double rss_bytes(void) {
-  FILE *f = fopen("/proc/self/statm", "r");
-  unsigned long long size = 0, res = 0;
-  if (!f) return 0;
-  if (fscanf(f, "%llu %llu", &size, &res) != 2) res = 0;
-  fclose(f);
-  return (double)res * 4096.0;
-}
 
 /* ---- the machine ------------------------------------------------------------ */
 
-static void machine(char *buf, size_t cap) {
-  char model[256] = "unknown CPU", line[512];
-  unsigned cores = 0;
-  unsigned long long mem_kb = 0;
-  FILE *f = fopen("/proc/cpuinfo", "r");
-  if (f) {
-    while (fgets(line, sizeof line, f)) {
-      if (strncmp(line, "processor", 9) == 0) cores++;
-      char *colon = strchr(line, ':');
-      if (cores <= 1 && colon && strncmp(line, "model name", 10) == 0) {
-        colon += 1 + (colon[1] == ' ');
-        colon[strcspn(colon, "\n")] = 0;
-        snprintf(model, sizeof model, "%s", colon);
-      }
-    }
-    fclose(f);
-  }
-  if ((f = fopen("/proc/meminfo", "r"))) {
-    while (fgets(line, sizeof line, f))
-      if (sscanf(line, "MemTotal: %llu kB", &mem_kb) == 1) break;
-    fclose(f);
-  }
-#if defined(__clang__)
-  const char *cc = "clang ";
-#elif defined(__GNUC__)
-  const char *cc = "gcc ";
-#else
-  const char *cc = "";
-#endif
-#ifdef __VERSION__
-  const char *ver = __VERSION__;
-#else
-  const char *ver = "(unknown version)";
-#endif
-  snprintf(buf, cap, "%s, %u cores, %.1f GiB RAM, %s%s", model, cores,
-           (double)mem_kb / (1024.0 * 1024.0), cc, ver);
-}
 
 /* ---- data ---------------------------------------------------------------- */
 

@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
+#include <unistd.h>
 
 /* Each block carries its size in a header so that osize can be checked. */
 typedef struct hdr {
@@ -75,4 +77,23 @@ void test_put_items(pz_engine *e, int n) {
     const char *f[] = {genres[i % 5], decades[i % 3]};
     assert_int_equal(pz_item_put(e, id, f, NULL, 2), PZ_OK);
   }
+}
+
+int test_tmpdir_make(char *dir, const char *prefix) {
+  snprintf(dir, 64, "/tmp/%.40s_XXXXXX", prefix);
+  return mkdtemp(dir) ? 0 : -1;
+}
+
+int test_tmpdir_remove(const char *dir) {
+  DIR *d = opendir(dir);
+  if (!d) return -1;
+  struct dirent *de;
+  char p[64 + 256 + 2];
+  while ((de = readdir(d)) != NULL) {
+    if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0) continue;
+    snprintf(p, sizeof p, "%s/%s", dir, de->d_name);
+    unlink(p);
+  }
+  closedir(d);
+  return rmdir(dir);
 }

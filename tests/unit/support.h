@@ -32,4 +32,10 @@ int test_open(pz_engine **e, test_alloc *ta, test_clock *tc,
 /* Put n items "item<i>" with features from a small fixed vocabulary. */
 void test_put_items(pz_engine *e, int n);
 
+/* A scratch directory: dir (a buffer of at least 64 bytes) gets a new
+ * directory /tmp/PREFIX_XXXXXX; remove deletes its files and itself.
+ * Both return 0 on success, -1 otherwise (cmocka group setup style). */
+int test_tmpdir_make(char *dir, const char *prefix);
+int test_tmpdir_remove(const char *dir);
+
 #endif

@@ -25,7 +25,6 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <cmocka.h>
-#include <dirent.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1676,23 +1675,12 @@ static char g_dir[64];
 
 static int make_dir(void **state) {
   (void)state;
-  strcpy(g_dir, "/tmp/pz_test_cf_XXXXXX");
-  return mkdtemp(g_dir) ? 0 : -1;
+  return test_tmpdir_make(g_dir, "pz_test_cf");
 }
 
 static int remove_dir(void **state) {
   (void)state;
-  DIR *d = opendir(g_dir);
-  if (!d) return -1;
-  struct dirent *de;
-  char p[sizeof g_dir + 256];
-  while ((de = readdir(d)) != NULL) {
-    if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..")) continue;
-    snprintf(p, sizeof p, "%s/%s", g_dir, de->d_name);
-    unlink(p);
-  }
-  closedir(d);
-  return rmdir(g_dir);
+  return test_tmpdir_remove(g_dir);
 }
 
 static const char *put_file(const char *name, const char *text) {

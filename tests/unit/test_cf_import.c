@@ -26,23 +26,12 @@ static char g_path[128];
 
 static int make_dir(void **state) {
   (void)state;
-  strcpy(g_dir, "/tmp/pz_cf_import_XXXXXX");
-  return mkdtemp(g_dir) ? 0 : -1;
+  return test_tmpdir_make(g_dir, "pz_cf_import");
 }
 
 static int remove_dir(void **state) {
   (void)state;
-  DIR *d = opendir(g_dir);
-  if (!d) return -1;
-  struct dirent *de;
-  char p[sizeof g_path + 256];
-  while ((de = readdir(d)) != NULL) {
-    if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0) continue;
-    snprintf(p, sizeof p, "%s/%s", g_dir, de->d_name);
-    unlink(p);
-  }
-  closedir(d);
-  return rmdir(g_dir);
+  return test_tmpdir_remove(g_dir);
 }
 
 /* A new file in the test directory, open for writing; its path in g_path. */
