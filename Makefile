@@ -37,7 +37,7 @@ CFLAGS_ALL = -std=c11 $(OPT) -fPIC -fvisibility=hidden -D_POSIX_C_SOURCE=200809L
 LDFLAGS_ALL = $(SAN) $(LDFLAGS)
 LIBS_ALL = $(DEPS_LIBS) -lpthread -lm
 
-SRC := $(wildcard lib/core/*.c lib/svec/*.c lib/catalog/*.c lib/profile/*.c lib/segment/*.c lib/cf/*.c \
+SRC := $(wildcard lib/core/*.c lib/svec/*.c lib/catalog/*.c lib/profile/*.c lib/segment/*.c lib/cf/*.c lib/override/*.c \
                   lib/rank/*.c lib/engine/*.c)
 OBJ := $(SRC:%.c=$(BUILD)/%.o)
 HDR := $(wildcard include/*.h include/personalize/*.h lib/*/*.h)

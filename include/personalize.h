@@ -15,5 +15,6 @@
 #include "personalize/segment.h"
 #include "personalize/rank.h"
 #include "personalize/cf.h"
+#include "personalize/override.h"
 
 #endif /* PERSONALIZE_H */

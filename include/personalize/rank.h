@@ -24,13 +24,41 @@
 extern "C" {
 #endif
 
-#define PZ_RECOMMEND_OPTIONS_VERSION 1
+#define PZ_RECOMMEND_OPTIONS_VERSION 2
 
-/** Request options. Grows only at the end. */
+/** Request options. Grows only at the end; version 1 ends after now_ms.
+ *  A zero-filled version-2 struct asks for the defaults, except that
+ *  diversity 0 turns diversity off for the request (the _init function
+ *  sets -1: the config's `ranking.diversity`). Arrays are read during the
+ *  call only. */
 typedef struct pz_recommend_options {
-  unsigned int version; /**< PZ_RECOMMEND_OPTIONS_VERSION */
+  unsigned int version; /**< PZ_RECOMMEND_OPTIONS_VERSION (1 or 2) */
   int include_seen;     /**< 1: keep items the user interacted with */
-  int64_t now_ms;       /**< decay reference time; 0 = the engine's clock */
+  int64_t now_ms;       /**< decay and expiry reference time; 0 = the
+                             engine's clock */
+  /* ---- version 2 (since 0.4) ---- */
+  size_t offset; /**< paging: skip this many items of the whole list
+                      (offset + k <= ranking.max_k); past the end gives
+                      an empty list */
+  const char *const *exclude; /**< items never to return (unknown ids
+                                   exclude nothing); may be NULL */
+  size_t n_exclude;
+  const char *const *restrict_to; /**< NULL: every item; otherwise only
+                                       these (n_restrict may be 0: none) */
+  size_t n_restrict;
+  const char *const *context; /**< features of this request only
+                                   (`ctx:device=kiosk`), added to the
+                                   user's interest vector; may be NULL */
+  const double *context_weights; /**< one per context feature, each in
+                                      (0, 100]; NULL: all 1 */
+  size_t n_context;
+  double diversity; /**< maximal marginal relevance weight in [0, 1]:
+                         0 off, 1 only variety; negative: config
+                         `ranking.diversity` */
+  int explain;      /**< 1 (the _init default): reason texts and
+                         because-items; 0: codes, flags, factors and
+                         contributions only (the fastest path; reasons
+                         are "") */
 } pz_recommend_options;
 
 /** Why an item is in the list: the signal whose weighted contribution
@@ -46,12 +74,48 @@ typedef enum pz_reason {
   PZ_REASON_SEGMENT = 4,  /**< popular among the members of a segment the user
                                is in: "popular in your segment NAME" (since
                                0.2) */
-  PZ_REASON_CF = 5        /**< collaborative filtering, driven by the user's
+  PZ_REASON_CF = 5,       /**< collaborative filtering, driven by the user's
                                history: "because you interacted with ITEM"
                                (the strongest pz_recs_because() item), or
                                "suggested by your history" when no history
                                item pulls towards it (since 0.3) */
+  PZ_REASON_PINNED = 6,   /**< the person pinned it: "pinned by you"
+                               (since 0.4) */
+  PZ_REASON_EDITORIAL = 7,/**< a business pin rule placed it: "featured
+                               (rule NAME)" (since 0.4) */
+  PZ_REASON_PROMOTED = 8  /**< a business promote rule placed it in a
+                               reserved slot: "promoted (rule NAME)" (since
+                               0.4) */
 } pz_reason;
+
+/** What moved an item, as bits of pz_recs_flags() (since 0.4). The reason
+ *  text names each of them after the main reason, separated by "; ". */
+typedef enum pz_recs_flag {
+  PZ_RECS_MORE = 1 << 0,     /**< the person's multiplier raised it
+                                  ("more of FEATURE, as you asked") */
+  PZ_RECS_LESS = 1 << 1,     /**< the person's multiplier lowered it
+                                  ("less of FEATURE, as you asked") */
+  PZ_RECS_BOOSTED = 1 << 2,  /**< a boost rule raised it ("boosted (rule
+                                  NAME)") */
+  PZ_RECS_BURIED = 1 << 3,   /**< a bury rule lowered it ("buried (rule
+                                  NAME)") */
+  PZ_RECS_PINNED = 1 << 4,   /**< placed by the person's pin */
+  PZ_RECS_EDITORIAL = 1 << 5,/**< placed by a business pin */
+  PZ_RECS_PROMOTED = 1 << 6, /**< placed in a promotion's slot */
+  PZ_RECS_DIVERSITY = 1 << 7,/**< ranked above a higher-scored item for
+                                  variety ("for variety") */
+  PZ_RECS_CONTEXT = 1 << 8,  /**< the request's context features added to
+                                  its content score */
+  PZ_RECS_NOT_PERSONALIZED = 1 << 9 /**< the privacy gate was closed: no
+                                  consent or opted out (opt-out adds
+                                  "personalization is off, as you asked") */
+} pz_recs_flag;
+
+/** Which multiplier pz_recs_factor() reports (since 0.4). */
+typedef enum pz_factor_source {
+  PZ_FACTOR_PERSON = 1, /**< the person's more/less choices */
+  PZ_FACTOR_RULES = 2   /**< the business's boost/bury rules */
+} pz_factor_source;
 
 /** Signals whose contributions pz_recs_contribution() reports. */
 typedef enum pz_signal {
@@ -69,13 +133,25 @@ PZ_API int pz_recommend_options_init(pz_recommend_options *opts,
                                      unsigned int version);
 
 /**
- * Rank items for `user` (who need not have a profile) and return the best
- * k, best first; ties break by catalogue order. Fewer than k come back when
- * fewer items are eligible. Free the result with pz_recs_free().
+ * Rank items for `user` (who need not have a profile) and return items
+ * offset .. offset + k - 1 of the whole list, best first; ties break by
+ * catalogue order. Fewer than k come back when fewer items are eligible.
+ * The list is built in the order of libpersonalize(7), PRECEDENCE:
+ * privacy gate, business filters, the person's blocks and requirements
+ * (and the request's exclude and restrict lists), the model's score, the
+ * person's multipliers, business boosts and buries, ordering with
+ * optional diversity, then pins and promotions at their slots. Pages of
+ * one list agree: an item shows on one page only, as long as nothing
+ * changed between the calls. Free the result with pz_recs_free().
  * @return PZ_OK; PZ_EINVAL (NULL, bad id, k == 0, negative now_ms,
- *         include_seen not 0 or 1);
- *         PZ_ERANGE (k > config `ranking.max_k`, default 1000);
- *         PZ_EVERSION (unknown opts->version); PZ_ENOMEM. Since 0.1.
+ *         include_seen or explain not 0 or 1, a NULL or bad id or feature
+ *         in a non-NULL list, a NULL list with a nonzero count, NaN
+ *         diversity or context weight);
+ *         PZ_ERANGE (offset + k > config `ranking.max_k`, default 1000;
+ *         diversity > 1; a context weight outside (0, 100]; more than
+ *         100000 exclude, restrict or 1000 context entries);
+ *         PZ_EVERSION (unknown opts->version); PZ_ENOMEM. Since 0.1;
+ *         options version 2 since 0.4.
  */
 PZ_API int pz_recommend(pz_recs **out, pz_engine *e, const char *user,
                         size_t k, const pz_recommend_options *opts);
@@ -84,8 +160,10 @@ PZ_API int pz_recommend(pz_recs **out, pz_engine *e, const char *user,
 PZ_API size_t pz_recs_count(const pz_recs *r);
 /** The i-th item id, borrowed until pz_recs_free(); NULL if out of range. */
 PZ_API const char *pz_recs_item(const pz_recs *r, size_t i);
-/** The i-th blended score, the sum of its pz_recs_contribution() values;
- *  NaN if out of range. (Ordering compares scores as floats.) */
+/** The i-th score: the sum of its pz_recs_contribution() values (the
+ *  model's blend) times pz_recs_factor() PERSON and RULES (divided by them
+ *  when the blend is negative); NaN if out of range. Ordering compares
+ *  scores as floats; pinned and promoted items keep their score. */
 PZ_API double pz_recs_score(const pz_recs *r, size_t i);
 /** The i-th reason as a pz_reason value; 0 if out of range. */
 PZ_API int pz_recs_reason_code(const pz_recs *r, size_t i);
@@ -95,6 +173,16 @@ PZ_API const char *pz_recs_reason(const pz_recs *r, size_t i);
 /** The weighted contribution of a pz_signal to the i-th score (the score is
  *  their sum); NaN if out of range or an unknown signal. */
 PZ_API double pz_recs_contribution(const pz_recs *r, size_t i, int signal);
+/** The i-th item's pz_recs_flag bits: what moved it; 0 if out of range.
+ *  Since 0.4. */
+PZ_API unsigned int pz_recs_flags(const pz_recs *r, size_t i);
+/** The multiplier a pz_factor_source applied to the i-th score (1 when
+ *  none); NaN if out of range or an unknown source. Since 0.4. */
+PZ_API double pz_recs_factor(const pz_recs *r, size_t i, int source);
+/** The business rule that placed the i-th item (pin, promote) or, failing
+ *  that, the boost or bury rule that moved it most; NULL when none.
+ *  Borrowed until pz_recs_free(). Since 0.4. */
+PZ_API const char *pz_recs_rule(const pz_recs *r, size_t i);
 /** Free the list; NULL is ignored. */
 PZ_API void pz_recs_free(pz_recs *r);
 

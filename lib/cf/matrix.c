@@ -91,7 +91,7 @@ static int collect_user(const pz__profile *p, void *ud) {
   collect *c = ud;
   pz__cfmat *m = c->m;
   if (!p->ev_n ||
-      !pz__profile_consented(c->ps, p, PZ__PURPOSE_PERSONALIZATION))
+      !pz__profile_personalized(c->ps, p))
     return PZ_OK;
   if (p->ev_n > c->buf_cap) {
     size_t nb = (size_t)p->ev_n * sizeof *c->buf;

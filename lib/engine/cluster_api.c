@@ -61,7 +61,7 @@ typedef struct collector {
 static int collect_one(const pz__profile *p, void *ud) {
   collector *c = ud;
   if (!p->iv.n ||
-      !pz__profile_consented(c->ps, p, PZ__PURPOSE_PERSONALIZATION))
+      !pz__profile_personalized(c->ps, p))
     return PZ_OK;
   uint32_t n = pz__clusters_point(p, c->m, c->q, c->tv, c->ti);
   if (!n) return PZ_OK;

@@ -36,13 +36,15 @@ static int read_catalog(pz_engine *e, const pz__ydoc *d) {
 }
 
 static int configure(pz_engine *e, const pz_engine_options *o,
-                     pz__rules **rules) {
+                     pz__rules **rules, pz__brules **brules) {
   e->hid = (pz__hashid){0, 20};
   pz__profile_cfg_default(&e->pcfg);
   pz__rank_cfg_default(&e->rcfg);
   pz__cluster_cfg_default(&e->seg.ccfg);
   pz__cf_cfg_default(&e->cf.cfg);
+  pz__ovr_cfg_default(&e->ocfg);
   *rules = NULL;
+  *brules = NULL;
   pz__ydoc d;
   int rc;
   if (o->config_path)
@@ -50,22 +52,32 @@ static int configure(pz_engine *e, const pz_engine_options *o,
   else if (o->config_text || o->config_len)
     rc = pz__yaml_parse(&d, &e->alloc, o->config_text, o->config_len, NULL);
   else
-    return PZ_OK;
+    return pz__ovr_cfg_read(&e->ocfg, &e->pcfg, NULL);
   if (rc) return rc;
   static const char *const sections[] = {"hashing", "events",  "decay",
                                          "profile", "consent", "catalog",
                                          "ranking", "segments", "experiments",
-                                         "clusters", "cf", NULL};
+                                         "clusters", "cf", "overrides",
+                                         "rules", NULL};
   rc = pz__y_map(&d, d.root, "the configuration", sections);
   if (!rc) rc = read_hashing(e, &d);
   if (!rc) rc = read_catalog(e, &d);
   if (!rc) rc = pz__profile_cfg_read(&e->pcfg, &d);
+  if (!rc) rc = pz__ovr_cfg_read(&e->ocfg, &e->pcfg, &d);
   if (!rc) rc = pz__rank_cfg_read(&e->rcfg, &d);
   if (!rc) rc = pz__cluster_cfg_read(&e->seg.ccfg, &d);
   if (!rc) rc = pz__cf_cfg_read(&e->cf.cfg, &d);
   if (!rc) {
     pz__rules_env env = {&e->alloc, &e->pcfg, e->hid};
     rc = pz__rules_compile(rules, &env, &d);
+  }
+  if (!rc) {
+    pz__brules_env env = {&e->alloc, &e->ocfg, e->hid, *rules, e->rcfg.max_k};
+    rc = pz__brules_compile(brules, &env, &d);
+  }
+  if (rc) {
+    pz__rules_free(*rules);
+    *rules = NULL;
   }
   pz__yaml_free(&d);
   return rc;
@@ -108,7 +120,8 @@ PZ_API int pz_engine_open_with(pz_engine **out, const pz_engine_options *opts) {
   e->clock = opts->clock ? opts->clock : pz__clock_system;
   e->clock_ud = opts->clock ? opts->clock_ud : NULL;
   pz__rules *rules;
-  int rc = configure(e, opts, &rules);
+  pz__brules *brules;
+  int rc = configure(e, opts, &rules, &brules);
   if (rc) {
     pz__free(&a, e, sizeof *e);
     return rc;
@@ -126,11 +139,15 @@ PZ_API int pz_engine_open_with(pz_engine **out, const pz_engine_options *opts) {
     goto no_pool;
   if ((rc = pz__segstate_init(&e->seg, &e->alloc))) goto no_seg;
   if ((rc = pz__cfstate_init(&e->cf, &e->alloc))) goto no_cf;
+  if ((rc = pz__ovstate_init(&e->ov, &e->alloc))) goto no_ov;
   e->seg.ccfg = ccfg;
   e->seg.rules = rules;
   e->cf.cfg = cfcfg;
+  e->ov.rules = brules;
   *out = e;
   return PZ_OK;
+no_ov:
+  pz__cfstate_free(&e->cf);
 no_cf:
   pz__segstate_free(&e->seg);
 no_seg:
@@ -141,6 +158,7 @@ no_profiles:
   pz__catalog_free(&e->catalog);
 no_catalog:
   pz__rules_free(rules);
+  pz__brules_free(brules);
   pz__free(&a, e, sizeof *e);
   return rc;
 }
@@ -166,6 +184,7 @@ PZ_API int pz_engine_open_string(pz_engine **out, const char *yaml,
 PZ_API void pz_engine_free(pz_engine *e) {
   if (!e) return;
   pz__alloc a = e->alloc;
+  pz__ovstate_free(&e->ov);
   pz__cfstate_free(&e->cf);
   pz__segstate_free(&e->seg);
   pz__scratch_pool_free(&e->pool);

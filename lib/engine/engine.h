@@ -6,6 +6,7 @@
 #define PZ_ENGINE_H
 
 #include "../cf/cf.h"
+#include "../override/override.h"
 #include "../rank/rank.h"
 #include "../segment/segment.h"
 #include "personalize.h"
@@ -21,7 +22,9 @@ struct pz_engine {
   pz__catalog catalog;
   pz__profiles profiles;
   pz__scratch_pool pool;
-  pz__segstate seg; /* lock order: seg, cf, catalogue, shards */
+  pz__ovr_cfg ocfg;
+  pz__segstate seg; /* lock order: seg, ov, cf, catalogue, shards */
+  pz__ovstate ov;
   pz__cfstate cf;
 };
 

@@ -20,8 +20,11 @@ static void share_popularity(pz_engine *e, const pz__profile *p, int sign) {
   }
 }
 
-static int no_consent(const pz_engine *e, const char *user) {
+static int no_consent(const pz_engine *e, const char *user, bool opted_out) {
   if (e->pcfg.drop_without_consent) return PZ_OK;
+  if (opted_out)
+    return pz__fail(PZ_ECONSENT, "user \"%s\" has opted out of personalization",
+                    user);
   return pz__fail(PZ_ECONSENT,
                   "user \"%s\" has not consented to personalization", user);
 }
@@ -75,10 +78,11 @@ PZ_API int pz_track(pz_engine *e, const char *user, const char *item,
       return pz__fail(PZ_ENOTFOUND, "no item \"%s\"", item);
     /* consent first, so a refused event creates nothing, not even an item */
     pz__shard_rdlock(ps, u.shard);
-    bool ok = pz__profile_consented(ps, pz__profiles_find(ps, &u),
-                                    PZ__PURPOSE_PERSONALIZATION);
+    const pz__profile *q = pz__profiles_find(ps, &u);
+    bool ok = pz__profile_personalized(ps, q);
+    bool out = q && q->ch && q->ch->opted_out;
     pz__shard_unlock(ps, u.shard);
-    if (!ok) return no_consent(e, user);
+    if (!ok) return no_consent(e, user, out);
     if ((rc = pz__catalog_ensure(c, item, ilen, true, &idx, &new_item)))
       return rc;
   }
@@ -86,8 +90,8 @@ PZ_API int pz_track(pz_engine *e, const char *user, const char *item,
   pz__shard_wrlock(ps, u.shard);
   pz__profile *p = pz__profiles_find(ps, &u);
   bool created = false;
-  if (!pz__profile_consented(ps, p, PZ__PURPOSE_PERSONALIZATION)) {
-    rc = no_consent(e, user);
+  if (!pz__profile_personalized(ps, p)) {
+    rc = no_consent(e, user, p && p->ch && p->ch->opted_out);
     if (rc == PZ_OK) rc = 1; /* dropped: record nothing, report success */
   } else if (!p) {
     rc = pz__profiles_obtain(ps, &u, &p, &created);
@@ -376,7 +380,7 @@ PZ_API int pz_profile_merge(pz_engine *e, const char *from, const char *into) {
       share_popularity(e, src, -1);
       share_popularity(e, dst, -1);
     }
-    rc = pz__profile_merge(&e->profiles, dst, src);
+    rc = pz__profile_merge(&e->profiles, dst, src, e->ocfg.max_choices);
     if (rc && !keep) {
       share_popularity(e, src, +1);
       share_popularity(e, dst, +1);
@@ -384,7 +388,11 @@ PZ_API int pz_profile_merge(pz_engine *e, const char *from, const char *into) {
   }
   if (!rc) {
     pz__profiles_remove(&e->profiles, &uf);
-    if (keep) { /* the id "from" is gone; its data lives on under "into" */
+    if (keep && !pz__profile_personalized(&e->profiles, dst)) {
+      /* the merged person is opted out: out of every derived model */
+      pz__engine_forget(e, &uf, NULL);
+      pz__engine_forget(e, &ui, NULL);
+    } else if (keep) { /* the id "from" is gone; its data lives on under "into" */
       pz__engine_forget(e, &uf, &ui);
     } else { /* both histories were dropped, and all derived from them */
       pz__engine_forget(e, &uf, NULL);

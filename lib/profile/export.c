@@ -122,6 +122,8 @@ int pz__profile_export(const pz__profiles *ps, const pz__profile *p,
   export_events(b, ps, p, c);
   pz__buf_puts(b, ",");
   export_interests(b, ps, p, c, now);
+  pz__buf_puts(b, ",");
+  pz__choices_export(b, p->ch, now);
   pz__buf_puts(b, "}");
   return b->err;
 }

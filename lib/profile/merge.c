@@ -17,6 +17,7 @@ typedef struct merged {
   uint32_t ev_n;
   pz__attr *attrs;
   uint16_t n_attrs;
+  pz__choices *ch;
 } merged;
 
 static void merged_free(const pz__alloc *a, merged *m) {
@@ -25,6 +26,7 @@ static void merged_free(const pz__alloc *a, merged *m) {
   pz__free_wipe(a, m->ev, (size_t)m->ev_n * sizeof *m->ev);
   pz__free_wipe(a, m->evt, m->ev_n);
   for (uint16_t i = 0; i < m->n_attrs; i++) pz__attr_release(a, &m->attrs[i]);
+  pz__choices_free(a, m->ch);
 }
 
 /* For each purpose the more recent explicit choice wins. */
@@ -161,7 +163,8 @@ static int merge_attrs(const pz__alloc *a, merged *m, size_t cap,
   return PZ_OK;
 }
 
-int pz__profile_merge(pz__profiles *ps, pz__profile *d, const pz__profile *s) {
+int pz__profile_merge(pz__profiles *ps, pz__profile *d, const pz__profile *s,
+                      uint32_t max_choices) {
   const pz__alloc *a = ps->a;
   merged m;
   memset(&m, 0, sizeof m);
@@ -172,6 +175,7 @@ int pz__profile_merge(pz__profiles *ps, pz__profile *d, const pz__profile *s) {
   if (!rc && keep_behaviour) rc = merge_history(ps, &m, d, s);
   if (!rc && keep_behaviour) rc = merge_interests(ps, &m, d, s);
   if (!rc) rc = merge_attrs(a, &m, attrs_cap, d, s);
+  if (!rc) rc = pz__choices_merge(a, &m.ch, d->ch, s->ch, max_choices);
   if (rc) {
     merged_free(a, &m);
     pz__free(a, m.attrs, attrs_cap * sizeof *m.attrs);
@@ -193,5 +197,7 @@ int pz__profile_merge(pz__profiles *ps, pz__profile *d, const pz__profile *s) {
   d->attrs = m.attrs;
   d->n_attrs = m.n_attrs;
   d->attrs_cap = (uint16_t)attrs_cap;
+  pz__choices_free(a, d->ch);
+  d->ch = m.ch;
   return PZ_OK;
 }

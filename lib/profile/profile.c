@@ -33,6 +33,7 @@ static void profile_destroy(const pz__alloc *a, pz__profile *p) {
   for (uint16_t i = 0; i < p->n_attrs; i++) pz__attr_release(a, &p->attrs[i]);
   pz__free_wipe(a, p->attrs, (size_t)p->attrs_cap * sizeof *p->attrs);
   pz__free_wipe(a, p->consent, (size_t)p->n_consent * sizeof *p->consent);
+  pz__choices_free(a, p->ch);
   pz__free_wipe(a, p, sizeof *p + p->idlen + 1);
 }
 
@@ -158,7 +159,8 @@ size_t pz__profile_bytes(const pz__profile *p) {
   size_t b = sizeof *p + p->idlen + 1 + pz__sv_bytes(&p->iv) +
              (size_t)p->ev_cap * (sizeof *p->ev + 1) +
              (size_t)p->attrs_cap * sizeof *p->attrs +
-             (size_t)p->n_consent * sizeof *p->consent;
+             (size_t)p->n_consent * sizeof *p->consent +
+             pz__choices_bytes(p->ch);
   for (uint16_t i = 0; i < p->n_attrs; i++) b += pz__attr_bytes(&p->attrs[i]);
   return b;
 }

@@ -11,6 +11,7 @@
 
 #include "../catalog/catalog.h"
 #include "../core/yaml.h"
+#include "personalize/override.h"
 #include "personalize/profile.h"
 
 #include <string.h>
@@ -69,6 +70,35 @@ typedef struct pz__consent {
   uint8_t granted;
 } pz__consent;
 
+/* A person's stated choice (override module semantics; stored here so
+ * that erase, merge and export reach it with the rest of the profile).
+ * One choice per target: items (block, pin) and features (block,
+ * require, adjust) are separate target spaces. */
+typedef struct pz__choice {
+  int64_t created, expires; /* expires 0: never */
+  char *target;             /* NUL-terminated item id or feature */
+  uint16_t tlen;
+  uint8_t kind;  /* pz_choice_kind */
+  int8_t fsign;  /* features: hashed sign */
+  uint32_t fidx; /* features: hashed index */
+  int32_t pos;   /* pin slot or -1 */
+  float factor;  /* adjust */
+} pz__choice;
+
+typedef struct pz__choices {
+  pz__choice *c;
+  uint32_t n, cap;
+  bool opted_out;
+  int64_t opt_ts; /* time of the last opt-out or opt-in; 0 never */
+} pz__choices;
+
+static inline bool pz__choice_on_item(int kind) {
+  return kind == PZ_CHOICE_BLOCK_ITEM || kind == PZ_CHOICE_PIN;
+}
+static inline bool pz__choice_active(const pz__choice *c, int64_t now) {
+  return c->expires == 0 || now < c->expires;
+}
+
 typedef struct pz__profile {
   int64_t landmark; /* forward-decay landmark of iv */
   pz__sv iv;        /* interests, signed hashed features */
@@ -80,6 +110,7 @@ typedef struct pz__profile {
   pz__consent *consent;
   uint8_t n_consent;
   uint8_t idlen;
+  pz__choices *ch; /* NULL: no choices ever made */
   char id[];
 } pz__profile;
 
@@ -215,6 +246,32 @@ bool pz__profile_consented(const pz__profiles *ps, const pz__profile *p,
 int pz__profile_consent_set(pz__profiles *ps, pz__profile *p, int purpose,
                             bool granted, int64_t ts);
 
+/* Consented to personalization and not opted out: the privacy gate of
+ * everything behavioural (tracking, ranking, segments, models). */
+bool pz__profile_personalized(const pz__profiles *ps, const pz__profile *p);
+
+/* ---- choices (shard write lock held for the writers) ------------------ */
+/* Store a copy of c (target copied), replacing the choice on the same
+ * target; expired choices are wiped first (at now). PZ_ELIMIT beyond max
+ * choices or, for requirements, beyond 64. On failure nothing changed. */
+int pz__choices_put(pz__profiles *ps, pz__profile *p, const pz__choice *c,
+                    uint32_t max, int64_t now);
+/* Remove the choice of kind on target; PZ_ENOTFOUND when none. */
+int pz__choices_remove(pz__profiles *ps, pz__profile *p, int kind,
+                       const char *target, size_t len);
+/* Remove every choice (opt-out stays). */
+void pz__choices_clear(pz__profiles *ps, pz__profile *p);
+int pz__choices_opt(pz__profiles *ps, pz__profile *p, bool out, int64_t ts);
+void pz__choices_free(const pz__alloc *a, pz__choices *ch);
+size_t pz__choices_bytes(const pz__choices *ch);
+/* The merged choice set of two profiles (the newer choice wins a shared
+ * target; the newer opt-out decision wins); *out NULL when neither has
+ * any. On failure nothing is allocated. */
+int pz__choices_merge(const pz__alloc *a, pz__choices **out,
+                      const pz__choices *d, const pz__choices *s,
+                      uint32_t max);
+void pz__choices_export(pz__buf *b, const pz__choices *ch, int64_t now);
+
 /* ---- interests, export, merge ---------------------------------------- */
 /* Top k positive interests with names; lock on catalogue and shard held.
  * Fills caller arrays of k; returns count. */
@@ -233,6 +290,6 @@ int pz__profile_export(const pz__profiles *ps, const pz__profile *p,
 bool pz__profile_merge_consented(const pz__profiles *ps, const pz__profile *d,
                                  const pz__profile *s);
 int pz__profile_merge(pz__profiles *ps, pz__profile *dst,
-                      const pz__profile *src);
+                      const pz__profile *src, uint32_t max_choices);
 
 #endif /* PZ_PROFILE_H */

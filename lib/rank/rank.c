@@ -15,6 +15,7 @@ void pz__rank_cfg_default(pz__rank_cfg *cfg) {
   cfg->popularity_weight = 0.2;
   cfg->segment_weight = 0.5;
   cfg->cf_weight = 1.0;
+  cfg->diversity = 0;
   cfg->segment_min_members = 20;
   cfg->max_k = 1000;
 }
@@ -24,7 +25,8 @@ int pz__rank_cfg_read(pz__rank_cfg *cfg, const pz__ydoc *d) {
   if (!n) return PZ_OK;
   static const char *const keys[] = {"content_weight", "popularity_weight",
                                      "segment_weight", "cf_weight",
-                                     "segment_min_members", "max_k", NULL};
+                                     "segment_min_members", "max_k",
+                                     "diversity", NULL};
   int rc = pz__y_map(d, n, "ranking", keys);
   const pz__ynode *v;
   if (!rc && (v = pz__y_get(n, "content_weight")))
@@ -38,6 +40,8 @@ int pz__rank_cfg_read(pz__rank_cfg *cfg, const pz__ydoc *d) {
                       &cfg->segment_weight);
   if (!rc && (v = pz__y_get(n, "cf_weight")))
     rc = pz__y_double(d, v, "ranking.cf_weight", 0, 1000, &cfg->cf_weight);
+  if (!rc && (v = pz__y_get(n, "diversity")))
+    rc = pz__y_double(d, v, "ranking.diversity", 0, 1, &cfg->diversity);
   uint64_t k;
   if (!rc && (v = pz__y_get(n, "segment_min_members")) &&
       !(rc = pz__y_uint(d, v, "ranking.segment_min_members", 1, UINT32_MAX,
@@ -56,7 +60,9 @@ static int cmp_u32(const void *x, const void *y) {
 
 /* What the pipeline copies out of the profile under the shard lock. */
 typedef struct user_view {
-  bool personalized; /* consented and has interests */
+  bool personalized; /* the scratch holds a vector (interests, context) */
+  bool gate_closed;  /* no consent, or opted out */
+  bool opted_out;
   double norm;
   uint32_t *seen; /* sorted, unique item indices */
   uint32_t n_seen;
@@ -67,44 +73,82 @@ typedef struct user_view {
 } user_view;
 
 /* The smallest segment with a popularity table that the user is in
- * (shard lock held, user consented). */
-static int pick_segment(const pz__rank_env *env, const pz__rank_req *req,
-                        const pz__profile *p, user_view *uv) {
+ * (shard lock held, user personalized). */
+static void pick_segment(const pz__rank_env *env, pz__segctx *x,
+                         user_view *uv) {
   const pz__segstate *ss = env->seg;
-  if (!ss->segpop || !ss->rules) return PZ_OK;
-  pz__segctx x;
-  int rc = pz__segctx_init(&x, env->a, ss->rules, ss->clusters, env->profiles,
-                           env->catalog, req->now);
-  if (rc) return rc;
-  pz__segctx_user(&x, p);
+  if (!ss->segpop || !ss->rules) return;
   for (uint32_t s = 0; s < ss->rules->n_seg; s++) {
     const pz__segdef *sd = &ss->rules->seg[s];
     if (!sd->rank) continue;
     const pz__segpop_table *t = pz__segpop_find(ss->segpop, sd->name, sd->nlen);
     if (!t || (uv->seg && t->members >= uv->seg->members)) continue;
-    if (pz__seg_eval(&x, s)) uv->seg = t;
+    if (pz__seg_eval(x, s)) uv->seg = t;
   }
-  pz__segctx_free(&x, env->a);
-  return PZ_OK;
+}
+
+static bool rules_name_segments(const pz__brules *r) {
+  for (uint32_t k = 0; r && k < r->n; k++)
+    if (r->r[k].segment) return true;
+  return false;
+}
+
+/* The user's interests (when personalized) plus the request's context
+ * features, loaded into the scratch. A context feature of weight w counts
+ * w times the norm of the stored interests (1 without interests): as much
+ * as the person's whole taste, whatever the decay's scale. */
+static int load_vector(const pz__rank_env *env, const pz__rank_req *req,
+                       const pz__profile *p, pz__scratch *s, user_view *uv) {
+  const pz__ent *e = p ? p->iv.e : NULL;
+  uint32_t n = p ? p->iv.n : 0;
+  if (!n && !req->n_ctx) return PZ_OK;
+  int rc;
+  if (!req->n_ctx) {
+    rc = pz__scratch_load(env->a, s, e, n);
+    uv->norm = pz__sv_norm(e, n);
+  } else {
+    double un = pz__sv_norm(e, n);
+    pz__sv v = {NULL, 0, 0};
+    rc = n ? pz__sv_axpy(env->a, &v, e, n, 1.0, NULL) : PZ_OK;
+    if (!rc)
+      rc = pz__sv_axpy(env->a, &v, req->ctx, req->n_ctx, un > 0 ? un : 1.0,
+                       NULL);
+    if (!rc) rc = pz__scratch_load(env->a, s, v.e, v.n);
+    uv->norm = pz__sv_norm(v.e, v.n);
+    pz__sv_free(env->a, &v, true);
+  }
+  uv->personalized = rc == PZ_OK && uv->norm > 0;
+  return rc;
 }
 
 static int read_user(const pz__rank_env *env, const pz__rank_req *req,
-                     pz__scratch *s, user_view *uv) {
+                     pz__scratch *s, user_view *uv, pz__plan *pl) {
   memset(uv, 0, sizeof *uv);
   pz__profiles *ps = env->profiles;
+  const pz__brules *br = env->ov->rules;
   pz__shard_rdlock(ps, req->user->shard);
   pz__profile *p = pz__profiles_find(ps, req->user);
-  int rc = PZ_OK;
-  /* the privacy gate: without consent nothing is read from the profile */
-  if (p && pz__profile_consented(ps, p, PZ__PURPOSE_PERSONALIZATION)) {
-    if (p->iv.n) {
-      rc = pz__scratch_load(env->a, s, p->iv.e, p->iv.n);
-      uv->norm = pz__sv_norm(p->iv.e, p->iv.n);
-      uv->personalized = rc == PZ_OK && uv->norm > 0;
-    }
-    if (!rc) rc = pick_segment(env, req, p, uv);
+  /* the privacy gate: without consent, or opted out, nothing is read
+   * from the profile but what business rules about segments need */
+  bool open = pz__profile_personalized(ps, p);
+  uv->gate_closed = !open;
+  uv->opted_out = p && p->ch && p->ch->opted_out;
+  if (!open) p = NULL;
+  pz__segctx x;
+  bool segs = (p && env->seg->segpop && env->seg->rules) ||
+              rules_name_segments(br);
+  int rc = segs ? pz__segctx_init(&x, env->a, env->seg->rules,
+                                  env->seg->clusters, ps, env->catalog,
+                                  req->now)
+                : PZ_OK;
+  if (rc) segs = false; /* a failed init freed its parts */
+  if (!rc && segs)
+    pz__segctx_user(&x, open ? p : pz__profiles_find(ps, req->user));
+  if (!rc) rc = load_vector(env, req, p, s, uv);
+  if (!rc && p) {
+    if (segs) pick_segment(env, &x, uv);
     const pz__cfmodel *m = env->cf->model;
-    if (!rc && m)
+    if (m)
       rc = pz__cfhist_read(env->a, ps, p, m->n_items, &uv->hist, &uv->hist_cap);
     if (!rc && !req->include_seen && p->ev_n) {
       uv->seen_bytes = (size_t)p->ev_n * sizeof *uv->seen;
@@ -113,7 +157,12 @@ static int read_user(const pz__rank_env *env, const pz__rank_req *req,
       for (uint32_t i = 0; !rc && i < p->ev_n; i++)
         uv->seen[i] = pz__profile_event(p, i, NULL)->item;
     }
+    if (!rc) rc = pz__plan_choices(pl, p->ch, env->catalog, req->now);
   }
+  if (!rc)
+    rc = pz__plan_rules(pl, br, env->seg->rules, segs ? &x : NULL,
+                        env->catalog);
+  if (segs) pz__segctx_free(&x, env->a);
   pz__shard_unlock(ps, req->user->shard);
   if (rc) return rc;
   if (uv->seen) {
@@ -312,31 +361,66 @@ static scorer make_scorer(const pz__rank_env *env, const pz__rank_req *req,
   return k;
 }
 
-/* Catalogue read lock held. */
-static void scan(const scorer *kp, const user_view *uv, pz__topk *top) {
+/* Catalogue read lock held. Candidates pass the seen filter and the
+ * plan's hard filters; scores get the plan's multipliers. promo[j]
+ * collects promotion j's matching items. */
+static void scan(const scorer *kp, const user_view *uv, const pz__plan *pl,
+                 pz__topk *top, pz__topk *promo) {
   const scorer k = *kp;
   const pz__catalog *c = k.c;
   uint32_t seen_at = 0, seg_pos = 0;
+  bool any = pl->any;
   for (uint32_t i = 0; i < c->n; i++) {
     if (!candidate(c, uv, i, &seen_at)) continue;
+    pz__pitem pi;
+    if (any) {
+      pz__plan_item(pl, i, c->items[i], false, &pi);
+      if (!pi.ok) continue;
+    }
     double by[PZ__N_SIGNALS];
     signals(&k, i, &seg_pos, by);
-    pz__topk_push(top, (float)(by[0] + by[1] + by[2] + by[3]), i);
+    double sc = by[0] + by[1] + by[2] + by[3];
+    if (!any) {
+      pz__topk_push(top, (float)sc, i);
+      continue;
+    }
+    float f = (float)pz__plan_apply(sc, (double)pi.ufac * pi.rfac);
+    pz__topk_push(top, f, i);
+    for (uint32_t m = pi.promo; m; m &= m - 1)
+      pz__topk_push(&promo[__builtin_ctz(m)], f, i);
   }
   pz__topk_sort(top);
+  for (uint32_t j = 0; j < pl->n_promo; j++) pz__topk_sort(&promo[j]);
 }
 
-/* The reason of one item: the largest weighted signal (ties: content, CF,
- * segment, popularity), in code and in words. */
-static void reason(const scorer *k, const pz__item *it, pz__rec *rec,
-                   pz__buf *text) {
+static bool in_context(const pz__rank_req *req, const pz__item *it) {
+  for (uint32_t j = 0; j < it->nf; j++) {
+    uint32_t lo = 0, hi = req->n_ctx, key = it->f[j].i;
+    while (lo < hi) {
+      uint32_t mid = lo + (hi - lo) / 2;
+      if (req->ctx[mid].i < key) lo = mid + 1;
+      else hi = mid;
+    }
+    if (lo < req->n_ctx && req->ctx[lo].i == key) return true;
+  }
+  return false;
+}
+
+/* The main reason of one item: the largest weighted signal (ties:
+ * content, CF, segment, popularity), in code and (text not NULL) words. */
+static void reason(const scorer *k, const pz__rank_req *req,
+                   const pz__item *it, pz__rec *rec, pz__buf *text) {
   const double *by = rec->contrib;
   double content = by[PZ_SIGNAL_CONTENT - 1], pop = by[PZ_SIGNAL_POPULARITY - 1],
          seg = by[PZ_SIGNAL_SEGMENT - 1], cf = by[PZ_SIGNAL_CF - 1];
   if (content > 0 && content >= cf && content >= pop && content >= seg) {
     rec->code = PZ_REASON_CONTENT;
+    if (!text) return;
     const pz__fname *f = best_feature(k->c, k->s, it);
-    if (f) {
+    if (f && req->n_ctx && pz__sv_find(req->ctx, req->n_ctx, f->index) >= 0) {
+      pz__buf_puts(text, "fits this context: ");
+      pz__buf_put(text, f->text, f->len);
+    } else if (f) {
       pz__buf_puts(text, "matches your interest in ");
       pz__buf_put(text, f->text, f->len);
     } else {
@@ -344,6 +428,7 @@ static void reason(const scorer *k, const pz__item *it, pz__rec *rec,
     }
   } else if (cf > 0 && cf >= pop && cf >= seg) {
     rec->code = PZ_REASON_CF;
+    if (!text) return;
     if (rec->n_because) {
       pz__buf_puts(text, "because you interacted with ");
       pz__buf_puts(text, rec->because[0]);
@@ -354,25 +439,87 @@ static void reason(const scorer *k, const pz__item *it, pz__rec *rec,
     }
   } else if (seg > 0 && seg >= pop) {
     rec->code = PZ_REASON_SEGMENT;
+    if (!text) return;
     pz__buf_puts(text, "popular in your segment ");
     pz__buf_put(text, k->seg->name, k->seg->nlen);
   } else if (pop > 0) {
     rec->code = PZ_REASON_POPULAR;
-    pz__buf_puts(text, "popular");
+    if (text) pz__buf_puts(text, "popular");
   } else {
     rec->code = PZ_REASON_FALLBACK;
-    pz__buf_puts(text, "no signal yet: catalogue order");
+    if (text) pz__buf_puts(text, "no signal yet: catalogue order");
   }
-  pz__buf_put(text, "", 1); /* keep each reason's NUL */
+}
+
+static void rule_words(pz__buf *text, const char *what, const pz__rule *r) {
+  pz__buf_puts(text, what);
+  pz__buf_puts(text, " (rule ");
+  pz__buf_put(text, r->name, r->nlen);
+  pz__buf_puts(text, ")");
+}
+
+/* Placement, flags, factors and the words for what moved the item. */
+static void adjustments(const pz__rank_req *req, const user_view *uv,
+                        const pz__plan *pl, const pz__placed *pc,
+                        const pz__pitem *pi, const scorer *k,
+                        const pz__item *it, pz__rec *rec, pz__buf *text) {
+  const pz__rule *rules = pl->rules ? pl->rules->r : NULL;
+  unsigned int fl = 0;
+  if (pc->how == PZ__HOW_PIN) {
+    fl |= PZ_RECS_PINNED;
+    rec->code = PZ_REASON_PINNED;
+  } else if (pc->how == PZ__HOW_EDITORIAL) {
+    fl |= PZ_RECS_EDITORIAL;
+    rec->code = PZ_REASON_EDITORIAL;
+  } else if (pc->how == PZ__HOW_PROMO) {
+    fl |= PZ_RECS_PROMOTED;
+    rec->code = PZ_REASON_PROMOTED;
+  }
+  if (pc->rule >= 0) rec->rule = rules[pc->rule].name;
+  else if (pi->boost >= 0 || pi->bury >= 0)
+    rec->rule = rules[pi->boost >= 0 ? pi->boost : pi->bury].name;
+  if (pi->more >= 0) fl |= PZ_RECS_MORE;
+  if (pi->less >= 0) fl |= PZ_RECS_LESS;
+  if (pi->boost >= 0) fl |= PZ_RECS_BOOSTED;
+  if (pi->bury >= 0) fl |= PZ_RECS_BURIED;
+  if (pc->diverse) fl |= PZ_RECS_DIVERSITY;
+  if (uv->gate_closed) fl |= PZ_RECS_NOT_PERSONALIZED;
+  if (req->n_ctx && k->unorm > 0 && rec->contrib[PZ_SIGNAL_CONTENT - 1] != 0 &&
+      in_context(req, it))
+    fl |= PZ_RECS_CONTEXT;
+  rec->flags = fl;
+  if (!text) return;
+  /* a placed item's words are its placement (build wrote no base reason) */
+  if (pc->how == PZ__HOW_PIN) {
+    pz__buf_puts(text, "pinned by you");
+  } else if (pc->how != PZ__HOW_ORGANIC) {
+    rule_words(text, pc->how == PZ__HOW_EDITORIAL ? "featured" : "promoted",
+               &rules[pc->rule]);
+  }
+  if (pi->more >= 0) {
+    pz__buf_puts(text, "; more of ");
+    pz__buf_puts(text, pl->names[pi->more]);
+    pz__buf_puts(text, ", as you asked");
+  }
+  if (pi->less >= 0) {
+    pz__buf_puts(text, "; less of ");
+    pz__buf_puts(text, pl->names[pi->less]);
+    pz__buf_puts(text, ", as you asked");
+  }
+  if (pi->boost >= 0) rule_words(text, "; boosted", &rules[pi->boost]);
+  if (pi->bury >= 0) rule_words(text, "; buried", &rules[pi->bury]);
+  if (pc->diverse) pz__buf_puts(text, "; for variety");
+  if (uv->opted_out) pz__buf_puts(text, "; personalization is off, as you asked");
 }
 
 /* Catalogue read lock held: item ids and feature names are read here. */
-static int build(const pz__rank_env *env, const scorer *k,
-                 const user_view *uv, const cf_view *cv, const pz__topk *top,
+static int build(const pz__rank_env *env, const pz__rank_req *req,
+                 const scorer *k, const user_view *uv, const cf_view *cv,
+                 const pz__plan *pl, const pz__placed *pc, uint32_t n,
                  pz_recs **out) {
   const pz__catalog *c = env->catalog;
-  uint32_t n = top->n, cells = n ? n : 1;
-  size_t ex_n = cv->s ? 2 * (size_t)uv->hist.n : 1;
+  uint32_t cells = n ? n : 1;
+  size_t ex_n = cv->s && req->explain ? 2 * (size_t)uv->hist.n : 1;
   pz__rec *src = pz__calloc(env->a, cells, sizeof *src);
   size_t *off = pz__calloc(env->a, cells, sizeof *off);
   double *ex = pz__malloc(env->a, ex_n * sizeof *ex);
@@ -380,15 +527,25 @@ static int build(const pz__rank_env *env, const scorer *k,
   pz__buf_init(&text, env->a);
   int rc = src && off && ex ? PZ_OK : PZ_ENOMEM;
   for (uint32_t r = 0; !rc && r < n; r++) {
-    uint32_t i = top->id[r];
-    signals(k, i, NULL, src[r].contrib);
-    const double *by = src[r].contrib;
-    src[r].item = c->items[i]->id;
-    src[r].score = by[0] + by[1] + by[2] + by[3]; /* the heap kept floats */
-    if (cv->s && i < cv->n && by[PZ_SIGNAL_CF - 1] > 0)
-      cf_because(c, uv, cv, i, ex, &src[r]);
+    uint32_t i = pc[r].item;
+    const pz__item *it = c->items[i];
+    pz__rec *rec = &src[r];
+    signals(k, i, NULL, rec->contrib);
+    const double *by = rec->contrib;
+    double sum = by[0] + by[1] + by[2] + by[3];
+    pz__pitem pi;
+    pz__plan_item(pl, i, it, true, &pi);
+    rec->item = it->id;
+    rec->factor[PZ_FACTOR_PERSON - 1] = pi.ufac;
+    rec->factor[PZ_FACTOR_RULES - 1] = pi.rfac;
+    rec->score = pz__plan_apply(sum, (double)pi.ufac * pi.rfac);
+    if (req->explain && cv->s && i < cv->n && by[PZ_SIGNAL_CF - 1] > 0)
+      cf_because(c, uv, cv, i, ex, rec);
     off[r] = text.len;
-    reason(k, c->items[i], &src[r], &text);
+    pz__buf *t = req->explain ? &text : NULL;
+    reason(k, req, it, rec, pc[r].how == PZ__HOW_ORGANIC ? t : NULL);
+    adjustments(req, uv, pl, &pc[r], &pi, k, it, rec, t);
+    pz__buf_put(&text, "", 1); /* keep each reason's NUL */
   }
   if (!rc) rc = text.err;
   if (!rc) {
@@ -402,6 +559,54 @@ static int build(const pz__rank_env *env, const scorer *k,
   return rc;
 }
 
+/* The heaps of one request: the organic pool and one per promotion. */
+typedef struct heaps {
+  float *score;
+  uint32_t *id;
+  size_t cells;
+  pz__topk top;
+  pz__topk promo[PZ__PROMO_MAX];
+} heaps;
+
+static int heaps_init(const pz__rank_env *env, const pz__rank_req *req,
+                      const pz__plan *pl, uint32_t len, heaps *h) {
+  memset(h, 0, sizeof *h);
+  uint32_t live = env->catalog->live;
+  /* placed items may also rank organically: the pool makes up for them */
+  uint64_t slots[PZ__PROMO_MAX], placed = pl->n_pins;
+  uint32_t *tmp = NULL;
+  if (pl->n_promo) {
+    tmp = pz__malloc(env->a, (size_t)len * sizeof *tmp);
+    if (!tmp) return PZ_ENOMEM;
+  }
+  for (uint32_t j = 0; j < pl->n_promo; j++)
+    placed += slots[j] = pz__promo_slots(&pl->promo[j], len, tmp, len);
+  pz__free(env->a, tmp, (size_t)len * sizeof *tmp);
+  uint64_t pool = (uint64_t)len + placed;
+  if (req->diversity > 0) pool = PZ__MAX(pool, 3 * (uint64_t)len + 10);
+  pool = PZ__MIN(pool, (uint64_t)live);
+  uint64_t cells = pool;
+  uint64_t pcap[PZ__PROMO_MAX];
+  for (uint32_t j = 0; j < pl->n_promo; j++)
+    cells += pcap[j] = PZ__MIN(slots[j] ? slots[j] + placed : 0, (uint64_t)live);
+  h->cells = cells ? (size_t)cells : 1;
+  h->score = pz__malloc(env->a, h->cells * sizeof *h->score);
+  h->id = h->score ? pz__malloc(env->a, h->cells * sizeof *h->id) : NULL;
+  if (!h->id) return PZ_ENOMEM;
+  pz__topk_init(&h->top, h->score, h->id, (uint32_t)pool);
+  size_t at = (size_t)pool;
+  for (uint32_t j = 0; j < pl->n_promo; j++) {
+    pz__topk_init(&h->promo[j], h->score + at, h->id + at, (uint32_t)pcap[j]);
+    at += (size_t)pcap[j];
+  }
+  return PZ_OK;
+}
+
+static void heaps_free(const pz__rank_env *env, heaps *h) {
+  pz__free(env->a, h->score, h->cells * sizeof *h->score);
+  pz__free(env->a, h->id, h->cells * sizeof *h->id);
+}
+
 int pz__rank_recommend(const pz__rank_env *env, const pz__rank_req *req,
                        pz_recs **out) {
   pz__scratch *s;
@@ -409,35 +614,47 @@ int pz__rank_recommend(const pz__rank_env *env, const pz__rank_req *req,
   if (rc) return rc;
   user_view uv;
   cf_view cv;
+  pz__plan pl;
+  heaps h;
   memset(&cv, 0, sizeof cv);
+  memset(&h, 0, sizeof h);
+  pz__plan_init(&pl, env->a, env->ocfg);
   pz__segstate_rdlock(env->seg);
+  pz__ovstate_rdlock(env->ov);
   pz__cfstate_rdlock(env->cf);
   pz__catalog_rdlock(env->catalog);
-  rc = read_user(env, req, s, &uv);
-  if (!rc) rc = cf_prepare(env, &uv, &cv);
+  rc = read_user(env, req, s, &uv, &pl);
+  if (!rc)
+    rc = pz__plan_request(&pl, env->catalog, req->exclude, req->n_exclude,
+                          req->restrict_to, req->n_restrict);
   if (!rc) {
-    uint32_t k = (uint32_t)PZ__MIN((size_t)req->k, (size_t)env->catalog->live);
-    size_t cells = k ? k : 1;
-    float *score = pz__malloc(env->a, cells * sizeof *score);
-    uint32_t *id = score ? pz__malloc(env->a, cells * sizeof *id) : NULL;
-    if (!id) {
-      rc = PZ_ENOMEM;
-    } else {
-      pz__topk top;
-      pz__topk_init(&top, score, id, k);
-      scorer sc = make_scorer(env, req, s, &uv);
-      sc.cf = cv.s;
-      sc.cf_n = cv.n;
-      scan(&sc, &uv, &top);
-      rc = build(env, &sc, &uv, &cv, &top, out);
-    }
-    pz__free(env->a, score, cells * sizeof *score);
-    pz__free(env->a, id, cells * sizeof *id);
+    pz__plan_finish(&pl);
+    rc = cf_prepare(env, &uv, &cv);
   }
+  uint32_t len = req->offset + req->k; /* checked against max_k */
+  if (!rc) rc = heaps_init(env, req, &pl, len, &h);
+  if (!rc) {
+    scorer sc = make_scorer(env, req, s, &uv);
+    sc.cf = cv.s;
+    sc.cf_n = cv.n;
+    scan(&sc, &uv, &pl, &h.top, h.promo);
+    pz__placed *pc;
+    uint32_t n;
+    rc = pz__rank_place(env->a, env->catalog, &pl, len, &h.top, h.promo,
+                        req->diversity, &pc, &n);
+    if (!rc) {
+      uint32_t from = PZ__MIN(req->offset, n);
+      rc = build(env, req, &sc, &uv, &cv, &pl, pc + from, n - from, out);
+      pz__free(env->a, pc, (size_t)len * sizeof *pc);
+    }
+  }
+  heaps_free(env, &h);
   cf_free(env->a, &cv);
   pz__catalog_unlock(env->catalog);
   pz__cfstate_unlock(env->cf);
+  pz__ovstate_unlock(env->ov);
   pz__segstate_unlock(env->seg);
+  pz__plan_free(&pl);
   pz__cfhist_free(env->a, &uv.hist, uv.hist_cap);
   pz__free(env->a, uv.seen, uv.seen_bytes);
   pz__scratch_give(env->pool, s);

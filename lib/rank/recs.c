@@ -15,6 +15,7 @@ int pz__recs_build(const pz__alloc *a, uint32_t n, const pz__rec *src,
   size_t pool = 0;
   for (uint32_t i = 0; i < n; i++) {
     pool += strlen(src[i].item) + 1 + strlen(src[i].reason) + 1;
+    if (src[i].rule) pool += strlen(src[i].rule) + 1;
     for (uint32_t j = 0; j < src[i].n_because; j++)
       pool += strlen(src[i].because[j]) + 1;
   }
@@ -33,6 +34,10 @@ int pz__recs_build(const pz__alloc *a, uint32_t n, const pz__rec *src,
     p += strlen(p) + 1;
     x->reason = p = copy(p, src[i].reason);
     p += strlen(p) + 1;
+    if (src[i].rule) {
+      x->rule = p = copy(p, src[i].rule);
+      p += strlen(p) + 1;
+    }
     for (uint32_t j = 0; j < src[i].n_because; j++) {
       x->because[j] = p = copy(p, src[i].because[j]);
       p += strlen(p) + 1;
@@ -74,6 +79,20 @@ PZ_API double pz_recs_because_share(const pz_recs *r, size_t i, size_t j) {
   return r && i < r->n && j < r->rec[i].n_because
              ? r->rec[i].because_share[j]
              : NAN;
+}
+
+PZ_API unsigned int pz_recs_flags(const pz_recs *r, size_t i) {
+  return r && i < r->n ? r->rec[i].flags : 0;
+}
+
+PZ_API double pz_recs_factor(const pz_recs *r, size_t i, int source) {
+  if (!r || i >= r->n || source < PZ_FACTOR_PERSON || source > PZ_FACTOR_RULES)
+    return NAN;
+  return r->rec[i].factor[source - 1];
+}
+
+PZ_API const char *pz_recs_rule(const pz_recs *r, size_t i) {
+  return r && i < r->n ? r->rec[i].rule : NULL;
 }
 
 PZ_API void pz_recs_free(pz_recs *r) {

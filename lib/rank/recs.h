@@ -14,6 +14,9 @@ typedef struct pz__rec {
   const char *reason;
   double score;
   double contrib[PZ__N_SIGNALS];
+  double factor[2]; /* pz_factor_source - 1 */
+  const char *rule; /* or NULL */
+  unsigned int flags;
   int code;
   uint32_t n_because;
   const char *because[PZ__N_BECAUSE]; /* history items behind the CF score */

@@ -264,8 +264,7 @@ void pz__segctx_free(pz__segctx *x, const pz__alloc *a) {
 
 void pz__segctx_user(pz__segctx *x, const pz__profile *p) {
   x->p = p;
-  x->behaviour = p && pz__profile_consented(x->ps, p,
-                                            PZ__PURPOSE_PERSONALIZATION);
+  x->behaviour = p && pz__profile_personalized(x->ps, p);
   x->cluster = -2;
   x->summed = false;
   if (x->memo && ++x->gen >= 1u << 31) { /* stamps wrapped: start over */

@@ -1,0 +1,291 @@
+/* Public override functions: the person's choices (stored with the
+ * profile under its shard lock) and the business rule set. */
+#include "engine.h"
+
+#include <math.h>
+#include <string.h>
+
+/* What a setter stores, before it is checked. */
+typedef struct want {
+  int kind;
+  const char *target;
+  double factor;
+  int32_t pos;
+  int64_t expires;
+} want;
+
+static int check_target(const pz_engine *e, want *w, pz__choice *c) {
+  bool item = pz__choice_on_item(w->kind);
+  size_t len;
+  int rc = pz__check_str(w->target, item ? PZ_ID_MAX : PZ_FEATURE_MAX,
+                         item ? "item id" : "feature", &len);
+  if (rc) return rc;
+  c->target = (char *)(uintptr_t)w->target; /* copied by pz__choices_put */
+  c->tlen = (uint16_t)len;
+  if (!item) {
+    int sign;
+    pz__feature_hash(&e->hid, w->target, len, &c->fidx, &sign);
+    c->fsign = (int8_t)sign;
+  }
+  return PZ_OK;
+}
+
+/* An item a choice names must exist unless config accepts unknown ones. */
+static int check_item(pz_engine *e, const char *id, size_t len) {
+  if (e->ocfg.accept_unknown_items) return PZ_OK;
+  pz__catalog_rdlock(&e->catalog);
+  uint32_t i = pz__catalog_find(&e->catalog, id, len);
+  bool ok = i != PZ__NO_ITEM && e->catalog.items[i]->alive;
+  pz__catalog_unlock(&e->catalog);
+  return ok ? PZ_OK
+            : pz__fail(PZ_ENOTFOUND, "no item \"%s\" (overrides.unknown_items "
+                       "is refuse)", id);
+}
+
+static int put(pz_engine *e, const char *user, want *w) {
+  if (!e) return pz__fail(PZ_EINVAL, "engine is NULL");
+  pz__uref u;
+  pz__choice c;
+  memset(&c, 0, sizeof c);
+  int rc = pz__engine_user(&u, user);
+  if (!rc) rc = check_target(e, w, &c);
+  if (rc) return rc;
+  int64_t now = e->clock(e->clock_ud);
+  if (w->expires < 0)
+    return pz__fail(PZ_EINVAL, "expires_ms %lld is negative",
+                    (long long)w->expires);
+  if (w->expires && w->expires <= now)
+    return pz__fail(PZ_ERANGE, "expires_ms %lld is not after now (%lld)",
+                    (long long)w->expires, (long long)now);
+  if (pz__choice_on_item(w->kind) && (rc = check_item(e, w->target, c.tlen)))
+    return rc;
+  c.kind = (uint8_t)w->kind;
+  c.created = now > 0 ? now : 0;
+  c.expires = w->expires;
+  c.pos = w->pos;
+  c.factor = (float)w->factor;
+  pz__shard_wrlock(&e->profiles, u.shard);
+  pz__profile *p;
+  bool created;
+  rc = pz__profiles_obtain(&e->profiles, &u, &p, &created);
+  if (!rc) rc = pz__choices_put(&e->profiles, p, &c, e->ocfg.max_choices, now);
+  if (rc && created) pz__profiles_remove(&e->profiles, &u);
+  pz__shard_unlock(&e->profiles, u.shard);
+  return rc;
+}
+
+PZ_API int pz_override_block_item(pz_engine *e, const char *user,
+                                  const char *item, int64_t expires_ms) {
+  want w = {PZ_CHOICE_BLOCK_ITEM, item, 1, -1, expires_ms};
+  return put(e, user, &w);
+}
+
+PZ_API int pz_override_block_feature(pz_engine *e, const char *user,
+                                     const char *feature, int64_t expires_ms) {
+  want w = {PZ_CHOICE_BLOCK_FEATURE, feature, 1, -1, expires_ms};
+  return put(e, user, &w);
+}
+
+PZ_API int pz_override_require(pz_engine *e, const char *user,
+                               const char *feature, int64_t expires_ms) {
+  want w = {PZ_CHOICE_REQUIRE, feature, 1, -1, expires_ms};
+  return put(e, user, &w);
+}
+
+PZ_API int pz_override_pin(pz_engine *e, const char *user, const char *item,
+                           int32_t position, int64_t expires_ms) {
+  if (e && (position < -1 || (position >= 0 &&
+                              (uint32_t)position >= e->rcfg.max_k)))
+    return pz__fail(PZ_ERANGE, "pin position %d is not -1 or in 0..%u",
+                    (int)position, e->rcfg.max_k - 1);
+  want w = {PZ_CHOICE_PIN, item, 1, position, expires_ms};
+  return put(e, user, &w);
+}
+
+PZ_API int pz_override_adjust(pz_engine *e, const char *user,
+                              const char *feature, double factor,
+                              int64_t expires_ms) {
+  if (!e) return pz__fail(PZ_EINVAL, "engine is NULL");
+  int rc = pz__check_finite(factor, "factor");
+  if (rc) return rc;
+  if (factor == 1 || factor < e->ocfg.min_factor || factor > e->ocfg.max_factor)
+    return pz__fail(PZ_ERANGE, "factor %g must lie in [%g, %g] and not be 1",
+                    factor, e->ocfg.min_factor, e->ocfg.max_factor);
+  want w = {PZ_CHOICE_ADJUST, feature, factor, -1, expires_ms};
+  return put(e, user, &w);
+}
+
+PZ_API int pz_override_more(pz_engine *e, const char *user,
+                            const char *feature, int64_t expires_ms) {
+  if (!e) return pz__fail(PZ_EINVAL, "engine is NULL");
+  return pz_override_adjust(e, user, feature, e->ocfg.more_factor, expires_ms);
+}
+
+PZ_API int pz_override_less(pz_engine *e, const char *user,
+                            const char *feature, int64_t expires_ms) {
+  if (!e) return pz__fail(PZ_EINVAL, "engine is NULL");
+  return pz_override_adjust(e, user, feature, e->ocfg.less_factor, expires_ms);
+}
+
+PZ_API int pz_override_not_interested(pz_engine *e, const char *user,
+                                      const char *item, int64_t ts_ms) {
+  if (!e) return pz__fail(PZ_EINVAL, "engine is NULL");
+  pz__uref u;
+  size_t len;
+  int rc = pz__engine_user(&u, user);
+  if (!rc) rc = pz__check_str(item, PZ_ID_MAX, "item id", &len);
+  if (!rc && ts_ms < 0)
+    rc = pz__fail(PZ_EINVAL, "timestamp %lld is negative", (long long)ts_ms);
+  if (!rc) rc = check_item(e, item, len);
+  if (rc) return rc;
+  pz__shard_rdlock(&e->profiles, u.shard);
+  bool learn = pz__profile_personalized(&e->profiles,
+                                        pz__profiles_find(&e->profiles, &u));
+  pz__shard_unlock(&e->profiles, u.shard);
+  /* the event first: it validates the timestamp and may refuse */
+  if (learn) {
+    const char *type = e->pcfg.types[e->ocfg.not_interested_type].name;
+    if ((rc = pz_track(e, user, item, type, 1, ts_ms))) return rc;
+  }
+  want w = {PZ_CHOICE_BLOCK_ITEM, item, 1, -1, 0};
+  return put(e, user, &w);
+}
+
+PZ_API int pz_override_opt_out(pz_engine *e, const char *user, int opted_out) {
+  if (!e) return pz__fail(PZ_EINVAL, "engine is NULL");
+  pz__uref u;
+  int rc = pz__engine_user(&u, user);
+  if (rc) return rc;
+  if (opted_out != 0 && opted_out != 1)
+    return pz__fail(PZ_EINVAL, "opted_out must be 0 or 1, not %d", opted_out);
+  int64_t now = e->clock(e->clock_ud);
+  pz__engine_derived_wrlock(e);
+  pz__shard_wrlock(&e->profiles, u.shard);
+  pz__profile *p;
+  bool created;
+  rc = pz__profiles_obtain(&e->profiles, &u, &p, &created);
+  if (!rc) rc = pz__choices_opt(&e->profiles, p, opted_out == 1, now);
+  /* no profiling: out of every derived model now; the data stays */
+  if (!rc && opted_out) pz__engine_forget(e, &u, NULL);
+  if (rc && created) pz__profiles_remove(&e->profiles, &u);
+  pz__shard_unlock(&e->profiles, u.shard);
+  pz__engine_derived_unlock(e);
+  return rc;
+}
+
+PZ_API int pz_override_opted_out(int *out, pz_engine *e, const char *user) {
+  if (!out || !e) return pz__fail(PZ_EINVAL, "NULL argument");
+  *out = 0;
+  pz__uref u;
+  int rc = pz__engine_user(&u, user);
+  if (rc) return rc;
+  pz__shard_rdlock(&e->profiles, u.shard);
+  const pz__profile *p = pz__profiles_find(&e->profiles, &u);
+  *out = p && p->ch && p->ch->opted_out;
+  pz__shard_unlock(&e->profiles, u.shard);
+  return PZ_OK;
+}
+
+/* Run fn on the user's profile under the shard write lock. */
+static int with_profile(pz_engine *e, const char *user, pz__uref *u,
+                        pz__profile **p) {
+  if (!e) return pz__fail(PZ_EINVAL, "engine is NULL");
+  int rc = pz__engine_user(u, user);
+  if (rc) return rc;
+  pz__shard_wrlock(&e->profiles, u->shard);
+  if ((*p = pz__profiles_find(&e->profiles, u))) return PZ_OK;
+  pz__shard_unlock(&e->profiles, u->shard);
+  return pz__fail(PZ_ENOTFOUND, "no user \"%s\"", user);
+}
+
+PZ_API int pz_override_clear(pz_engine *e, const char *user, int kind,
+                             const char *target) {
+  if (!e) return pz__fail(PZ_EINVAL, "engine is NULL");
+  if (kind < PZ_CHOICE_BLOCK_ITEM || kind > PZ_CHOICE_ADJUST)
+    return pz__fail(PZ_EINVAL, "kind %d is not a choice kind (1..5)", kind);
+  bool item = pz__choice_on_item(kind);
+  size_t len;
+  int rc = pz__check_str(target, item ? PZ_ID_MAX : PZ_FEATURE_MAX,
+                         item ? "item id" : "feature", &len);
+  pz__uref u;
+  pz__profile *p;
+  if (!rc) rc = with_profile(e, user, &u, &p);
+  if (rc) return rc;
+  rc = pz__choices_remove(&e->profiles, p, kind, target, len);
+  pz__shard_unlock(&e->profiles, u.shard);
+  return rc;
+}
+
+PZ_API int pz_override_clear_all(pz_engine *e, const char *user) {
+  pz__uref u;
+  pz__profile *p;
+  int rc = with_profile(e, user, &u, &p);
+  if (rc) return rc;
+  pz__choices_clear(&e->profiles, p);
+  pz__shard_unlock(&e->profiles, u.shard);
+  return PZ_OK;
+}
+
+PZ_API int pz_override_list(pz_choices **out, pz_engine *e, const char *user,
+                            int64_t now_ms) {
+  if (!out) return pz__fail(PZ_EINVAL, "out is NULL");
+  *out = NULL;
+  if (!e) return pz__fail(PZ_EINVAL, "engine is NULL");
+  pz__uref u;
+  int64_t now;
+  int rc = pz__engine_user(&u, user);
+  if (!rc) rc = pz__engine_time(e, now_ms, &now);
+  if (rc) return rc;
+  pz__shard_rdlock(&e->profiles, u.shard);
+  const pz__profile *p = pz__profiles_find(&e->profiles, &u);
+  rc = p ? pz__choices_list(&e->alloc, p->ch, now, out)
+         : pz__fail(PZ_ENOTFOUND, "no user \"%s\"", user);
+  pz__shard_unlock(&e->profiles, u.shard);
+  return rc;
+}
+
+/* ---- business rules ------------------------------------------------------ */
+
+PZ_API int pz_override_rules_load(pz_engine *e, const char *yaml, size_t len) {
+  if (!e) return pz__fail(PZ_EINVAL, "engine is NULL");
+  if (!yaml && len) return pz__fail(PZ_EINVAL, "yaml is NULL");
+  pz__ydoc d;
+  int rc = pz__yaml_parse(&d, &e->alloc, yaml ? yaml : "", len, "rules");
+  if (rc) return rc;
+  static const char *const keys[] = {"rules", NULL};
+  pz__brules *r = NULL;
+  rc = pz__y_map(&d, d.root, "a rules document", keys);
+  /* segments are read-locked from the check to the swap, so a rule never
+   * lands naming a segment a concurrent load just removed */
+  pz__segstate_rdlock(&e->seg);
+  if (!rc) {
+    pz__brules_env env = {&e->alloc, &e->ocfg, e->hid, e->seg.rules,
+                          e->rcfg.max_k};
+    rc = pz__brules_compile(&r, &env, &d);
+  }
+  pz__yaml_free(&d);
+  pz__brules *old = NULL;
+  if (!rc) {
+    pz__ovstate_wrlock(&e->ov);
+    old = e->ov.rules;
+    e->ov.rules = r;
+    pz__ovstate_unlock(&e->ov);
+  }
+  pz__segstate_unlock(&e->seg);
+  pz__brules_free(old);
+  return rc;
+}
+
+PZ_API int pz_override_rules(pz_list **out, pz_engine *e) {
+  if (!out) return pz__fail(PZ_EINVAL, "out is NULL");
+  *out = NULL;
+  if (!e) return pz__fail(PZ_EINVAL, "engine is NULL");
+  pz__listb b;
+  pz__listb_init(&b, &e->alloc);
+  pz__ovstate_rdlock(&e->ov);
+  const pz__brules *r = e->ov.rules;
+  for (uint32_t i = 0; r && i < r->n; i++)
+    pz__listb_add(&b, r->r[i].name, r->r[i].nlen, r->r[i].kind);
+  pz__ovstate_unlock(&e->ov);
+  return pz__listb_finish(&b, out);
+}

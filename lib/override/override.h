@@ -1,0 +1,192 @@
+/*
+ * lib/override/override.h - internal: business rules, the `overrides:`
+ * config, and the per-request plan that turns a person's choices, the
+ * rules in force and the request's lists into what the ranking applies.
+ *
+ * The person's choices are stored with the profile (lib/profile) so that
+ * erase, merge and export reach them; this module gives them meaning.
+ * The rule set sits behind its own rwlock and is swapped whole by a
+ * run-time load. Lock order: segment state, override state, CF state,
+ * catalogue, shards.
+ */
+#ifndef PZ_OVERRIDE_H
+#define PZ_OVERRIDE_H
+
+#include "../segment/segment.h"
+#include "personalize/override.h"
+
+#define PZ__RULES_MAX 256      /* business rules per set */
+#define PZ__PROMO_MAX 32       /* promote rules per set */
+#define PZ__RULE_MATCH_MAX 10000 /* features or items of one rule */
+
+typedef struct pz__ovr_cfg {
+  bool accept_unknown_items;
+  double more_factor, less_factor; /* pz_override_more / _less */
+  double min_factor, max_factor;   /* a person's multipliers */
+  double rule_min_factor, rule_max_factor;
+  uint32_t max_choices;
+  int not_interested_type; /* event type index */
+} pz__ovr_cfg;
+
+void pz__ovr_cfg_default(pz__ovr_cfg *cfg);
+/* Section `overrides:`; may add the not-interested event type to pcfg
+ * (which must have been read already). */
+int pz__ovr_cfg_read(pz__ovr_cfg *cfg, pz__profile_cfg *pcfg,
+                     const pz__ydoc *d);
+
+/* ---- business rules ------------------------------------------------------ */
+
+typedef struct pz__rfeat {
+  uint32_t i;
+  int8_t sign;
+} pz__rfeat;
+
+typedef struct pz__rule {
+  char *name;
+  uint32_t nlen;
+  uint8_t kind;  /* pz_rule_kind */
+  char *segment; /* NULL: everyone */
+  uint32_t slen;
+  pz__rfeat *feat; /* match: any of these features */
+  uint32_t n_feat;
+  char **items; /* match: any of these items (pin: the one item) */
+  uint32_t n_items;
+  double factor;              /* boost, bury */
+  uint32_t slots;             /* promote: count (UINT32_MAX with fraction) */
+  uint32_t start, every;      /* promote: first slot, spacing */
+  double fraction;            /* promote: 0 unless by fraction */
+  int32_t position;           /* pin */
+} pz__rule;
+
+typedef struct pz__brules {
+  const pz__alloc *a;
+  pz__rule *r;
+  uint32_t n, cap;
+} pz__brules;
+
+/* What compiling checks against. */
+typedef struct pz__brules_env {
+  const pz__alloc *a;
+  const pz__ovr_cfg *cfg;
+  pz__hashid hid;
+  const pz__rules *segments; /* may be NULL */
+  uint32_t max_k;
+} pz__brules_env;
+
+/* Compile `rules:` of a document; *out NULL when absent or empty. */
+int pz__brules_compile(pz__brules **out, const pz__brules_env *env,
+                       const pz__ydoc *d);
+void pz__brules_free(pz__brules *r);
+
+typedef struct pz__ovstate {
+  pthread_rwlock_t lock;
+  const pz__alloc *a;
+  pz__brules *rules; /* may be NULL */
+} pz__ovstate;
+
+int pz__ovstate_init(pz__ovstate *s, const pz__alloc *a);
+void pz__ovstate_free(pz__ovstate *s);
+void pz__ovstate_rdlock(pz__ovstate *s);
+void pz__ovstate_wrlock(pz__ovstate *s);
+void pz__ovstate_unlock(pz__ovstate *s);
+
+/* ---- the per-request plan ----------------------------------------------- */
+
+enum pz__pa { /* what an action does to a matching item */
+  PZ__PA_FILTER = 1, /* business filter: out */
+  PZ__PA_BLOCK,      /* the person's block: out */
+  PZ__PA_EXCLUDE,    /* the request's exclude list: out */
+  PZ__PA_REQUIRE,    /* the person's requirement number ref */
+  PZ__PA_ADJUST,     /* the person's multiplier; ref names the feature */
+  PZ__PA_RULE_FACTOR,/* boost/bury rule ref */
+  PZ__PA_PROMO       /* promotion number ref */
+};
+
+typedef struct pz__pact {
+  uint32_t key; /* feature index, or item index */
+  int8_t sign;  /* feature actions: the hashed sign */
+  uint8_t kind;
+  uint16_t ref;
+  float factor;
+} pz__pact;
+
+typedef struct pz__ppin {
+  uint32_t item;
+  int32_t pos; /* -1: first free slot */
+  int64_t created;
+  int32_t rule; /* -1: the person's */
+} pz__ppin;
+
+typedef struct pz__promo {
+  uint16_t rule;
+  uint32_t slots, start, every;
+  double fraction;
+} pz__promo;
+
+typedef struct pz__plan {
+  const pz__alloc *a;
+  const pz__ovr_cfg *cfg;
+  const pz__brules *rules; /* read-locked by the caller */
+  pz__pact *fa; /* feature actions, sorted by key */
+  uint32_t n_fa, fa_cap;
+  pz__pact *ia; /* item actions, sorted by key */
+  uint32_t n_ia, ia_cap;
+  uint64_t bloom[16]; /* feature keys of fa, 1024 bits */
+  uint32_t *only;     /* restrict_to: sorted item indices */
+  uint32_t n_only, only_cap;
+  bool restricted;
+  uint64_t req_mask; /* one bit per requirement */
+  pz__ppin *pins;
+  uint32_t n_pins, pins_cap;
+  pz__promo promo[PZ__PROMO_MAX];
+  uint32_t n_promo;
+  char **names; /* feature texts of the person's multipliers */
+  uint32_t n_names, names_cap;
+  bool any; /* something besides the model applies */
+} pz__plan;
+
+void pz__plan_init(pz__plan *pl, const pz__alloc *a, const pz__ovr_cfg *cfg);
+void pz__plan_free(pz__plan *pl);
+/* The rules in force for this user: x is the user's segment context (NULL
+ * when no rule names a segment). A rule whose segment no longer exists
+ * applies to everyone if it is a filter (a compliance exclusion fails
+ * closed) and to no one otherwise. Catalogue read-locked. */
+int pz__plan_rules(pz__plan *pl, const pz__brules *r, const pz__rules *segs,
+                   pz__segctx *x, const pz__catalog *c);
+/* The person's choices in force at now (shard and catalogue locked). */
+int pz__plan_choices(pz__plan *pl, const pz__choices *ch,
+                     const pz__catalog *c, int64_t now);
+/* The request's exclude and restrict lists (restrict NULL: none). */
+int pz__plan_request(pz__plan *pl, const pz__catalog *c,
+                     const char *const *exclude, size_t n_exclude,
+                     const char *const *restrict_to, size_t n_restrict);
+/* Sort the actions and fill the bloom filter; call once, last. */
+void pz__plan_finish(pz__plan *pl);
+
+/* What the plan does to one item. */
+typedef struct pz__pitem {
+  bool ok;      /* passes every hard filter */
+  float ufac;   /* the person's multiplier, clamped */
+  float rfac;   /* the rules' multiplier, clamped */
+  uint32_t promo; /* bit j: matches promotion j */
+  /* detail, filled when asked: the strongest action of each direction */
+  int32_t more, less;   /* index into names, or -1 */
+  int32_t boost, bury;  /* rule index, or -1 */
+} pz__pitem;
+
+void pz__plan_item(const pz__plan *pl, uint32_t idx, const pz__item *it,
+                   bool detail, pz__pitem *out);
+/* A score after both multipliers (divided by them when negative). */
+static inline double pz__plan_apply(double s, double f) {
+  return s >= 0 ? s * f : s / f;
+}
+/* Slot positions of promotion j below len, in increasing order; returns
+ * how many were written (at most cap). */
+uint32_t pz__promo_slots(const pz__promo *p, uint32_t len, uint32_t *out,
+                         uint32_t cap);
+
+/* A pz_choices result of the choices in force at now (shard locked). */
+int pz__choices_list(const pz__alloc *a, const pz__choices *ch, int64_t now,
+                     pz_choices **out);
+
+#endif /* PZ_OVERRIDE_H */

@@ -1,0 +1,337 @@
+/* The per-request plan: the rules in force for this user, the person's
+ * choices in force now and the request's lists, turned into actions keyed
+ * by feature index or item index, so the ranking asks one question per
+ * item: does it pass, and by how much is it multiplied? */
+#include "override.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+void pz__plan_init(pz__plan *pl, const pz__alloc *a, const pz__ovr_cfg *cfg) {
+  memset(pl, 0, sizeof *pl);
+  pl->a = a;
+  pl->cfg = cfg;
+}
+
+void pz__plan_free(pz__plan *pl) {
+  const pz__alloc *a = pl->a;
+  pz__free(a, pl->fa, (size_t)pl->fa_cap * sizeof *pl->fa);
+  pz__free(a, pl->ia, (size_t)pl->ia_cap * sizeof *pl->ia);
+  pz__free(a, pl->only, (size_t)pl->only_cap * sizeof *pl->only);
+  pz__free(a, pl->pins, (size_t)pl->pins_cap * sizeof *pl->pins);
+  for (uint32_t i = 0; i < pl->n_names; i++)
+    pz__free_wipe(a, pl->names[i], strlen(pl->names[i]) + 1);
+  pz__free(a, pl->names, (size_t)pl->names_cap * sizeof *pl->names);
+  memset(pl, 0, sizeof *pl);
+}
+
+static int add_fa(pz__plan *pl, uint32_t key, int8_t sign, uint8_t kind,
+                  uint16_t ref, float factor) {
+  int rc = pz__grow(pl->a, (void **)&pl->fa, &pl->fa_cap, pl->n_fa + 1,
+                    sizeof *pl->fa);
+  if (rc) return rc;
+  pl->fa[pl->n_fa++] = (pz__pact){key, sign, kind, ref, factor};
+  pl->any = true;
+  return PZ_OK;
+}
+
+static int add_ia(pz__plan *pl, uint32_t key, uint8_t kind, uint16_t ref,
+                  float factor) {
+  int rc = pz__grow(pl->a, (void **)&pl->ia, &pl->ia_cap, pl->n_ia + 1,
+                    sizeof *pl->ia);
+  if (rc) return rc;
+  pl->ia[pl->n_ia++] = (pz__pact){key, 0, kind, ref, factor};
+  pl->any = true;
+  return PZ_OK;
+}
+
+static int add_pin(pz__plan *pl, uint32_t item, int32_t pos, int64_t created,
+                   int32_t rule) {
+  int rc = pz__grow(pl->a, (void **)&pl->pins, &pl->pins_cap, pl->n_pins + 1,
+                    sizeof *pl->pins);
+  if (rc) return rc;
+  pl->pins[pl->n_pins++] = (pz__ppin){item, pos, created, rule};
+  pl->any = true;
+  return PZ_OK;
+}
+
+/* A live item by id, or PZ__NO_ITEM. */
+static uint32_t live_item(const pz__catalog *c, const char *id, size_t len) {
+  uint32_t i = pz__catalog_find(c, id, len);
+  return i != PZ__NO_ITEM && c->items[i]->alive ? i : PZ__NO_ITEM;
+}
+
+/* Actions of one rule on its features and items. */
+static int rule_actions(pz__plan *pl, const pz__rule *r, uint16_t ref,
+                        uint8_t kind, const pz__catalog *c) {
+  float f = (float)r->factor;
+  int rc = PZ_OK;
+  for (uint32_t j = 0; !rc && j < r->n_feat; j++)
+    rc = add_fa(pl, r->feat[j].i, r->feat[j].sign, kind, ref, f);
+  for (uint32_t j = 0; !rc && j < r->n_items; j++) {
+    uint32_t i = live_item(c, r->items[j], strlen(r->items[j]));
+    if (i != PZ__NO_ITEM) rc = add_ia(pl, i, kind, ref, f);
+  }
+  return rc;
+}
+
+int pz__plan_rules(pz__plan *pl, const pz__brules *r, const pz__rules *segs,
+                   pz__segctx *x, const pz__catalog *c) {
+  pl->rules = r;
+  int rc = PZ_OK;
+  for (uint32_t k = 0; r && !rc && k < r->n; k++) {
+    const pz__rule *u = &r->r[k];
+    if (u->segment) {
+      int32_t s = segs ? pz__rules_segment(segs, u->segment, u->slen) : -1;
+      bool in = s < 0 ? u->kind == PZ_RULE_FILTER
+                      : x && pz__seg_eval(x, (uint32_t)s);
+      if (!in) continue;
+    }
+    switch (u->kind) {
+    case PZ_RULE_FILTER:
+      rc = rule_actions(pl, u, (uint16_t)k, PZ__PA_FILTER, c);
+      break;
+    case PZ_RULE_BOOST:
+    case PZ_RULE_BURY:
+      rc = rule_actions(pl, u, (uint16_t)k, PZ__PA_RULE_FACTOR, c);
+      break;
+    case PZ_RULE_PROMOTE: {
+      uint32_t j = pl->n_promo++; /* the compiler capped promote rules */
+      pl->promo[j] = (pz__promo){(uint16_t)k, u->slots, u->start, u->every,
+                                 u->fraction};
+      rc = rule_actions(pl, u, (uint16_t)j, PZ__PA_PROMO, c);
+      break;
+    }
+    default: { /* pin */
+      uint32_t i = live_item(c, u->items[0], strlen(u->items[0]));
+      if (i != PZ__NO_ITEM) rc = add_pin(pl, i, u->position, 0, (int32_t)k);
+    }
+    }
+  }
+  return rc;
+}
+
+int pz__plan_choices(pz__plan *pl, const pz__choices *ch,
+                     const pz__catalog *c, int64_t now) {
+  int rc = PZ_OK;
+  uint16_t req = 0;
+  for (uint32_t k = 0; ch && !rc && k < ch->n; k++) {
+    const pz__choice *x = &ch->c[k];
+    if (!pz__choice_active(x, now)) continue;
+    switch (x->kind) {
+    case PZ_CHOICE_BLOCK_ITEM:
+    case PZ_CHOICE_PIN: {
+      uint32_t i = live_item(c, x->target, x->tlen);
+      if (i == PZ__NO_ITEM) break;
+      rc = x->kind == PZ_CHOICE_PIN ? add_pin(pl, i, x->pos, x->created, -1)
+                                    : add_ia(pl, i, PZ__PA_BLOCK, 0, 1);
+      break;
+    }
+    case PZ_CHOICE_BLOCK_FEATURE:
+      rc = add_fa(pl, x->fidx, x->fsign, PZ__PA_BLOCK, 0, 1);
+      break;
+    case PZ_CHOICE_REQUIRE: /* the profile module caps them at 64 */
+      pl->req_mask |= 1ull << req;
+      rc = add_fa(pl, x->fidx, x->fsign, PZ__PA_REQUIRE, req++, 1);
+      break;
+    default: { /* adjust: the feature's text is kept for the reason */
+      rc = pz__grow(pl->a, (void **)&pl->names, &pl->names_cap,
+                    pl->n_names + 1, sizeof *pl->names);
+      char *t = rc ? NULL : pz__strndup(pl->a, x->target, x->tlen);
+      if (!rc && !t) rc = PZ_ENOMEM;
+      if (rc) break;
+      pl->names[pl->n_names] = t;
+      rc = add_fa(pl, x->fidx, x->fsign, PZ__PA_ADJUST,
+                  (uint16_t)pl->n_names++, x->factor);
+    }
+    }
+  }
+  return rc;
+}
+
+static int cmp_u32(const void *x, const void *y) {
+  uint32_t a = *(const uint32_t *)x, b = *(const uint32_t *)y;
+  return (a > b) - (a < b);
+}
+
+int pz__plan_request(pz__plan *pl, const pz__catalog *c,
+                     const char *const *exclude, size_t n_exclude,
+                     const char *const *restrict_to, size_t n_restrict) {
+  int rc = PZ_OK;
+  for (size_t j = 0; !rc && j < n_exclude; j++) {
+    uint32_t i = live_item(c, exclude[j], strlen(exclude[j]));
+    if (i != PZ__NO_ITEM) rc = add_ia(pl, i, PZ__PA_EXCLUDE, 0, 1);
+  }
+  if (rc || !restrict_to) return rc;
+  pl->restricted = pl->any = true;
+  for (size_t j = 0; !rc && j < n_restrict; j++) {
+    uint32_t i = live_item(c, restrict_to[j], strlen(restrict_to[j]));
+    if (i == PZ__NO_ITEM) continue;
+    rc = pz__grow(pl->a, (void **)&pl->only, &pl->only_cap, pl->n_only + 1,
+                  sizeof *pl->only);
+    if (!rc) pl->only[pl->n_only++] = i;
+  }
+  if (rc) return rc;
+  qsort(pl->only, pl->n_only, sizeof *pl->only, cmp_u32);
+  uint32_t w = 0;
+  for (uint32_t j = 0; j < pl->n_only; j++)
+    if (!w || pl->only[w - 1] != pl->only[j]) pl->only[w++] = pl->only[j];
+  pl->n_only = w;
+  return PZ_OK;
+}
+
+static int cmp_pact(const void *x, const void *y) {
+  const pz__pact *a = x, *b = y;
+  if (a->key != b->key) return a->key < b->key ? -1 : 1;
+  if (a->kind != b->kind) return a->kind < b->kind ? -1 : 1;
+  return (a->ref > b->ref) - (a->ref < b->ref);
+}
+
+static inline uint32_t bloom_bit(uint32_t key) {
+  return (key * 2654435761u) >> 22; /* 10 bits */
+}
+
+/* Placement order: the person's pins at a slot (by slot, newer first),
+ * the business's (rule order), the person's without a slot (newer
+ * first). */
+static int pin_class(const pz__ppin *p) {
+  return p->rule >= 0 ? 1 : p->pos >= 0 ? 0 : 2;
+}
+
+static int cmp_pin(const void *x, const void *y) {
+  const pz__ppin *a = x, *b = y;
+  int ca = pin_class(a), cb = pin_class(b);
+  if (ca != cb) return ca - cb;
+  if (ca == 1) return (a->rule > b->rule) - (a->rule < b->rule);
+  if (ca == 0 && a->pos != b->pos) return a->pos < b->pos ? -1 : 1;
+  if (a->created != b->created) return a->created > b->created ? -1 : 1;
+  return (a->item > b->item) - (a->item < b->item);
+}
+
+void pz__plan_finish(pz__plan *pl) {
+  qsort(pl->pins, pl->n_pins, sizeof *pl->pins, cmp_pin);
+  qsort(pl->fa, pl->n_fa, sizeof *pl->fa, cmp_pact);
+  qsort(pl->ia, pl->n_ia, sizeof *pl->ia, cmp_pact);
+  for (uint32_t j = 0; j < pl->n_fa; j++) {
+    uint32_t b = bloom_bit(pl->fa[j].key);
+    pl->bloom[b >> 6] |= 1ull << (b & 63);
+  }
+}
+
+/* First action with this key, or n. */
+static uint32_t lower_bound(const pz__pact *a, uint32_t n, uint32_t key) {
+  uint32_t lo = 0, hi = n;
+  while (lo < hi) {
+    uint32_t mid = lo + (hi - lo) / 2;
+    if (a[mid].key < key) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/* What one item gathers while its actions are applied. */
+typedef struct acc {
+  bool out;
+  uint64_t req;
+  double uf, rf;
+  uint32_t promo;
+  uint64_t rules_seen[PZ__RULES_MAX / 64]; /* a rule multiplies once */
+  double more_f, less_f, boost_f, bury_f;
+} acc;
+
+static void apply(const pz__pact *x, bool detail,
+                  pz__pitem *o, acc *s) {
+  switch (x->kind) {
+  case PZ__PA_FILTER:
+  case PZ__PA_BLOCK:
+  case PZ__PA_EXCLUDE: s->out = true; break;
+  case PZ__PA_REQUIRE: s->req |= 1ull << x->ref; break;
+  case PZ__PA_ADJUST:
+    s->uf *= x->factor;
+    if (detail && x->factor > 1 && x->factor > s->more_f) {
+      s->more_f = x->factor;
+      o->more = x->ref;
+    } else if (detail && x->factor < 1 && x->factor < s->less_f) {
+      s->less_f = x->factor;
+      o->less = x->ref;
+    }
+    break;
+  case PZ__PA_RULE_FACTOR: {
+    uint64_t bit = 1ull << (x->ref & 63);
+    if (s->rules_seen[x->ref >> 6] & bit) break;
+    s->rules_seen[x->ref >> 6] |= bit;
+    s->rf *= x->factor;
+    if (detail && x->factor > 1 && x->factor > s->boost_f) {
+      s->boost_f = x->factor;
+      o->boost = x->ref;
+    } else if (detail && x->factor < 1 && x->factor < s->bury_f) {
+      s->bury_f = x->factor;
+      o->bury = x->ref;
+    }
+    break;
+  }
+  default: s->promo |= 1u << x->ref; break;
+  }
+}
+
+static float clamp(double f, double lo, double hi) {
+  return (float)(f < lo ? lo : f > hi ? hi : f);
+}
+
+void pz__plan_item(const pz__plan *pl, uint32_t idx, const pz__item *it,
+                   bool detail, pz__pitem *o) {
+  o->ok = true;
+  o->ufac = o->rfac = 1;
+  o->promo = 0;
+  o->more = o->less = o->boost = o->bury = -1;
+  if (!pl->any) return;
+  if (pl->restricted) {
+    uint32_t lo = 0, hi = pl->n_only;
+    while (lo < hi) {
+      uint32_t mid = lo + (hi - lo) / 2;
+      if (pl->only[mid] < idx) lo = mid + 1;
+      else hi = mid;
+    }
+    if (lo == pl->n_only || pl->only[lo] != idx) {
+      o->ok = false;
+      return;
+    }
+  }
+  acc s = {false, 0, 1, 1, 0, {0}, 1, 1, 1, 1};
+  if (pl->n_ia)
+    for (uint32_t j = lower_bound(pl->ia, pl->n_ia, idx);
+         j < pl->n_ia && pl->ia[j].key == idx; j++)
+      apply(&pl->ia[j], detail, o, &s);
+  for (uint32_t f = 0; pl->n_fa && f < it->nf && !s.out; f++) {
+    uint32_t key = it->f[f].i, b = bloom_bit(key);
+    if (!(pl->bloom[b >> 6] & (1ull << (b & 63)))) continue;
+    int8_t sign = it->f[f].v < 0 ? -1 : 1;
+    for (uint32_t j = lower_bound(pl->fa, pl->n_fa, key);
+         j < pl->n_fa && pl->fa[j].key == key; j++)
+      if (pl->fa[j].sign == sign) apply(&pl->fa[j], detail, o, &s);
+  }
+  if (s.out || s.req != pl->req_mask) {
+    o->ok = false;
+    return;
+  }
+  o->ufac = clamp(s.uf, pl->cfg->min_factor, pl->cfg->max_factor);
+  o->rfac = clamp(s.rf, pl->cfg->rule_min_factor, pl->cfg->rule_max_factor);
+  o->promo = s.promo;
+}
+
+uint32_t pz__promo_slots(const pz__promo *p, uint32_t len, uint32_t *out,
+                         uint32_t cap) {
+  uint32_t n = 0;
+  for (uint64_t j = 0; n < cap; j++) {
+    double pos; /* in double: a tiny fraction must not overflow */
+    if (p->fraction > 0) {
+      pos = p->start + (double)j / p->fraction;
+    } else {
+      if (j >= p->slots) break;
+      pos = p->start + (double)j * p->every;
+    }
+    if (!(pos < len)) break;
+    out[n++] = (uint32_t)pos;
+  }
+  return n;
+}
