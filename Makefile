@@ -86,7 +86,7 @@ $(BUILD)/libpersonalize.pc: lib/libpersonalize.pc.in $(VERSION_H)
 # ---- examples --------------------------------------------------------------
 EX_BIN := $(BUILD)/examples/quickstart $(BUILD)/examples/pz-gen \
           $(BUILD)/examples/segments $(BUILD)/examples/pz-eval \
-          $(BUILD)/examples/cf_movies
+          $(BUILD)/examples/cf_movies $(BUILD)/examples/kiosk_overrides
 .PHONY: examples
 examples: $(EX_BIN)
 $(BUILD)/examples/%: examples/%.c examples/synth.h $(AR_LIB) $(HDR)

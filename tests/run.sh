@@ -65,6 +65,41 @@ cf_example() { # a model, 2 similar-item lists, 3 top-5s; the newcomer's all CF
 }
 check "cf_movies example runs (MovieLens if present, else synthetic)" cf_example
 check "cf_movies example runs on synthetic ratings" cf_example --synthetic
+kiosk_step() { # the item lines of step $1 of the kiosk example
+  sed -n "/^== $1\./,/^\$/p" "$BUILD/tests/kiosk_overrides.out" | grep -E '^  [1-5]\. '
+}
+kiosk_example() { # each rule and each choice visibly at work, steps 0 to 7
+  o=$BUILD/tests/kiosk_overrides.out
+  "$BUILD/examples/kiosk_overrides" > "$o" &&
+  [ "$(grep -Ec '^  [1-5]\. ' "$o")" -eq 40 ] &&
+  # minors (no stated age) see no alcohol; the card's age lets it through
+  [ "$(for s in 0 1 2 3 4 5; do kiosk_step $s; done | grep -c ' alcohol ')" -eq 0 ] &&
+  kiosk_step 6 | grep -q ' alcohol ' &&
+  [ "$(for s in 0 1 2 3 4 5 6; do kiosk_step $s; done |
+       grep -Ec '^  3\. house-[a-z-]+ .* PROMOTED +promoted \(rule house_brand\)')" -eq 7 ] &&
+  # a blocked category never shows again while personalized
+  kiosk_step 1 | grep -q ' dessert ' &&
+  [ "$(for s in 2 3 4 5 6; do kiosk_step $s; done | grep -c ' dessert ')" -eq 0 ] &&
+  # the person's pin takes slot 0 from the editorial pin, which moves down
+  kiosk_step 0 | head -n 1 | grep -Eq '^  1\. pumpkin-soup .* EDITORIAL +featured \(rule soup_of_the_day\)' &&
+  [ "$(for s in 3 4 5 6; do kiosk_step $s | head -n 2; done |
+       grep -Ec '^  (1\. flat-white .* PINNED +pinned by you|2\. pumpkin-soup .* EDITORIAL )')" -eq 8 ] &&
+  ! kiosk_step 3 | grep -q 'more of ' &&
+  kiosk_step 4 | grep -Eq '^  [45]\. .* CONTENT +.*; more of diet=vegetarian, as you asked' &&
+  # "not interested": gone from then on
+  kiosk_step 4 | grep -q '^  [1-5]\. tofu-poke ' &&
+  [ "$(for s in 5 6; do kiosk_step $s; done | grep -c '^  [1-5]\. tofu-poke ')" -eq 0 ] &&
+  # the merge: both persons' choices, the newer one on a shared target
+  sed -n '/^choices of card-4411/,/^$/p' "$o" > "$o.choices" &&
+  grep -Eq '^  PIN +flat-white +at slot 0 ' "$o.choices" &&
+  grep -Eq '^  ADJUST +diet=vegetarian +x1\.50 ' "$o.choices" &&
+  grep -Eq '^  BLOCK_ITEM +mulled-wine +7 days ago$' "$o.choices" &&
+  # opted out: rules and popularity only, and it says so
+  [ "$(kiosk_step 7 | grep -c '; personalization is off, as you asked$')" -eq 5 ] &&
+  ! kiosk_step 7 | grep -q ' PINNED ' ||
+    { cat "$o"; return 1; }
+}
+check "kiosk_overrides example: rules and a person's choices at each step" kiosk_example
 readme_example() {
   sed -n '/<!-- quickstart-begin -->/,/<!-- quickstart-end -->/p' README.md |
     sed '1,2d;$d' | sed '$d' > "$BUILD/tests/readme_example.c" &&

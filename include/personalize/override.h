@@ -23,7 +23,9 @@
  * are kept whatever the consent, exported by pz_profile_export(), carried
  * over by pz_profile_merge() (the newer choice wins a shared target) and
  * erased by pz_profile_erase(). They apply only while the person is
- * personalized (consent to "personalization" and not opted out).
+ * personalized (consent to "personalization" and not opted out). In a
+ * merge, of two choices on one target the one made later wins; made at
+ * the same millisecond, the account's (`into`) wins.
  *
  * Times are milliseconds since the Unix epoch. `expires_ms` 0 means the
  * choice never expires; otherwise it applies while now < expires_ms and is

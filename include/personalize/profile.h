@@ -162,7 +162,9 @@ PZ_API int pz_profile_count(size_t *n_out, pz_engine *e);
  * into `into` (the account they logged in as), then erase `from`.
  * Histories are merged by time, interests added, attributes of `into` win
  * over those of `from`, and for consent the more recent explicit choice
- * wins. If `into` has no profile it is created. If the merged consent to
+ * wins. The person's choices (override.h) are carried over: of two
+ * choices on one target the later wins (a tie goes to `into`), and so
+ * does the later of two opt-out decisions. If `into` has no profile it is created. If the merged consent to
  * personalization (the newer explicit choice of the two, else the
  * default) is withdrawn, no behavioural data survives the merge: neither
  * the history and interests of `from` nor those of `into`, and both

@@ -172,7 +172,7 @@ int pz__plan_request(pz__plan *pl, const pz__catalog *c,
     if (!rc) pl->only[pl->n_only++] = i;
   }
   if (rc) return rc;
-  qsort(pl->only, pl->n_only, sizeof *pl->only, cmp_u32);
+  if (pl->n_only) qsort(pl->only, pl->n_only, sizeof *pl->only, cmp_u32);
   uint32_t w = 0;
   for (uint32_t j = 0; j < pl->n_only; j++)
     if (!w || pl->only[w - 1] != pl->only[j]) pl->only[w++] = pl->only[j];
@@ -209,9 +209,9 @@ static int cmp_pin(const void *x, const void *y) {
 }
 
 void pz__plan_finish(pz__plan *pl) {
-  qsort(pl->pins, pl->n_pins, sizeof *pl->pins, cmp_pin);
-  qsort(pl->fa, pl->n_fa, sizeof *pl->fa, cmp_pact);
-  qsort(pl->ia, pl->n_ia, sizeof *pl->ia, cmp_pact);
+  if (pl->n_pins) qsort(pl->pins, pl->n_pins, sizeof *pl->pins, cmp_pin);
+  if (pl->n_fa) qsort(pl->fa, pl->n_fa, sizeof *pl->fa, cmp_pact);
+  if (pl->n_ia) qsort(pl->ia, pl->n_ia, sizeof *pl->ia, cmp_pact);
   for (uint32_t j = 0; j < pl->n_fa; j++) {
     uint32_t b = bloom_bit(pl->fa[j].key);
     pl->bloom[b >> 6] |= 1ull << (b & 63);

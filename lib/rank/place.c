@@ -30,7 +30,7 @@ static void iset_add(iset *s, uint32_t item) {
 /* First free slot at or after `from`, or len. */
 static uint32_t free_slot(const pz__placed *slot, uint32_t len, uint32_t from) {
   while (from < len && slot[from].item != PZ__NO_ITEM) from++;
-  return from;
+  return PZ__MIN(from, len);
 }
 
 static bool eligible(const pz__plan *pl, const pz__catalog *c, uint32_t i) {
