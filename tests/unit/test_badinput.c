@@ -2035,6 +2035,370 @@ static void test_badinput_ids_at_limit(void **state) {
   soft_end();
 }
 
+
+/* ---- overrides (0.4) -------------------------------------------------------- */
+
+static void test_badinput_override_ids(void **state) {
+  world *w = *state;
+  pz_engine *e = w->e;
+  FAILS(PZ_EINVAL, "engine", NULL, pz_override_block_item(NULL, "alice", "item1", 0));
+  FAILS(PZ_EINVAL, "engine", NULL, pz_override_block_feature(NULL, "alice", "genre=jazz", 0));
+  FAILS(PZ_EINVAL, "engine", NULL, pz_override_require(NULL, "alice", "genre=jazz", 0));
+  FAILS(PZ_EINVAL, "engine", NULL, pz_override_pin(NULL, "alice", "item1", 0, 0));
+  FAILS(PZ_EINVAL, "engine", NULL, pz_override_adjust(NULL, "alice", "genre=jazz", 2, 0));
+  FAILS(PZ_EINVAL, "engine", NULL, pz_override_more(NULL, "alice", "genre=jazz", 0));
+  FAILS(PZ_EINVAL, "engine", NULL, pz_override_less(NULL, "alice", "genre=jazz", 0));
+  FAILS(PZ_EINVAL, "engine", NULL, pz_override_not_interested(NULL, "alice", "item1", 0));
+  FAILS(PZ_EINVAL, "engine", NULL, pz_override_opt_out(NULL, "alice", 1));
+  int out = 7;
+  FAILS(PZ_EINVAL, "NULL", NULL, pz_override_opted_out(&out, NULL, "alice"));
+  FAILS(PZ_EINVAL, "NULL", NULL, pz_override_opted_out(NULL, e, "alice"));
+  FAILS(PZ_EINVAL, "engine", NULL, pz_override_clear(NULL, "alice", PZ_CHOICE_PIN, "item1"));
+  FAILS(PZ_EINVAL, "engine", NULL, pz_override_clear_all(NULL, "alice"));
+  for (size_t i = 0; i < N_BAD_IDS; i++) {
+    const bad_str *b = &bad_ids[i];
+    g_case = b->label;
+    FAILS(PZ_EINVAL, "user id", b->why, pz_override_block_item(e, b->s, "item1", 0));
+    FAILS(PZ_EINVAL, "user id", b->why, pz_override_block_feature(e, b->s, "genre=jazz", 0));
+    FAILS(PZ_EINVAL, "user id", b->why, pz_override_require(e, b->s, "genre=jazz", 0));
+    FAILS(PZ_EINVAL, "user id", b->why, pz_override_pin(e, b->s, "item1", -1, 0));
+    FAILS(PZ_EINVAL, "user id", b->why, pz_override_adjust(e, b->s, "genre=jazz", 2, 0));
+    FAILS(PZ_EINVAL, "user id", b->why, pz_override_more(e, b->s, "genre=jazz", 0));
+    FAILS(PZ_EINVAL, "user id", b->why, pz_override_less(e, b->s, "genre=jazz", 0));
+    FAILS(PZ_EINVAL, "user id", b->why, pz_override_not_interested(e, b->s, "item1", 0));
+    FAILS(PZ_EINVAL, "user id", b->why, pz_override_opt_out(e, b->s, 1));
+    FAILS(PZ_EINVAL, "user id", b->why, pz_override_opted_out(&out, e, b->s));
+    FAILS(PZ_EINVAL, "user id", b->why, pz_override_clear(e, b->s, PZ_CHOICE_PIN, "item1"));
+    FAILS(PZ_EINVAL, "user id", b->why, pz_override_clear_all(e, b->s));
+    pz_choices *c = SENTINEL(pz_choices);
+    FAILS(PZ_EINVAL, "user id", b->why, pz_override_list(&c, e, b->s, 0));
+    CHECK(c == NULL, "*out not set to NULL");
+    /* bad item ids */
+    FAILS(PZ_EINVAL, "item id", b->why, pz_override_block_item(e, "alice", b->s, 0));
+    FAILS(PZ_EINVAL, "item id", b->why, pz_override_pin(e, "alice", b->s, 0, 0));
+    FAILS(PZ_EINVAL, "item id", b->why, pz_override_not_interested(e, "alice", b->s, 0));
+    FAILS(PZ_EINVAL, "item id", b->why, pz_override_clear(e, "alice", PZ_CHOICE_BLOCK_ITEM, b->s));
+  }
+  for (size_t i = 0; i < N_BAD_FEATURES; i++) {
+    const bad_str *b = &bad_features[i];
+    g_case = b->label;
+    FAILS(PZ_EINVAL, "feature", b->why, pz_override_block_feature(e, "alice", b->s, 0));
+    FAILS(PZ_EINVAL, "feature", b->why, pz_override_require(e, "alice", b->s, 0));
+    FAILS(PZ_EINVAL, "feature", b->why, pz_override_adjust(e, "alice", b->s, 2, 0));
+    FAILS(PZ_EINVAL, "feature", b->why, pz_override_more(e, "alice", b->s, 0));
+    FAILS(PZ_EINVAL, "feature", b->why, pz_override_less(e, "alice", b->s, 0));
+    FAILS(PZ_EINVAL, "feature", b->why, pz_override_clear(e, "alice", PZ_CHOICE_REQUIRE, b->s));
+  }
+  g_case = "";
+  /* unknown names: a refused item, a user or a choice that is not there */
+  FAILS(PZ_ENOTFOUND, "no item", "ghost", pz_override_block_item(e, "alice", "ghost", 0));
+  FAILS(PZ_ENOTFOUND, "no item", "ghost", pz_override_pin(e, "alice", "ghost", 0, 0));
+  FAILS(PZ_ENOTFOUND, "no item", "ghost", pz_override_not_interested(e, "alice", "ghost", 0));
+  FAILS(PZ_ENOTFOUND, "no user", "zed", pz_override_clear_all(e, "zed"));
+  FAILS(PZ_ENOTFOUND, "no user", "zed", pz_override_clear(e, "zed", PZ_CHOICE_PIN, "item1"));
+  FAILS(PZ_ENOTFOUND, "no such choice", NULL, pz_override_clear(e, "alice", PZ_CHOICE_PIN, "item1"));
+  world_verify(w);
+  /* a feature nobody has yet and ids at their limits are fine */
+  OK(pz_override_block_feature(e, "nova", feat1024, 0));
+  OK(pz_override_require(e, id255, "brand-new=feature", 0));
+  OK(pz_override_opted_out(&out, e, "never-seen"));
+  CHECK(out == 0, "opted_out %d", out);
+  world_close(w);
+  soft_end();
+}
+
+static void test_badinput_override_numbers(void **state) {
+  world *w = *state;
+  pz_engine *e = w->e;
+  for (size_t i = 0; i < N_NONFINITE; i++) {
+    g_case = nonfinite[i].label;
+    FAILS(PZ_EINVAL, "factor", nonfinite[i].why,
+          pz_override_adjust(e, "alice", "genre=jazz", nonfinite[i].v, 0));
+  }
+  static const double out_of_bounds[] = {0, -1, -0.0, 1, 0.09, 10.5, 1e300,
+                                         -1e300, 5e-324};
+  for (size_t i = 0; i < sizeof out_of_bounds / sizeof *out_of_bounds; i++) {
+    char label[32];
+    snprintf(label, sizeof label, "factor %g", out_of_bounds[i]);
+    g_case = label;
+    FAILS(PZ_ERANGE, "factor", NULL,
+          pz_override_adjust(e, "alice", "genre=jazz", out_of_bounds[i], 0));
+  }
+  g_case = "";
+  static const int64_t bad_expiry[] = {-1, INT64_MIN};
+  for (size_t i = 0; i < 2; i++) {
+    FAILS(PZ_EINVAL, "expires_ms", NULL, pz_override_block_item(e, "alice", "item1", bad_expiry[i]));
+    FAILS(PZ_EINVAL, "expires_ms", NULL, pz_override_block_feature(e, "alice", "genre=jazz", bad_expiry[i]));
+    FAILS(PZ_EINVAL, "expires_ms", NULL, pz_override_more(e, "alice", "genre=jazz", bad_expiry[i]));
+  }
+  static const int64_t past[] = {1, T0 - 1, T0};
+  for (size_t i = 0; i < 3; i++) {
+    FAILS(PZ_ERANGE, "expires_ms", "not after now",
+          pz_override_require(e, "alice", "genre=jazz", past[i]));
+    FAILS(PZ_ERANGE, "expires_ms", "not after now",
+          pz_override_pin(e, "alice", "item1", 0, past[i]));
+  }
+  static const int32_t bad_pos[] = {-2, INT32_MIN, 1000, INT32_MAX};
+  for (size_t i = 0; i < sizeof bad_pos / sizeof *bad_pos; i++)
+    FAILS(PZ_ERANGE, "position", NULL, pz_override_pin(e, "alice", "item1", bad_pos[i], 0));
+  static const int bad_flag[] = {2, -1, INT_MAX, INT_MIN};
+  for (size_t i = 0; i < sizeof bad_flag / sizeof *bad_flag; i++)
+    FAILS(PZ_EINVAL, "opted_out", NULL, pz_override_opt_out(e, "alice", bad_flag[i]));
+  static const int bad_kind[] = {0, 6, -1, INT_MAX, PZ_CHOICE_OPT_OUT};
+  for (size_t i = 0; i < sizeof bad_kind / sizeof *bad_kind; i++)
+    FAILS(PZ_EINVAL, "kind", NULL, pz_override_clear(e, "alice", bad_kind[i], "item1"));
+  FAILS(PZ_EINVAL, "negative", NULL, pz_override_not_interested(e, "alice", "item1", -1));
+  FAILS(PZ_ERANGE, "366 days", NULL,
+        pz_override_not_interested(e, "alice", "item1", INT64_MAX));
+  pz_choices *c = SENTINEL(pz_choices);
+  FAILS(PZ_EINVAL, "negative", NULL, pz_override_list(&c, e, "alice", -1));
+  CHECK(c == NULL, "*out not set to NULL");
+  world_verify(w);
+  /* the bounds themselves are accepted; an expiry one ms ahead too */
+  OK(pz_override_adjust(e, "alice", "genre=jazz", 0.1, 0));
+  OK(pz_override_adjust(e, "alice", "genre=rock", 10, T0 + 1));
+  OK(pz_override_pin(e, "alice", "item2", 999, 0));
+  world_close(w);
+  soft_end();
+}
+
+static void test_badinput_override_list_and_rules(void **state) {
+  world *w = *state;
+  pz_engine *e = w->e;
+  pz_choices *c = SENTINEL(pz_choices);
+  FAILS(PZ_EINVAL, "out", NULL, pz_override_list(NULL, e, "alice", 0));
+  FAILS(PZ_EINVAL, "engine", NULL, pz_override_list(&c, NULL, "alice", 0));
+  CHECK(c == NULL, "*out not set to NULL");
+  c = SENTINEL(pz_choices);
+  FAILS(PZ_ENOTFOUND, "no user", NULL, pz_override_list(&c, e, "zed", 0));
+  CHECK(c == NULL, "*out not set to NULL");
+  CHECK(pz_choices_count(NULL) == 0, "count(NULL)");
+  CHECK(pz_choices_kind(NULL, 0) == 0, "kind(NULL)");
+  CHECK(pz_choices_target(NULL, 0) == NULL, "target(NULL)");
+  CHECK(isnan(pz_choices_factor(NULL, 0)), "factor(NULL)");
+  CHECK(pz_choices_position(NULL, 0) == -2, "position(NULL)");
+  CHECK(pz_choices_created(NULL, 0) == -1, "created(NULL)");
+  CHECK(pz_choices_expires(NULL, 0) == -1, "expires(NULL)");
+  pz_choices_free(NULL);
+  OK(pz_override_more(e, "alice", "genre=jazz", 0));
+  OK(pz_override_list(&c, e, "alice", 0));
+  CHECK(pz_choices_count(c) == 1, "%zu choices", pz_choices_count(c));
+  CHECK(pz_choices_kind(c, 1) == 0 && pz_choices_target(c, 1) == NULL &&
+            isnan(pz_choices_factor(c, 1)) && pz_choices_position(c, 1) == -2 &&
+            pz_choices_created(c, SIZE_MAX) == -1 &&
+            pz_choices_expires(c, SIZE_MAX) == -1,
+        "out-of-range accessors");
+  pz_choices_free(c);
+  OK(pz_override_clear_all(e, "alice"));
+  /* rules */
+  FAILS(PZ_EINVAL, "engine", NULL, pz_override_rules_load(NULL, "", 0));
+  FAILS(PZ_EINVAL, "yaml", NULL, pz_override_rules_load(e, NULL, 5));
+  pz_list *l = SENTINEL(pz_list);
+  FAILS(PZ_EINVAL, "out", NULL, pz_override_rules(NULL, e));
+  FAILS(PZ_EINVAL, "engine", NULL, pz_override_rules(&l, NULL));
+  CHECK(l == NULL, "*out not set to NULL");
+  static const struct {
+    const char *doc;
+    size_t len;
+    const char *why;
+  } bad[] = {
+      {"rules: [{name: \"\xC0\x80\", kind: filter, match: {items: [x]}}]", 0,
+       "UTF-8"},
+      {"rules: [{name: a, kind: filter, match: {items: [\"\xFF\"]}}]", 0,
+       "UTF-8"},
+      {"rules: [{name: a, kind: filter, match: {features: [\"\"]}}]", 0,
+       "1 to 1024 bytes"},
+      {"rules: [{name: a\0b, kind: filter}]", 33, NULL},
+      {"rules: [{name: a, kind: boost, factor: nan, match: {items: [x]}}]", 0,
+       "factor"},
+      {"rules: [{name: a, kind: boost, factor: 1e999, match: {items: [x]}}]",
+       0, "factor"},
+      {"rules: [{name: a, kind: promote, slots: -1, match: {items: [x]}}]", 0,
+       "slots"},
+      {"rules: [{name: a, kind: promote, slots: 99999999999999999999, match: "
+       "{items: [x]}}]",
+       0, "slots"},
+      {"rules: [{name: a, kind: pin, item: x, position: -1}]", 0, "position"},
+      {"rules: [[1, 2]]", 0, "a rule must be a map"},
+      {"rules: [{name: [a], kind: filter}]", 0, NULL},
+      {"rules: [{name: a, kind: filter, match: {items: []}}]", 0,
+       "must not be empty"},
+      {"rules: [{name: a, kind: filter, match: {items: x, color: red}}]", 0,
+       "unknown key"},
+      {"- just a list", 0, NULL},
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+    char label[16];
+    snprintf(label, sizeof label, "rules %zu", i);
+    g_case = label;
+    size_t len = bad[i].len ? bad[i].len : strlen(bad[i].doc);
+    prime_errmsg();
+    int rc = pz_override_rules_load(e, bad[i].doc, len);
+    CHECK(rc == PZ_ECONFIG || rc == PZ_EFORMAT, "rc %d: %s", rc, pz_errmsg());
+    CHECK(mentions(pz_errmsg(), bad[i].why), "errmsg %s", pz_errmsg());
+    CHECK(!strstr(pz_errmsg(), PRIME_MARK), "no message of its own");
+  }
+  g_case = "";
+  /* 257 rules: the limit */
+  size_t cap = 300 * 64, n = 0;
+  char *doc = malloc(cap);
+  n += (size_t)snprintf(doc + n, cap - n, "rules:\n");
+  for (int i = 0; i < 257; i++)
+    n += (size_t)snprintf(doc + n, cap - n,
+                          "  - {name: r%d, kind: filter, match: {items: [x]}}\n",
+                          i);
+  FAILS(PZ_ECONFIG, "at most 256 rules", NULL, pz_override_rules_load(e, doc, n));
+  free(doc);
+  world_verify(w);
+  world_close(w);
+  soft_end();
+}
+
+static void test_badinput_recommend_options_v2(void **state) {
+  world *w = *state;
+  pz_engine *e = w->e;
+  pz_recommend_options o;
+  const char *good[] = {"item1"};
+  for (size_t i = 0; i < N_BAD_IDS; i++) {
+    const char *one[] = {bad_ids[i].s};
+    if (!bad_ids[i].s) continue;
+    g_case = bad_ids[i].label;
+    pz_recommend_options_init(&o, PZ_RECOMMEND_OPTIONS_VERSION);
+    o.exclude = one;
+    o.n_exclude = 1;
+    RECS_FAIL(PZ_EINVAL, "exclude[0]", bad_ids[i].why, "alice", 5, &o);
+    pz_recommend_options_init(&o, PZ_RECOMMEND_OPTIONS_VERSION);
+    o.restrict_to = one;
+    o.n_restrict = 1;
+    RECS_FAIL(PZ_EINVAL, "restrict_to[0]", bad_ids[i].why, "alice", 5, &o);
+  }
+  for (size_t i = 0; i < N_BAD_FEATURES; i++) {
+    const char *one[] = {bad_features[i].s};
+    g_case = bad_features[i].label;
+    pz_recommend_options_init(&o, PZ_RECOMMEND_OPTIONS_VERSION);
+    o.context = one;
+    o.n_context = 1;
+    RECS_FAIL(PZ_EINVAL, "feature", bad_features[i].why, "alice", 5, &o);
+  }
+  g_case = "";
+  const char *nul[] = {NULL};
+  pz_recommend_options_init(&o, PZ_RECOMMEND_OPTIONS_VERSION);
+  o.exclude = nul;
+  o.n_exclude = 1;
+  RECS_FAIL(PZ_EINVAL, "exclude[0]", "NULL", "alice", 5, &o);
+  pz_recommend_options_init(&o, PZ_RECOMMEND_OPTIONS_VERSION);
+  o.n_exclude = 2;
+  RECS_FAIL(PZ_EINVAL, "exclude", "NULL", "alice", 5, &o);
+  pz_recommend_options_init(&o, PZ_RECOMMEND_OPTIONS_VERSION);
+  o.n_restrict = 2;
+  RECS_FAIL(PZ_EINVAL, "restrict_to", "NULL", "alice", 5, &o);
+  pz_recommend_options_init(&o, PZ_RECOMMEND_OPTIONS_VERSION);
+  o.n_context = 2;
+  RECS_FAIL(PZ_EINVAL, "context", "NULL", "alice", 5, &o);
+  pz_recommend_options_init(&o, PZ_RECOMMEND_OPTIONS_VERSION);
+  o.exclude = good;
+  o.n_exclude = 100001;
+  RECS_FAIL(PZ_ERANGE, "exclude", "at most", "alice", 5, &o);
+  pz_recommend_options_init(&o, PZ_RECOMMEND_OPTIONS_VERSION);
+  o.restrict_to = good;
+  o.n_restrict = SIZE_MAX;
+  RECS_FAIL(PZ_ERANGE, "restrict_to", "at most", "alice", 5, &o);
+  pz_recommend_options_init(&o, PZ_RECOMMEND_OPTIONS_VERSION);
+  o.context = good;
+  o.n_context = 1001;
+  RECS_FAIL(PZ_ERANGE, "context", "at most", "alice", 5, &o);
+  static const double bad_w[] = {NAN, INFINITY, -INFINITY, 0, -1, 100.5, 1e300};
+  for (size_t i = 0; i < sizeof bad_w / sizeof *bad_w; i++) {
+    char label[32];
+    snprintf(label, sizeof label, "weight %g", bad_w[i]);
+    g_case = label;
+    const char *ctx[] = {"genre=jazz"};
+    pz_recommend_options_init(&o, PZ_RECOMMEND_OPTIONS_VERSION);
+    o.context = ctx;
+    o.context_weights = &bad_w[i];
+    o.n_context = 1;
+    RECS_FAIL(isfinite(bad_w[i]) ? PZ_ERANGE : PZ_EINVAL, "weight", NULL,
+              "alice", 5, &o);
+  }
+  g_case = "";
+  pz_recommend_options_init(&o, PZ_RECOMMEND_OPTIONS_VERSION);
+  o.diversity = NAN;
+  RECS_FAIL(PZ_EINVAL, "diversity", "NaN", "alice", 5, &o);
+  static const double big_div[] = {1.0000001, INFINITY, 1e300};
+  for (size_t i = 0; i < 3; i++) {
+    o.diversity = big_div[i];
+    RECS_FAIL(PZ_ERANGE, "diversity", NULL, "alice", 5, &o);
+  }
+  static const int bad_explain[] = {2, -1, INT_MAX};
+  for (size_t i = 0; i < 3; i++) {
+    pz_recommend_options_init(&o, PZ_RECOMMEND_OPTIONS_VERSION);
+    o.explain = bad_explain[i];
+    RECS_FAIL(PZ_EINVAL, "explain", NULL, "alice", 5, &o);
+  }
+  static const size_t bad_off[] = {996, 1000, SIZE_MAX, SIZE_MAX - 4};
+  for (size_t i = 0; i < sizeof bad_off / sizeof *bad_off; i++) {
+    pz_recommend_options_init(&o, PZ_RECOMMEND_OPTIONS_VERSION);
+    o.offset = bad_off[i];
+    RECS_FAIL(PZ_ERANGE, "offset", "max_k", "alice", 5, &o);
+  }
+  world_verify(w);
+  /* the edges are accepted: offset + k == max_k, -inf diversity (config),
+   * an empty restrict list, duplicates */
+  pz_recs *r = NULL;
+  pz_recommend_options_init(&o, PZ_RECOMMEND_OPTIONS_VERSION);
+  o.offset = 995;
+  OK(pz_recommend(&r, e, "alice", 5, &o));
+  CHECK(pz_recs_count(r) == 0, "%zu recs past the end", pz_recs_count(r));
+  pz_recs_free(r);
+  o.offset = 0;
+  o.diversity = -INFINITY;
+  const char *dup[] = {"item1", "item1", "ghost"};
+  o.restrict_to = dup;
+  o.n_restrict = 3;
+  r = NULL;
+  OK(pz_recommend(&r, e, "alice", 5, &o));
+  CHECK(pz_recs_count(r) <= 1, "%zu recs", pz_recs_count(r));
+  pz_recs_free(r);
+  /* accessors of the new fields */
+  CHECK(pz_recs_flags(NULL, 0) == 0, "flags(NULL)");
+  CHECK(isnan(pz_recs_factor(NULL, 0, PZ_FACTOR_PERSON)), "factor(NULL)");
+  CHECK(pz_recs_rule(NULL, 0) == NULL, "rule(NULL)");
+  r = NULL;
+  OK(pz_recommend(&r, e, "alice", 2, NULL));
+  CHECK(isnan(pz_recs_factor(r, 0, 0)) && isnan(pz_recs_factor(r, 0, 3)) &&
+            isnan(pz_recs_factor(r, 5, PZ_FACTOR_RULES)) &&
+            pz_recs_factor(r, 0, PZ_FACTOR_RULES) == 1.0,
+        "factor sources");
+  CHECK(pz_recs_flags(r, 99) == 0 && pz_recs_rule(r, 99) == NULL, "range");
+  pz_recs_free(r);
+  world_close(w);
+  soft_end();
+}
+
+/* Limits: the n-th choice past max_choices and the 65th requirement. */
+static void test_badinput_override_limits(void **state) {
+  world *w = *state;
+  pz_engine *e = w->e;
+  char f[32];
+  for (int i = 0; i < 64; i++) {
+    snprintf(f, sizeof f, "req=%d", i);
+    OK(pz_override_require(e, "lim", f, 0));
+  }
+  FAILS(PZ_ELIMIT, "64 requirements", NULL, pz_override_require(e, "lim", "req=64", 0));
+  OK(pz_override_require(e, "lim", "req=3", 0)); /* a replacement is fine */
+  for (int i = 64; i < 1000; i++) {
+    snprintf(f, sizeof f, "more=%d", i);
+    OK(pz_override_more(e, "lim", f, 0));
+  }
+  FAILS(PZ_ELIMIT, "1000 choices", NULL, pz_override_less(e, "lim", "one=more", 0));
+  pz_choices *c = NULL;
+  OK(pz_override_list(&c, e, "lim", 0));
+  CHECK(pz_choices_count(c) == 1000, "%zu choices", pz_choices_count(c));
+  pz_choices_free(c);
+  world_close(w);
+  soft_end();
+}
+
 int main(void) {
   init_inputs();
 #define W(f) cmocka_unit_test_setup_teardown(f, world_setup, world_teardown)
@@ -2077,6 +2441,11 @@ int main(void) {
       W(test_badinput_recommend_options),
       W(test_badinput_result_accessors),
       cmocka_unit_test(test_badinput_ids_at_limit),
+      W(test_badinput_override_ids),
+      W(test_badinput_override_numbers),
+      W(test_badinput_override_list_and_rules),
+      W(test_badinput_recommend_options_v2),
+      W(test_badinput_override_limits),
   };
 #undef W
   return cmocka_run_group_tests_name("badinput", tests, NULL, NULL);

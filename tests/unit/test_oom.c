@@ -1000,6 +1000,257 @@ static void test_oom_cf_fail_forever_from_every_point(void **state) {
   cf_run_all(1);
 }
 
+
+/* ---- overrides ----------------------------------------------------------------
+ *
+ * Choices, rules and the full pipeline with the n-th allocation failing.
+ * A choice setter, an opt-out, a rule load or a merge that fails must
+ * leave everything as it was: its fingerprint (exports, choice lists,
+ * rules, rankings, taken with the allocator working and without using up
+ * allocation numbers) is compared before and after. */
+
+static const char ov_config[] =
+    "events: {view: 1, buy: 3}\n"
+    "ranking: {max_k: 30}\n"
+    "segments:\n"
+    "  - {name: minors, rule: {attr: age, lt: 18}}\n"
+    "rules:\n"
+    "  - {name: no_rock, kind: filter, segment: minors, match: {features: "
+    "[genre=rock]}}\n"
+    "  - {name: vinyl, kind: boost, factor: 2, match: {features: [tag=vinyl]}}\n"
+    "  - {name: hot, kind: promote, slots: 2, start: 1, match: {items: [i7, "
+    "i8]}}\n"
+    "  - {name: pick, kind: pin, item: i9, position: 0}\n";
+
+static const char ov_rules[] =
+    "rules:\n"
+    "  - {name: folk_out, kind: filter, match: {features: [genre=folk]}}\n"
+    "  - {name: half, kind: promote, fraction: 0.5, match: {features: "
+    "[genre=jazz]}}\n"
+    "  - {name: low, kind: bury, factor: 0.5, match: {items: [i2]}}\n";
+
+/* Allocations made here neither fail nor use up failure points. */
+typedef struct quiet {
+  long fail_at, count;
+} quiet;
+static void quiet_begin(test_alloc *ta, quiet *q) {
+  q->fail_at = ta->fail_at;
+  q->count = ta->count;
+  ta->fail_at = 0;
+}
+static void quiet_end(test_alloc *ta, const quiet *q) {
+  ta->fail_at = q->fail_at;
+  if (ta->fail_at > q->count) ta->fail_at += ta->count - q->count;
+}
+
+static void ov_recs(sbuf *b, pz_engine *e, const char *user,
+                    const pz_recommend_options *o, cf_tally *t) {
+  pz_recs *r = NULL;
+  int rc = pz_recommend(&r, e, user, 8, o);
+  if (rc) CF_ERR(t, "fingerprint: pz_recommend(%s): %d", user, rc);
+  sb_printf(b, "recs %s:", user);
+  for (size_t i = 0; i < pz_recs_count(r); i++)
+    sb_printf(b, " %s %a %d %x %s|%s", pz_recs_item(r, i), pz_recs_score(r, i),
+              pz_recs_reason_code(r, i), pz_recs_flags(r, i),
+              pz_recs_reason(r, i), pz_recs_rule(r, i) ? pz_recs_rule(r, i) : "");
+  sb_printf(b, "\n");
+  pz_recs_free(r);
+}
+
+static char *ov_fingerprint(pz_engine *e, test_alloc *ta, cf_tally *t) {
+  quiet q;
+  quiet_begin(ta, &q);
+  sbuf b = {0};
+  static const char *const users[] = {"ada", "anon", "acct", "kid"};
+  for (size_t u = 0; u < 4; u++) {
+    char buf[16384];
+    size_t len = 0;
+    int rc = pz_profile_export(buf, sizeof buf, &len, e, users[u]);
+    sb_printf(&b, "export %s rc %d: %s\n", users[u], rc, rc ? "" : buf);
+    pz_choices *c = NULL;
+    rc = pz_override_list(&c, e, users[u], 0);
+    sb_printf(&b, "list %s rc %d:", users[u], rc);
+    for (size_t i = 0; i < pz_choices_count(c); i++)
+      sb_printf(&b, " %d %s %a %d %lld", pz_choices_kind(c, i),
+                pz_choices_target(c, i), pz_choices_factor(c, i),
+                (int)pz_choices_position(c, i),
+                (long long)pz_choices_expires(c, i));
+    sb_printf(&b, "\n");
+    pz_choices_free(c);
+    ov_recs(&b, e, users[u], NULL, t);
+  }
+  pz_list *l = NULL;
+  int rc = pz_override_rules(&l, e);
+  sb_printf(&b, "rules rc %d:", rc);
+  for (size_t i = 0; i < pz_list_count(l); i++)
+    sb_printf(&b, " %s", pz_list_text(l, i));
+  sb_printf(&b, "\n");
+  pz_list_free(l);
+  quiet_end(ta, &q);
+  return b.p;
+}
+
+/* A write that must change nothing when it fails. */
+static bool ov_write(pz_engine *e, test_alloc *ta, cf_tally *t, int rc_call,
+                     const char *before, const char *what) {
+  if (cf_step(t, ta, rc_call, what)) return true;
+  char *after = ov_fingerprint(e, ta, t);
+  if (strcmp(before, after) != 0)
+    CF_ERR(t, "failing allocation %ld%s: %s failed and changed the engine:\n"
+              "  before: %s\n  after:  %s",
+           ta->fail_at, ta->fail_forever ? " onwards" : "", what, before,
+           after);
+  free(after);
+  return false;
+}
+
+/* ok (a bool lvalue) tells whether the write happened. */
+#define OV_WRITE_OK(ok, call)                                                \
+  do {                                                                       \
+    char *fp_ = ov_fingerprint(e, ta, t);                                    \
+    ok = ov_write(e, ta, t, (call), fp_, #call);                             \
+    free(fp_);                                                               \
+  } while (0)
+#define OV_WRITE(call)                                                       \
+  do {                                                                       \
+    bool ok_;                                                                \
+    OV_WRITE_OK(ok_, call);                                                  \
+    (void)ok_;                                                               \
+  } while (0)
+
+static void ov_workload(test_alloc *ta, cf_tally *t) {
+  test_clock tc = {T0};
+  pz_engine *e = NULL;
+  int rc = test_open(&e, ta, &tc, ov_config);
+  if (rc != PZ_OK) {
+    if (rc != PZ_ENOMEM) CF_ERR(t, "open returned %d (%s)", rc, pz_errmsg());
+    if (e) CF_ERR(t, "open failed but set *out");
+    t->failures++;
+    return;
+  }
+  quiet q;
+  quiet_begin(ta, &q);
+  cf_populate(e);
+  assert_int_equal(pz_profile_set_number(e, "kid", "age", 12), PZ_OK);
+  assert_int_equal(pz_track(e, "ada", "i1", "buy", 1, T0), PZ_OK);
+  assert_int_equal(pz_track(e, "anon", "i4", "view", 1, T0), PZ_OK);
+  quiet_end(ta, &q);
+
+  OV_WRITE(pz_override_block_item(e, "ada", "i3", 0));
+  OV_WRITE(pz_override_block_feature(e, "ada", "genre=folk", T0 + 5000));
+  OV_WRITE(pz_override_require(e, "ada", "tag=vinyl", 0));
+  bool pinned, merged;
+  OV_WRITE_OK(pinned, pz_override_pin(e, "ada", "i6", 2, 0));
+  OV_WRITE(pz_override_pin(e, "ada", "i5", -1, 0));
+  OV_WRITE(pz_override_more(e, "ada", "genre=jazz", 0));
+  OV_WRITE(pz_override_less(e, "ada", "genre=rock", 0));
+  OV_WRITE(pz_override_adjust(e, "kid", "genre=jazz", 3, 0));
+  OV_WRITE(pz_override_pin(e, "new", "i2", 0, 0)); /* creates a profile */
+  tc.now += 10;
+  OV_WRITE(pz_override_block_item(e, "anon", "i6", 0));
+  OV_WRITE(pz_override_opt_out(e, "anon", 1));
+  OV_WRITE(pz_override_opt_out(e, "anon", 0));
+  /* the event may stay when the block fails (documented) */
+  CSTEP(pz_override_not_interested(e, "ada", "i0", 0));
+  pz_recs *r = NULL;
+  CSTEP(pz_recommend(&r, e, "ada", 6, NULL));
+  pz_recs_free(r);
+  r = NULL;
+  pz_recommend_options o;
+  pz_recommend_options_init(&o, PZ_RECOMMEND_OPTIONS_VERSION);
+  const char *ex[] = {"i2", "ghost"}, *ctx[] = {"genre=rock", "ctx:x=y"};
+  o.exclude = ex;
+  o.n_exclude = 2;
+  o.context = ctx;
+  o.n_context = 2;
+  o.diversity = 0.5;
+  o.offset = 2;
+  CSTEP(pz_recommend(&r, e, "kid", 5, &o));
+  pz_recs_free(r);
+  r = NULL;
+  const char *only[] = {"i1", "i7", "i9"};
+  o.restrict_to = only;
+  o.n_restrict = 3;
+  o.explain = 0;
+  CSTEP(pz_recommend(&r, e, "acct", 5, &o));
+  pz_recs_free(r);
+  pz_choices *c = NULL;
+  CSTEP(pz_override_list(&c, e, "ada", 0));
+  pz_choices_free(c);
+  pz_list *l = NULL;
+  CSTEP(pz_override_rules(&l, e));
+  pz_list_free(l);
+  OV_WRITE(pz_override_rules_load(e, ov_rules, sizeof ov_rules - 1));
+  r = NULL;
+  CSTEP(pz_recommend(&r, e, "ada", 8, NULL));
+  pz_recs_free(r);
+  OV_WRITE_OK(merged, pz_profile_merge(e, "anon", "acct"));
+  if (pinned) OV_WRITE(pz_override_clear(e, "ada", PZ_CHOICE_PIN, "i6"));
+  OV_WRITE(pz_override_clear_all(e, "kid"));
+  char buf[16384];
+  size_t len;
+  if (merged) CSTEP(pz_profile_export(buf, sizeof buf, &len, e, "acct"));
+  CSTEP(pz_profile_erase(e, "ada"));
+
+  /* the allocator works again: the engine answers */
+  quiet_begin(ta, &q);
+  char *fp = ov_fingerprint(e, ta, t);
+  free(fp);
+  r = NULL;
+  rc = pz_recommend(&r, e, "acct", 5, NULL);
+  if (rc || pz_recs_count(r) == 0)
+    CF_ERR(t, "recommend after the workload: %d, %zu items", rc,
+           pz_recs_count(r));
+  pz_recs_free(r);
+  quiet_end(ta, &q);
+  pz_engine_free(e);
+}
+
+static void ov_run_all(int forever) {
+  long total = 0;
+  int problems = 0;
+  for (long n = 1;; n++) {
+    test_alloc ta;
+    test_alloc_reset(&ta);
+    ta.fail_at = n;
+    ta.fail_forever = forever;
+    cf_tally t;
+    memset(&t, 0, sizeof t);
+    ov_workload(&ta, &t);
+    if (ta.live_blocks != 0 || ta.bad_osize != 0) {
+      print_error("failing allocation %ld%s: %ld blocks leaked, %ld bad "
+                  "sizes\n",
+                  n, forever ? " onwards" : "", ta.live_blocks, ta.bad_osize);
+      problems++;
+    }
+    problems += t.errors;
+    if (ta.fail_at > ta.count || ta.fail_at == 0) {
+      /* the whole workload ran without reaching the failing point */
+      if (t.failures) {
+        print_error("%d failure(s) though allocation %ld was never reached\n",
+                    t.failures, n);
+        problems++;
+      }
+      total = n - 1;
+      break;
+    }
+    if (problems > 20) break;
+  }
+  if (problems) fail_msg("%d problem(s) at failing allocation points", problems);
+  assert_true(total > 200); /* the workload does allocate a lot */
+  print_message("      %ld allocation points checked\n", total);
+}
+
+static void test_oom_overrides_fail_once_at_every_point(void **state) {
+  (void)state;
+  ov_run_all(0);
+}
+
+static void test_oom_overrides_fail_forever_from_every_point(void **state) {
+  (void)state;
+  ov_run_all(1);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_oom_fail_once_at_every_point),
@@ -1008,6 +1259,8 @@ int main(void) {
       cmocka_unit_test(test_oom_segments_fail_forever_from_every_point),
       cmocka_unit_test(test_oom_cf_fail_once_at_every_point),
       cmocka_unit_test(test_oom_cf_fail_forever_from_every_point),
+      cmocka_unit_test(test_oom_overrides_fail_once_at_every_point),
+      cmocka_unit_test(test_oom_overrides_fail_forever_from_every_point),
   };
   return cmocka_run_group_tests_name("oom", tests, NULL, NULL);
 }
