@@ -10,6 +10,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "engine/engine.h"
@@ -401,11 +402,191 @@ static void test_threads_cf_model_swap(void **state) {
   pz_engine_free(engine);
 }
 
+
+/* ---- overrides (0.4) --------------------------------------------------------
+ * Choice writers, rule and segment reloads, merges and readers at once.
+ * Keepers blocked jazz and pinned item4 (blues: no rule touches it) at
+ * slot 0 before the start: no reader may ever see them otherwise, whatever
+ * else is being swapped. */
+
+#define OV_KEEPERS 8
+#define OV_ANONS 30
+static atomic_int ov_stop;
+
+static const char *const ov_rules_a =
+    "rules:\n"
+    "  - {name: kids, kind: filter, segment: kids, match: {features: "
+    "[genre=rock]}}\n"
+    "  - {name: up, kind: boost, factor: 3, match: {features: [genre=pop]}}\n"
+    "  - {name: pick, kind: pin, item: item2, position: 0}\n";
+static const char *const ov_rules_b =
+    "rules:\n"
+    "  - {name: hot, kind: promote, slots: 2, match: {features: "
+    "[genre=folk]}}\n"
+    "  - {name: down, kind: bury, factor: 0.5, match: {items: [item3]}}\n";
+static const char *const ov_segs =
+    "segments: [{name: kids, rule: {attr: age, lt: 18}}]";
+
+static bool keeper_list_ok(const pz_recs *r) {
+  if (pz_recs_count(r) == 0 || strcmp(pz_recs_item(r, 0), "item4") != 0 ||
+      pz_recs_reason_code(r, 0) != PZ_REASON_PINNED)
+    return false;
+  for (size_t i = 0; i < pz_recs_count(r); i++) {
+    int n = atoi(pz_recs_item(r, i) + 4);
+    if (n % 5 == 0) return false; /* jazz */
+  }
+  return true;
+}
+
+static void *ov_reader(void *arg) {
+  int id = (int)(intptr_t)arg;
+  char user[32];
+  pz_recommend_options o;
+  pz_recommend_options_init(&o, PZ_RECOMMEND_OPTIONS_VERSION);
+  const char *ex[] = {"item7"};
+  for (int i = 0; !atomic_load(&ov_stop) || i < 200; i++) {
+    if (i > 5000) break;
+    snprintf(user, sizeof user, "keeper%d", (i + id) % OV_KEEPERS);
+    o.diversity = i % 3 ? 0 : 0.5;
+    o.exclude = i % 2 ? ex : NULL;
+    o.n_exclude = i % 2;
+    pz_recs *r;
+    if (pz_recommend(&r, engine, user, 8, &o) != PZ_OK) return (void *)1;
+    bool ok = keeper_list_ok(r);
+    pz_recs_free(r);
+    if (!ok) return (void *)2;
+    snprintf(user, sizeof user, "chg%d-%d", i % 2, i % 10);
+    if (pz_recommend(&r, engine, user, 5, NULL) != PZ_OK) return (void *)3;
+    pz_recs_free(r);
+    pz_choices *c;
+    int rc = pz_override_list(&c, engine, user, 0);
+    if (rc != PZ_OK && rc != PZ_ENOTFOUND) return (void *)4;
+    pz_choices_free(c);
+  }
+  return NULL;
+}
+
+static void *ov_chooser(void *arg) {
+  int w = (int)(intptr_t)arg;
+  char user[32], item[32];
+  for (int k = 0; k < 300; k++) {
+    snprintf(user, sizeof user, "chg%d-%d", w, k % 10);
+    snprintf(item, sizeof item, "item%d", (k * 7) % 60);
+    int rc = PZ_OK;
+    switch (k % 7) {
+    case 0: rc = pz_override_block_item(engine, user, item, 0); break;
+    case 1: rc = pz_override_pin(engine, user, item, k % 4 - 1, 0); break;
+    case 2: rc = pz_override_more(engine, user, "genre=folk", 0); break;
+    case 3: rc = pz_override_opt_out(engine, user, (k / 7) % 2); break;
+    case 4: rc = pz_track(engine, user, item, "view", 1, 0);
+      if (rc == PZ_ECONSENT) rc = PZ_OK; /* opted out */
+      break;
+    case 5: rc = pz_override_not_interested(engine, user, item, 0);
+      if (rc == PZ_ECONSENT) rc = PZ_OK;
+      break;
+    default: rc = pz_override_clear_all(engine, user);
+      if (rc == PZ_ENOTFOUND) rc = PZ_OK; /* nothing chosen yet */
+      break;
+    }
+    if (rc != PZ_OK) {
+      fprintf(stderr, "chooser %d step %d: %s\n", w, k, pz_errmsg());
+      return (void *)1;
+    }
+  }
+  return NULL;
+}
+
+static void *ov_reloader(void *arg) {
+  (void)arg;
+  for (int k = 0; k < 60; k++) {
+    const char *doc = k % 2 ? ov_rules_b : ov_rules_a;
+    if (k % 4 == 0) { /* the segment goes: rule loads naming it fail */
+      if (pz_segment_load(engine, "", 0) != PZ_OK) return (void *)1;
+      int rc = pz_override_rules_load(engine, ov_rules_a, strlen(ov_rules_a));
+      if (rc != PZ_ECONFIG) return (void *)2;
+      if (pz_segment_load(engine, ov_segs, strlen(ov_segs)) != PZ_OK)
+        return (void *)3;
+    }
+    if (pz_override_rules_load(engine, doc, strlen(doc)) != PZ_OK)
+      return (void *)4;
+  }
+  return NULL;
+}
+
+static void *ov_merger(void *arg) {
+  (void)arg;
+  char from[32], into[32];
+  for (int i = 0; i < OV_ANONS; i++) {
+    snprintf(from, sizeof from, "anon%d", i);
+    snprintf(into, sizeof into, "acct%d", i);
+    if (pz_profile_merge(engine, from, into) != PZ_OK) return (void *)1;
+  }
+  return NULL;
+}
+
+static void test_threads_overrides(void **state) {
+  (void)state;
+  const char *cfg = "ranking: {max_k: 50}\n"
+                    "segments: [{name: kids, rule: {attr: age, lt: 18}}]\n";
+  assert_int_equal(pz_engine_open_string(&engine, cfg, strlen(cfg)), PZ_OK);
+  test_put_items(engine, 60);
+  char user[32], item[32];
+  for (int u = 0; u < OV_KEEPERS; u++) {
+    snprintf(user, sizeof user, "keeper%d", u);
+    assert_int_equal(pz_override_block_feature(engine, user, "genre=jazz", 0),
+                     PZ_OK);
+    assert_int_equal(pz_override_pin(engine, user, "item4", 0, 0), PZ_OK);
+    snprintf(item, sizeof item, "item%d", u * 3);
+    assert_int_equal(pz_track(engine, user, item, "view", 1, 0), PZ_OK);
+    if (u % 2)
+      assert_int_equal(pz_profile_set_number(engine, user, "age", 12), PZ_OK);
+  }
+  for (int i = 0; i < OV_ANONS; i++) {
+    snprintf(user, sizeof user, "anon%d", i);
+    snprintf(item, sizeof item, "item%d", i);
+    assert_int_equal(pz_override_block_item(engine, user, item, 0), PZ_OK);
+  }
+  atomic_store(&ov_stop, 0);
+  enum { R = 2, C = 2 };
+  pthread_t th[R + C + 2];
+  for (int i = 0; i < R; i++)
+    assert_int_equal(pthread_create(&th[i], NULL, ov_reader, (void *)(intptr_t)i), 0);
+  for (int i = 0; i < C; i++)
+    assert_int_equal(pthread_create(&th[R + i], NULL, ov_chooser, (void *)(intptr_t)i), 0);
+  assert_int_equal(pthread_create(&th[R + C], NULL, ov_reloader, NULL), 0);
+  assert_int_equal(pthread_create(&th[R + C + 1], NULL, ov_merger, NULL), 0);
+  for (int i = R; i < R + C + 2; i++) {
+    void *ret;
+    assert_int_equal(pthread_join(th[i], &ret), 0);
+    if (ret) fail_msg("thread %d failed with %p", i, ret);
+  }
+  atomic_store(&ov_stop, 1);
+  for (int i = 0; i < R; i++) {
+    void *ret;
+    assert_int_equal(pthread_join(th[i], &ret), 0);
+    if (ret) fail_msg("reader %d failed with %p", i, ret);
+  }
+  /* every anonymous block landed in its account; no anon is left */
+  for (int i = 0; i < OV_ANONS; i++) {
+    snprintf(user, sizeof user, "acct%d", i);
+    pz_choices *c;
+    assert_int_equal(pz_override_list(&c, engine, user, 0), PZ_OK);
+    assert_int_equal(pz_choices_count(c), 1);
+    snprintf(item, sizeof item, "item%d", i);
+    assert_string_equal(pz_choices_target(c, 0), item);
+    pz_choices_free(c);
+    snprintf(user, sizeof user, "anon%d", i);
+    assert_int_equal(pz_override_list(&c, engine, user, 0), PZ_ENOTFOUND);
+  }
+  pz_engine_free(engine);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_threads_writers_readers_catalogue),
       cmocka_unit_test(test_threads_segments_and_models),
       cmocka_unit_test(test_threads_cf_model_swap),
+      cmocka_unit_test(test_threads_overrides),
   };
   return cmocka_run_group_tests_name("threads", tests, NULL, NULL);
 }
