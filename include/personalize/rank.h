@@ -55,10 +55,9 @@ typedef struct pz_recommend_options {
   double diversity; /**< maximal marginal relevance weight in [0, 1]:
                          0 off, 1 only variety; negative: config
                          `ranking.diversity` */
-  int explain;      /**< 1 (the _init default): reason texts and
-                         because-items; 0: codes, flags, factors and
-                         contributions only (the fastest path; reasons
-                         are "") */
+  int terse;        /**< 0 (default): reason texts and because-items;
+                         1: codes, flags, factors and contributions only
+                         (the fastest path; reasons are "") */
 } pz_recommend_options;
 
 /** Why an item is in the list: the signal whose weighted contribution
@@ -89,7 +88,10 @@ typedef enum pz_reason {
 } pz_reason;
 
 /** What moved an item, as bits of pz_recs_flags() (since 0.4). The reason
- *  text names each of them after the main reason, separated by "; ". */
+ *  text names each of them after the main reason, separated by "; ".
+ *  MORE/LESS follow the product of the person's multipliers (above or
+ *  below 1) and name the strongest choice in that direction; BOOSTED/
+ *  BURIED do the same for the rules' product. */
 typedef enum pz_recs_flag {
   PZ_RECS_MORE = 1 << 0,     /**< the person's multiplier raised it
                                   ("more of FEATURE, as you asked") */
@@ -144,7 +146,7 @@ PZ_API int pz_recommend_options_init(pz_recommend_options *opts,
  * one list agree: an item shows on one page only, as long as nothing
  * changed between the calls. Free the result with pz_recs_free().
  * @return PZ_OK; PZ_EINVAL (NULL, bad id, k == 0, negative now_ms,
- *         include_seen or explain not 0 or 1, a NULL or bad id or feature
+ *         include_seen or terse not 0 or 1, a NULL or bad id or feature
  *         in a non-NULL list, a NULL list with a nonzero count, NaN
  *         diversity or context weight);
  *         PZ_ERANGE (offset + k > config `ranking.max_k`, default 1000;
@@ -180,7 +182,8 @@ PZ_API unsigned int pz_recs_flags(const pz_recs *r, size_t i);
  *  none); NaN if out of range or an unknown source. Since 0.4. */
 PZ_API double pz_recs_factor(const pz_recs *r, size_t i, int source);
 /** The business rule that placed the i-th item (pin, promote) or, failing
- *  that, the boost or bury rule that moved it most; NULL when none.
+ *  that, the strongest boost (bury) rule when the rules' product raised
+ *  (lowered) it; NULL when none.
  *  Borrowed until pz_recs_free(). Since 0.4. */
 PZ_API const char *pz_recs_rule(const pz_recs *r, size_t i);
 /** Free the list; NULL is ignored. */

@@ -264,6 +264,7 @@ static int similar_recs(const pz__alloc *a, const similar *q, int code,
     rec[r].reason = text.p;
     rec[r].code = code;
     rec[r].score = q->top.score[r];
+    rec[r].factor[0] = rec[r].factor[1] = 1; /* no multiplier applies */
     rec[r].contrib[(code == PZ_REASON_CF ? PZ_SIGNAL_CF : PZ_SIGNAL_CONTENT) -
                    1] = rec[r].score;
   }

@@ -50,6 +50,10 @@ static int put(pz_engine *e, const char *user, want *w) {
   int rc = pz__engine_user(&u, user);
   if (!rc) rc = check_target(e, w, &c);
   if (rc) return rc;
+  if (w->kind == PZ_CHOICE_PIN &&
+      (w->pos < -1 || (w->pos >= 0 && (uint32_t)w->pos >= e->rcfg.max_k)))
+    return pz__fail(PZ_ERANGE, "pin position %d is not -1 or in 0..%u",
+                    (int)w->pos, e->rcfg.max_k - 1);
   int64_t now = e->clock(e->clock_ud);
   if (w->expires < 0)
     return pz__fail(PZ_EINVAL, "expires_ms %lld is negative",
@@ -94,10 +98,6 @@ PZ_API int pz_override_require(pz_engine *e, const char *user,
 
 PZ_API int pz_override_pin(pz_engine *e, const char *user, const char *item,
                            int32_t position, int64_t expires_ms) {
-  if (e && (position < -1 || (position >= 0 &&
-                              (uint32_t)position >= e->rcfg.max_k)))
-    return pz__fail(PZ_ERANGE, "pin position %d is not -1 or in 0..%u",
-                    (int)position, e->rcfg.max_k - 1);
   want w = {PZ_CHOICE_PIN, item, 1, position, expires_ms};
   return put(e, user, &w);
 }
@@ -174,8 +174,8 @@ PZ_API int pz_override_opt_out(pz_engine *e, const char *user, int opted_out) {
 }
 
 PZ_API int pz_override_opted_out(int *out, pz_engine *e, const char *user) {
+  if (out) *out = 0;
   if (!out || !e) return pz__fail(PZ_EINVAL, "NULL argument");
-  *out = 0;
   pz__uref u;
   int rc = pz__engine_user(&u, user);
   if (rc) return rc;
@@ -186,7 +186,7 @@ PZ_API int pz_override_opted_out(int *out, pz_engine *e, const char *user) {
   return PZ_OK;
 }
 
-/* Run fn on the user's profile under the shard write lock. */
+/* The user's profile, returned with its shard write-locked. */
 static int with_profile(pz_engine *e, const char *user, pz__uref *u,
                         pz__profile **p) {
   if (!e) return pz__fail(PZ_EINVAL, "engine is NULL");

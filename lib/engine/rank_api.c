@@ -24,10 +24,7 @@ PZ_API int pz_recommend_options_init(pz_recommend_options *opts,
                     version, PZ_RECOMMEND_OPTIONS_VERSION);
   memset(opts, 0, opts_size(version));
   opts->version = version;
-  if (version >= 2) {
-    opts->diversity = -1;
-    opts->explain = 1;
-  }
+  if (version >= 2) opts->diversity = -1;
   return PZ_OK;
 }
 
@@ -99,8 +96,8 @@ PZ_API int pz_recommend(pz_recs **out, pz_engine *e, const char *user,
                     o.offset, k, e->rcfg.max_k);
   if (o.include_seen != 0 && o.include_seen != 1)
     return pz__fail(PZ_EINVAL, "include_seen must be 0 or 1");
-  if (o.explain != 0 && o.explain != 1)
-    return pz__fail(PZ_EINVAL, "explain must be 0 or 1");
+  if (o.terse != 0 && o.terse != 1)
+    return pz__fail(PZ_EINVAL, "terse must be 0 or 1");
   if (isnan(o.diversity)) return pz__fail(PZ_EINVAL, "diversity is NaN");
   if (o.diversity > 1)
     return pz__fail(PZ_ERANGE, "diversity %g is above 1", o.diversity);
@@ -110,7 +107,7 @@ PZ_API int pz_recommend(pz_recs **out, pz_engine *e, const char *user,
                     o.n_restrict);
   if ((rc = check_ids(o.restrict_to, o.n_restrict, "restrict_to"))) return rc;
   pz__rank_req req = {&u, (uint32_t)k, (uint32_t)o.offset,
-                      o.include_seen == 1, o.explain == 1, 0,
+                      o.include_seen == 1, o.terse == 0, 0,
                       o.diversity < 0 ? e->rcfg.diversity : o.diversity,
                       o.exclude, o.n_exclude, o.restrict_to, o.n_restrict,
                       NULL, 0};

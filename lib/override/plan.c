@@ -131,6 +131,7 @@ int pz__plan_choices(pz__plan *pl, const pz__choices *ch,
       rc = add_fa(pl, x->fidx, x->fsign, PZ__PA_BLOCK, 0, 1);
       break;
     case PZ_CHOICE_REQUIRE: /* the profile module caps them at 64 */
+      if (req >= PZ__REQUIRE_MAX) break;
       pl->req_mask |= 1ull << req;
       rc = add_fa(pl, x->fidx, x->fsign, PZ__PA_REQUIRE, req++, 1);
       break;

@@ -5,7 +5,6 @@
 
 #include <string.h>
 
-#define REQUIRE_MAX 64
 
 static void choice_release(const pz__alloc *a, pz__choice *c) {
   pz__free_wipe(a, c->target, (size_t)c->tlen + 1);
@@ -70,16 +69,21 @@ int pz__choices_put(pz__profiles *ps, pz__profile *p, const pz__choice *c,
     return rc;
   }
   pz__choices *ch = p->ch;
-  drop_expired(a, ch, now);
-  uint32_t at = UINT32_MAX, n_req = 0;
+  /* limits count the choices in force besides the one replaced; nothing
+   * changes (not even the wiping of expired ones) until they pass */
+  uint32_t at = UINT32_MAX, n_live = 0, n_req = 0;
   for (uint32_t i = 0; i < ch->n; i++) {
-    if (same_target(&ch->c[i], c->kind, c->target, c->tlen)) at = i;
-    else if (ch->c[i].kind == PZ_CHOICE_REQUIRE) n_req++;
+    const pz__choice *x = &ch->c[i];
+    if (same_target(x, c->kind, c->target, c->tlen)) at = i;
+    else if (pz__choice_active(x, now)) {
+      n_live++;
+      n_req += x->kind == PZ_CHOICE_REQUIRE;
+    }
   }
-  if (c->kind == PZ_CHOICE_REQUIRE && n_req >= REQUIRE_MAX)
+  if (c->kind == PZ_CHOICE_REQUIRE && n_req >= PZ__REQUIRE_MAX)
     rc = pz__fail(PZ_ELIMIT, "at most %d requirements per person",
-                  REQUIRE_MAX);
-  else if (at == UINT32_MAX && ch->n >= max)
+                  PZ__REQUIRE_MAX);
+  else if (n_live >= max)
     rc = pz__fail(PZ_ELIMIT, "at most %u choices per person", max);
   else if (at == UINT32_MAX)
     rc = pz__grow(a, (void **)&ch->c, &ch->cap, ch->n + 1, sizeof *ch->c);
@@ -90,6 +94,7 @@ int pz__choices_put(pz__profiles *ps, pz__profile *p, const pz__choice *c,
   }
   /* the replaced choice goes; the new one is the newest, so last */
   if (at != UINT32_MAX) remove_at(a, ch, at);
+  drop_expired(a, ch, now);
   pz__choice *slot = &ch->c[ch->n++];
   *slot = *c;
   slot->target = t;
@@ -175,11 +180,13 @@ int pz__choices_merge(const pz__alloc *a, pz__choices **out,
       }
       m->c[j] = x;
     }
-    while (m->n > max) {
-      choice_release(a, &m->c[0]);
-      memmove(m->c, m->c + 1, (size_t)(m->n - 1) * sizeof *m->c);
-      m->n--;
-    }
+    /* the caps of one person hold for the merged one: the newest
+     * requirements and the newest choices stay */
+    uint32_t n_req = 0;
+    for (uint32_t i = m->n; i-- > 0;)
+      if (m->c[i].kind == PZ_CHOICE_REQUIRE && ++n_req > PZ__REQUIRE_MAX)
+        remove_at(a, m, i);
+    while (m->n > max) remove_at(a, m, 0);
     const pz__choices *od = d && d->opt_ts ? d : NULL;
     const pz__choices *os = s && s->opt_ts ? s : NULL;
     const pz__choices *win = !od ? os : !os ? od : os->opt_ts > od->opt_ts ? os : od;

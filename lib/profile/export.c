@@ -108,7 +108,7 @@ static void export_interests(pz__buf *b, const pz__profiles *ps,
 
 int pz__profile_export(const pz__profiles *ps, const pz__profile *p,
                        const pz__catalog *c, int64_t now, pz__buf *b) {
-  pz__buf_puts(b, "{\"format\":\"libpersonalize-export\",\"version\":1,"
+  pz__buf_puts(b, "{\"format\":\"libpersonalize-export\",\"version\":2,"
                   "\"user\":");
   pz__buf_json_str(b, p->id, p->idlen);
   pz__buf_printf(b,

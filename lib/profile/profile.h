@@ -85,6 +85,8 @@ typedef struct pz__choice {
   float factor;  /* adjust */
 } pz__choice;
 
+#define PZ__REQUIRE_MAX 64 /* requirements per person (a bit each) */
+
 typedef struct pz__choices {
   pz__choice *c;
   uint32_t n, cap;

@@ -48,9 +48,8 @@ static void put(pz__placed *slot, iset *taken, uint32_t at, uint32_t item,
 /* Pins in the plan's order (pz__plan_finish): the person's at a slot,
  * the business's, the person's without a slot. Each takes the first free
  * slot from its own. */
-static uint32_t place_pins(const pz__plan *pl, const pz__catalog *c,
+static void place_pins(const pz__plan *pl, const pz__catalog *c,
                            pz__placed *slot, uint32_t len, iset *taken) {
-  uint32_t n = 0;
   for (uint32_t j = 0; j < pl->n_pins; j++) {
     const pz__ppin *p = &pl->pins[j];
     if (iset_has(taken, p->item) || !eligible(pl, c, p->item)) continue;
@@ -58,15 +57,12 @@ static uint32_t place_pins(const pz__plan *pl, const pz__catalog *c,
     if (at == len) continue;
     put(slot, taken, at, p->item,
         p->rule < 0 ? PZ__HOW_PIN : PZ__HOW_EDITORIAL, p->rule);
-    n++;
   }
-  return n;
 }
 
-static uint32_t place_promotions(const pz__plan *pl, pz__placed *slot,
-                                 uint32_t len, iset *taken,
-                                 const pz__topk *promo, uint32_t *pos) {
-  uint32_t placed = 0;
+static void place_promotions(const pz__plan *pl, pz__placed *slot,
+                             uint32_t len, iset *taken, const pz__topk *promo,
+                             uint32_t *pos) {
   for (uint32_t j = 0; j < pl->n_promo; j++) {
     const pz__topk *t = &promo[j];
     uint32_t n = pz__promo_slots(&pl->promo[j], len, pos, len), next = 0;
@@ -76,10 +72,8 @@ static uint32_t place_promotions(const pz__plan *pl, pz__placed *slot,
       uint32_t at = free_slot(slot, len, pos[q]);
       if (at == len) break;
       put(slot, taken, at, t->id[next], PZ__HOW_PROMO, pl->promo[j].rule);
-      placed++;
     }
   }
-  return placed;
 }
 
 static double item_cosine(const pz__item *a, const pz__item *b) {
@@ -87,22 +81,22 @@ static double item_cosine(const pz__item *a, const pz__item *b) {
   return pz__sv_dot(a->f, a->nf, b->f, b->nf) / ((double)a->norm * b->norm);
 }
 
-/* Maximal marginal relevance over the organic pool: each pick maximizes
- * (1 - lambda) * relevance - lambda * (largest cosine to an earlier
- * pick), relevance being the score scaled to [0, 1] over the pool.
- * Writes the pool's order into order[] and marks picks that passed over
- * a higher-scored item. */
+/* Maximal marginal relevance over the best n of the organic pool: each
+ * pick maximizes (1 - lambda) * relevance - lambda * (largest cosine to an
+ * earlier pick), relevance being the score scaled to [0, 1] over those n.
+ * n does not depend on the page asked for, so every page is cut from one
+ * order. Writes the order into order[] and marks picks that passed over a
+ * higher-scored item. */
 static void diversify(const pz__catalog *c, const pz__topk *top, double lambda,
-                      uint32_t want, uint32_t *order, bool *passed,
+                      uint32_t n, uint32_t *order, bool *passed,
                       double *maxsim, bool *done) {
-  uint32_t n = top->n;
   float hi = n ? top->score[0] : 0, lo = n ? top->score[n - 1] : 0;
   double span = hi > lo ? (double)hi - lo : 1;
   for (uint32_t j = 0; j < n; j++) {
     maxsim[j] = 0;
     done[j] = false;
   }
-  for (uint32_t r = 0; r < want && r < n; r++) {
+  for (uint32_t r = 0; r < n; r++) {
     int64_t best = -1;
     double bv = -INFINITY;
     uint32_t first_open = n;
@@ -132,8 +126,8 @@ static void diversify(const pz__catalog *c, const pz__topk *top, double lambda,
 
 int pz__rank_place(const pz__alloc *a, const pz__catalog *c,
                    const pz__plan *pl, uint32_t len, const pz__topk *top,
-                   const pz__topk *promo, double diversity, pz__placed **out,
-                   uint32_t *n_out) {
+                   const pz__topk *promo, double diversity, uint32_t div_pool,
+                   pz__placed **out, uint32_t *n_out) {
   *out = NULL;
   *n_out = 0;
   size_t cap = 16;
@@ -153,15 +147,19 @@ int pz__rank_place(const pz__alloc *a, const pz__catalog *c,
   if (!rc) {
     for (uint32_t s = 0; s < len; s++)
       slot[s] = (pz__placed){PZ__NO_ITEM, PZ__HOW_ORGANIC, -1, false};
-    uint32_t n_taken = place_pins(pl, c, slot, len, &taken);
-    n_taken += place_promotions(pl, slot, len, &taken, promo, pos);
-    /* organic picks: enough to fill the free slots past the taken ones */
-    uint32_t want = PZ__MIN(pool, len + n_taken);
-    if (div) diversify(c, top, diversity, want, order, passed, maxsim, done);
+    place_pins(pl, c, slot, len, &taken);
+    place_promotions(pl, slot, len, &taken, promo, pos);
+    if (div) { /* the best div_pool re-ordered, the rest by score */
+      uint32_t nd = PZ__MIN(div_pool, pool);
+      diversify(c, top, diversity, nd, order, passed, maxsim, done);
+      for (uint32_t r = nd; r < pool; r++) {
+        order[r] = r;
+        passed[r] = false;
+      }
+    }
     uint32_t at = 0;
     for (uint32_t r = 0; r < pool; r++) {
       uint32_t j = div ? order[r] : r;
-      if (div && r >= want) break;
       if (iset_has(&taken, top->id[j])) continue;
       if ((at = free_slot(slot, len, at)) == len) break;
       slot[at] = (pz__placed){top->id[j], PZ__HOW_ORGANIC, -1,

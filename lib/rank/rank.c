@@ -16,6 +16,7 @@ void pz__rank_cfg_default(pz__rank_cfg *cfg) {
   cfg->segment_weight = 0.5;
   cfg->cf_weight = 1.0;
   cfg->diversity = 0;
+  cfg->diversity_pool = 100;
   cfg->segment_min_members = 20;
   cfg->max_k = 1000;
 }
@@ -26,7 +27,7 @@ int pz__rank_cfg_read(pz__rank_cfg *cfg, const pz__ydoc *d) {
   static const char *const keys[] = {"content_weight", "popularity_weight",
                                      "segment_weight", "cf_weight",
                                      "segment_min_members", "max_k",
-                                     "diversity", NULL};
+                                     "diversity", "diversity_pool", NULL};
   int rc = pz__y_map(d, n, "ranking", keys);
   const pz__ynode *v;
   if (!rc && (v = pz__y_get(n, "content_weight")))
@@ -43,6 +44,9 @@ int pz__rank_cfg_read(pz__rank_cfg *cfg, const pz__ydoc *d) {
   if (!rc && (v = pz__y_get(n, "diversity")))
     rc = pz__y_double(d, v, "ranking.diversity", 0, 1, &cfg->diversity);
   uint64_t k;
+  if (!rc && (v = pz__y_get(n, "diversity_pool")) &&
+      !(rc = pz__y_uint(d, v, "ranking.diversity_pool", 2, 10000, &k)))
+    cfg->diversity_pool = (uint32_t)k;
   if (!rc && (v = pz__y_get(n, "segment_min_members")) &&
       !(rc = pz__y_uint(d, v, "ranking.segment_min_members", 1, UINT32_MAX,
                         &k)))
@@ -475,13 +479,17 @@ static void adjustments(const pz__rank_req *req, const user_view *uv,
     fl |= PZ_RECS_PROMOTED;
     rec->code = PZ_REASON_PROMOTED;
   }
+  /* what moved the item is the net effect of each side's multipliers,
+   * named by its strongest choice or rule in that direction */
+  int32_t more = pi->ufac > 1 ? pi->more : -1, less = pi->ufac < 1 ? pi->less : -1;
+  int32_t boost = pi->rfac > 1 ? pi->boost : -1, bury = pi->rfac < 1 ? pi->bury : -1;
   if (pc->rule >= 0) rec->rule = rules[pc->rule].name;
-  else if (pi->boost >= 0 || pi->bury >= 0)
-    rec->rule = rules[pi->boost >= 0 ? pi->boost : pi->bury].name;
-  if (pi->more >= 0) fl |= PZ_RECS_MORE;
-  if (pi->less >= 0) fl |= PZ_RECS_LESS;
-  if (pi->boost >= 0) fl |= PZ_RECS_BOOSTED;
-  if (pi->bury >= 0) fl |= PZ_RECS_BURIED;
+  else if (boost >= 0 || bury >= 0)
+    rec->rule = rules[boost >= 0 ? boost : bury].name;
+  if (more >= 0) fl |= PZ_RECS_MORE;
+  if (less >= 0) fl |= PZ_RECS_LESS;
+  if (boost >= 0) fl |= PZ_RECS_BOOSTED;
+  if (bury >= 0) fl |= PZ_RECS_BURIED;
   if (pc->diverse) fl |= PZ_RECS_DIVERSITY;
   if (uv->gate_closed) fl |= PZ_RECS_NOT_PERSONALIZED;
   if (req->n_ctx && k->unorm > 0 && rec->contrib[PZ_SIGNAL_CONTENT - 1] != 0 &&
@@ -496,18 +504,13 @@ static void adjustments(const pz__rank_req *req, const user_view *uv,
     rule_words(text, pc->how == PZ__HOW_EDITORIAL ? "featured" : "promoted",
                &rules[pc->rule]);
   }
-  if (pi->more >= 0) {
-    pz__buf_puts(text, "; more of ");
-    pz__buf_puts(text, pl->names[pi->more]);
+  if (more >= 0 || less >= 0) {
+    pz__buf_puts(text, more >= 0 ? "; more of " : "; less of ");
+    pz__buf_puts(text, pl->names[more >= 0 ? more : less]);
     pz__buf_puts(text, ", as you asked");
   }
-  if (pi->less >= 0) {
-    pz__buf_puts(text, "; less of ");
-    pz__buf_puts(text, pl->names[pi->less]);
-    pz__buf_puts(text, ", as you asked");
-  }
-  if (pi->boost >= 0) rule_words(text, "; boosted", &rules[pi->boost]);
-  if (pi->bury >= 0) rule_words(text, "; buried", &rules[pi->bury]);
+  if (boost >= 0) rule_words(text, "; boosted", &rules[boost]);
+  if (bury >= 0) rule_words(text, "; buried", &rules[bury]);
   if (pc->diverse) pz__buf_puts(text, "; for variety");
   if (uv->opted_out) pz__buf_puts(text, "; personalization is off, as you asked");
 }
@@ -583,7 +586,7 @@ static int heaps_init(const pz__rank_env *env, const pz__rank_req *req,
     placed += slots[j] = pz__promo_slots(&pl->promo[j], len, tmp, len);
   pz__free(env->a, tmp, (size_t)len * sizeof *tmp);
   uint64_t pool = (uint64_t)len + placed;
-  if (req->diversity > 0) pool = PZ__MAX(pool, 3 * (uint64_t)len + 10);
+  if (req->diversity > 0) pool = PZ__MAX(pool, env->cfg->diversity_pool);
   pool = PZ__MIN(pool, (uint64_t)live);
   uint64_t cells = pool;
   uint64_t pcap[PZ__PROMO_MAX];
@@ -641,7 +644,7 @@ int pz__rank_recommend(const pz__rank_env *env, const pz__rank_req *req,
     pz__placed *pc;
     uint32_t n;
     rc = pz__rank_place(env->a, env->catalog, &pl, len, &h.top, h.promo,
-                        req->diversity, &pc, &n);
+                        req->diversity, env->cfg->diversity_pool, &pc, &n);
     if (!rc) {
       uint32_t from = PZ__MIN(req->offset, n);
       rc = build(env, req, &sc, &uv, &cv, &pl, pc + from, n - from, out);

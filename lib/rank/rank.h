@@ -15,6 +15,7 @@ typedef struct pz__rank_cfg {
   double segment_weight;
   double cf_weight;
   double diversity; /* MMR weight of a request that does not set one */
+  uint32_t diversity_pool; /* how many of the best MMR re-orders */
   uint32_t segment_min_members;
   uint32_t max_k;
 } pz__rank_cfg;
@@ -65,12 +66,13 @@ typedef struct pz__placed {
 
 /* Arrange the first len slots of the list: pins, promotions (promo[j]
  * holds promotion j's candidates, best first), then the organic order of
- * top (re-ordered by maximal marginal relevance when diversity > 0).
+ * top (its best div_pool re-ordered by maximal marginal relevance when
+ * diversity > 0).
  * *out (len entries allocated; free with len) gets the filled slots,
  * closed up, *n_out of them. */
 int pz__rank_place(const pz__alloc *a, const pz__catalog *c,
                    const pz__plan *pl, uint32_t len, const pz__topk *top,
-                   const pz__topk *promo, double diversity, pz__placed **out,
-                   uint32_t *n_out);
+                   const pz__topk *promo, double diversity, uint32_t div_pool,
+                   pz__placed **out, uint32_t *n_out);
 
 #endif /* PZ_RANK_H */

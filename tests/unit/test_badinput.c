@@ -2329,11 +2329,11 @@ static void test_badinput_recommend_options_v2(void **state) {
     o.diversity = big_div[i];
     RECS_FAIL(PZ_ERANGE, "diversity", NULL, "alice", 5, &o);
   }
-  static const int bad_explain[] = {2, -1, INT_MAX};
+  static const int bad_terse[] = {2, -1, INT_MAX};
   for (size_t i = 0; i < 3; i++) {
     pz_recommend_options_init(&o, PZ_RECOMMEND_OPTIONS_VERSION);
-    o.explain = bad_explain[i];
-    RECS_FAIL(PZ_EINVAL, "explain", NULL, "alice", 5, &o);
+    o.terse = bad_terse[i];
+    RECS_FAIL(PZ_EINVAL, "terse", NULL, "alice", 5, &o);
   }
   static const size_t bad_off[] = {996, 1000, SIZE_MAX, SIZE_MAX - 4};
   for (size_t i = 0; i < sizeof bad_off / sizeof *bad_off; i++) {

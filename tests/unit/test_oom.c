@@ -1171,7 +1171,7 @@ static void ov_workload(test_alloc *ta, cf_tally *t) {
   const char *only[] = {"i1", "i7", "i9"};
   o.restrict_to = only;
   o.n_restrict = 3;
-  o.explain = 0;
+  o.terse = 1;
   CSTEP(pz_recommend(&r, e, "acct", 5, &o));
   pz_recs_free(r);
   pz_choices *c = NULL;

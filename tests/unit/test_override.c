@@ -1036,7 +1036,7 @@ static void test_explain_off(void **state) {
   assert_int_equal(pz_override_pin(f->e, "ada", "r3", 0, 0), PZ_OK);
   pz_recs *full = rec(f->e, "ada", 5, NULL);
   pz_recommend_options o = opts();
-  o.explain = 0;
+  o.terse = 1;
   pz_recs *r = rec(f->e, "ada", 5, &o);
   assert_int_equal(pz_recs_count(r), pz_recs_count(full));
   for (size_t i = 0; i < pz_recs_count(r); i++) {
@@ -1161,6 +1161,143 @@ static void test_overrides_config_errors(void **state) {
   }
 }
 
+
+/* Found in review: a merge could pass the 64-requirement cap (and shift
+ * past a 64-bit mask). The newest 64 stay. */
+static void test_merge_caps_requirements(void **state) {
+  fixture *f = *state;
+  char feat[32];
+  for (int i = 0; i < 64; i++) {
+    snprintf(feat, sizeof feat, "req=%d", i);
+    assert_int_equal(pz_override_require(f->e, "anon", feat, 0), PZ_OK);
+  }
+  f->tc.now += 1000;
+  assert_int_equal(pz_override_require(f->e, "acct", "genre=jazz", 0), PZ_OK);
+  assert_int_equal(pz_profile_merge(f->e, "anon", "acct"), PZ_OK);
+  pz_choices *c;
+  assert_int_equal(pz_override_list(&c, f->e, "acct", 0), PZ_OK);
+  assert_int_equal(pz_choices_count(c), 64);
+  assert_string_equal(pz_choices_target(c, 63), "genre=jazz");
+  assert_string_equal(pz_choices_target(c, 0), "req=1"); /* req=0 went */
+  pz_choices_free(c);
+  /* no item has req=1..63: nothing qualifies, and nothing crashes */
+  pz_recs *r = rec(f->e, "acct", 10, NULL);
+  assert_int_equal(pz_recs_count(r), 0);
+  pz_recs_free(r);
+}
+
+/* Found in review: with diversity the pool grew with offset + k, so
+ * pages of one list disagreed. */
+static void test_diversity_pages_agree(void **state) {
+  fixture *f = *state;
+  char id[16];
+  static const char *const g[] = {"genre=jazz", "genre=rock", "genre=folk",
+                                   "genre=pop", "genre=soul"};
+  static const char *const d[] = {"decade=1950s", "decade=1960s",
+                                  "decade=1970s", "decade=1980s"};
+  static const char *const l[] = {"label=blue", "label=red", "label=house"};
+  for (int i = 0; i < 150; i++) { /* more items than the diversity pool */
+    snprintf(id, sizeof id, "x%d", i);
+    const char *feat[] = {g[i % 5], d[(i / 5) % 4], l[(i / 20) % 3]};
+    double w[] = {1, 0.2 + 0.1 * (i % 7), 0.5 + 0.05 * (i % 11)};
+    assert_int_equal(pz_item_put(f->e, id, feat, w, 3), PZ_OK);
+  }
+  /* a broad taste: every item scores, each differently */
+  for (int i = 0; i < 5; i++) {
+    snprintf(id, sizeof id, "x%d", i * 31);
+    assert_int_equal(pz_track(f->e, "ada", id, "view", 1 + i, T0), PZ_OK);
+  }
+  pz_recommend_options o = opts();
+  o.diversity = 0.3;
+  pz_recs *all = rec(f->e, "ada", 150, &o);
+  assert_int_equal(pz_recs_count(all), 150);
+  for (size_t page = 0; page < 30; page++) {
+    o.offset = page * 5;
+    pz_recs *r = rec(f->e, "ada", 5, &o);
+    for (size_t i = 0; i < pz_recs_count(r); i++)
+      assert_string_equal(pz_recs_item(r, i), pz_recs_item(all, page * 5 + i));
+    pz_recs_free(r);
+  }
+  pz_recs_free(all);
+}
+
+/* Found in review: flags and the rule named follow the net effect. */
+static void test_net_direction_names_the_mover(void **state) {
+  fixture *f = *state;
+  static const char doc[] =
+      "rules:\n"
+      "  - {name: small_up, kind: boost, factor: 1.1, match: {features: "
+      "[genre=folk]}}\n"
+      "  - {name: big_down, kind: bury, factor: 0.2, match: {features: "
+      "[label=green]}}\n";
+  assert_int_equal(pz_override_rules_load(f->e, doc, sizeof doc - 1), PZ_OK);
+  assert_int_equal(pz_override_adjust(f->e, "ada", "genre=folk", 2, 0), PZ_OK);
+  assert_int_equal(pz_override_adjust(f->e, "ada", "label=green", 0.25, 0),
+                   PZ_OK);
+  pz_recs *r = rec(f->e, "ada", 20, NULL);
+  size_t f1 = (size_t)position(r, "f1"); /* folk and green */
+  assert_true(pz_recs_factor(r, f1, PZ_FACTOR_PERSON) == 0.5);
+  assert_int_equal(pz_recs_flags(r, f1) &
+                       (PZ_RECS_MORE | PZ_RECS_LESS | PZ_RECS_BOOSTED |
+                        PZ_RECS_BURIED),
+                   PZ_RECS_LESS | PZ_RECS_BURIED);
+  assert_string_equal(pz_recs_rule(r, f1), "big_down");
+  assert_non_null(strstr(pz_recs_reason(r, f1),
+                         "; less of label=green, as you asked; buried (rule "
+                         "big_down)"));
+  assert_null(strstr(pz_recs_reason(r, f1), "more of"));
+  size_t f2 = (size_t)position(r, "f2"); /* folk only */
+  assert_int_equal(pz_recs_flags(r, f2) & (PZ_RECS_MORE | PZ_RECS_BOOSTED),
+                   PZ_RECS_MORE | PZ_RECS_BOOSTED);
+  assert_string_equal(pz_recs_rule(r, f2), "small_up");
+  pz_recs_free(r);
+  /* lists of similar items carry neutral factors */
+  assert_int_equal(pz_similar_items(&r, f->e, "j1", 3), PZ_OK);
+  assert_true(pz_recs_count(r) > 0);
+  assert_true(pz_recs_factor(r, 0, PZ_FACTOR_PERSON) == 1.0);
+  assert_true(pz_recs_factor(r, 0, PZ_FACTOR_RULES) == 1.0);
+  assert_int_equal(pz_recs_flags(r, 0), 0);
+  pz_recs_free(r);
+}
+
+/* Found in review: a refused choice had already wiped expired ones. */
+static void test_refused_choice_changes_nothing(void **state) {
+  (void)state;
+  fixture *f;
+  assert_int_equal(open_with((void **)&f, "overrides: {max_choices: 2}"), 0);
+  assert_int_equal(pz_override_block_item(f->e, "ada", "j1", T0 + 10), PZ_OK);
+  assert_int_equal(pz_override_block_item(f->e, "ada", "j2", 0), PZ_OK);
+  f->tc.now = T0 + 10; /* j1's block has expired: one choice in force */
+  assert_int_equal(pz_override_block_item(f->e, "ada", "j3", 0), PZ_OK);
+  char before[4096], after[4096];
+  size_t n;
+  assert_int_equal(pz_profile_export(before, sizeof before, &n, f->e, "ada"),
+                   PZ_OK);
+  assert_null(strstr(before, "\"target\":\"j1\"")); /* wiped by that write */
+  assert_int_equal(pz_override_adjust(f->e, "ada", "genre=pop", 2, T0 + 20),
+                   PZ_ELIMIT);
+  f->tc.now = T0 + 30;
+  assert_int_equal(pz_override_block_item(f->e, "ada", "j3", T0 + 40), PZ_OK);
+  f->tc.now = T0 + 50;
+  assert_int_equal(pz_profile_export(before, sizeof before, &n, f->e, "ada"),
+                   PZ_OK);
+  assert_non_null(strstr(before, "\"expired\":true"));
+  assert_int_equal(pz_override_more(f->e, "ada", "genre=pop", 0), PZ_OK);
+  assert_int_equal(pz_override_more(f->e, "ada", "genre=rock", 0), PZ_ELIMIT);
+  assert_int_equal(pz_profile_export(after, sizeof after, &n, f->e, "ada"),
+                   PZ_OK);
+  assert_null(strstr(after, "\"expired\":true"));
+  char again[4096];
+  assert_int_equal(pz_override_less(f->e, "ada", "genre=folk", 0), PZ_ELIMIT);
+  assert_int_equal(pz_profile_export(again, sizeof again, &n, f->e, "ada"),
+                   PZ_OK);
+  assert_string_equal(after, again);
+  /* ids are checked before the position */
+  assert_int_equal(pz_override_pin(f->e, "", "j1", -7, 0), PZ_EINVAL);
+  void *st = f;
+  teardown(&st);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_block_item_and_feature, setup, teardown),
@@ -1194,6 +1331,10 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_version_1_options, setup, teardown),
       cmocka_unit_test(test_overrides_config),
       cmocka_unit_test(test_overrides_config_errors),
+      cmocka_unit_test_setup_teardown(test_merge_caps_requirements, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_diversity_pages_agree, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_net_direction_names_the_mover, setup, teardown),
+      cmocka_unit_test(test_refused_choice_changes_nothing),
   };
   return cmocka_run_group_tests_name("override", tests, NULL, NULL);
 }
