@@ -132,6 +132,10 @@ typedef struct pz__plan {
   pz__pact *ia; /* item actions, sorted by key */
   uint32_t n_ia, ia_cap;
   uint64_t bloom[16]; /* feature keys of fa, 1024 bits */
+  /* where each feature key's actions start in fa: open addressing, slot
+   * key + 1 (0 empty); built by pz__plan_finish */
+  uint32_t *fkey, *fstart;
+  uint32_t fcap;
   uint32_t *only;     /* restrict_to: sorted item indices */
   uint32_t n_only, only_cap;
   bool restricted;
@@ -160,8 +164,9 @@ int pz__plan_choices(pz__plan *pl, const pz__choices *ch,
 int pz__plan_request(pz__plan *pl, const pz__catalog *c,
                      const char *const *exclude, size_t n_exclude,
                      const char *const *restrict_to, size_t n_restrict);
-/* Sort the actions and fill the bloom filter; call once, last. */
-void pz__plan_finish(pz__plan *pl);
+/* Sort the actions, fill the bloom filter and the key index; call once,
+ * last. PZ_OK or PZ_ENOMEM. */
+int pz__plan_finish(pz__plan *pl);
 
 /* What the plan does to one item. */
 typedef struct pz__pitem {
@@ -176,6 +181,24 @@ typedef struct pz__pitem {
 
 void pz__plan_item(const pz__plan *pl, uint32_t idx, const pz__item *it,
                    bool detail, pz__pitem *out);
+/* The same where the caller knows where idx's item actions start in ia
+ * (ia_at: the first with key >= idx), as a scan in item order does. */
+void pz__plan_item_at(const pz__plan *pl, uint32_t idx, const pz__item *it,
+                      uint32_t ia_at, pz__pitem *out);
+/* The plan's feature filter: 1024 bits over the feature keys of fa. */
+static inline uint32_t pz__plan_bloom_bit(uint32_t key) {
+  return (key * 2654435761u) >> 22;
+}
+/* Might a feature action apply to the item? (No: no feature action does;
+ * the scan then needs no pz__plan_item for it.) */
+PZ__HOT_INLINE bool pz__plan_touches(const pz__plan *pl, const pz__item *it) {
+  for (uint32_t f = 0; f < it->nf; f++) {
+    uint32_t b = pz__plan_bloom_bit(it->f[f].i);
+    if ((pl->bloom[b >> 6] >> (b & 63)) & 1) return true;
+  }
+  return false;
+}
+
 /* A score after both multipliers (divided by them when negative). */
 static inline double pz__plan_apply(double s, double f) {
   return s >= 0 ? s * f : s / f;

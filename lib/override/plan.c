@@ -19,6 +19,8 @@ void pz__plan_free(pz__plan *pl) {
   pz__free(a, pl->ia, (size_t)pl->ia_cap * sizeof *pl->ia);
   pz__free(a, pl->only, (size_t)pl->only_cap * sizeof *pl->only);
   pz__free(a, pl->pins, (size_t)pl->pins_cap * sizeof *pl->pins);
+  pz__free(a, pl->fkey, (size_t)pl->fcap * sizeof *pl->fkey);
+  pz__free(a, pl->fstart, (size_t)pl->fcap * sizeof *pl->fstart);
   for (uint32_t i = 0; i < pl->n_names; i++)
     pz__free_wipe(a, pl->names[i], strlen(pl->names[i]) + 1);
   pz__free(a, pl->names, (size_t)pl->names_cap * sizeof *pl->names);
@@ -188,10 +190,6 @@ static int cmp_pact(const void *x, const void *y) {
   return (a->ref > b->ref) - (a->ref < b->ref);
 }
 
-static inline uint32_t bloom_bit(uint32_t key) {
-  return (key * 2654435761u) >> 22; /* 10 bits */
-}
-
 /* Placement order: the person's pins at a slot (by slot, newer first),
  * the business's (rule order), the person's without a slot (newer
  * first). */
@@ -209,13 +207,39 @@ static int cmp_pin(const void *x, const void *y) {
   return (a->item > b->item) - (a->item < b->item);
 }
 
-void pz__plan_finish(pz__plan *pl) {
+static inline uint32_t key_slot(uint32_t key, uint32_t cap) {
+  return (key * 0x9E3779B1u) & (cap - 1);
+}
+
+int pz__plan_finish(pz__plan *pl) {
   if (pl->n_pins) qsort(pl->pins, pl->n_pins, sizeof *pl->pins, cmp_pin);
   if (pl->n_fa) qsort(pl->fa, pl->n_fa, sizeof *pl->fa, cmp_pact);
   if (pl->n_ia) qsort(pl->ia, pl->n_ia, sizeof *pl->ia, cmp_pact);
+  if (!pl->n_fa) return PZ_OK;
+  uint32_t cap = 16;
+  while (cap < 2 * pl->n_fa) cap *= 2;
+  pl->fkey = pz__calloc(pl->a, cap, sizeof *pl->fkey);
+  pl->fstart = pz__malloc(pl->a, (size_t)cap * sizeof *pl->fstart);
+  pl->fcap = cap;
+  if (!pl->fkey || !pl->fstart) return PZ_ENOMEM;
   for (uint32_t j = 0; j < pl->n_fa; j++) {
-    uint32_t b = bloom_bit(pl->fa[j].key);
+    uint32_t key = pl->fa[j].key, b = pz__plan_bloom_bit(key);
     pl->bloom[b >> 6] |= 1ull << (b & 63);
+    if (j && pl->fa[j - 1].key == key) continue;
+    uint32_t h = key_slot(key, cap);
+    while (pl->fkey[h]) h = (h + 1) & (cap - 1);
+    pl->fkey[h] = key + 1;
+    pl->fstart[h] = j;
+  }
+  return PZ_OK;
+}
+
+/* Where a feature key's actions start in fa, or n_fa. */
+static inline uint32_t fa_start(const pz__plan *pl, uint32_t key) {
+  for (uint32_t h = key_slot(key, pl->fcap);; h = (h + 1) & (pl->fcap - 1)) {
+    uint32_t k = pl->fkey[h];
+    if (k == key + 1) return pl->fstart[h];
+    if (!k) return pl->n_fa;
   }
 }
 
@@ -279,8 +303,9 @@ static float clamp(double f, double lo, double hi) {
   return (float)(f < lo ? lo : f > hi ? hi : f);
 }
 
-void pz__plan_item(const pz__plan *pl, uint32_t idx, const pz__item *it,
-                   bool detail, pz__pitem *o) {
+/* The restrict list, item actions from ia_at, and feature actions. */
+static void evaluate(const pz__plan *pl, uint32_t idx, const pz__item *it,
+                     uint32_t ia_at, bool detail, pz__pitem *o) {
   o->ok = true;
   o->ufac = o->rfac = 1;
   o->promo = 0;
@@ -299,16 +324,14 @@ void pz__plan_item(const pz__plan *pl, uint32_t idx, const pz__item *it,
     }
   }
   acc s = {false, 0, 1, 1, 0, {0}, 1, 1, 1, 1};
-  if (pl->n_ia)
-    for (uint32_t j = lower_bound(pl->ia, pl->n_ia, idx);
-         j < pl->n_ia && pl->ia[j].key == idx; j++)
-      apply(&pl->ia[j], detail, o, &s);
+  for (uint32_t j = ia_at; j < pl->n_ia && pl->ia[j].key == idx; j++)
+    apply(&pl->ia[j], detail, o, &s);
   for (uint32_t f = 0; pl->n_fa && f < it->nf && !s.out; f++) {
-    uint32_t key = it->f[f].i, b = bloom_bit(key);
+    uint32_t key = it->f[f].i, b = pz__plan_bloom_bit(key);
     if (!(pl->bloom[b >> 6] & (1ull << (b & 63)))) continue;
     int8_t sign = it->f[f].v < 0 ? -1 : 1;
-    for (uint32_t j = lower_bound(pl->fa, pl->n_fa, key);
-         j < pl->n_fa && pl->fa[j].key == key; j++)
+    for (uint32_t j = fa_start(pl, key); j < pl->n_fa && pl->fa[j].key == key;
+         j++)
       if (pl->fa[j].sign == sign) apply(&pl->fa[j], detail, o, &s);
   }
   if (s.out || s.req != pl->req_mask) {
@@ -318,6 +341,17 @@ void pz__plan_item(const pz__plan *pl, uint32_t idx, const pz__item *it,
   o->ufac = clamp(s.uf, pl->cfg->min_factor, pl->cfg->max_factor);
   o->rfac = clamp(s.rf, pl->cfg->rule_min_factor, pl->cfg->rule_max_factor);
   o->promo = s.promo;
+}
+
+void pz__plan_item(const pz__plan *pl, uint32_t idx, const pz__item *it,
+                   bool detail, pz__pitem *o) {
+  evaluate(pl, idx, it, pl->n_ia ? lower_bound(pl->ia, pl->n_ia, idx) : 0,
+           detail, o);
+}
+
+void pz__plan_item_at(const pz__plan *pl, uint32_t idx, const pz__item *it,
+                      uint32_t ia_at, pz__pitem *o) {
+  evaluate(pl, idx, it, ia_at, false, o);
 }
 
 uint32_t pz__promo_slots(const pz__promo *p, uint32_t len, uint32_t *out,

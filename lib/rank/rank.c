@@ -372,13 +372,25 @@ static void scan(const scorer *kp, const user_view *uv, const pz__plan *pl,
                  pz__topk *top, pz__topk *promo) {
   const scorer k = *kp;
   const pz__catalog *c = k.c;
-  uint32_t seen_at = 0, seg_pos = 0;
-  bool any = pl->any;
+  uint32_t seen_at = 0, seg_pos = 0, ia_at = 0, only_at = 0;
+  bool any = pl->any, free_pass = pl->req_mask == 0;
+  pz__pitem neutral = {true, 1, 1, 0, -1, -1, -1, -1};
   for (uint32_t i = 0; i < c->n; i++) {
     if (!candidate(c, uv, i, &seen_at)) continue;
-    pz__pitem pi;
+    pz__pitem pi = neutral;
     if (any) {
-      pz__plan_item(pl, i, c->items[i], false, &pi);
+      /* most items meet no action: cursors over the sorted item lists
+       * and the feature filter find them without pz__plan_item */
+      if (pl->restricted) {
+        while (only_at < pl->n_only && pl->only[only_at] < i) only_at++;
+        if (only_at == pl->n_only || pl->only[only_at] != i) continue;
+      }
+      while (ia_at < pl->n_ia && pl->ia[ia_at].key < i) ia_at++;
+      bool ia_hit = ia_at < pl->n_ia && pl->ia[ia_at].key == i;
+      if (ia_hit || pz__plan_touches(pl, c->items[i]))
+        pz__plan_item_at(pl, i, c->items[i], ia_at, &pi);
+      else if (!free_pass) /* no feature of it is required */
+        continue;
       if (!pi.ok) continue;
     }
     double by[PZ__N_SIGNALS];
@@ -630,10 +642,8 @@ int pz__rank_recommend(const pz__rank_env *env, const pz__rank_req *req,
   if (!rc)
     rc = pz__plan_request(&pl, env->catalog, req->exclude, req->n_exclude,
                           req->restrict_to, req->n_restrict);
-  if (!rc) {
-    pz__plan_finish(&pl);
-    rc = cf_prepare(env, &uv, &cv);
-  }
+  if (!rc) rc = pz__plan_finish(&pl);
+  if (!rc) rc = cf_prepare(env, &uv, &cv);
   uint32_t len = req->offset + req->k; /* checked against max_k */
   if (!rc) rc = heaps_init(env, req, &pl, len, &h);
   if (!rc) {
