@@ -264,7 +264,7 @@ typedef struct acc {
   double more_f, less_f, boost_f, bury_f;
 } acc;
 
-static void apply(const pz__pact *x, bool detail,
+PZ__HOT_INLINE void apply(const pz__pact *x, bool detail,
                   pz__pitem *o, acc *s) {
   switch (x->kind) {
   case PZ__PA_FILTER:
@@ -304,7 +304,8 @@ static float clamp(double f, double lo, double hi) {
 }
 
 /* The restrict list, item actions from ia_at, and feature actions. */
-static void evaluate(const pz__plan *pl, uint32_t idx, const pz__item *it,
+PZ__HOT_INLINE void evaluate(const pz__plan *pl, uint32_t idx,
+                             const pz__item *it,
                      uint32_t ia_at, bool detail, pz__pitem *o) {
   o->ok = true;
   o->ufac = o->rfac = 1;
@@ -323,7 +324,15 @@ static void evaluate(const pz__plan *pl, uint32_t idx, const pz__item *it,
       return;
     }
   }
-  acc s = {false, 0, 1, 1, 0, {0}, 1, 1, 1, 1};
+  /* field by field: a struct initializer becomes a `rep stos`, which
+   * costs more than the rest of a typical item */
+  acc s;
+  s.out = false;
+  s.req = 0;
+  s.uf = s.rf = 1;
+  s.promo = 0;
+  for (size_t w = 0; w < PZ__RULES_MAX / 64; w++) s.rules_seen[w] = 0;
+  s.more_f = s.less_f = s.boost_f = s.bury_f = 1;
   for (uint32_t j = ia_at; j < pl->n_ia && pl->ia[j].key == idx; j++)
     apply(&pl->ia[j], detail, o, &s);
   for (uint32_t f = 0; pl->n_fa && f < it->nf && !s.out; f++) {

@@ -45,6 +45,13 @@ static void put(pz__placed *slot, iset *taken, uint32_t at, uint32_t item,
   iset_add(taken, item);
 }
 
+/* The person pinned this item too: their pin places it, as theirs. */
+static bool pinned_by_person(const pz__plan *pl, uint32_t item) {
+  for (uint32_t j = 0; j < pl->n_pins; j++)
+    if (pl->pins[j].rule < 0 && pl->pins[j].item == item) return true;
+  return false;
+}
+
 /* Pins in the plan's order (pz__plan_finish): the person's at a slot,
  * the business's, the person's without a slot. Each takes the first free
  * slot from its own. */
@@ -53,6 +60,7 @@ static void place_pins(const pz__plan *pl, const pz__catalog *c,
   for (uint32_t j = 0; j < pl->n_pins; j++) {
     const pz__ppin *p = &pl->pins[j];
     if (iset_has(taken, p->item) || !eligible(pl, c, p->item)) continue;
+    if (p->rule >= 0 && pinned_by_person(pl, p->item)) continue;
     uint32_t at = free_slot(slot, len, p->pos > 0 ? (uint32_t)p->pos : 0);
     if (at == len) continue;
     put(slot, taken, at, p->item,

@@ -776,8 +776,8 @@ static void ovr_make_user(const ovr_world *w, uint32_t u, ovr_user *o) {
     at = (at + 1) % items;
     synth_item_id(at, id, sizeof id);
     /* not an editorial pick either: an item pinned by the person and by
-     * a pin rule is placed by the rule, at the rule's slot and as
-     * "featured", which would blur the check of the person's pins */
+     * a pin rule is the person's pin, which would leave the rule's slot
+     * to the next pin and blur the check of both */
     if (!ovr_passes_rules(w, at) || !ovr_passes_person(d, o, at) ||
         ovr_taken(o, id) || at == w->editorial[0] || at == w->editorial[1])
       continue;

@@ -715,6 +715,20 @@ static void test_business_pin_and_contest(void **state) {
   assert_string_equal(pz_recs_item(r, 1), "f2");
   assert_string_equal(pz_recs_item(r, 2), "r3");
   pz_recs_free(r);
+  /* the same item pinned by both: it is the person's pin (found in the
+   * benchmark: it showed as "featured" at the rule's slot) */
+  assert_int_equal(pz_override_pin(f->e, "bea", "f2", -1, 0), PZ_OK);
+  r = rec(f->e, "bea", 4, NULL);
+  assert_string_equal(pz_recs_item(r, 0), "f2");
+  assert_int_equal(pz_recs_reason_code(r, 0), PZ_REASON_PINNED);
+  assert_null(pz_recs_rule(r, 0));
+  pz_recs_free(r);
+  assert_int_equal(pz_override_pin(f->e, "bea", "f2", 3, 0), PZ_OK);
+  r = rec(f->e, "bea", 4, NULL);
+  assert_string_equal(pz_recs_item(r, 3), "f2");
+  assert_int_equal(pz_recs_reason_code(r, 3), PZ_REASON_PINNED);
+  assert_int_equal(position(r, "r3"), 0); /* the promotion takes slot 0 */
+  pz_recs_free(r);
   /* a person's block removes the business pin and the promotion */
   assert_int_equal(pz_override_block_item(f->e, "ada", "f2", 0), PZ_OK);
   assert_int_equal(pz_override_block_feature(f->e, "ada", "decade=1980s", 0),
