@@ -23,6 +23,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   rc = pz_recommend(&r, e, "u", 1, NULL);
   if (rc != PZ_OK) abort();
   pz_recs_free(r);
+  /* the person's choices and the config's rules (0.4) */
+  const char *g[] = {"genre=rock"};
+  if (pz_item_put(e, "b", g, NULL, 1) != PZ_OK) abort();
+  if (pz_override_pin(e, "u", "b", 0, 0) != PZ_OK) abort();
+  if (pz_override_more(e, "u", "decade=1960s", 0) != PZ_OK) abort();
+  rc = pz_override_not_interested(e, "u", "a", 1000);
+  if (rc != PZ_OK && rc != PZ_ECONSENT) abort();
+  pz_recommend_options o;
+  pz_recommend_options_init(&o, PZ_RECOMMEND_OPTIONS_VERSION);
+  o.diversity = 0.5;
+  o.context = g;
+  o.n_context = 1;
+  rc = pz_recommend(&r, e, "u", 2, &o);
+  if (rc != PZ_OK) abort();
+  for (size_t i = 0; i < pz_recs_count(r); i++)
+    if (!pz_recs_item(r, i) || !pz_recs_reason(r, i)) abort();
+  pz_recs_free(r);
   pz_engine_free(e);
   return 0;
 }

@@ -946,16 +946,12 @@ static void cf_workload(test_alloc *ta, cf_tally *t) {
   pz_engine_free(e);
 }
 
-static void cf_run_all(int forever) {
-  strcpy(cf_oom_file, "/tmp/pz_oom_cf_XXXXXX");
-  int fd = mkstemp(cf_oom_file);
-  assert_true(fd >= 0);
-  static const char rows[] = "user\titem\tvalue\n"
-                             "u1\ti5\t2\n"
-                             "imp\ti1\t1\n"
-                             "imp\tnewitem\t1\n";
-  assert_int_equal(write(fd, rows, sizeof rows - 1), (ssize_t)(sizeof rows - 1));
-  close(fd);
+/* Run a workload once per allocation point, failing that allocation (and,
+ * forever, every later one), until a run no longer reaches its point.
+ * Allocations a workload makes between quiet_begin and quiet_end do not
+ * count as points. */
+typedef void (*points_fn)(test_alloc *ta, cf_tally *t);
+static void points_run(points_fn work, int forever) {
   long total = 0;
   int problems = 0;
   for (long n = 1;; n++) {
@@ -965,7 +961,7 @@ static void cf_run_all(int forever) {
     ta.fail_forever = forever;
     cf_tally t;
     memset(&t, 0, sizeof t);
-    cf_workload(&ta, &t);
+    work(&ta, &t);
     if (ta.live_blocks != 0 || ta.bad_osize != 0) {
       print_error("failing allocation %ld%s: %ld blocks leaked, %ld bad "
                   "sizes\n",
@@ -973,7 +969,8 @@ static void cf_run_all(int forever) {
       problems++;
     }
     problems += t.errors;
-    if (ta.count < n) { /* the whole workload ran without reaching n */
+    if (ta.fail_at == 0 || ta.fail_at > ta.count) {
+      /* the whole workload ran without reaching the failing point */
       if (t.failures) {
         print_error("%d failure(s) though allocation %ld was never reached\n",
                     t.failures, n);
@@ -984,10 +981,23 @@ static void cf_run_all(int forever) {
     }
     if (problems > 20) break;
   }
-  unlink(cf_oom_file);
   if (problems) fail_msg("%d problem(s) at failing allocation points", problems);
   assert_true(total > 200); /* the workload does allocate a lot */
   print_message("      %ld allocation points checked\n", total);
+}
+
+static void cf_run_all(int forever) {
+  strcpy(cf_oom_file, "/tmp/pz_oom_cf_XXXXXX");
+  int fd = mkstemp(cf_oom_file);
+  assert_true(fd >= 0);
+  static const char rows[] = "user\titem\tvalue\n"
+                             "u1\ti5\t2\n"
+                             "imp\ti1\t1\n"
+                             "imp\tnewitem\t1\n";
+  assert_int_equal(write(fd, rows, sizeof rows - 1), (ssize_t)(sizeof rows - 1));
+  close(fd);
+  points_run(cf_workload, forever);
+  unlink(cf_oom_file);
 }
 
 static void test_oom_cf_fail_once_at_every_point(void **state) {
@@ -1206,40 +1216,7 @@ static void ov_workload(test_alloc *ta, cf_tally *t) {
   pz_engine_free(e);
 }
 
-static void ov_run_all(int forever) {
-  long total = 0;
-  int problems = 0;
-  for (long n = 1;; n++) {
-    test_alloc ta;
-    test_alloc_reset(&ta);
-    ta.fail_at = n;
-    ta.fail_forever = forever;
-    cf_tally t;
-    memset(&t, 0, sizeof t);
-    ov_workload(&ta, &t);
-    if (ta.live_blocks != 0 || ta.bad_osize != 0) {
-      print_error("failing allocation %ld%s: %ld blocks leaked, %ld bad "
-                  "sizes\n",
-                  n, forever ? " onwards" : "", ta.live_blocks, ta.bad_osize);
-      problems++;
-    }
-    problems += t.errors;
-    if (ta.fail_at > ta.count || ta.fail_at == 0) {
-      /* the whole workload ran without reaching the failing point */
-      if (t.failures) {
-        print_error("%d failure(s) though allocation %ld was never reached\n",
-                    t.failures, n);
-        problems++;
-      }
-      total = n - 1;
-      break;
-    }
-    if (problems > 20) break;
-  }
-  if (problems) fail_msg("%d problem(s) at failing allocation points", problems);
-  assert_true(total > 200); /* the workload does allocate a lot */
-  print_message("      %ld allocation points checked\n", total);
-}
+static void ov_run_all(int forever) { points_run(ov_workload, forever); }
 
 static void test_oom_overrides_fail_once_at_every_point(void **state) {
   (void)state;
