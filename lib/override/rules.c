@@ -269,11 +269,13 @@ static int read_pin(const pz__brules_env *env, const pz__ydoc *d,
 
 static int read_rule(const pz__brules_env *env, const pz__ydoc *d,
                      const pz__ynode *rn, pz__brules *set, pz__rule *r) {
-  if (rn->kind != PZ__Y_MAP)
-    return pz__y_err(d, rn, "a rule must be a map");
+  /* a mapping with plain, distinct keys (which kind allows which is
+   * checked below, once the kind is known) */
+  int rc = pz__y_map(d, rn, "a rule", NULL);
+  if (rc) return rc;
   const pz__ynode *nm = pz__y_get(rn, "name"), *kd = pz__y_get(rn, "kind");
   if (!nm) return pz__y_err(d, rn, "a rule needs a name");
-  int rc = read_text(d, nm, "a rule name", PZ_ID_MAX);
+  rc = read_text(d, nm, "a rule name", PZ_ID_MAX);
   if (rc) return rc;
   for (uint32_t i = 0; i < set->n; i++)
     if (set->r[i].nlen == nm->len && memcmp(set->r[i].name, nm->str, nm->len) == 0)

@@ -838,6 +838,11 @@ static void test_rules_load_replace_and_errors(void **state) {
       {"rules:\n  - {name: a, kind: promote, fraction: 0.5, every: 2, match: "
        "{items: [x]}}\n",
        "every goes with slots"},
+      /* found by fuzzing: a key that is not a plain word (NULL text) */
+      {"rules:\n  - {name: a, kind: filter, [k]: 1, match: {items: [x]}}\n",
+       "keys in a rule must be plain words"},
+      {"rules:\n  - {name: a, kind: filter, match: {items: [x]}, name: b}\n",
+       "duplicate key \"name\" in a rule"},
   };
   for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
     int rc = pz_override_rules_load(f->e, bad[i].doc, strlen(bad[i].doc));
