@@ -129,7 +129,9 @@ PZ_API int pz_override_less(pz_engine *e, const char *user,
  * "Not interested" in an item: blocks it (no expiry) and, when the person
  * is personalized, records an event of type `overrides.not_interested_event`
  * (default "dislike", weight -3): the item's features lose interest, so
- * similar items rank lower too. Without consent (or opted out) only the
+ * similar items rank lower too (by content: collaborative filtering reads
+ * only positive amounts, so the dismissal does not push down the item's
+ * CF neighbours). Without consent (or opted out) only the
  * block is stored. ts_ms 0 = now.
  * @return as pz_override_block_item() and pz_track(). If the event was
  *         recorded but the block could not be stored (PZ_ENOMEM,
