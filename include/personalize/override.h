@@ -27,6 +27,9 @@
  * merge, of two choices on one target the one made later wins; made at
  * the same millisecond, the account's (`into`) wins.
  *
+ * Features match an item by their hashed index alone, whatever the
+ * weight (even negative) the item gives them.
+ *
  * Times are milliseconds since the Unix epoch. `expires_ms` 0 means the
  * choice never expires; otherwise it applies while now < expires_ms and is
  * ignored from expires_ms on (and wiped at the next write to the person's

@@ -144,7 +144,9 @@ PZ_API int pz_recommend_options_init(pz_recommend_options *opts,
  * person's multipliers, business boosts and buries, ordering with
  * optional diversity, then pins and promotions at their slots. Pages of
  * one list agree: an item shows on one page only, as long as nothing
- * changed between the calls. Free the result with pz_recs_free().
+ * changed between the calls (the arrangement covers every slot a pin or
+ * promotion can reach, all of `ranking.max_k` with a promotion by
+ * fraction, which costs a larger candidate pool per request). Free the result with pz_recs_free().
  * @return PZ_OK; PZ_EINVAL (NULL, bad id, k == 0, negative now_ms,
  *         include_seen or terse not 0 or 1, a NULL or bad id or feature
  *         in a non-NULL list, a NULL list with a nonzero count, NaN

@@ -67,7 +67,7 @@ static int put(pz_engine *e, const char *user, want *w) {
   c.created = now > 0 ? now : 0;
   c.expires = w->expires;
   c.pos = w->pos;
-  c.factor = (float)w->factor;
+  c.factor = w->factor;
   pz__shard_wrlock(&e->profiles, u.shard);
   pz__profile *p;
   bool created;
@@ -142,10 +142,16 @@ PZ_API int pz_override_not_interested(pz_engine *e, const char *user,
   bool learn = pz__profile_personalized(&e->profiles,
                                         pz__profiles_find(&e->profiles, &u));
   pz__shard_unlock(&e->profiles, u.shard);
-  /* the event first: it validates the timestamp and may refuse */
+  int64_t now = e->clock(e->clock_ud);
+  if (ts_ms > now + PZ__FUTURE_MAX_MS)
+    return pz__fail(PZ_ERANGE, "timestamp %lld is more than 366 days after "
+                    "the engine's clock", (long long)ts_ms);
+  /* the event first, so that a refused event stores nothing; an opt-out
+   * or withdrawal since the check above only means nothing is learnt */
   if (learn) {
     const char *type = e->pcfg.types[e->ocfg.not_interested_type].name;
-    if ((rc = pz_track(e, user, item, type, 1, ts_ms))) return rc;
+    rc = pz_track(e, user, item, type, 1, ts_ms);
+    if (rc && rc != PZ_ECONSENT) return rc;
   }
   want w = {PZ_CHOICE_BLOCK_ITEM, item, 1, -1, 0};
   return put(e, user, &w);
@@ -161,10 +167,12 @@ PZ_API int pz_override_opt_out(pz_engine *e, const char *user, int opted_out) {
   int64_t now = e->clock(e->clock_ud);
   pz__engine_derived_wrlock(e);
   pz__shard_wrlock(&e->profiles, u.shard);
-  pz__profile *p;
-  bool created;
-  rc = pz__profiles_obtain(&e->profiles, &u, &p, &created);
-  if (!rc) rc = pz__choices_opt(&e->profiles, p, opted_out == 1, now);
+  pz__profile *p = NULL;
+  bool created = false;
+  /* opting in someone the engine does not know changes nothing */
+  if (opted_out || pz__profiles_find(&e->profiles, &u))
+    rc = pz__profiles_obtain(&e->profiles, &u, &p, &created);
+  if (!rc && p) rc = pz__choices_opt(&e->profiles, p, opted_out == 1, now);
   /* no profiling: out of every derived model now; the data stays */
   if (!rc && opted_out) pz__engine_forget(e, &u, NULL);
   if (rc && created) pz__profiles_remove(&e->profiles, &u);

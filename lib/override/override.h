@@ -106,8 +106,8 @@ typedef struct pz__pact {
   uint32_t key; /* feature index, or item index */
   int8_t sign;  /* feature actions: the hashed sign */
   uint8_t kind;
-  uint16_t ref;
-  float factor;
+  uint32_t ref;
+  double factor;
 } pz__pact;
 
 typedef struct pz__ppin {
@@ -171,8 +171,8 @@ int pz__plan_finish(pz__plan *pl);
 /* What the plan does to one item. */
 typedef struct pz__pitem {
   bool ok;      /* passes every hard filter */
-  float ufac;   /* the person's multiplier, clamped */
-  float rfac;   /* the rules' multiplier, clamped */
+  double ufac;  /* the person's multiplier, clamped */
+  double rfac;  /* the rules' multiplier, clamped */
   uint32_t promo; /* bit j: matches promotion j */
   /* detail, filled when asked: the strongest action of each direction */
   int32_t more, less;   /* index into names, or -1 */

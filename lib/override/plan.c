@@ -28,7 +28,7 @@ void pz__plan_free(pz__plan *pl) {
 }
 
 static int add_fa(pz__plan *pl, uint32_t key, int8_t sign, uint8_t kind,
-                  uint16_t ref, float factor) {
+                  uint32_t ref, double factor) {
   int rc = pz__grow(pl->a, (void **)&pl->fa, &pl->fa_cap, pl->n_fa + 1,
                     sizeof *pl->fa);
   if (rc) return rc;
@@ -37,8 +37,8 @@ static int add_fa(pz__plan *pl, uint32_t key, int8_t sign, uint8_t kind,
   return PZ_OK;
 }
 
-static int add_ia(pz__plan *pl, uint32_t key, uint8_t kind, uint16_t ref,
-                  float factor) {
+static int add_ia(pz__plan *pl, uint32_t key, uint8_t kind, uint32_t ref,
+                  double factor) {
   int rc = pz__grow(pl->a, (void **)&pl->ia, &pl->ia_cap, pl->n_ia + 1,
                     sizeof *pl->ia);
   if (rc) return rc;
@@ -64,9 +64,9 @@ static uint32_t live_item(const pz__catalog *c, const char *id, size_t len) {
 }
 
 /* Actions of one rule on its features and items. */
-static int rule_actions(pz__plan *pl, const pz__rule *r, uint16_t ref,
+static int rule_actions(pz__plan *pl, const pz__rule *r, uint32_t ref,
                         uint8_t kind, const pz__catalog *c) {
-  float f = (float)r->factor;
+  double f = r->factor;
   int rc = PZ_OK;
   for (uint32_t j = 0; !rc && j < r->n_feat; j++)
     rc = add_fa(pl, r->feat[j].i, r->feat[j].sign, kind, ref, f);
@@ -91,17 +91,17 @@ int pz__plan_rules(pz__plan *pl, const pz__brules *r, const pz__rules *segs,
     }
     switch (u->kind) {
     case PZ_RULE_FILTER:
-      rc = rule_actions(pl, u, (uint16_t)k, PZ__PA_FILTER, c);
+      rc = rule_actions(pl, u, (uint32_t)k, PZ__PA_FILTER, c);
       break;
     case PZ_RULE_BOOST:
     case PZ_RULE_BURY:
-      rc = rule_actions(pl, u, (uint16_t)k, PZ__PA_RULE_FACTOR, c);
+      rc = rule_actions(pl, u, (uint32_t)k, PZ__PA_RULE_FACTOR, c);
       break;
     case PZ_RULE_PROMOTE: {
       uint32_t j = pl->n_promo++; /* the compiler capped promote rules */
       pl->promo[j] = (pz__promo){(uint16_t)k, u->slots, u->start, u->every,
                                  u->fraction};
-      rc = rule_actions(pl, u, (uint16_t)j, PZ__PA_PROMO, c);
+      rc = rule_actions(pl, u, (uint32_t)j, PZ__PA_PROMO, c);
       break;
     }
     default: { /* pin */
@@ -116,7 +116,7 @@ int pz__plan_rules(pz__plan *pl, const pz__brules *r, const pz__rules *segs,
 int pz__plan_choices(pz__plan *pl, const pz__choices *ch,
                      const pz__catalog *c, int64_t now) {
   int rc = PZ_OK;
-  uint16_t req = 0;
+  uint32_t req = 0;
   for (uint32_t k = 0; ch && !rc && k < ch->n; k++) {
     const pz__choice *x = &ch->c[k];
     if (!pz__choice_active(x, now)) continue;
@@ -145,7 +145,7 @@ int pz__plan_choices(pz__plan *pl, const pz__choices *ch,
       if (rc) break;
       pl->names[pl->n_names] = t;
       rc = add_fa(pl, x->fidx, x->fsign, PZ__PA_ADJUST,
-                  (uint16_t)pl->n_names++, x->factor);
+                  pl->n_names++, x->factor);
     }
     }
   }
@@ -299,8 +299,8 @@ PZ__HOT_INLINE void apply(const pz__pact *x, bool detail,
   }
 }
 
-static float clamp(double f, double lo, double hi) {
-  return (float)(f < lo ? lo : f > hi ? hi : f);
+static double clamp(double f, double lo, double hi) {
+  return f < lo ? lo : f > hi ? hi : f;
 }
 
 /* The restrict list, item actions from ia_at, and feature actions. */
@@ -338,10 +338,12 @@ PZ__HOT_INLINE void evaluate(const pz__plan *pl, uint32_t idx,
   for (uint32_t f = 0; pl->n_fa && f < it->nf && !s.out; f++) {
     uint32_t key = it->f[f].i, b = pz__plan_bloom_bit(key);
     if (!(pl->bloom[b >> 6] & (1ull << (b & 63)))) continue;
-    int8_t sign = it->f[f].v < 0 ? -1 : 1;
+    /* by index alone: an item's stored value carries the hash sign times
+     * the feature's weight, which may be negative, so its sign does not
+     * tell the feature's (two features share an index 1 time in 2^bits) */
     for (uint32_t j = fa_start(pl, key); j < pl->n_fa && pl->fa[j].key == key;
          j++)
-      if (pl->fa[j].sign == sign) apply(&pl->fa[j], detail, o, &s);
+      apply(&pl->fa[j], detail, o, &s);
   }
   if (s.out || s.req != pl->req_mask) {
     o->ok = false;

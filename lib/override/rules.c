@@ -94,7 +94,7 @@ int pz__ovr_cfg_read(pz__ovr_cfg *cfg, pz__profile_cfg *pcfg,
                    "overrides.less_factor must lie in [min_factor, 1)");
   uint64_t x;
   if (!rc && n && (v = pz__y_get(n, "max_choices")) &&
-      !(rc = pz__y_uint(d, v, "overrides.max_choices", 1, 100000, &x)))
+      !(rc = pz__y_uint(d, v, "overrides.max_choices", 1, 10000, &x)))
     cfg->max_choices = (uint32_t)x;
   v = n ? pz__y_get(n, "not_interested_event") : NULL;
   if (!rc && v) rc = pz__y_scalar(d, v, "overrides.not_interested_event");

@@ -82,7 +82,7 @@ typedef struct pz__choice {
   int8_t fsign;  /* features: hashed sign */
   uint32_t fidx; /* features: hashed index */
   int32_t pos;   /* pin slot or -1 */
-  float factor;  /* adjust */
+  double factor; /* adjust (a double: 2.2 is exported as 2.2) */
 } pz__choice;
 
 #define PZ__REQUIRE_MAX 64 /* requirements per person (a bit each) */

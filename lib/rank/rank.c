@@ -627,6 +627,27 @@ static void heaps_free(const pz__rank_env *env, heaps *h) {
   pz__free(env->a, h->id, h->cells * sizeof *h->id);
 }
 
+/* How many slots the arrangement covers: the page's end, and as far as a
+ * pin or a promotion can place an item (one bumped by every other
+ * placement at worst), so that an item placed beyond the page is not
+ * also ranked on it. A promotion by fraction reaches the end of the
+ * longest list. */
+static uint32_t arrangement(const pz__plan *pl, uint32_t len, uint32_t max_k) {
+  uint64_t r = len, bump = pl->n_pins;
+  for (uint32_t j = 0; j < pl->n_promo; j++) {
+    if (pl->promo[j].fraction > 0) return PZ__MAX(len, max_k);
+    bump += pl->promo[j].slots;
+  }
+  for (uint32_t j = 0; j < pl->n_promo; j++) {
+    const pz__promo *p = &pl->promo[j];
+    r = PZ__MAX(r, p->start + (uint64_t)(p->slots - 1) * p->every + 1 + bump);
+  }
+  for (uint32_t j = 0; j < pl->n_pins; j++)
+    r = PZ__MAX(r, (uint64_t)(pl->pins[j].pos < 0 ? 0 : pl->pins[j].pos) + 1 +
+                       bump);
+  return (uint32_t)PZ__MIN(r, PZ__MAX((uint64_t)len, (uint64_t)max_k));
+}
+
 int pz__rank_recommend(const pz__rank_env *env, const pz__rank_req *req,
                        pz_recs **out) {
   pz__scratch *s;
@@ -650,6 +671,7 @@ int pz__rank_recommend(const pz__rank_env *env, const pz__rank_req *req,
   if (!rc) rc = pz__plan_finish(&pl);
   if (!rc) rc = cf_prepare(env, &uv, &cv);
   uint32_t len = req->offset + req->k; /* checked against max_k */
+  if (!rc) len = arrangement(&pl, len, env->cfg->max_k);
   if (!rc) rc = heaps_init(env, req, &pl, len, &h);
   if (!rc) {
     scorer sc = make_scorer(env, req, s, &uv);
@@ -660,9 +682,10 @@ int pz__rank_recommend(const pz__rank_env *env, const pz__rank_req *req,
     uint32_t n;
     rc = pz__rank_place(env->a, env->catalog, &pl, len, &h.top, h.promo,
                         req->diversity, env->cfg->diversity_pool, &pc, &n);
-    if (!rc) {
+    if (!rc) { /* the page: [offset, offset + k) of the arrangement */
       uint32_t from = PZ__MIN(req->offset, n);
-      rc = build(env, req, &sc, &uv, &cv, &pl, pc + from, n - from, out);
+      uint32_t to = PZ__MIN(n, req->offset + req->k);
+      rc = build(env, req, &sc, &uv, &cv, &pl, pc + from, to - from, out);
       pz__free(env->a, pc, (size_t)len * sizeof *pc);
     }
   }

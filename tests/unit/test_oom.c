@@ -1158,6 +1158,9 @@ static void ov_workload(test_alloc *ta, cf_tally *t) {
   OV_WRITE(pz_override_pin(e, "new", "i2", 0, 0)); /* creates a profile */
   tc.now += 10;
   OV_WRITE(pz_override_block_item(e, "anon", "i6", 0));
+  /* the account chose too: the merge has ties, a shared target, sorting */
+  OV_WRITE(pz_override_pin(e, "acct", "i6", 1, 0));
+  OV_WRITE(pz_override_require(e, "acct", "genre=jazz", 0));
   OV_WRITE(pz_override_opt_out(e, "anon", 1));
   OV_WRITE(pz_override_opt_out(e, "anon", 0));
   /* the event may stay when the block fails (documented) */

@@ -1317,6 +1317,115 @@ static void test_refused_choice_changes_nothing(void **state) {
   teardown(&st);
 }
 
+
+/* Found in review: a pin or promotion slot beyond the page was skipped,
+ * so its item also ranked on an earlier page. */
+static void test_pages_agree_with_placements_beyond_them(void **state) {
+  fixture *f = *state;
+  static const char doc[] =
+      "rules:\n"
+      "  - {name: later, kind: promote, slots: 1, start: 4, match: "
+      "{items: [r2]}}\n";
+  assert_int_equal(pz_override_rules_load(f->e, doc, sizeof doc - 1), PZ_OK);
+  /* p1 is the most popular item: organically first */
+  assert_int_equal(pz_override_pin(f->e, "u", "p1", 5, 0), PZ_OK);
+  pz_recs *all = rec(f->e, "u", 9, NULL);
+  assert_string_equal(pz_recs_item(all, 5), "p1");
+  assert_string_equal(pz_recs_item(all, 4), "r2");
+  pz_recommend_options o = opts();
+  const char *seen[9];
+  size_t n = 0;
+  for (size_t page = 0; page < 3; page++) {
+    o.offset = page * 3;
+    pz_recs *r = rec(f->e, "u", 3, &o);
+    for (size_t i = 0; i < pz_recs_count(r); i++) {
+      assert_string_equal(pz_recs_item(r, i), pz_recs_item(all, page * 3 + i));
+      for (size_t j = 0; j < n; j++)
+        assert_true(strcmp(seen[j], pz_recs_item(all, page * 3 + i)) != 0);
+      seen[n++] = pz_recs_item(all, page * 3 + i);
+    }
+    pz_recs_free(r);
+  }
+  assert_int_equal(n, 9);
+  /* a promotion by fraction reaches the end of the longest list */
+  static const char frac[] =
+      "rules:\n"
+      "  - {name: some, kind: promote, fraction: 0.25, start: 3, match: "
+      "{features: [genre=pop, genre=rock]}}\n";
+  assert_int_equal(pz_override_rules_load(f->e, frac, sizeof frac - 1), PZ_OK);
+  pz_recs_free(all);
+  all = rec(f->e, "u", 10, NULL);
+  for (size_t page = 0; page < 5; page++) {
+    o.offset = page * 2;
+    pz_recs *r = rec(f->e, "u", 2, &o);
+    for (size_t i = 0; i < pz_recs_count(r); i++)
+      assert_string_equal(pz_recs_item(r, i), pz_recs_item(all, page * 2 + i));
+    pz_recs_free(r);
+  }
+  pz_recs_free(all);
+}
+
+/* Found in review: a feature put with a negative weight escaped blocks
+ * and filters (its stored sign is flipped). */
+static void test_negative_feature_weights_still_match(void **state) {
+  fixture *f = *state;
+  const char *feat[] = {"genre=horror", "decade=1970s"};
+  double w[] = {-1, 1};
+  assert_int_equal(pz_item_put(f->e, "neg", feat, w, 2), PZ_OK);
+  static const char doc[] =
+      "rules:\n"
+      "  - {name: no_horror, kind: filter, segment: kids, match: {features: "
+      "[genre=horror]}}\n";
+  static const char kids[] =
+      "segments: [{name: kids, rule: {attr: age, lt: 12}}]";
+  assert_int_equal(pz_segment_load(f->e, kids, sizeof kids - 1), PZ_OK);
+  assert_int_equal(pz_override_rules_load(f->e, doc, sizeof doc - 1), PZ_OK);
+  assert_int_equal(pz_profile_set_number(f->e, "kid", "age", 8), PZ_OK);
+  pz_recs *r = rec(f->e, "kid", 20, NULL);
+  assert_int_equal(position(r, "neg"), -1);
+  pz_recs_free(r);
+  assert_int_equal(pz_override_block_feature(f->e, "ada", "genre=horror", 0),
+                   PZ_OK);
+  r = rec(f->e, "ada", 20, NULL);
+  assert_int_equal(position(r, "neg"), -1);
+  pz_recs_free(r);
+  assert_int_equal(pz_override_require(f->e, "bo", "genre=horror", 0), PZ_OK);
+  r = rec(f->e, "bo", 20, NULL);
+  assert_int_equal(pz_recs_count(r), 1);
+  assert_string_equal(pz_recs_item(r, 0), "neg");
+  pz_recs_free(r);
+}
+
+/* Found in review: factors were floats (2.2 came back as 2.2000000476...,
+ * 1.00000001 as 1). */
+static void test_factors_kept_exactly(void **state) {
+  fixture *f = *state;
+  assert_int_equal(pz_override_adjust(f->e, "ada", "genre=pop", 2.2, 0), PZ_OK);
+  assert_int_equal(pz_override_adjust(f->e, "ada", "genre=folk", 1.00000001, 0),
+                   PZ_OK);
+  pz_choices *c;
+  assert_int_equal(pz_override_list(&c, f->e, "ada", 0), PZ_OK);
+  assert_true(pz_choices_factor(c, 0) == 2.2);
+  assert_true(pz_choices_factor(c, 1) == 1.00000001);
+  pz_choices_free(c);
+  char buf[4096];
+  size_t n;
+  assert_int_equal(pz_profile_export(buf, sizeof buf, &n, f->e, "ada"), PZ_OK);
+  assert_non_null(strstr(buf, "\"factor\":2.2,"));
+  pz_recs *r = rec(f->e, "ada", 20, NULL);
+  assert_true(pz_recs_factor(r, (size_t)position(r, "f1"), PZ_FACTOR_PERSON) ==
+              1.00000001);
+  assert_true(pz_recs_factor(r, (size_t)position(r, "p1"), PZ_FACTOR_PERSON) ==
+              2.2);
+  pz_recs_free(r);
+  /* opting in someone unknown stores nothing */
+  size_t before, after;
+  assert_int_equal(pz_profile_count(&before, f->e), PZ_OK);
+  assert_int_equal(pz_override_opt_out(f->e, "nobody-yet", 0), PZ_OK);
+  assert_int_equal(pz_profile_count(&after, f->e), PZ_OK);
+  assert_int_equal(after, before);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_block_item_and_feature, setup, teardown),
@@ -1354,6 +1463,9 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_diversity_pages_agree, setup, teardown),
       cmocka_unit_test_setup_teardown(test_net_direction_names_the_mover, setup, teardown),
       cmocka_unit_test(test_refused_choice_changes_nothing),
+      cmocka_unit_test_setup_teardown(test_pages_agree_with_placements_beyond_them, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_negative_feature_weights_still_match, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_factors_kept_exactly, setup, teardown),
   };
   return cmocka_run_group_tests_name("override", tests, NULL, NULL);
 }

@@ -481,8 +481,8 @@ static void *ov_chooser(void *arg) {
     case 4: rc = pz_track(engine, user, item, "view", 1, 0);
       if (rc == PZ_ECONSENT) rc = PZ_OK; /* opted out */
       break;
-    case 5: rc = pz_override_not_interested(engine, user, item, 0);
-      if (rc == PZ_ECONSENT) rc = PZ_OK;
+    case 5: /* opted out or not, the block is stored: never ECONSENT */
+      rc = pz_override_not_interested(engine, user, item, 0);
       break;
     default: rc = pz_override_clear_all(engine, user);
       if (rc == PZ_ENOTFOUND) rc = PZ_OK; /* nothing chosen yet */
