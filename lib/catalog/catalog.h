@@ -77,6 +77,12 @@ int pz__catalog_remove(pz__catalog *c, const char *id, size_t len);
 
 /* Lock held. Index of an item (alive or not), or PZ__NO_ITEM. */
 uint32_t pz__catalog_find(const pz__catalog *c, const char *id, size_t len);
+/* Lock held. Index of a live item, or PZ__NO_ITEM. */
+static inline uint32_t pz__catalog_find_live(const pz__catalog *c,
+                                             const char *id, size_t len) {
+  uint32_t i = pz__catalog_find(c, id, len);
+  return i != PZ__NO_ITEM && c->items[i]->alive ? i : PZ__NO_ITEM;
+}
 /* Find, or with create make a featureless item (takes the write lock
  * itself: call without holding the lock). */
 int pz__catalog_ensure(pz__catalog *c, const char *id, size_t len,

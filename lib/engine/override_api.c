@@ -34,8 +34,7 @@ static int check_target(const pz_engine *e, want *w, pz__choice *c) {
 static int check_item(pz_engine *e, const char *id, size_t len) {
   if (e->ocfg.accept_unknown_items) return PZ_OK;
   pz__catalog_rdlock(&e->catalog);
-  uint32_t i = pz__catalog_find(&e->catalog, id, len);
-  bool ok = i != PZ__NO_ITEM && e->catalog.items[i]->alive;
+  bool ok = pz__catalog_find_live(&e->catalog, id, len) != PZ__NO_ITEM;
   pz__catalog_unlock(&e->catalog);
   return ok ? PZ_OK
             : pz__fail(PZ_ENOTFOUND, "no item \"%s\" (overrides.unknown_items "

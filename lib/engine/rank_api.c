@@ -35,10 +35,10 @@ static int check_ids(const char *const *ids, size_t n, const char *what) {
     return pz__fail(PZ_ERANGE, "%s has %zu entries; at most %d", what, n,
                     LIST_MAX);
   for (size_t i = 0; i < n; i++) {
-    char w[48];
+    if (pz__check_str(ids[i], PZ_ID_MAX, what, NULL) == PZ_OK) continue;
+    char w[48]; /* checked again to name the entry in the message */
     snprintf(w, sizeof w, "%s[%zu]", what, i);
-    int rc = pz__check_str(ids[i], PZ_ID_MAX, w, NULL);
-    if (rc) return rc;
+    return pz__check_str(ids[i], PZ_ID_MAX, w, NULL);
   }
   return PZ_OK;
 }

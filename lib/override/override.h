@@ -203,8 +203,8 @@ PZ__HOT_INLINE bool pz__plan_touches(const pz__plan *pl, const pz__item *it) {
 static inline double pz__plan_apply(double s, double f) {
   return s >= 0 ? s * f : s / f;
 }
-/* Slot positions of promotion j below len, in increasing order; returns
- * how many were written (at most cap). */
+/* Slot positions of promotion j below len, in increasing order, at most
+ * cap of them; returns how many. With out NULL they are only counted. */
 uint32_t pz__promo_slots(const pz__promo *p, uint32_t len, uint32_t *out,
                          uint32_t cap);
 

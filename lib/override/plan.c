@@ -57,12 +57,6 @@ static int add_pin(pz__plan *pl, uint32_t item, int32_t pos, int64_t created,
   return PZ_OK;
 }
 
-/* A live item by id, or PZ__NO_ITEM. */
-static uint32_t live_item(const pz__catalog *c, const char *id, size_t len) {
-  uint32_t i = pz__catalog_find(c, id, len);
-  return i != PZ__NO_ITEM && c->items[i]->alive ? i : PZ__NO_ITEM;
-}
-
 /* Actions of one rule on its features and items. */
 static int rule_actions(pz__plan *pl, const pz__rule *r, uint32_t ref,
                         uint8_t kind, const pz__catalog *c) {
@@ -71,7 +65,7 @@ static int rule_actions(pz__plan *pl, const pz__rule *r, uint32_t ref,
   for (uint32_t j = 0; !rc && j < r->n_feat; j++)
     rc = add_fa(pl, r->feat[j].i, r->feat[j].sign, kind, ref, f);
   for (uint32_t j = 0; !rc && j < r->n_items; j++) {
-    uint32_t i = live_item(c, r->items[j], strlen(r->items[j]));
+    uint32_t i = pz__catalog_find_live(c, r->items[j], strlen(r->items[j]));
     if (i != PZ__NO_ITEM) rc = add_ia(pl, i, kind, ref, f);
   }
   return rc;
@@ -105,7 +99,7 @@ int pz__plan_rules(pz__plan *pl, const pz__brules *r, const pz__rules *segs,
       break;
     }
     default: { /* pin */
-      uint32_t i = live_item(c, u->items[0], strlen(u->items[0]));
+      uint32_t i = pz__catalog_find_live(c, u->items[0], strlen(u->items[0]));
       if (i != PZ__NO_ITEM) rc = add_pin(pl, i, u->position, 0, (int32_t)k);
     }
     }
@@ -123,7 +117,7 @@ int pz__plan_choices(pz__plan *pl, const pz__choices *ch,
     switch (x->kind) {
     case PZ_CHOICE_BLOCK_ITEM:
     case PZ_CHOICE_PIN: {
-      uint32_t i = live_item(c, x->target, x->tlen);
+      uint32_t i = pz__catalog_find_live(c, x->target, x->tlen);
       if (i == PZ__NO_ITEM) break;
       rc = x->kind == PZ_CHOICE_PIN ? add_pin(pl, i, x->pos, x->created, -1)
                                     : add_ia(pl, i, PZ__PA_BLOCK, 0, 1);
@@ -162,13 +156,13 @@ int pz__plan_request(pz__plan *pl, const pz__catalog *c,
                      const char *const *restrict_to, size_t n_restrict) {
   int rc = PZ_OK;
   for (size_t j = 0; !rc && j < n_exclude; j++) {
-    uint32_t i = live_item(c, exclude[j], strlen(exclude[j]));
+    uint32_t i = pz__catalog_find_live(c, exclude[j], strlen(exclude[j]));
     if (i != PZ__NO_ITEM) rc = add_ia(pl, i, PZ__PA_EXCLUDE, 0, 1);
   }
   if (rc || !restrict_to) return rc;
   pl->restricted = pl->any = true;
   for (size_t j = 0; !rc && j < n_restrict; j++) {
-    uint32_t i = live_item(c, restrict_to[j], strlen(restrict_to[j]));
+    uint32_t i = pz__catalog_find_live(c, restrict_to[j], strlen(restrict_to[j]));
     if (i == PZ__NO_ITEM) continue;
     rc = pz__grow(pl->a, (void **)&pl->only, &pl->only_cap, pl->n_only + 1,
                   sizeof *pl->only);
@@ -377,7 +371,8 @@ uint32_t pz__promo_slots(const pz__promo *p, uint32_t len, uint32_t *out,
       pos = p->start + (double)j * p->every;
     }
     if (!(pos < len)) break;
-    out[n++] = (uint32_t)pos;
+    if (out) out[n] = (uint32_t)pos;
+    n++;
   }
   return n;
 }

@@ -594,14 +594,8 @@ static int heaps_init(const pz__rank_env *env, const pz__rank_req *req,
   uint32_t live = env->catalog->live;
   /* placed items may also rank organically: the pool makes up for them */
   uint64_t slots[PZ__PROMO_MAX], placed = pl->n_pins;
-  uint32_t *tmp = NULL;
-  if (pl->n_promo) {
-    tmp = pz__malloc(env->a, (size_t)len * sizeof *tmp);
-    if (!tmp) return PZ_ENOMEM;
-  }
   for (uint32_t j = 0; j < pl->n_promo; j++)
-    placed += slots[j] = pz__promo_slots(&pl->promo[j], len, tmp, len);
-  pz__free(env->a, tmp, (size_t)len * sizeof *tmp);
+    placed += slots[j] = pz__promo_slots(&pl->promo[j], len, NULL, len);
   uint64_t pool = (uint64_t)len + placed;
   if (req->diversity > 0) pool = PZ__MAX(pool, env->cfg->diversity_pool);
   pool = PZ__MIN(pool, (uint64_t)live);

@@ -97,3 +97,9 @@ int test_tmpdir_remove(const char *dir) {
   closedir(d);
   return rmdir(dir);
 }
+
+int test_position(const pz_recs *r, const char *item) {
+  for (size_t i = 0; i < pz_recs_count(r); i++)
+    if (strcmp(pz_recs_item(r, i), item) == 0) return (int)i;
+  return -1;
+}

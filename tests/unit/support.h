@@ -32,6 +32,9 @@ int test_open(pz_engine **e, test_alloc *ta, test_clock *tc,
 /* Put n items "item<i>" with features from a small fixed vocabulary. */
 void test_put_items(pz_engine *e, int n);
 
+/* Where item is in a ranked list, or -1. */
+int test_position(const pz_recs *r, const char *item);
+
 /* A scratch directory: dir (a buffer of at least 64 bytes) gets a new
  * directory /tmp/PREFIX_XXXXXX; remove deletes its files and itself.
  * Both return 0 on success, -1 otherwise (cmocka group setup style). */

@@ -70,12 +70,6 @@ static int teardown(void **state) {
   return 0;
 }
 
-static int position(const pz_recs *r, const char *item) {
-  for (size_t i = 0; i < pz_recs_count(r); i++)
-    if (strcmp(pz_recs_item(r, i), item) == 0) return (int)i;
-  return -1;
-}
-
 static pz_recs *rec(pz_engine *e, const char *user, size_t k,
                     const pz_recommend_options *o) {
   pz_recs *r = NULL;
@@ -116,14 +110,14 @@ static void test_block_item_and_feature(void **state) {
   fixture *f = *state;
   ada(f);
   pz_recs *r = rec(f->e, "ada", 20, NULL);
-  assert_true(position(r, "j2") >= 0);
-  assert_true(position(r, "r2") >= 0);
+  assert_true(test_position(r, "j2") >= 0);
+  assert_true(test_position(r, "r2") >= 0);
   pz_recs_free(r);
   assert_int_equal(pz_override_block_item(f->e, "ada", "j2", 0), PZ_OK);
   assert_int_equal(pz_override_block_feature(f->e, "ada", "genre=rock", 0),
                    PZ_OK);
   r = rec(f->e, "ada", 20, NULL);
-  assert_int_equal(position(r, "j2"), -1);
+  assert_int_equal(test_position(r, "j2"), -1);
   for (size_t i = 0; i < pz_recs_count(r); i++)
     assert_true(pz_recs_item(r, i)[0] != 'r');
   /* everything else is still there: 10 items - seen j1 - j2 - 3 rock */
@@ -139,7 +133,7 @@ static void test_block_item_and_feature(void **state) {
   const char *feat[] = {"genre=metal"};
   assert_int_equal(pz_item_put(f->e, "m1", feat, NULL, 1), PZ_OK);
   r = rec(f->e, "ada", 20, NULL);
-  assert_int_equal(position(r, "m1"), -1);
+  assert_int_equal(test_position(r, "m1"), -1);
   pz_recs_free(r);
 }
 
@@ -149,15 +143,15 @@ static void test_requirements_all_hold(void **state) {
   assert_int_equal(pz_override_require(f->e, "ada", "label=house", 0), PZ_OK);
   pz_recs *r = rec(f->e, "ada", 20, NULL);
   assert_int_equal(pz_recs_count(r), 3); /* j2, r1, f2 */
-  assert_true(position(r, "j2") >= 0 && position(r, "r1") >= 0 &&
-              position(r, "f2") >= 0);
+  assert_true(test_position(r, "j2") >= 0 && test_position(r, "r1") >= 0 &&
+              test_position(r, "f2") >= 0);
   /* jazz first: her interest still ranks within the requirement */
   assert_string_equal(pz_recs_item(r, 0), "j2");
   pz_recs_free(r);
   assert_int_equal(pz_override_require(f->e, "ada", "decade=1960s", 0), PZ_OK);
   r = rec(f->e, "ada", 20, NULL);
   assert_int_equal(pz_recs_count(r), 2); /* j2, r1 */
-  assert_int_equal(position(r, "f2"), -1);
+  assert_int_equal(test_position(r, "f2"), -1);
   pz_recs_free(r);
   assert_int_equal(pz_override_require(f->e, "ada", "genre=polka", 0), PZ_OK);
   r = rec(f->e, "ada", 20, NULL);
@@ -191,7 +185,7 @@ static void test_pin_keeps_item_at_slot(void **state) {
   /* a pin past the page is not on it */
   assert_int_equal(pz_override_pin(f->e, "ada", "r3", 7, 0), PZ_OK);
   r = rec(f->e, "ada", 5, NULL);
-  assert_int_equal(position(r, "r3"), -1);
+  assert_int_equal(test_position(r, "r3"), -1);
   pz_recs_free(r);
 }
 
@@ -211,14 +205,14 @@ static void test_more_and_less(void **state) {
   fixture *f = *state;
   ada(f);
   pz_recs *r = rec(f->e, "ada", 20, NULL);
-  int before = position(r, "f1");
+  int before = test_position(r, "f1");
   double s_before = pz_recs_score(r, (size_t)before);
   assert_true(s_before > 0);
   pz_recs_free(r);
   assert_int_equal(pz_override_adjust(f->e, "ada", "genre=folk", 8, 0), PZ_OK);
   assert_int_equal(pz_override_less(f->e, "ada", "genre=jazz", 0), PZ_OK);
   r = rec(f->e, "ada", 20, NULL);
-  int after = position(r, "f1");
+  int after = test_position(r, "f1");
   assert_true(after < before);
   assert_true(pz_recs_score(r, (size_t)after) > s_before);
   assert_true(pz_recs_flags(r, (size_t)after) & PZ_RECS_MORE);
@@ -226,7 +220,7 @@ static void test_more_and_less(void **state) {
   assert_true(pz_recs_factor(r, (size_t)after, PZ_FACTOR_RULES) == 1.0);
   assert_non_null(strstr(pz_recs_reason(r, (size_t)after),
                          "; more of genre=folk, as you asked"));
-  int j2 = position(r, "j2");
+  int j2 = test_position(r, "j2");
   assert_true(pz_recs_flags(r, (size_t)j2) & PZ_RECS_LESS);
   assert_true(pz_recs_factor(r, (size_t)j2, PZ_FACTOR_PERSON) == 0.5);
   assert_non_null(strstr(pz_recs_reason(r, (size_t)j2),
@@ -236,9 +230,9 @@ static void test_more_and_less(void **state) {
   /* the product over an item's features is clamped to max_factor (10) */
   assert_int_equal(pz_override_adjust(f->e, "ada", "label=house", 9, 0), PZ_OK);
   r = rec(f->e, "ada", 20, NULL);
-  assert_true(pz_recs_factor(r, (size_t)position(r, "f2"), PZ_FACTOR_PERSON) ==
+  assert_true(pz_recs_factor(r, (size_t)test_position(r, "f2"), PZ_FACTOR_PERSON) ==
               10.0);
-  assert_true(pz_recs_factor(r, (size_t)position(r, "f1"), PZ_FACTOR_PERSON) ==
+  assert_true(pz_recs_factor(r, (size_t)test_position(r, "f1"), PZ_FACTOR_PERSON) ==
               8.0);
   pz_recs_free(r);
 }
@@ -252,13 +246,13 @@ static void test_more_raises_negative_scores(void **state) {
   pz_recommend_options o = opts();
   o.include_seen = 1;
   pz_recs *r = rec(f->e, "neg", 20, &o);
-  size_t i = (size_t)position(r, "r3");
+  size_t i = (size_t)test_position(r, "r3");
   double before = pz_recs_score(r, i);
   assert_true(before < 0);
   pz_recs_free(r);
   assert_int_equal(pz_override_more(f->e, "neg", "genre=rock", 0), PZ_OK);
   r = rec(f->e, "neg", 20, &o);
-  i = (size_t)position(r, "r3");
+  i = (size_t)test_position(r, "r3");
   assert_true(pz_recs_score(r, i) > before);
   assert_true(fabs(pz_recs_score(r, i) - before / 1.5) < 1e-9);
   assert_scores_explained(r);
@@ -323,8 +317,8 @@ static void test_expiry_at_the_exact_boundary(void **state) {
   pz_recommend_options o = opts();
   o.now_ms = until - 1;
   pz_recs *r = rec(f->e, "ada", 20, &o);
-  assert_int_equal(position(r, "j2"), -1);
-  assert_int_equal(position(r, "r3"), 0);
+  assert_int_equal(test_position(r, "j2"), -1);
+  assert_int_equal(test_position(r, "r3"), 0);
   pz_recs_free(r);
   pz_choices *c;
   assert_int_equal(pz_override_list(&c, f->e, "ada", until - 1), PZ_OK);
@@ -333,8 +327,8 @@ static void test_expiry_at_the_exact_boundary(void **state) {
   pz_choices_free(c);
   o.now_ms = until;
   r = rec(f->e, "ada", 20, &o);
-  assert_true(position(r, "j2") >= 0);
-  assert_true(position(r, "r3") > 0);
+  assert_true(test_position(r, "j2") >= 0);
+  assert_true(test_position(r, "r3") > 0);
   pz_recs_free(r);
   assert_int_equal(pz_override_list(&c, f->e, "ada", until), PZ_OK);
   assert_int_equal(pz_choices_count(c), 0);
@@ -342,7 +336,7 @@ static void test_expiry_at_the_exact_boundary(void **state) {
   /* by the engine's clock too */
   f->tc.now = until;
   r = rec(f->e, "ada", 20, NULL);
-  assert_true(position(r, "j2") >= 0);
+  assert_true(test_position(r, "j2") >= 0);
   pz_recs_free(r);
   /* an expiry not after now is refused, and nothing is stored */
   assert_int_equal(pz_override_block_item(f->e, "ada", "j3", until),
@@ -365,7 +359,7 @@ static void test_not_interested_hides_and_lowers_similar(void **state) {
   ada(f);
   assert_int_equal(pz_track(f->e, "ada", "r1", "view", 1, T0), PZ_OK);
   pz_recs *r = rec(f->e, "ada", 20, NULL);
-  double r2_before = pz_recs_score(r, (size_t)position(r, "r2"));
+  double r2_before = pz_recs_score(r, (size_t)test_position(r, "r2"));
   pz_recs_free(r);
   size_t n_ev;
   assert_int_equal(pz_profile_event_count(&n_ev, f->e, "ada"), PZ_OK);
@@ -376,8 +370,8 @@ static void test_not_interested_hides_and_lowers_similar(void **state) {
   pz_recommend_options o = opts();
   o.include_seen = 1; /* hidden even among seen items */
   r = rec(f->e, "ada", 20, &o);
-  assert_int_equal(position(r, "r3"), -1);
-  assert_true(pz_recs_score(r, (size_t)position(r, "r2")) < r2_before);
+  assert_int_equal(test_position(r, "r3"), -1);
+  assert_true(pz_recs_score(r, (size_t)test_position(r, "r2")) < r2_before);
   pz_recs_free(r);
   /* without consent only the block is kept: nothing is learnt */
   assert_int_equal(pz_profile_set_consent(f->e, "cat", "personalization", 0),
@@ -464,7 +458,7 @@ static void test_no_consent_keeps_choices_unapplied(void **state) {
   assert_int_equal(pz_profile_set_consent(f->e, "una", "personalization", 1),
                    PZ_OK);
   r = rec(f->e, "una", 3, NULL);
-  assert_int_equal(position(r, "p1"), -1);
+  assert_int_equal(test_position(r, "p1"), -1);
   assert_int_equal(pz_recs_flags(r, 0) & PZ_RECS_NOT_PERSONALIZED, 0);
   pz_recs_free(r);
 }
@@ -494,7 +488,7 @@ static void test_merge_carries_choices_newer_wins(void **state) {
   pz_choices_free(c);
   assert_int_equal(pz_override_list(&c, f->e, "anon", 0), PZ_ENOTFOUND);
   pz_recs *r = rec(f->e, "acct", 20, NULL);
-  assert_int_equal(position(r, "r3"), -1);
+  assert_int_equal(test_position(r, "r3"), -1);
   for (size_t i = 0; i < pz_recs_count(r); i++)
     assert_true(strcmp(pz_recs_item(r, i), "r2") == 0 ||
                 strcmp(pz_recs_item(r, i), "j3") == 0 ||
@@ -572,27 +566,27 @@ static void test_filter_and_segment_filter(void **state) {
   assert_int_equal(pz_profile_set_number(f->e, "adult", "age", 40), PZ_OK);
   pz_recs *r = rec(f->e, "kid", 20, NULL);
   assert_int_equal(pz_recs_count(r), 6); /* 10 - p2 - 3 rock */
-  assert_int_equal(position(r, "p2"), -1);
-  assert_int_equal(position(r, "r1"), -1);
+  assert_int_equal(test_position(r, "p2"), -1);
+  assert_int_equal(test_position(r, "r1"), -1);
   pz_recs_free(r);
   r = rec(f->e, "adult", 20, NULL);
   assert_int_equal(pz_recs_count(r), 9);
-  assert_true(position(r, "r1") >= 0);
+  assert_true(test_position(r, "r1") >= 0);
   pz_recs_free(r);
   /* a legal exclusion holds without consent, and for the opted out */
   assert_int_equal(pz_profile_set_consent(f->e, "kid", "personalization", 0),
                    PZ_OK);
   r = rec(f->e, "kid", 20, NULL);
-  assert_int_equal(position(r, "r1"), -1);
+  assert_int_equal(test_position(r, "r1"), -1);
   pz_recs_free(r);
   assert_int_equal(pz_override_opt_out(f->e, "kid", 1), PZ_OK);
   r = rec(f->e, "kid", 20, NULL);
-  assert_int_equal(position(r, "r1"), -1);
+  assert_int_equal(test_position(r, "r1"), -1);
   pz_recs_free(r);
   /* a person's pin does not pass a business filter */
   assert_int_equal(pz_override_pin(f->e, "adult", "p2", 0, 0), PZ_OK);
   r = rec(f->e, "adult", 20, NULL);
-  assert_int_equal(position(r, "p2"), -1);
+  assert_int_equal(test_position(r, "p2"), -1);
   pz_recs_free(r);
 }
 
@@ -601,7 +595,7 @@ static void test_boost_and_bury(void **state) {
   pz_recs *r = rec(f->e, "stranger", 20, NULL);
   /* r1 (house, no popularity) is boosted but still 0; p1 (red, most
    * popular) is buried below f1 */
-  int p1 = position(r, "p1"), f1 = position(r, "f1");
+  int p1 = test_position(r, "p1"), f1 = test_position(r, "f1");
   assert_true(f1 < p1);
   assert_true(pz_recs_flags(r, (size_t)p1) & PZ_RECS_BURIED);
   assert_true(pz_recs_factor(r, (size_t)p1, PZ_FACTOR_RULES) == 0.25);
@@ -618,7 +612,7 @@ static void test_boost_and_bury(void **state) {
   assert_int_equal(pz_track(f->e, "ada", "j1", "purchase", 1, T0), PZ_OK);
   assert_int_equal(pz_override_more(f->e, "ada", "decade=1960s", 0), PZ_OK);
   r = rec(f->e, "ada", 20, NULL);
-  size_t j2 = (size_t)position(r, "j2");
+  size_t j2 = (size_t)test_position(r, "j2");
   assert_int_equal(j2, 0);
   assert_true(pz_recs_factor(r, j2, PZ_FACTOR_PERSON) == 1.5);
   assert_true(pz_recs_factor(r, j2, PZ_FACTOR_RULES) == 3.0);
@@ -642,13 +636,13 @@ static void test_rule_factor_bounds(void **state) {
   assert_int_equal(pz_override_rules_load(f->e, doc, sizeof doc - 1), PZ_OK);
   pz_recs *r = rec(f->e, "x", 20, NULL);
   /* j3 carries both features of rule a: 8 once, not 64 */
-  assert_true(pz_recs_factor(r, (size_t)position(r, "j3"), PZ_FACTOR_RULES) ==
+  assert_true(pz_recs_factor(r, (size_t)test_position(r, "j3"), PZ_FACTOR_RULES) ==
               8.0);
   /* j1: 8 * 5 = 40, clamped to rule_max_factor 10 */
-  assert_true(pz_recs_factor(r, (size_t)position(r, "j1"), PZ_FACTOR_RULES) ==
+  assert_true(pz_recs_factor(r, (size_t)test_position(r, "j1"), PZ_FACTOR_RULES) ==
               10.0);
   /* the strongest rule is named */
-  assert_string_equal(pz_recs_rule(r, (size_t)position(r, "j1")), "a");
+  assert_string_equal(pz_recs_rule(r, (size_t)test_position(r, "j1")), "a");
   pz_recs_free(r);
 }
 
@@ -727,15 +721,15 @@ static void test_business_pin_and_contest(void **state) {
   r = rec(f->e, "bea", 4, NULL);
   assert_string_equal(pz_recs_item(r, 3), "f2");
   assert_int_equal(pz_recs_reason_code(r, 3), PZ_REASON_PINNED);
-  assert_int_equal(position(r, "r3"), 0); /* the promotion takes slot 0 */
+  assert_int_equal(test_position(r, "r3"), 0); /* the promotion takes slot 0 */
   pz_recs_free(r);
   /* a person's block removes the business pin and the promotion */
   assert_int_equal(pz_override_block_item(f->e, "ada", "f2", 0), PZ_OK);
   assert_int_equal(pz_override_block_feature(f->e, "ada", "decade=1980s", 0),
                    PZ_OK);
   r = rec(f->e, "ada", 10, NULL);
-  assert_int_equal(position(r, "f2"), -1);
-  assert_int_equal(position(r, "r3"), -1);
+  assert_int_equal(test_position(r, "f2"), -1);
+  assert_int_equal(test_position(r, "r3"), -1);
   for (size_t i = 0; i < pz_recs_count(r); i++)
     assert_int_equal(pz_recs_flags(r, i) &
                          (PZ_RECS_EDITORIAL | PZ_RECS_PROMOTED),
@@ -780,15 +774,15 @@ static void test_opt_out_vs_rules_and_choices(void **state) {
                    PZ_OK);
   pz_recs *r = rec(f->e, "ada", 5, NULL);
   assert_string_equal(pz_recs_item(r, 1), "r3");
-  assert_int_equal(position(r, "f2"), -1);
+  assert_int_equal(test_position(r, "f2"), -1);
   pz_recs_free(r);
   assert_int_equal(pz_override_opt_out(f->e, "ada", 1), PZ_OK);
   r = rec(f->e, "ada", 10, NULL);
   assert_string_equal(pz_recs_item(r, 1), "f2");
   assert_int_equal(pz_recs_reason_code(r, 1), PZ_REASON_EDITORIAL);
-  assert_int_equal(position(r, "p1"), -1);
-  assert_true(position(r, "f1") >= 0);
-  assert_true(position(r, "j1") >= 0); /* her history is not read */
+  assert_int_equal(test_position(r, "p1"), -1);
+  assert_true(test_position(r, "f1") >= 0);
+  assert_true(test_position(r, "j1") >= 0); /* her history is not read */
   for (size_t i = 0; i < pz_recs_count(r); i++)
     assert_int_equal(pz_recs_flags(r, i) & PZ_RECS_PINNED, 0);
   pz_recs_free(r);
@@ -877,18 +871,18 @@ static void test_rule_segment_removed_later(void **state) {
   assert_int_equal(pz_override_rules_load(f->e, doc, sizeof doc - 1), PZ_OK);
   assert_int_equal(pz_profile_set_number(f->e, "kid", "age", 10), PZ_OK);
   pz_recs *r = rec(f->e, "adult", 20, NULL);
-  assert_true(position(r, "j1") >= 0);
+  assert_true(test_position(r, "j1") >= 0);
   pz_recs_free(r);
   r = rec(f->e, "kid", 20, NULL);
-  assert_int_equal(position(r, "j1"), -1);
-  assert_true(pz_recs_flags(r, (size_t)position(r, "r3")) & PZ_RECS_BOOSTED);
+  assert_int_equal(test_position(r, "j1"), -1);
+  assert_true(pz_recs_flags(r, (size_t)test_position(r, "r3")) & PZ_RECS_BOOSTED);
   pz_recs_free(r);
   assert_int_equal(pz_segment_load(f->e, "", 0), PZ_OK);
   r = rec(f->e, "adult", 20, NULL);
-  assert_int_equal(position(r, "j1"), -1);
+  assert_int_equal(test_position(r, "j1"), -1);
   pz_recs_free(r);
   r = rec(f->e, "kid", 20, NULL);
-  assert_int_equal(pz_recs_flags(r, (size_t)position(r, "r3")) &
+  assert_int_equal(pz_recs_flags(r, (size_t)test_position(r, "r3")) &
                        PZ_RECS_BOOSTED,
                    0);
   pz_recs_free(r);
@@ -949,8 +943,8 @@ static void test_exclude_and_restrict(void **state) {
   o.n_exclude = 3;
   pz_recs *r = rec(f->e, "ada", 20, &o);
   assert_int_equal(pz_recs_count(r), 7);
-  assert_int_equal(position(r, "j2"), -1);
-  assert_int_equal(position(r, "r3"), -1); /* excluding beats her pin */
+  assert_int_equal(test_position(r, "j2"), -1);
+  assert_int_equal(test_position(r, "r3"), -1); /* excluding beats her pin */
   pz_recs_free(r);
   o = opts();
   const char *only[] = {"p2", "f1", "j1", "j1"};
@@ -958,7 +952,7 @@ static void test_exclude_and_restrict(void **state) {
   o.n_restrict = 4;
   r = rec(f->e, "ada", 20, &o);
   assert_int_equal(pz_recs_count(r), 2); /* j1 is seen */
-  assert_int_equal(position(r, "r3"), -1);
+  assert_int_equal(test_position(r, "r3"), -1);
   pz_recs_free(r);
   o.n_restrict = 0; /* restricted to nothing */
   r = rec(f->e, "ada", 20, &o);
@@ -980,7 +974,7 @@ static void test_context_features(void **state) {
   assert_int_equal(pz_recs_reason_code(r, 0), PZ_REASON_CONTENT);
   assert_string_equal(pz_recs_reason(r, 0), "fits this context: decade=1990s");
   assert_true(pz_recs_flags(r, 0) & PZ_RECS_CONTEXT);
-  size_t j2 = (size_t)position(r, "j2");
+  size_t j2 = (size_t)test_position(r, "j2");
   assert_int_equal(pz_recs_flags(r, j2) & PZ_RECS_CONTEXT, 0);
   pz_recs_free(r);
   /* a light context leaves her taste first; the profile is untouched */
@@ -989,7 +983,7 @@ static void test_context_features(void **state) {
   assert_string_equal(pz_recs_item(r, 0), "j3");
   pz_recs_free(r);
   r = rec(f->e, "ada", 3, NULL);
-  assert_int_equal(position(r, "p2"), -1);
+  assert_int_equal(test_position(r, "p2"), -1);
   pz_recs_free(r);
   /* a stranger, and an opted-out person, get the context too: it is not
    * personal data */
@@ -1254,7 +1248,7 @@ static void test_net_direction_names_the_mover(void **state) {
   assert_int_equal(pz_override_adjust(f->e, "ada", "label=green", 0.25, 0),
                    PZ_OK);
   pz_recs *r = rec(f->e, "ada", 20, NULL);
-  size_t f1 = (size_t)position(r, "f1"); /* folk and green */
+  size_t f1 = (size_t)test_position(r, "f1"); /* folk and green */
   assert_true(pz_recs_factor(r, f1, PZ_FACTOR_PERSON) == 0.5);
   assert_int_equal(pz_recs_flags(r, f1) &
                        (PZ_RECS_MORE | PZ_RECS_LESS | PZ_RECS_BOOSTED |
@@ -1265,7 +1259,7 @@ static void test_net_direction_names_the_mover(void **state) {
                          "; less of label=green, as you asked; buried (rule "
                          "big_down)"));
   assert_null(strstr(pz_recs_reason(r, f1), "more of"));
-  size_t f2 = (size_t)position(r, "f2"); /* folk only */
+  size_t f2 = (size_t)test_position(r, "f2"); /* folk only */
   assert_int_equal(pz_recs_flags(r, f2) & (PZ_RECS_MORE | PZ_RECS_BOOSTED),
                    PZ_RECS_MORE | PZ_RECS_BOOSTED);
   assert_string_equal(pz_recs_rule(r, f2), "small_up");
@@ -1382,12 +1376,12 @@ static void test_negative_feature_weights_still_match(void **state) {
   assert_int_equal(pz_override_rules_load(f->e, doc, sizeof doc - 1), PZ_OK);
   assert_int_equal(pz_profile_set_number(f->e, "kid", "age", 8), PZ_OK);
   pz_recs *r = rec(f->e, "kid", 20, NULL);
-  assert_int_equal(position(r, "neg"), -1);
+  assert_int_equal(test_position(r, "neg"), -1);
   pz_recs_free(r);
   assert_int_equal(pz_override_block_feature(f->e, "ada", "genre=horror", 0),
                    PZ_OK);
   r = rec(f->e, "ada", 20, NULL);
-  assert_int_equal(position(r, "neg"), -1);
+  assert_int_equal(test_position(r, "neg"), -1);
   pz_recs_free(r);
   assert_int_equal(pz_override_require(f->e, "bo", "genre=horror", 0), PZ_OK);
   r = rec(f->e, "bo", 20, NULL);
@@ -1413,9 +1407,9 @@ static void test_factors_kept_exactly(void **state) {
   assert_int_equal(pz_profile_export(buf, sizeof buf, &n, f->e, "ada"), PZ_OK);
   assert_non_null(strstr(buf, "\"factor\":2.2,"));
   pz_recs *r = rec(f->e, "ada", 20, NULL);
-  assert_true(pz_recs_factor(r, (size_t)position(r, "f1"), PZ_FACTOR_PERSON) ==
+  assert_true(pz_recs_factor(r, (size_t)test_position(r, "f1"), PZ_FACTOR_PERSON) ==
               1.00000001);
-  assert_true(pz_recs_factor(r, (size_t)position(r, "p1"), PZ_FACTOR_PERSON) ==
+  assert_true(pz_recs_factor(r, (size_t)test_position(r, "p1"), PZ_FACTOR_PERSON) ==
               2.2);
   pz_recs_free(r);
   /* opting in someone unknown stores nothing */

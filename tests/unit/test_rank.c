@@ -45,12 +45,6 @@ static int teardown(void **state) {
   return 0;
 }
 
-static int position(const pz_recs *r, const char *item) {
-  for (size_t i = 0; i < pz_recs_count(r); i++)
-    if (strcmp(pz_recs_item(r, i), item) == 0) return (int)i;
-  return -1;
-}
-
 static void test_rank_cold_user_gets_popularity(void **state) {
   fixture *f = *state;
   for (int i = 0; i < 5; i++) {
@@ -100,7 +94,7 @@ static void test_rank_interests_drive_content(void **state) {
   assert_true(fabs(sum - pz_recs_score(r, 0)) < 1e-5);
   /* cosine of (jazz+1950s) and (jazz+1960s) is 1/2 */
   assert_true(fabs(pz_recs_contribution(r, 0, PZ_SIGNAL_CONTENT) - 0.5) < 1e-5);
-  assert_int_equal(position(r, "j1"), -1); /* already bought */
+  assert_int_equal(test_position(r, "j1"), -1); /* already bought */
   pz_recs_free(r);
 
   /* include_seen brings it back, at the top */
@@ -136,7 +130,7 @@ static void test_rank_removed_items_are_not_recommended(void **state) {
   pz_recs *r;
   assert_int_equal(pz_recommend(&r, f->e, "tim", 10, NULL), PZ_OK);
   assert_int_equal(pz_recs_count(r), 5); /* 7 - removed - seen */
-  assert_int_equal(position(r, "j2"), -1);
+  assert_int_equal(test_position(r, "j2"), -1);
   pz_recs_free(r);
   size_t n;
   assert_int_equal(pz_item_count(&n, f->e), PZ_OK);
@@ -147,7 +141,7 @@ static void test_rank_removed_items_are_not_recommended(void **state) {
   assert_int_equal(pz_item_count(&n, f->e), PZ_OK);
   assert_int_equal(n, 7);
   assert_int_equal(pz_recommend(&r, f->e, "tim", 10, NULL), PZ_OK);
-  assert_int_equal(position(r, "j2"), 0);
+  assert_int_equal(test_position(r, "j2"), 0);
   pz_recs_free(r);
 }
 
