@@ -38,7 +38,7 @@ LDFLAGS_ALL = $(SAN) $(LDFLAGS)
 LIBS_ALL = $(DEPS_LIBS) -lpthread -lm
 
 SRC := $(wildcard lib/core/*.c lib/svec/*.c lib/catalog/*.c lib/profile/*.c lib/segment/*.c lib/cf/*.c lib/override/*.c \
-                  lib/rank/*.c lib/engine/*.c)
+                  lib/rank/*.c lib/engine/*.c lib/store/*.c)
 OBJ := $(SRC:%.c=$(BUILD)/%.o)
 HDR := $(wildcard include/*.h include/personalize/*.h lib/*/*.h)
 

@@ -16,5 +16,6 @@
 #include "personalize/rank.h"
 #include "personalize/cf.h"
 #include "personalize/override.h"
+#include "personalize/store.h"
 
 #endif /* PERSONALIZE_H */

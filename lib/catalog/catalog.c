@@ -3,6 +3,7 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const char *item_key(const void *ctx, uint32_t idx, size_t *len) {
@@ -382,4 +383,131 @@ double pz__catalog_pop_at(const pz__catalog *c, uint32_t idx, int64_t now) {
 uint64_t pz__catalog_pop_count(const pz__catalog *c, uint32_t idx) {
   return atomic_load_explicit((_Atomic uint64_t *)&c->count[idx],
                               memory_order_relaxed);
+}
+
+/* ---- snapshot section ------------------------------------------------------ */
+
+static int cmp_fname(const void *x, const void *y) {
+  const pz__fname *a = x, *b = y;
+  return a->index < b->index ? -1 : a->index > b->index;
+}
+
+int pz__catalog_save(const pz__catalog *c, pz__buf *b) {
+  pz__buf_u32(b, c->n);
+  pz__buf_i64(b, c->pop_landmark);
+  for (uint32_t i = 0; i < c->n; i++) {
+    const pz__item *it = c->items[i];
+    pz__buf_u8(b, it->alive);
+    pz__buf_str(b, it->id, it->idlen);
+    pz__buf_u32(b, it->nf);
+    pz__buf_array(b, it->f, it->nf, sizeof *it->f);
+  }
+  for (uint32_t i = 0; i < c->n; i++) {
+    pz__buf_u64(b, atomic_load(&c->pop[i]));
+    pz__buf_u64(b, atomic_load(&c->count[i]));
+  }
+  /* the dictionary in index order, whatever the table's layout */
+  pz__fname *sorted = NULL;
+  if (c->names_used &&
+      !(sorted = pz__malloc(c->a, (size_t)c->names_used * sizeof *sorted)))
+    return PZ_ENOMEM;
+  uint32_t k = 0;
+  for (uint32_t i = 0; i < c->names_cap; i++)
+    if (c->names[i].text) sorted[k++] = c->names[i];
+  qsort(sorted, k, sizeof *sorted, cmp_fname);
+  pz__buf_u32(b, k);
+  for (uint32_t i = 0; i < k; i++) {
+    pz__buf_u32(b, sorted[i].index);
+    pz__buf_u8(b, (uint8_t)sorted[i].sign);
+    pz__buf_str(b, sorted[i].text, sorted[i].len);
+  }
+  pz__free(c->a, sorted, (size_t)c->names_used * sizeof *sorted);
+  return b->err;
+}
+
+/* A feature vector as stored: indices strictly increasing below the
+ * hashing space, weights finite. */
+bool pz__ents_valid(pz__rd *r, const pz__ent *f, uint32_t n, unsigned bits,
+                    const char *what) {
+  for (uint32_t j = 0; j < n; j++) {
+    if (f[j].i >> bits || (j && f[j].i <= f[j - 1].i) || !isfinite(f[j].v)) {
+      pz__rd_bad(r, "%s: entry %u is out of order, out of range or not "
+                    "finite",
+                 what, j);
+      return false;
+    }
+  }
+  return true;
+}
+
+int pz__catalog_restore(pz__catalog *c, pz__rd *r) {
+  uint32_t n = pz__rd_u32(r);
+  c->pop_landmark = pz__rd_i64(r);
+  if (!pz__rd_count(r, n, 9, UINT32_MAX - 2)) return r->err;
+  for (uint32_t i = 0; i < n; i++) {
+    uint8_t alive = pz__rd_u8(r);
+    size_t len;
+    const char *id = pz__rd_str(r, PZ_ID_MAX, &len, false, "item id");
+    uint32_t nf = pz__rd_u32(r);
+    if (!id || !pz__rd_count(r, nf, sizeof(pz__ent), PZ__ITEM_MAX_FEATURES))
+      return r->err;
+    const void *raw = pz__rd_array(r, nf, sizeof(pz__ent));
+    if (!raw) return r->err;
+    if (alive > 1 || (!alive && nf))
+      return pz__rd_bad(r, "item %u has a bad state", i);
+    if (pz__catalog_find(c, id, len) != PZ__NO_ITEM)
+      return pz__rd_bad(r, "item \"%.*s\" appears twice", (int)len, id);
+    pz__ent *f = NULL;
+    if (nf) {
+      if (!(f = pz__malloc(c->a, (size_t)nf * sizeof *f))) return PZ_ENOMEM;
+      memcpy(f, raw, (size_t)nf * sizeof *f);
+      if (!pz__ents_valid(r, f, nf, c->hid.bits, "item features")) {
+        pz__free(c->a, f, (size_t)nf * sizeof *f);
+        return r->err;
+      }
+    }
+    int rc = reserve_item_slot(c);
+    pz__item *it = rc ? NULL : item_new(c->a, id, len, f, nf);
+    if (!it) {
+      pz__free(c->a, f, (size_t)nf * sizeof *f);
+      return rc ? rc : PZ_ENOMEM;
+    }
+    item_append(c, it);
+    if (!alive) {
+      it->alive = 0;
+      c->live--;
+    }
+  }
+  for (uint32_t i = 0; i < n; i++) {
+    uint64_t pop = pz__rd_u64(r), count = pz__rd_u64(r);
+    double v = bits_to_d(pop);
+    if (r->err) return r->err;
+    if (!isfinite(v) || v < 0)
+      return pz__rd_bad(r, "popularity of item %u is not a finite, "
+                           "non-negative number",
+                        i);
+    atomic_store(&c->pop[i], pop);
+    atomic_store(&c->count[i], count);
+  }
+  uint32_t nn = pz__rd_u32(r);
+  if (!pz__rd_count(r, nn, 9, 1u << 29)) return r->err;
+  int rc = names_reserve(c, nn);
+  if (rc) return rc;
+  for (uint32_t i = 0; i < nn; i++) {
+    uint32_t index = pz__rd_u32(r);
+    uint8_t sign = pz__rd_u8(r);
+    size_t len;
+    const char *t = pz__rd_str(r, PZ_FEATURE_MAX, &len, false, "feature name");
+    if (!t) return r->err;
+    uint32_t hix;
+    int hsign;
+    pz__feature_hash(&c->hid, t, len, &hix, &hsign);
+    if (hix != index || (uint8_t)(int8_t)hsign != sign ||
+        pz__catalog_fname(c, index))
+      return pz__rd_bad(r, "feature name %u does not hash to its index or "
+                           "repeats one",
+                        i);
+    if ((rc = names_add(c, t, len, index, (int8_t)sign))) return rc;
+  }
+  return r->err;
 }

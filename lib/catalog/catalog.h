@@ -106,4 +106,15 @@ uint64_t pz__catalog_pop_count(const pz__catalog *c, uint32_t idx);
 /* Lock held. Feature text at an index, or NULL. */
 const pz__fname *pz__catalog_fname(const pz__catalog *c, uint32_t index);
 
+/* ---- snapshot section (store module) ------------------------------------ */
+/* Lock held (read). Items in index order (removed ones too: events and
+ * models refer to items by index), popularity, the dictionary. */
+int pz__catalog_save(const pz__catalog *c, pz__buf *b);
+/* Into a fresh catalogue (no lock needed: nobody else sees it yet). On
+ * failure the caller frees the catalogue. */
+int pz__catalog_restore(pz__catalog *c, pz__rd *r);
+/* Stored feature entries: sorted, below 2^bits, finite. */
+bool pz__ents_valid(pz__rd *r, const pz__ent *f, uint32_t n, unsigned bits,
+                    const char *what);
+
 #endif /* PZ_CATALOG_H */

@@ -192,6 +192,12 @@ int pz__cf_knn_build(const pz__alloc *a, const pz__cf_cfg *cfg,
 int pz__cf_als_train(const pz__alloc *a, const pz__cf_cfg *cfg,
                      const pz__cfmat *m, pz__cfmodel *out);
 
+/* Snapshot section (store module): a presence flag, then the model. */
+void pz__cfmodel_save(const pz__cfmodel *m, pz__buf *b);
+/* *out NULL when the snapshot had no model; items below n_items. */
+int pz__cfmodel_restore(const pz__alloc *a, pz__rd *r, uint32_t n_items,
+                        pz__cfmodel **out);
+
 /* ---- scoring (request time) ------------------------------------------- */
 
 /* Per-request work space for one user against one model. */

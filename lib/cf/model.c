@@ -2,6 +2,7 @@
  * the engine's swappable state. */
 #include "cf.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -114,4 +115,213 @@ void pz__cfstate_unlock(pz__cfstate *s) { pthread_rwlock_unlock(&s->lock); }
 void pz__cfstate_forget(pz__cfstate *s, const pz__uref *u, bool erased) {
   if (s->model) pz__cfmodel_forget(s->model, u->hash, erased);
   pz__builds_note(s->a, &s->builds, u->id, u->len);
+}
+
+/* ---- snapshot section ------------------------------------------------------ */
+
+void pz__cfmodel_save(const pz__cfmodel *m, pz__buf *b) {
+  pz__buf_u8(b, m != NULL);
+  if (!m) return;
+  pz__buf_u32(b, (uint32_t)m->algorithm);
+  pz__buf_u32(b, (uint32_t)m->weighting);
+  pz__buf_u32(b, m->n_items);
+  pz__buf_u32(b, m->n_users);
+  pz__buf_u32(b, m->threads);
+  pz__buf_u64(b, m->nnz);
+  pz__buf_f64(b, m->train_seconds);
+  pz__buf_i64(b, m->trained_at);
+  pz__buf_f64(b, m->als_share);
+  pz__buf_array(b, m->users_of, m->n_items, sizeof *m->users_of);
+  pz__buf_u8(b, m->nptr != NULL);
+  if (m->nptr) {
+    pz__buf_u32(b, m->k);
+    pz__buf_array(b, m->nptr, (uint64_t)m->n_items + 1, sizeof *m->nptr);
+    pz__buf_array(b, m->nidx, m->nptr[m->n_items], sizeof *m->nidx);
+    pz__buf_array(b, m->nsim, m->nptr[m->n_items], sizeof *m->nsim);
+  }
+  pz__buf_u8(b, m->Y != NULL);
+  if (m->Y) {
+    pz__buf_u32(b, m->f);
+    pz__buf_u32(b, m->fs);
+    pz__buf_u32(b, m->iterations);
+    pz__buf_f64(b, m->reg);
+    pz__buf_f64(b, m->alpha);
+    pz__buf_array(b, m->Y, (uint64_t)m->n_items * m->fs, sizeof *m->Y);
+    pz__buf_array(b, m->YtY, (uint64_t)m->fs * m->fs, sizeof *m->YtY);
+    pz__buf_array(b, m->L0, (uint64_t)m->f * m->f, sizeof *m->L0);
+    pz__buf_array(b, m->loss, m->iterations, sizeof *m->loss);
+  }
+  pz__buf_u32(b, m->n_who);
+  pz__buf_u32(b, m->erased);
+  pz__buf_array(b, m->who, m->n_who, sizeof *m->who);
+}
+
+/* Copy n entries of elem bytes out of the reader into a new block. */
+static void *take(const pz__alloc *a, pz__rd *r, uint64_t n, size_t elem,
+                  int *rc) {
+  const void *src = pz__rd_array(r, n, elem);
+  if (!src) {
+    *rc = r->err;
+    return NULL;
+  }
+  if (!n) return NULL; /* nothing to hold: NULL and *rc unchanged */
+  void *p = pz__malloc(a, (size_t)n * elem);
+  if (!p) {
+    *rc = PZ_ENOMEM;
+    return NULL;
+  }
+  memcpy(p, src, (size_t)n * elem);
+  return p;
+}
+
+static bool finite_d(const double *v, uint64_t n) {
+  for (uint64_t i = 0; i < n; i++)
+    if (!isfinite(v[i])) return false;
+  return true;
+}
+
+static bool total_ok(pz__rd *r, uint64_t total) {
+  return pz__rd_count(r, total, sizeof(uint32_t) + sizeof(float), UINT64_MAX);
+}
+
+static int restore_knn(const pz__alloc *a, pz__rd *r, pz__cfmodel *m) {
+  int rc = PZ_OK;
+  m->k = pz__rd_u32(r);
+  if (r->err) return r->err;
+  if (m->k < 1 || m->k > PZ__CF_MAX_NEIGHBOURS)
+    return pz__rd_bad(r, "kNN model with %u neighbours", m->k);
+  uint32_t n = m->n_items;
+  if (!(m->nptr = take(a, r, (uint64_t)n + 1, sizeof *m->nptr, &rc)))
+    return rc;
+  if (!total_ok(r, m->nptr[n])) return r->err;
+  if (m->nptr[0] != 0) return pz__rd_bad(r, "neighbour lists do not start at 0");
+  for (uint32_t i = 0; i < n; i++)
+    if (m->nptr[i + 1] < m->nptr[i] || m->nptr[i + 1] - m->nptr[i] > m->k)
+      return pz__rd_bad(r, "neighbour list %u has a bad length", i);
+  uint64_t total = m->nptr[n];
+  /* the free below sizes the lists by total: keep nptr[n] honest even
+   * when a list fails to load */
+  /* empty lists still get one entry each, as the kNN build makes them */
+  m->nidx = take(a, r, total, sizeof *m->nidx, &rc);
+  if (!rc) m->nsim = take(a, r, total, sizeof *m->nsim, &rc);
+  if (!rc && !total) {
+    m->nidx = pz__malloc(a, sizeof *m->nidx);
+    m->nsim = pz__malloc(a, sizeof *m->nsim);
+    if (!m->nidx || !m->nsim) rc = PZ_ENOMEM;
+  }
+  if (rc) {
+    pz__free(a, m->nsim, (total ? total : 1) * sizeof *m->nsim);
+    m->nsim = NULL;
+    pz__free(a, m->nidx, (total ? total : 1) * sizeof *m->nidx);
+    m->nidx = NULL;
+    pz__free(a, m->nptr, ((size_t)n + 1) * sizeof *m->nptr);
+    m->nptr = NULL;
+    return rc;
+  }
+  for (uint32_t i = 0; i < n; i++)
+    for (uint64_t q = m->nptr[i]; q < m->nptr[i + 1]; q++)
+      if (m->nidx[q] >= n || (q > m->nptr[i] && m->nidx[q] <= m->nidx[q - 1]) ||
+          !isfinite(m->nsim[q]))
+        return pz__rd_bad(r, "neighbour list %u is out of order or range", i);
+  return PZ_OK;
+}
+
+static int restore_als(const pz__alloc *a, pz__rd *r, pz__cfmodel *m) {
+  int rc = PZ_OK;
+  uint32_t f = pz__rd_u32(r), fs = pz__rd_u32(r), it = pz__rd_u32(r);
+  m->reg = pz__rd_f64(r);
+  m->alpha = pz__rd_f64(r);
+  if (r->err) return r->err;
+  if (f < 1 || f > PZ__CF_MAX_FACTORS || fs != ((f + 7) & ~7u) ||
+      it > PZ__CF_MAX_ITERATIONS || !isfinite(m->reg) || m->reg < 0 ||
+      !isfinite(m->alpha) || m->alpha < 0)
+    return pz__rd_bad(r, "ALS model with bad parameters");
+  uint64_t ys = (uint64_t)m->n_items * fs;
+  if (!pz__rd_count(r, ys, sizeof(float), UINT64_MAX)) return r->err;
+  /* sizes first, as pz__cfmodel_free reads them */
+  float *Y = take(a, r, ys, sizeof *Y, &rc);
+  if (rc) return rc;
+  m->f = f;
+  m->fs = fs;
+  m->iterations = it;
+  m->Y = Y;
+  m->YtY = take(a, r, (uint64_t)fs * fs, sizeof *m->YtY, &rc);
+  if (!rc) m->L0 = take(a, r, (uint64_t)f * f, sizeof *m->L0, &rc);
+  if (!rc) m->loss = take(a, r, it, sizeof *m->loss, &rc);
+  if (rc) return rc;
+  if (!pz__rd_finite_f32(r, m->Y, ys, "item factor") ||
+      !pz__rd_finite_f32(r, m->YtY, (uint64_t)fs * fs, "Gram entry"))
+    return r->err;
+  if (!finite_d(m->L0, (uint64_t)f * f))
+    return pz__rd_bad(r, "the fold-in matrix is not finite");
+  for (uint32_t j = 0; j < f; j++)
+    if (!(m->L0[(size_t)j * f + j] > 0))
+      return pz__rd_bad(r, "the fold-in matrix is not a Cholesky factor");
+  return PZ_OK;
+}
+
+int pz__cfmodel_restore(const pz__alloc *a, pz__rd *r, uint32_t n_items,
+                        pz__cfmodel **out) {
+  *out = NULL;
+  uint8_t present = pz__rd_u8(r);
+  if (r->err || !present) return r->err;
+  if (present != 1) return pz__rd_bad(r, "bad model flag");
+  pz__cfmodel *m = pz__calloc(a, 1, sizeof *m);
+  if (!m) return PZ_ENOMEM;
+  m->a = a;
+  m->algorithm = (int)pz__rd_u32(r);
+  m->weighting = (int)pz__rd_u32(r);
+  uint32_t ni = pz__rd_u32(r), nu = pz__rd_u32(r);
+  m->threads = pz__rd_u32(r);
+  m->nnz = pz__rd_u64(r);
+  m->train_seconds = pz__rd_f64(r);
+  m->trained_at = pz__rd_i64(r);
+  m->als_share = pz__rd_f64(r);
+  int rc = r->err;
+  if (!rc && (m->algorithm < PZ_CF_KNN || m->algorithm > PZ_CF_BOTH ||
+              m->weighting < PZ_CF_WEIGHT_NONE ||
+              m->weighting > PZ_CF_WEIGHT_BM25 || ni > n_items ||
+              m->threads < 1 || m->threads > PZ__CF_MAX_THREADS ||
+              !(m->als_share >= 0 && m->als_share <= 1)))
+    rc = pz__rd_bad(r, "CF model header out of range");
+  /* the model's arrays are sized by these: set them only once the users
+   * and items arrays can be allocated */
+  if (!rc && !pz__rd_count(r, nu, 0, UINT32_MAX - 1)) rc = r->err;
+  if (!rc && (uint64_t)nu * sizeof(uint64_t) > r->len)
+    rc = pz__rd_bad(r, "CF model claims %u users", nu);
+  if (!rc) m->users_of = take(a, r, ni, sizeof *m->users_of, &rc);
+  if (!rc) {
+    m->n_items = ni;
+    if (nu && !(m->who = pz__malloc(a, (size_t)nu * sizeof *m->who)))
+      rc = PZ_ENOMEM;
+    else
+      m->n_users = nu;
+  }
+  uint8_t knn = rc ? 0 : pz__rd_u8(r);
+  if (!rc && knn > 1) rc = pz__rd_bad(r, "bad kNN flag");
+  if (!rc && knn != (m->algorithm != PZ_CF_ALS))
+    rc = pz__rd_bad(r, "the kNN part does not match the algorithm");
+  if (!rc && knn) rc = restore_knn(a, r, m);
+  uint8_t als = rc ? 0 : pz__rd_u8(r);
+  if (!rc && als != (m->algorithm != PZ_CF_KNN))
+    rc = pz__rd_bad(r, "the ALS part does not match the algorithm");
+  if (!rc && als) rc = restore_als(a, r, m);
+  if (!rc) {
+    m->n_who = pz__rd_u32(r);
+    m->erased = pz__rd_u32(r);
+    const void *who = pz__rd_array(r, m->n_who, sizeof *m->who);
+    if (!who) rc = r->err;
+    else if (m->n_who > nu)
+      rc = pz__rd_bad(r, "more trained users than the model had");
+    else if (m->n_who) memcpy(m->who, who, (size_t)m->n_who * sizeof *m->who);
+    for (uint32_t i = 1; !rc && i < m->n_who; i++)
+      if (m->who[i] <= m->who[i - 1])
+        rc = pz__rd_bad(r, "trained users out of order");
+  }
+  if (rc) {
+    pz__cfmodel_free(m);
+    return rc;
+  }
+  *out = m;
+  return PZ_OK;
 }

@@ -90,3 +90,18 @@ void pz__buf_json_num(pz__buf *b, double v) {
   pz__fix_decimal_point(tmp);
   pz__buf_puts(b, tmp);
 }
+
+int pz__text_set(const pz__alloc *a, pz__text *t, const char *s, size_t len) {
+  char *p = pz__strndup(a, s ? s : "", len);
+  if (!p) return PZ_ENOMEM;
+  pz__text_free(a, t);
+  t->p = p;
+  t->len = len;
+  return PZ_OK;
+}
+
+void pz__text_free(const pz__alloc *a, pz__text *t) {
+  if (t->p) pz__free(a, t->p, t->len + 1);
+  t->p = NULL;
+  t->len = 0;
+}

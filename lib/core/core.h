@@ -115,6 +115,70 @@ void pz__buf_json_str(pz__buf *b, const char *s, size_t len);
 /* A JSON number (finite doubles; non-finite are written as null). */
 void pz__buf_json_num(pz__buf *b, double v);
 
+/* ---- binary encoding (snapshots, journal; little-endian hosts) --------- */
+
+bool pz__host_little_endian(void);
+/* XXH3-64 of a block (the snapshot and journal checksums). */
+uint64_t pz__checksum(const void *p, size_t len);
+void pz__buf_u8(pz__buf *b, uint8_t v);
+void pz__buf_u16(pz__buf *b, uint16_t v);
+void pz__buf_u32(pz__buf *b, uint32_t v);
+void pz__buf_u64(pz__buf *b, uint64_t v);
+void pz__buf_i64(pz__buf *b, int64_t v);
+void pz__buf_f32(pz__buf *b, float v);
+void pz__buf_f64(pz__buf *b, double v);
+/* u32 length, then the bytes. */
+void pz__buf_str(pz__buf *b, const char *s, size_t len);
+void pz__buf_array(pz__buf *b, const void *p, uint64_t n, size_t elem);
+/* Zero bytes up to a multiple of `to` (at most 64). */
+void pz__buf_align(pz__buf *b, size_t to);
+
+/* A bounded reader. Every read checks the bytes left; the first failure
+ * sets err (PZ_ECORRUPT, message "WHAT, byte N: ...") and later reads
+ * return zeros / NULL, so a decoder checks err once where convenient. */
+typedef struct pz__rd {
+  const uint8_t *p;
+  size_t len, pos;
+  const char *what;
+  int err;
+} pz__rd;
+void pz__rd_init(pz__rd *r, const void *p, size_t len, const char *what);
+int pz__rd_bad(pz__rd *r, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+bool pz__rd_need(pz__rd *r, uint64_t n);
+const void *pz__rd_bytes(pz__rd *r, uint64_t n);
+uint8_t pz__rd_u8(pz__rd *r);
+uint16_t pz__rd_u16(pz__rd *r);
+uint32_t pz__rd_u32(pz__rd *r);
+uint64_t pz__rd_u64(pz__rd *r);
+int64_t pz__rd_i64(pz__rd *r);
+float pz__rd_f32(pz__rd *r);
+double pz__rd_f64(pz__rd *r);
+/* n entries of elem bytes (unaligned: copy them out with memcpy). */
+const void *pz__rd_array(pz__rd *r, uint64_t n, size_t elem);
+/* Is a count of n sane: at most max, and n * min_elem bytes left? Checked
+ * before allocating anything sized by n. */
+bool pz__rd_count(pz__rd *r, uint64_t n, size_t min_elem, uint64_t max);
+/* A u32-length string of at most max bytes of UTF-8 without NULs. */
+const char *pz__rd_str(pz__rd *r, size_t max, size_t *len_out, bool empty_ok,
+                       const char *what);
+bool pz__rd_align(pz__rd *r, size_t to);
+bool pz__rd_finite_f32(pz__rd *r, const float *v, uint64_t n,
+                       const char *what);
+
+/* ---- kept source text (configuration and rule documents) ---------------- */
+
+typedef struct pz__text {
+  char *p; /* len bytes plus a NUL, or NULL when not set */
+  size_t len;
+} pz__text;
+/* Replace t with a copy of len bytes of s; on failure t is unchanged. */
+int pz__text_set(const pz__alloc *a, pz__text *t, const char *s, size_t len);
+void pz__text_free(const pz__alloc *a, pz__text *t);
+
 /* ---- numbers, whatever the host's LC_NUMERIC ----------------------------- */
 
 /* strtod for plain decimal text ("-1.5e3") that always reads '.' as the

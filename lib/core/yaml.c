@@ -205,7 +205,8 @@ int pz__yaml_parse(pz__ydoc *d, const pz__alloc *a, const char *text,
   return rc;
 }
 
-int pz__yaml_parse_file(pz__ydoc *d, const pz__alloc *a, const char *path) {
+int pz__yaml_parse_file(pz__ydoc *d, const pz__alloc *a, const char *path,
+                        pz__text *keep) {
   memset(d, 0, sizeof *d);
   d->a = a;
   FILE *f = fopen(path, "rb");
@@ -236,6 +237,8 @@ int pz__yaml_parse_file(pz__ydoc *d, const pz__alloc *a, const char *path) {
   }
   fclose(f);
   if (rc == PZ_OK) rc = pz__yaml_parse(d, a, buf, len, path);
+  if (rc == PZ_OK && keep && (rc = pz__text_set(a, keep, buf, len)))
+    pz__yaml_free(d);
   pz__free(a, buf, cap);
   return rc;
 }

@@ -30,8 +30,10 @@ typedef struct pz__ydoc {
 /* Parse len bytes of YAML; file names the source in messages. */
 int pz__yaml_parse(pz__ydoc *d, const pz__alloc *a, const char *text,
                    size_t len, const char *file);
-/* Read a whole file (at most 16 MiB) and parse it. */
-int pz__yaml_parse_file(pz__ydoc *d, const pz__alloc *a, const char *path);
+/* Read a whole file (at most 16 MiB) and parse it; keep (may be NULL)
+ * gets a copy of the text. */
+int pz__yaml_parse_file(pz__ydoc *d, const pz__alloc *a, const char *path,
+                        pz__text *keep);
 void pz__yaml_free(pz__ydoc *d);
 
 /* PZ_ECONFIG with "file:line:col: message". */

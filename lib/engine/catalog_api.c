@@ -6,7 +6,7 @@ static int check_item(const pz_engine *e, const char *item, size_t *len) {
   return pz__check_str(item, PZ_ID_MAX, "item id", len);
 }
 
-PZ_API int pz_item_put(pz_engine *e, const char *item,
+static int item_put_apply(pz_engine *e, const char *item,
                        const char *const *features, const double *weights,
                        size_t n_features) {
   size_t len;
@@ -17,7 +17,7 @@ PZ_API int pz_item_put(pz_engine *e, const char *item,
                          n_features);
 }
 
-PZ_API int pz_item_remove(pz_engine *e, const char *item) {
+static int item_remove_apply(pz_engine *e, const char *item) {
   size_t len;
   int rc = check_item(e, item, &len);
   if (rc) return rc;
@@ -49,4 +49,35 @@ PZ_API int pz_item_count(size_t *n_out, pz_engine *e) {
   *n_out = e->catalog.live;
   pz__catalog_unlock(&e->catalog);
   return PZ_OK;
+}
+
+/* ---- journaled entry points (lib/store/store.h) ---- */
+
+PZ_API int pz_item_put(pz_engine *e, const char *item,
+                       const char *const *features, const double *weights,
+                       size_t n_features) {
+  pz__jtx t;
+  int rc = pz__jbegin(&t, e, PZ__J_ITEM_PUT, true);
+  if (rc) return rc;
+  /* a list the call will refuse is not written out */
+  uint32_t n = features && n_features <= PZ__ITEM_MAX_FEATURES
+                   ? (uint32_t)n_features
+                   : 0;
+  pz__jstr(&t, item);
+  pz__ju32(&t, n);
+  for (uint32_t i = 0; i < n; i++) pz__jstr(&t, features[i]);
+  pz__ju8(&t, weights != NULL);
+  for (uint32_t i = 0; weights && i < n; i++) pz__jf64(&t, weights[i]);
+  if (!rc) rc = pz__jwrite(&t);
+  if (!rc) rc = item_put_apply(e, item, features, weights, n_features);
+  return pz__jend(&t, rc);
+}
+
+PZ_API int pz_item_remove(pz_engine *e, const char *item) {
+  pz__jtx t;
+  int rc = pz__jbegin(&t, e, PZ__J_ITEM_REMOVE, true);
+  pz__jstr(&t, item);
+  if (!rc) rc = pz__jwrite(&t);
+  if (!rc) rc = item_remove_apply(e, item);
+  return pz__jend(&t, rc);
 }

@@ -34,7 +34,7 @@ static bool drop_gone(pz_engine *e, pz__cfmodel *m) {
   return true;
 }
 
-PZ_API int pz_cf_train(pz_engine *e, const pz_cf_options *opts) {
+static int cf_train_apply(pz_engine *e, const pz_cf_options *opts) {
   if (!e) return pz__fail(PZ_EINVAL, "engine is NULL");
   pz__cf_cfg cfg = e->cf.cfg;
   if (opts) {
@@ -61,7 +61,7 @@ PZ_API int pz_cf_train(pz_engine *e, const pz_cf_options *opts) {
     if (m && !drop_gone(e, m)) {
       rc = pz__fail(PZ_ENOMEM, "out of memory while noting erasures");
     } else {
-      if (m) m->trained_at = e->clock(e->clock_ud);
+      if (m) m->trained_at = pz__engine_clock(e);
       old = e->cf.model;
       e->cf.model = m;
       m = NULL;
@@ -325,4 +325,29 @@ PZ_API int pz_similar_items(pz_recs **out, pz_engine *e, const char *item,
   pz__free(&e->alloc, score, k * sizeof *score);
   pz__free(&e->alloc, id, k * sizeof *id);
   return rc;
+}
+
+/* ---- journaled entry points (lib/store/store.h) ---- */
+
+PZ_API int pz_cf_train(pz_engine *e, const pz_cf_options *opts) {
+  pz__jtx t; /* recorded once done: training runs beside the writers */
+  int rc = pz__jbegin(&t, e, PZ__J_CF_TRAIN, false);
+  pz__ju8(&t, opts != NULL);
+  if (opts) {
+    pz__ju32(&t, (uint32_t)opts->algorithm);
+    pz__ju32(&t, (uint32_t)opts->weighting);
+    pz__ju32(&t, opts->neighbours);
+    pz__ju32(&t, opts->factors);
+    pz__ju32(&t, opts->iterations);
+    pz__ju32(&t, opts->cg_steps);
+    pz__ju32(&t, opts->threads);
+    pz__ju64(&t, opts->seed);
+    pz__jf64(&t, opts->regularization);
+    pz__jf64(&t, opts->alpha);
+    pz__jf64(&t, opts->bm25_k1);
+    pz__jf64(&t, opts->bm25_b);
+    pz__jf64(&t, opts->als_share);
+  }
+  if (!rc) rc = cf_train_apply(e, opts);
+  return pz__jend(&t, rc);
 }

@@ -93,7 +93,7 @@ static int collect(pz_engine *e, uint32_t m, points *out) {
   return rc;
 }
 
-PZ_API int pz_cluster_train(pz_engine *e, const pz_cluster_options *opts) {
+static int cluster_train_apply(pz_engine *e, const pz_cluster_options *opts) {
   if (!e) return pz__fail(PZ_EINVAL, "engine is NULL");
   pz__cluster_cfg cfg = e->seg.ccfg;
   int rc = options(&cfg, opts);
@@ -227,7 +227,7 @@ PZ_API int pz_cluster_describe(pz_list **out, pz_engine *e, int cluster,
   return pz__listb_finish(&b, out);
 }
 
-PZ_API int pz_cluster_set_name(pz_engine *e, int cluster, const char *name) {
+static int cluster_set_name_apply(pz_engine *e, int cluster, const char *name) {
   if (!e) return pz__fail(PZ_EINVAL, "engine is NULL");
   size_t len = 0;
   char *copy = NULL;
@@ -280,4 +280,30 @@ PZ_API int pz_cluster_name(char *buf, size_t cap, size_t *len_out,
   }
   pz__segstate_unlock(&e->seg);
   return rc;
+}
+
+/* ---- journaled entry points (lib/store/store.h) ---- */
+
+PZ_API int pz_cluster_train(pz_engine *e, const pz_cluster_options *opts) {
+  pz__jtx t; /* recorded once done: training runs beside the writers */
+  int rc = pz__jbegin(&t, e, PZ__J_CLUSTER_TRAIN, false);
+  pz__ju8(&t, opts != NULL);
+  if (opts) {
+    pz__ju32(&t, opts->k);
+    pz__ju64(&t, opts->seed);
+    pz__ju32(&t, opts->max_iterations);
+    pz__ju32(&t, opts->batch_size);
+  }
+  if (!rc) rc = cluster_train_apply(e, opts);
+  return pz__jend(&t, rc);
+}
+
+PZ_API int pz_cluster_set_name(pz_engine *e, int cluster, const char *name) {
+  pz__jtx t;
+  int rc = pz__jbegin(&t, e, PZ__J_CLUSTER_NAME, true);
+  pz__ju32(&t, (uint32_t)cluster);
+  pz__jstr(&t, name);
+  if (!rc) rc = pz__jwrite(&t);
+  if (!rc) rc = cluster_set_name_apply(e, cluster, name);
+  return pz__jend(&t, rc);
 }

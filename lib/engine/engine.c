@@ -36,7 +36,8 @@ static int read_catalog(pz_engine *e, const pz__ydoc *d) {
 }
 
 static int configure(pz_engine *e, const pz_engine_options *o,
-                     pz__rules **rules, pz__brules **brules) {
+                     const pz__text *fallback, pz__rules **rules,
+                     pz__brules **brules) {
   e->hid = (pz__hashid){0, 20};
   pz__profile_cfg_default(&e->pcfg);
   pz__rank_cfg_default(&e->rcfg);
@@ -45,20 +46,30 @@ static int configure(pz_engine *e, const pz_engine_options *o,
   pz__ovr_cfg_default(&e->ocfg);
   *rules = NULL;
   *brules = NULL;
+  pz__store_cfg_default(&e->scfg);
   pz__ydoc d;
   int rc;
-  if (o->config_path)
-    rc = pz__yaml_parse_file(&d, &e->alloc, o->config_path);
-  else if (o->config_text || o->config_len)
-    rc = pz__yaml_parse(&d, &e->alloc, o->config_text, o->config_len, NULL);
-  else
+  const char *text = o->config_text;
+  size_t len = o->config_len;
+  if (!o->config_path && !text && !len && fallback && fallback->p) {
+    text = fallback->p;
+    len = fallback->len;
+  }
+  if (o->config_path) {
+    rc = pz__yaml_parse_file(&d, &e->alloc, o->config_path, &e->config);
+  } else if (text || len) {
+    rc = pz__yaml_parse(&d, &e->alloc, text, len, NULL);
+    if (!rc && (rc = pz__text_set(&e->alloc, &e->config, text, len)))
+      pz__yaml_free(&d);
+  } else {
     return pz__ovr_cfg_read(&e->ocfg, &e->pcfg, NULL);
+  }
   if (rc) return rc;
   static const char *const sections[] = {"hashing", "events",  "decay",
                                          "profile", "consent", "catalog",
                                          "ranking", "segments", "experiments",
                                          "clusters", "cf", "overrides",
-                                         "rules", NULL};
+                                         "rules", "store", NULL};
   rc = pz__y_map(&d, d.root, "the configuration", sections);
   if (!rc) rc = read_hashing(e, &d);
   if (!rc) rc = read_catalog(e, &d);
@@ -67,6 +78,7 @@ static int configure(pz_engine *e, const pz_engine_options *o,
   if (!rc) rc = pz__rank_cfg_read(&e->rcfg, &d);
   if (!rc) rc = pz__cluster_cfg_read(&e->seg.ccfg, &d);
   if (!rc) rc = pz__cf_cfg_read(&e->cf.cfg, &d);
+  if (!rc) rc = pz__store_cfg_read(&e->scfg, &e->alloc, &d);
   if (!rc) {
     pz__rules_env env = {&e->alloc, &e->pcfg, e->hid};
     rc = pz__rules_compile(rules, &env, &d);
@@ -78,6 +90,8 @@ static int configure(pz_engine *e, const pz_engine_options *o,
   if (rc) {
     pz__rules_free(*rules);
     *rules = NULL;
+    pz__text_free(&e->alloc, &e->config);
+    pz__store_cfg_free(&e->scfg, &e->alloc);
   }
   pz__yaml_free(&d);
   return rc;
@@ -94,7 +108,8 @@ PZ_API int pz_engine_options_init(pz_engine_options *opts,
   return PZ_OK;
 }
 
-PZ_API int pz_engine_open_with(pz_engine **out, const pz_engine_options *opts) {
+int pz__engine_create(pz_engine **out, const pz_engine_options *opts,
+                      const pz__text *fallback) {
   if (!out) return pz__fail(PZ_EINVAL, "out is NULL");
   *out = NULL;
   pz_engine_options defaults;
@@ -121,7 +136,7 @@ PZ_API int pz_engine_open_with(pz_engine **out, const pz_engine_options *opts) {
   e->clock_ud = opts->clock ? opts->clock_ud : NULL;
   pz__rules *rules;
   pz__brules *brules;
-  int rc = configure(e, opts, &rules, &brules);
+  int rc = configure(e, opts, fallback, &rules, &brules);
   if (rc) {
     pz__free(&a, e, sizeof *e);
     return rc;
@@ -140,6 +155,7 @@ PZ_API int pz_engine_open_with(pz_engine **out, const pz_engine_options *opts) {
   if ((rc = pz__segstate_init(&e->seg, &e->alloc))) goto no_seg;
   if ((rc = pz__cfstate_init(&e->cf, &e->alloc))) goto no_cf;
   if ((rc = pz__ovstate_init(&e->ov, &e->alloc))) goto no_ov;
+  pthread_mutex_init(&e->save_mu, NULL);
   e->seg.ccfg = ccfg;
   e->seg.rules = rules;
   e->cf.cfg = cfcfg;
@@ -159,7 +175,19 @@ no_profiles:
 no_catalog:
   pz__rules_free(rules);
   pz__brules_free(brules);
+  pz__text_free(&a, &e->config);
+  pz__store_cfg_free(&e->scfg, &a);
   pz__free(&a, e, sizeof *e);
+  return rc;
+}
+
+PZ_API int pz_engine_open_with(pz_engine **out, const pz_engine_options *opts) {
+  int rc = pz__engine_create(out, opts, NULL);
+  if (rc) return rc;
+  if ((rc = pz__engine_attach_store(*out))) {
+    pz_engine_free(*out);
+    *out = NULL;
+  }
   return rc;
 }
 
@@ -184,6 +212,10 @@ PZ_API int pz_engine_open_string(pz_engine **out, const char *yaml,
 PZ_API void pz_engine_free(pz_engine *e) {
   if (!e) return;
   pz__alloc a = e->alloc;
+  pz__journal_free(e->jr, &a);
+  pthread_mutex_destroy(&e->save_mu);
+  pz__text_free(&a, &e->config);
+  pz__store_cfg_free(&e->scfg, &a);
   pz__ovstate_free(&e->ov);
   pz__cfstate_free(&e->cf);
   pz__segstate_free(&e->seg);
@@ -202,8 +234,13 @@ PZ_API int pz_engine_set_clock(pz_engine *e, pz_clock_fn fn, void *ud) {
 
 PZ_API int pz_engine_now(int64_t *now_out, const pz_engine *e) {
   if (!now_out || !e) return pz__fail(PZ_EINVAL, "NULL argument");
-  *now_out = e->clock(e->clock_ud);
+  *now_out = pz__engine_clock(e);
   return PZ_OK;
+}
+
+int64_t pz__engine_clock(const pz_engine *e) {
+  int64_t now;
+  return pz__jclock(&now) ? now : e->clock(e->clock_ud);
 }
 
 void pz__engine_svec_params(const pz_engine *e, pz__alloc *a, pz__hashid *h) {
@@ -214,7 +251,7 @@ void pz__engine_svec_params(const pz_engine *e, pz__alloc *a, pz__hashid *h) {
 int pz__engine_time(const pz_engine *e, int64_t ts, int64_t *out) {
   if (ts < 0) return pz__fail(PZ_EINVAL, "timestamp %lld is negative",
                               (long long)ts);
-  *out = ts ? ts : e->clock(e->clock_ud);
+  *out = ts ? ts : pz__engine_clock(e);
   if (*out < 0) *out = 0;
   return PZ_OK;
 }

@@ -9,6 +9,7 @@
 #include "../override/override.h"
 #include "../rank/rank.h"
 #include "../segment/segment.h"
+#include "../store/store.h"
 #include "personalize.h"
 
 struct pz_engine {
@@ -26,7 +27,22 @@ struct pz_engine {
   pz__segstate seg; /* lock order: seg, ov, cf, catalogue, shards */
   pz__ovstate ov;
   pz__cfstate cf;
+  pz__text config;    /* the configuration text it was opened with */
+  pz__store_cfg scfg; /* section store */
+  pz__journal *jr;    /* NULL: no journal */
+  pthread_mutex_t save_mu; /* one pz_engine_save at a time */
 };
+
+/* Create an engine from options without the store (no snapshot, no
+ * journal). With no configuration in opts, `fallback` (may be NULL) is
+ * the configuration text. */
+int pz__engine_create(pz_engine **out, const pz_engine_options *opts,
+                      const pz__text *fallback);
+/* Load the store's snapshot (when configured and present) and replay the
+ * journal (when configured); on failure the caller frees e. */
+int pz__engine_attach_store(pz_engine *e);
+/* The clock, or the reading fixed for the current journaled write. */
+int64_t pz__engine_clock(const pz_engine *e);
 
 /* Builder of a pz_list: add entries, then finish (which frees the
  * builder whatever happens). */

@@ -53,7 +53,7 @@ static int put(pz_engine *e, const char *user, want *w) {
       (w->pos < -1 || (w->pos >= 0 && (uint32_t)w->pos >= e->rcfg.max_k)))
     return pz__fail(PZ_ERANGE, "pin position %d is not -1 or in 0..%u",
                     (int)w->pos, e->rcfg.max_k - 1);
-  int64_t now = e->clock(e->clock_ud);
+  int64_t now = pz__engine_clock(e);
   if (w->expires < 0)
     return pz__fail(PZ_EINVAL, "expires_ms %lld is negative",
                     (long long)w->expires);
@@ -77,31 +77,31 @@ static int put(pz_engine *e, const char *user, want *w) {
   return rc;
 }
 
-PZ_API int pz_override_block_item(pz_engine *e, const char *user,
+static int block_item_apply(pz_engine *e, const char *user,
                                   const char *item, int64_t expires_ms) {
   want w = {PZ_CHOICE_BLOCK_ITEM, item, 1, -1, expires_ms};
   return put(e, user, &w);
 }
 
-PZ_API int pz_override_block_feature(pz_engine *e, const char *user,
+static int block_feature_apply(pz_engine *e, const char *user,
                                      const char *feature, int64_t expires_ms) {
   want w = {PZ_CHOICE_BLOCK_FEATURE, feature, 1, -1, expires_ms};
   return put(e, user, &w);
 }
 
-PZ_API int pz_override_require(pz_engine *e, const char *user,
+static int require_apply(pz_engine *e, const char *user,
                                const char *feature, int64_t expires_ms) {
   want w = {PZ_CHOICE_REQUIRE, feature, 1, -1, expires_ms};
   return put(e, user, &w);
 }
 
-PZ_API int pz_override_pin(pz_engine *e, const char *user, const char *item,
+static int pin_apply(pz_engine *e, const char *user, const char *item,
                            int32_t position, int64_t expires_ms) {
   want w = {PZ_CHOICE_PIN, item, 1, position, expires_ms};
   return put(e, user, &w);
 }
 
-PZ_API int pz_override_adjust(pz_engine *e, const char *user,
+static int adjust_apply(pz_engine *e, const char *user,
                               const char *feature, double factor,
                               int64_t expires_ms) {
   if (!e) return pz__fail(PZ_EINVAL, "engine is NULL");
@@ -126,7 +126,7 @@ PZ_API int pz_override_less(pz_engine *e, const char *user,
   return pz_override_adjust(e, user, feature, e->ocfg.less_factor, expires_ms);
 }
 
-PZ_API int pz_override_not_interested(pz_engine *e, const char *user,
+static int not_interested_apply(pz_engine *e, const char *user,
                                       const char *item, int64_t ts_ms) {
   if (!e) return pz__fail(PZ_EINVAL, "engine is NULL");
   pz__uref u;
@@ -141,7 +141,7 @@ PZ_API int pz_override_not_interested(pz_engine *e, const char *user,
   bool learn = pz__profile_personalized(&e->profiles,
                                         pz__profiles_find(&e->profiles, &u));
   pz__shard_unlock(&e->profiles, u.shard);
-  int64_t now = e->clock(e->clock_ud);
+  int64_t now = pz__engine_clock(e);
   if (ts_ms > now + PZ__FUTURE_MAX_MS)
     return pz__fail(PZ_ERANGE, "timestamp %lld is more than 366 days after "
                     "the engine's clock", (long long)ts_ms);
@@ -156,14 +156,14 @@ PZ_API int pz_override_not_interested(pz_engine *e, const char *user,
   return put(e, user, &w);
 }
 
-PZ_API int pz_override_opt_out(pz_engine *e, const char *user, int opted_out) {
+static int opt_out_apply(pz_engine *e, const char *user, int opted_out) {
   if (!e) return pz__fail(PZ_EINVAL, "engine is NULL");
   pz__uref u;
   int rc = pz__engine_user(&u, user);
   if (rc) return rc;
   if (opted_out != 0 && opted_out != 1)
     return pz__fail(PZ_EINVAL, "opted_out must be 0 or 1, not %d", opted_out);
-  int64_t now = e->clock(e->clock_ud);
+  int64_t now = pz__engine_clock(e);
   pz__engine_derived_wrlock(e);
   pz__shard_wrlock(&e->profiles, u.shard);
   pz__profile *p = NULL;
@@ -205,7 +205,7 @@ static int with_profile(pz_engine *e, const char *user, pz__uref *u,
   return pz__fail(PZ_ENOTFOUND, "no user \"%s\"", user);
 }
 
-PZ_API int pz_override_clear(pz_engine *e, const char *user, int kind,
+static int clear_apply(pz_engine *e, const char *user, int kind,
                              const char *target) {
   if (!e) return pz__fail(PZ_EINVAL, "engine is NULL");
   if (kind < PZ_CHOICE_BLOCK_ITEM || kind > PZ_CHOICE_ADJUST)
@@ -223,7 +223,7 @@ PZ_API int pz_override_clear(pz_engine *e, const char *user, int kind,
   return rc;
 }
 
-PZ_API int pz_override_clear_all(pz_engine *e, const char *user) {
+static int clear_all_apply(pz_engine *e, const char *user) {
   pz__uref u;
   pz__profile *p;
   int rc = with_profile(e, user, &u, &p);
@@ -253,7 +253,7 @@ PZ_API int pz_override_list(pz_choices **out, pz_engine *e, const char *user,
 
 /* ---- business rules ------------------------------------------------------ */
 
-PZ_API int pz_override_rules_load(pz_engine *e, const char *yaml, size_t len) {
+static int rules_load_apply(pz_engine *e, const char *yaml, size_t len) {
   if (!e) return pz__fail(PZ_EINVAL, "engine is NULL");
   if (!yaml && len) return pz__fail(PZ_EINVAL, "yaml is NULL");
   pz__ydoc d;
@@ -272,14 +272,23 @@ PZ_API int pz_override_rules_load(pz_engine *e, const char *yaml, size_t len) {
   }
   pz__yaml_free(&d);
   pz__brules *old = NULL;
+  pz__text src = {NULL, 0};
+  if (!rc && (rc = pz__text_set(&e->alloc, &src, yaml, len))) {
+    pz__brules_free(r);
+    r = NULL;
+  }
   if (!rc) {
     pz__ovstate_wrlock(&e->ov);
     old = e->ov.rules;
     e->ov.rules = r;
+    pz__text t = e->ov.src;
+    e->ov.src = src;
+    src = t;
     pz__ovstate_unlock(&e->ov);
   }
   pz__segstate_unlock(&e->seg);
   pz__brules_free(old);
+  pz__text_free(&e->alloc, &src);
   return rc;
 }
 
@@ -295,4 +304,121 @@ PZ_API int pz_override_rules(pz_list **out, pz_engine *e) {
     pz__listb_add(&b, r->r[i].name, r->r[i].nlen, r->r[i].kind);
   pz__ovstate_unlock(&e->ov);
   return pz__listb_finish(&b, out);
+}
+
+/* ---- journaled entry points (lib/store/store.h) ---- */
+
+PZ_API int pz_override_block_item(pz_engine *e, const char *user,
+                                  const char *item, int64_t expires_ms) {
+  pz__jtx t;
+  int rc = pz__jbegin(&t, e, PZ__J_BLOCK_ITEM, true);
+  pz__jstr(&t, user);
+  pz__jstr(&t, item);
+  pz__ji64(&t, expires_ms);
+  if (!rc) rc = pz__jwrite(&t);
+  if (!rc) rc = block_item_apply(e, user, item, expires_ms);
+  return pz__jend(&t, rc);
+}
+
+PZ_API int pz_override_block_feature(pz_engine *e, const char *user,
+                                     const char *feature, int64_t expires_ms) {
+  pz__jtx t;
+  int rc = pz__jbegin(&t, e, PZ__J_BLOCK_FEATURE, true);
+  pz__jstr(&t, user);
+  pz__jstr(&t, feature);
+  pz__ji64(&t, expires_ms);
+  if (!rc) rc = pz__jwrite(&t);
+  if (!rc) rc = block_feature_apply(e, user, feature, expires_ms);
+  return pz__jend(&t, rc);
+}
+
+PZ_API int pz_override_require(pz_engine *e, const char *user,
+                               const char *feature, int64_t expires_ms) {
+  pz__jtx t;
+  int rc = pz__jbegin(&t, e, PZ__J_REQUIRE, true);
+  pz__jstr(&t, user);
+  pz__jstr(&t, feature);
+  pz__ji64(&t, expires_ms);
+  if (!rc) rc = pz__jwrite(&t);
+  if (!rc) rc = require_apply(e, user, feature, expires_ms);
+  return pz__jend(&t, rc);
+}
+
+PZ_API int pz_override_pin(pz_engine *e, const char *user, const char *item,
+                           int32_t position, int64_t expires_ms) {
+  pz__jtx t;
+  int rc = pz__jbegin(&t, e, PZ__J_PIN, true);
+  pz__jstr(&t, user);
+  pz__jstr(&t, item);
+  pz__ju32(&t, (uint32_t)position);
+  pz__ji64(&t, expires_ms);
+  if (!rc) rc = pz__jwrite(&t);
+  if (!rc) rc = pin_apply(e, user, item, position, expires_ms);
+  return pz__jend(&t, rc);
+}
+
+PZ_API int pz_override_adjust(pz_engine *e, const char *user,
+                              const char *feature, double factor,
+                              int64_t expires_ms) {
+  pz__jtx t;
+  int rc = pz__jbegin(&t, e, PZ__J_ADJUST, true);
+  pz__jstr(&t, user);
+  pz__jstr(&t, feature);
+  pz__jf64(&t, factor);
+  pz__ji64(&t, expires_ms);
+  if (!rc) rc = pz__jwrite(&t);
+  if (!rc) rc = adjust_apply(e, user, feature, factor, expires_ms);
+  return pz__jend(&t, rc);
+}
+
+PZ_API int pz_override_not_interested(pz_engine *e, const char *user,
+                                      const char *item, int64_t ts_ms) {
+  pz__jtx t;
+  int rc = pz__jbegin(&t, e, PZ__J_NOT_INTERESTED, true);
+  pz__jstr(&t, user);
+  pz__jstr(&t, item);
+  pz__ji64(&t, ts_ms);
+  if (!rc) rc = pz__jwrite(&t);
+  if (!rc) rc = not_interested_apply(e, user, item, ts_ms);
+  return pz__jend(&t, rc);
+}
+
+PZ_API int pz_override_opt_out(pz_engine *e, const char *user, int opted_out) {
+  pz__jtx t;
+  int rc = pz__jbegin(&t, e, PZ__J_OPT_OUT, true);
+  pz__jstr(&t, user);
+  pz__ju32(&t, (uint32_t)opted_out);
+  if (!rc) rc = pz__jwrite(&t);
+  if (!rc) rc = opt_out_apply(e, user, opted_out);
+  return pz__jend(&t, rc);
+}
+
+PZ_API int pz_override_clear(pz_engine *e, const char *user, int kind,
+                             const char *target) {
+  pz__jtx t;
+  int rc = pz__jbegin(&t, e, PZ__J_CLEAR, true);
+  pz__jstr(&t, user);
+  pz__ju32(&t, (uint32_t)kind);
+  pz__jstr(&t, target);
+  if (!rc) rc = pz__jwrite(&t);
+  if (!rc) rc = clear_apply(e, user, kind, target);
+  return pz__jend(&t, rc);
+}
+
+PZ_API int pz_override_clear_all(pz_engine *e, const char *user) {
+  pz__jtx t;
+  int rc = pz__jbegin(&t, e, PZ__J_CLEAR_ALL, true);
+  pz__jstr(&t, user);
+  if (!rc) rc = pz__jwrite(&t);
+  if (!rc) rc = clear_all_apply(e, user);
+  return pz__jend(&t, rc);
+}
+
+PZ_API int pz_override_rules_load(pz_engine *e, const char *yaml, size_t len) {
+  pz__jtx t;
+  int rc = pz__jbegin(&t, e, PZ__J_RULES_LOAD, true);
+  pz__jbytes(&t, yaml, len);
+  if (!rc) rc = pz__jwrite(&t);
+  if (!rc) rc = rules_load_apply(e, yaml, len);
+  return pz__jend(&t, rc);
 }

@@ -29,7 +29,7 @@ static int no_consent(const pz_engine *e, const char *user, bool opted_out) {
                   "user \"%s\" has not consented to personalization", user);
 }
 
-PZ_API int pz_track(pz_engine *e, const char *user, const char *item,
+static int track_apply(pz_engine *e, const char *user, const char *item,
                     const char *event_type, double value, int64_t ts_ms) {
   if (!e) return pz__fail(PZ_EINVAL, "engine is NULL");
   pz__uref u;
@@ -43,7 +43,7 @@ PZ_API int pz_track(pz_engine *e, const char *user, const char *item,
   if (!rc && ts_ms < 0)
     rc = pz__fail(PZ_EINVAL, "timestamp %lld is negative", (long long)ts_ms);
   if (rc) return rc;
-  int64_t now = e->clock(e->clock_ud);
+  int64_t now = pz__engine_clock(e);
   int64_t ts = ts_ms ? ts_ms : (now > 0 ? now : 0);
   /* a year past the clock is a unit mistake (microseconds?) or a broken
    * clock; such an event would outweigh every real one forever */
@@ -144,18 +144,18 @@ static int set_attr(pz_engine *e, const char *user, const char *name, int type,
   return rc;
 }
 
-PZ_API int pz_profile_set_string(pz_engine *e, const char *user,
+static int set_string_apply(pz_engine *e, const char *user,
                                  const char *name, const char *value) {
   return set_attr(e, user, name, PZ_ATTR_STRING, 0, 0, value);
 }
 
-PZ_API int pz_profile_set_number(pz_engine *e, const char *user,
+static int set_number_apply(pz_engine *e, const char *user,
                                  const char *name, double value) {
   int rc = pz__check_finite(value, "value");
   return rc ? rc : set_attr(e, user, name, PZ_ATTR_NUMBER, value, 0, NULL);
 }
 
-PZ_API int pz_profile_set_bool(pz_engine *e, const char *user,
+static int set_bool_apply(pz_engine *e, const char *user,
                                const char *name, int value) {
   if (value != 0 && value != 1)
     return pz__fail(PZ_EINVAL, "a bool attribute must be 0 or 1, not %d",
@@ -163,7 +163,7 @@ PZ_API int pz_profile_set_bool(pz_engine *e, const char *user,
   return set_attr(e, user, name, PZ_ATTR_BOOL, value, 0, NULL);
 }
 
-PZ_API int pz_profile_set_timestamp(pz_engine *e, const char *user,
+static int set_timestamp_apply(pz_engine *e, const char *user,
                                     const char *name, int64_t ms) {
   return set_attr(e, user, name, PZ_ATTR_TIMESTAMP, 0, ms, NULL);
 }
@@ -260,7 +260,7 @@ PZ_API int pz_profile_get_timestamp(int64_t *out, pz_engine *e,
   return get_scalar(e, user, name, PZ_ATTR_TIMESTAMP, NULL, NULL, out);
 }
 
-PZ_API int pz_profile_remove_attribute(pz_engine *e, const char *user,
+static int remove_attribute_apply(pz_engine *e, const char *user,
                                        const char *name) {
   if (!e) return pz__fail(PZ_EINVAL, "engine is NULL");
   pz__uref u;
@@ -287,7 +287,7 @@ static int purpose_of(const pz_engine *e, const char *purpose, int *out) {
   return PZ_OK;
 }
 
-PZ_API int pz_profile_set_consent(pz_engine *e, const char *user,
+static int set_consent_apply(pz_engine *e, const char *user,
                                   const char *purpose, int granted) {
   if (!e) return pz__fail(PZ_EINVAL, "engine is NULL");
   pz__uref u;
@@ -296,7 +296,7 @@ PZ_API int pz_profile_set_consent(pz_engine *e, const char *user,
   if (!rc && granted != 0 && granted != 1)
     rc = pz__fail(PZ_EINVAL, "granted must be 0 or 1, not %d", granted);
   if (rc) return rc;
-  int64_t now = e->clock(e->clock_ud);
+  int64_t now = pz__engine_clock(e);
   bool withdraw = pi == PZ__PURPOSE_PERSONALIZATION && !granted;
   if (withdraw) pz__engine_derived_wrlock(e);
   pz__catalog_rdlock(&e->catalog);
@@ -356,7 +356,7 @@ PZ_API int pz_profile_count(size_t *n_out, pz_engine *e) {
 
 /* ---- merge and erase --------------------------------------------------- */
 
-PZ_API int pz_profile_merge(pz_engine *e, const char *from, const char *into) {
+static int merge_apply(pz_engine *e, const char *from, const char *into) {
   if (!e) return pz__fail(PZ_EINVAL, "engine is NULL");
   pz__uref uf, ui;
   int rc = pz__engine_user(&uf, from);
@@ -408,7 +408,7 @@ PZ_API int pz_profile_merge(pz_engine *e, const char *from, const char *into) {
   return rc;
 }
 
-PZ_API int pz_profile_erase(pz_engine *e, const char *user) {
+static int erase_apply(pz_engine *e, const char *user) {
   if (!e) return pz__fail(PZ_EINVAL, "engine is NULL");
   pz__uref u;
   int rc = pz__engine_user(&u, user);
@@ -440,7 +440,7 @@ PZ_API int pz_profile_export(char *buf, size_t cap, size_t *len_out,
   pz__uref u;
   int rc = pz__engine_user(&u, user);
   if (rc) return rc;
-  int64_t now = e->clock(e->clock_ud);
+  int64_t now = pz__engine_clock(e);
   pz__buf b;
   pz__buf_init(&b, &e->alloc);
   pz__catalog_rdlock(&e->catalog);
@@ -526,4 +526,110 @@ PZ_API double pz_interests_score(const pz_interests *l, size_t i) {
 
 PZ_API void pz_interests_free(pz_interests *l) {
   pz_list_free((pz_list *)(void *)l);
+}
+
+/* ---- journaled entry points (lib/store/store.h) ---- */
+
+PZ_API int pz_track(pz_engine *e, const char *user, const char *item,
+                    const char *event_type, double value, int64_t ts_ms) {
+  pz__jtx t;
+  int rc = pz__jbegin(&t, e, PZ__J_TRACK, true);
+  pz__jstr(&t, user);
+  pz__jstr(&t, item);
+  pz__jstr(&t, event_type);
+  pz__jf64(&t, value);
+  pz__ji64(&t, ts_ms);
+  if (!rc) rc = pz__jwrite(&t);
+  if (!rc) rc = track_apply(e, user, item, event_type, value, ts_ms);
+  return pz__jend(&t, rc);
+}
+
+PZ_API int pz_profile_set_string(pz_engine *e, const char *user,
+                                 const char *name, const char *value) {
+  pz__jtx t;
+  int rc = pz__jbegin(&t, e, PZ__J_ATTR_STRING, true);
+  pz__jstr(&t, user);
+  pz__jstr(&t, name);
+  pz__jstr(&t, value);
+  if (!rc) rc = pz__jwrite(&t);
+  if (!rc) rc = set_string_apply(e, user, name, value);
+  return pz__jend(&t, rc);
+}
+
+PZ_API int pz_profile_set_number(pz_engine *e, const char *user,
+                                 const char *name, double value) {
+  pz__jtx t;
+  int rc = pz__jbegin(&t, e, PZ__J_ATTR_NUMBER, true);
+  pz__jstr(&t, user);
+  pz__jstr(&t, name);
+  pz__jf64(&t, value);
+  if (!rc) rc = pz__jwrite(&t);
+  if (!rc) rc = set_number_apply(e, user, name, value);
+  return pz__jend(&t, rc);
+}
+
+PZ_API int pz_profile_set_bool(pz_engine *e, const char *user,
+                               const char *name, int value) {
+  pz__jtx t;
+  int rc = pz__jbegin(&t, e, PZ__J_ATTR_BOOL, true);
+  pz__jstr(&t, user);
+  pz__jstr(&t, name);
+  pz__ju32(&t, (uint32_t)value);
+  if (!rc) rc = pz__jwrite(&t);
+  if (!rc) rc = set_bool_apply(e, user, name, value);
+  return pz__jend(&t, rc);
+}
+
+PZ_API int pz_profile_set_timestamp(pz_engine *e, const char *user,
+                                    const char *name, int64_t ms) {
+  pz__jtx t;
+  int rc = pz__jbegin(&t, e, PZ__J_ATTR_TIMESTAMP, true);
+  pz__jstr(&t, user);
+  pz__jstr(&t, name);
+  pz__ji64(&t, ms);
+  if (!rc) rc = pz__jwrite(&t);
+  if (!rc) rc = set_timestamp_apply(e, user, name, ms);
+  return pz__jend(&t, rc);
+}
+
+PZ_API int pz_profile_remove_attribute(pz_engine *e, const char *user,
+                                       const char *name) {
+  pz__jtx t;
+  int rc = pz__jbegin(&t, e, PZ__J_ATTR_REMOVE, true);
+  pz__jstr(&t, user);
+  pz__jstr(&t, name);
+  if (!rc) rc = pz__jwrite(&t);
+  if (!rc) rc = remove_attribute_apply(e, user, name);
+  return pz__jend(&t, rc);
+}
+
+PZ_API int pz_profile_set_consent(pz_engine *e, const char *user,
+                                  const char *purpose, int granted) {
+  pz__jtx t;
+  int rc = pz__jbegin(&t, e, PZ__J_CONSENT, true);
+  pz__jstr(&t, user);
+  pz__jstr(&t, purpose);
+  pz__ju32(&t, (uint32_t)granted);
+  if (!rc) rc = pz__jwrite(&t);
+  if (!rc) rc = set_consent_apply(e, user, purpose, granted);
+  return pz__jend(&t, rc);
+}
+
+PZ_API int pz_profile_merge(pz_engine *e, const char *from, const char *into) {
+  pz__jtx t;
+  int rc = pz__jbegin(&t, e, PZ__J_MERGE, true);
+  pz__jstr(&t, from);
+  pz__jstr(&t, into);
+  if (!rc) rc = pz__jwrite(&t);
+  if (!rc) rc = merge_apply(e, from, into);
+  return pz__jend(&t, rc);
+}
+
+PZ_API int pz_profile_erase(pz_engine *e, const char *user) {
+  pz__jtx t;
+  int rc = pz__jbegin(&t, e, PZ__J_ERASE, true);
+  pz__jstr(&t, user);
+  if (!rc) rc = pz__jwrite(&t);
+  if (!rc) rc = erase_apply(e, user);
+  return pz__jend(&t, rc);
 }

@@ -6,7 +6,7 @@
 
 /* A read of the segment state with the catalogue, ready to evaluate. */
 static int read_begin(pz_engine *e, pz__segctx *x) {
-  int64_t now = e->clock(e->clock_ud);
+  int64_t now = pz__engine_clock(e);
   pz__segstate_rdlock(&e->seg);
   pz__catalog_rdlock(&e->catalog);
   int rc = pz__segctx_init(x, &e->alloc, e->seg.rules, e->seg.clusters,
@@ -34,7 +34,7 @@ static int segment_index(pz_engine *e, const char *segment, uint32_t *out) {
   return PZ_OK;
 }
 
-PZ_API int pz_segment_load(pz_engine *e, const char *yaml, size_t len) {
+static int segment_load_apply(pz_engine *e, const char *yaml, size_t len) {
   if (!e) return pz__fail(PZ_EINVAL, "engine is NULL");
   if (!yaml && len) return pz__fail(PZ_EINVAL, "yaml is NULL");
   pz__ydoc d;
@@ -48,12 +48,20 @@ PZ_API int pz_segment_load(pz_engine *e, const char *yaml, size_t len) {
     rc = pz__rules_compile(&r, &env, &d);
   }
   pz__yaml_free(&d);
-  if (rc) return rc;
+  pz__text src = {NULL, 0};
+  if (!rc) rc = pz__text_set(&e->alloc, &src, yaml, len);
+  if (rc) {
+    pz__rules_free(r);
+    return rc;
+  }
   pz__segstate_wrlock(&e->seg);
   pz__rules *old = e->seg.rules;
+  pz__text old_src = e->seg.src;
   e->seg.rules = r;
+  e->seg.src = src;
   pz__segstate_unlock(&e->seg);
   pz__rules_free(old);
+  pz__text_free(&e->alloc, &old_src);
   return PZ_OK;
 }
 
@@ -208,7 +216,7 @@ PZ_API int pz_segment_counts(pz_list **out, pz_engine *e) {
   return pz__listb_finish(&b, out);
 }
 
-PZ_API int pz_segment_refresh(pz_engine *e) {
+static int segment_refresh_apply(pz_engine *e) {
   if (!e) return pz__fail(PZ_EINVAL, "engine is NULL");
   pz__builds_begin(&e->seg.builds);
   pz__segctx x;
@@ -315,4 +323,22 @@ PZ_API int pz_experiment_bucket(double *bucket_out, const char *user,
   if (rc) return rc;
   *bucket_out = pz__experiment_bucket(user, len, seed);
   return PZ_OK;
+}
+
+/* ---- journaled entry points (lib/store/store.h) ---- */
+
+PZ_API int pz_segment_load(pz_engine *e, const char *yaml, size_t len) {
+  pz__jtx t;
+  int rc = pz__jbegin(&t, e, PZ__J_SEGMENT_LOAD, true);
+  pz__jbytes(&t, yaml, len);
+  if (!rc) rc = pz__jwrite(&t);
+  if (!rc) rc = segment_load_apply(e, yaml, len);
+  return pz__jend(&t, rc);
+}
+
+PZ_API int pz_segment_refresh(pz_engine *e) {
+  pz__jtx t; /* recorded once done: a refresh runs beside the writers */
+  int rc = pz__jbegin(&t, e, PZ__J_SEGMENT_REFRESH, false);
+  if (!rc) rc = segment_refresh_apply(e);
+  return pz__jend(&t, rc);
 }

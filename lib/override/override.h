@@ -82,6 +82,8 @@ typedef struct pz__ovstate {
   pthread_rwlock_t lock;
   const pz__alloc *a;
   pz__brules *rules; /* may be NULL */
+  pz__text src;      /* the last pz_override_rules_load document (p NULL:
+                        the rules came from the configuration) */
 } pz__ovstate;
 
 int pz__ovstate_init(pz__ovstate *s, const pz__alloc *a);

@@ -352,6 +352,7 @@ int pz__ovstate_init(pz__ovstate *s, const pz__alloc *a) {
 
 void pz__ovstate_free(pz__ovstate *s) {
   pz__brules_free(s->rules);
+  pz__text_free(s->a, &s->src);
   pthread_rwlock_destroy(&s->lock);
 }
 

@@ -294,4 +294,12 @@ bool pz__profile_merge_consented(const pz__profiles *ps, const pz__profile *d,
 int pz__profile_merge(pz__profiles *ps, pz__profile *dst,
                       const pz__profile *src, uint32_t max_choices);
 
+/* ---- snapshot section (store module) ------------------------------------ */
+/* Every shard read-locked by the caller. */
+int pz__profiles_save(pz__profiles *ps, pz__buf *b);
+/* Into a fresh table (nobody else sees it); events must name items below
+ * n_items. On failure the caller frees the table. */
+int pz__profiles_restore(pz__profiles *ps, pz__rd *r, const pz__hashid *hid,
+                         uint32_t n_items);
+
 #endif /* PZ_PROFILE_H */

@@ -712,3 +712,139 @@ int pz__clusters_inherit_names(pz__clusters *to, const pz__clusters *from) {
   }
   return PZ_OK;
 }
+
+/* ---- snapshot section ------------------------------------------------------ */
+
+void pz__clusters_save(const pz__clusters *m, pz__buf *b) {
+  pz__buf_u8(b, m != NULL);
+  if (!m) return;
+  pz__buf_u32(b, m->k);
+  pz__buf_u32(b, m->max_features);
+  pz__buf_u32(b, m->min_size);
+  for (uint32_t c = 0; c < m->k; c++) {
+    const pz__cluster *cl = &m->c[c];
+    pz__buf_u32(b, cl->count);
+    pz__buf_u8(b, cl->name != NULL);
+    if (cl->name) pz__buf_str(b, cl->name, cl->nlen);
+    pz__buf_u32(b, cl->nsum);
+    for (uint32_t j = 0; j < cl->nsum; j++) {
+      pz__buf_u32(b, cl->sum[j].i);
+      pz__buf_i64(b, cl->sum[j].s);
+    }
+  }
+  uint32_t live = 0;
+  for (uint32_t i = 0; i < m->n_m; i++) live += m->m[i] != NULL;
+  pz__buf_u32(b, live);
+  for (uint32_t i = 0; i < m->n_m; i++) {
+    const pz__cmember *mb = m->m[i];
+    if (!mb) continue;
+    pz__buf_str(b, mb->id, mb->idlen);
+    pz__buf_u32(b, mb->cluster);
+    pz__buf_u8(b, mb->gone);
+    pz__buf_u32(b, mb->n);
+    pz__buf_array(b, mb->q, mb->n, sizeof *mb->q);
+  }
+}
+
+static int restore_cluster(pz__clusters *m, pz__rd *r, pz__cluster *cl,
+                           unsigned bits) {
+  cl->count = pz__rd_u32(r);
+  uint8_t named = pz__rd_u8(r);
+  if (!r->err && named > 1) return pz__rd_bad(r, "bad cluster name flag");
+  if (named) {
+    size_t len;
+    const char *s = pz__rd_str(r, PZ_ID_MAX, &len, false, "cluster name");
+    if (!s) return r->err;
+    if (!(cl->name = pz__strndup(m->a, s, len))) return PZ_ENOMEM;
+    cl->nlen = (uint32_t)len;
+  }
+  uint32_t n = pz__rd_u32(r);
+  if (!pz__rd_count(r, n, 12, UINT32_MAX)) return r->err;
+  if (n && !(cl->sum = pz__malloc(m->a, (size_t)n * sizeof *cl->sum)))
+    return PZ_ENOMEM;
+  cl->nsum = n;
+  for (uint32_t j = 0; j < n; j++) {
+    cl->sum[j].i = pz__rd_u32(r);
+    cl->sum[j].s = pz__rd_i64(r);
+    if (r->err) return r->err;
+    if (cl->sum[j].i >> bits || (j && cl->sum[j].i <= cl->sum[j - 1].i))
+      return pz__rd_bad(r, "a centroid is out of order or range");
+  }
+  set_norm(cl);
+  return PZ_OK;
+}
+
+static int restore_member(pz__clusters *m, pz__rd *r, uint32_t at,
+                          unsigned bits) {
+  size_t len;
+  const char *id = pz__rd_str(r, PZ_ID_MAX, &len, false, "member id");
+  uint32_t cluster = pz__rd_u32(r);
+  uint8_t gone = pz__rd_u8(r);
+  uint32_t n = pz__rd_u32(r);
+  if (!id || !pz__rd_count(r, n, sizeof(pz__qent), m->max_features))
+    return r->err;
+  const void *q = pz__rd_array(r, n, sizeof(pz__qent));
+  if (!q) return r->err;
+  if (cluster >= m->k || gone > 1)
+    return pz__rd_bad(r, "member %u is out of range", at);
+  pz__uref u;
+  pz__uref_make(&u, id, len);
+  if (pz__idmap_find(&m->map, u.hash, id, len, member_key, m) != UINT32_MAX)
+    return pz__rd_bad(r, "member \"%.*s\" appears twice", (int)len, id);
+  pz__cmember *mb = pz__calloc(m->a, 1, member_size((uint32_t)len));
+  if (!mb) return PZ_ENOMEM;
+  mb->cluster = cluster;
+  mb->gone = gone;
+  mb->idlen = (uint8_t)len;
+  memcpy(mb->id, id, len);
+  m->m[at] = mb;
+  if (n) {
+    if (!(mb->q = pz__malloc(m->a, (size_t)n * sizeof *mb->q))) return PZ_ENOMEM;
+    memcpy(mb->q, q, (size_t)n * sizeof *mb->q);
+    mb->n = n;
+    for (uint32_t j = 0; j < n; j++)
+      if (mb->q[j].i >> bits || (j && mb->q[j].i <= mb->q[j - 1].i))
+        return pz__rd_bad(r, "member %u's vector is out of order or range",
+                          at);
+  }
+  if (pz__idmap_reserve(m->a, &m->map, member_key, m)) return PZ_ENOMEM;
+  pz__idmap_insert(&m->map, u.hash, at);
+  return PZ_OK;
+}
+
+int pz__clusters_restore(pz__clusters **out, const pz__alloc *a, pz__rd *r,
+                         unsigned bits) {
+  *out = NULL;
+  uint8_t present = pz__rd_u8(r);
+  if (r->err || !present) return r->err;
+  if (present != 1) return pz__rd_bad(r, "bad cluster model flag");
+  uint32_t k = pz__rd_u32(r), maxf = pz__rd_u32(r), mins = pz__rd_u32(r);
+  if (r->err) return r->err;
+  if (k < 1 || k > PZ__CLUSTER_MAX || maxf < 1 || maxf > 100000)
+    return pz__rd_bad(r, "cluster model with bad parameters");
+  pz__clusters *m = pz__calloc(a, 1, sizeof *m);
+  if (!m) return PZ_ENOMEM;
+  m->a = a;
+  m->max_features = maxf;
+  m->min_size = mins;
+  pz__idmap_init(&m->map);
+  int rc = PZ_OK;
+  if (!(m->c = pz__calloc(a, k, sizeof *m->c))) rc = PZ_ENOMEM;
+  else m->k = k;
+  for (uint32_t c = 0; !rc && c < k; c++)
+    rc = restore_cluster(m, r, &m->c[c], bits);
+  uint32_t nm = rc ? 0 : pz__rd_u32(r);
+  if (!rc && !pz__rd_count(r, nm, 13, UINT32_MAX)) rc = r->err;
+  if (!rc && nm) {
+    if (!(m->m = pz__calloc(a, nm, sizeof *m->m))) rc = PZ_ENOMEM;
+    else m->n_m = nm;
+  }
+  for (uint32_t i = 0; !rc && i < nm; i++) rc = restore_member(m, r, i, bits);
+  if (!rc) rc = build_index(m);
+  if (rc) {
+    pz__clusters_free(m);
+    return rc;
+  }
+  *out = m;
+  return PZ_OK;
+}

@@ -233,6 +233,12 @@ int32_t pz__clusters_by_name(const pz__clusters *m, const char *name,
 int pz__clusters_inherit_names(pz__clusters *to, const pz__clusters *from);
 bool pz__clusters_targetable(const pz__clusters *m, int32_t c);
 
+/* Snapshot sections (store module): a presence flag, then the model.
+ * Restores give *out NULL when the snapshot had none. */
+void pz__clusters_save(const pz__clusters *m, pz__buf *b);
+int pz__clusters_restore(pz__clusters **out, const pz__alloc *a, pz__rd *r,
+                         unsigned bits);
+
 /* ---- per-segment popularity ------------------------------------------- */
 
 typedef struct pz__segpop_table {
@@ -280,6 +286,10 @@ bool pz__segpop_counts(const pz__segpop_table *t, uint64_t user_hash);
  * for increasing item indices (start at 0), or NULL for random access. */
 float pz__segpop_at(const pz__segpop_table *t, uint32_t item, uint32_t *pos);
 
+void pz__segpop_save(const pz__segpop *sp, pz__buf *b);
+int pz__segpop_restore(pz__segpop **out, const pz__alloc *a, pz__rd *r,
+                       uint32_t n_items);
+
 /* ---- evaluation ----------------------------------------------------------- */
 
 typedef struct pz__segstate {
@@ -288,6 +298,8 @@ typedef struct pz__segstate {
   pz__rules *rules;       /* may be NULL */
   pz__clusters *clusters; /* may be NULL */
   pz__segpop *segpop;     /* may be NULL */
+  pz__text src; /* the last pz_segment_load document (p NULL: the
+                   rules came from the configuration) */
   pz__cluster_cfg ccfg;
   /* Builds (training, refresh) copy their input without the state lock;
    * users erased meanwhile are taken out before the swap. */

@@ -5,6 +5,7 @@
 #include "segment.h"
 
 #include <stdlib.h>
+#include <math.h>
 #include <string.h>
 
 void pz__segpop_table_drop(const pz__alloc *a, pz__segpop_table *t) {
@@ -190,6 +191,105 @@ int pz__segpop_build(pz__segpop **out, const pz__segpop_env *env,
     done += ng;
   }
   pz__free(a, g, group * sizeof *g);
+  if (rc) {
+    pz__segpop_free(sp);
+    return rc;
+  }
+  *out = sp;
+  return PZ_OK;
+}
+
+/* ---- snapshot section ------------------------------------------------------ */
+
+void pz__segpop_save(const pz__segpop *sp, pz__buf *b) {
+  pz__buf_u8(b, sp != NULL);
+  if (!sp) return;
+  pz__buf_i64(b, sp->landmark);
+  pz__buf_u32(b, sp->n);
+  for (uint32_t i = 0; i < sp->n; i++) {
+    const pz__segpop_table *t = &sp->t[i];
+    pz__buf_u8(b, t->name != NULL);
+    if (!t->name) continue;
+    pz__buf_str(b, t->name, t->nlen);
+    pz__buf_u32(b, t->members);
+    pz__buf_u32(b, t->n);
+    pz__buf_array(b, t->item, t->n, sizeof *t->item);
+    pz__buf_array(b, t->pop, t->n, sizeof *t->pop);
+    pz__buf_f32(b, t->max_pop);
+    pz__buf_u32(b, t->n_who);
+    pz__buf_array(b, t->who, t->n_who, sizeof *t->who);
+  }
+}
+
+/* n entries out of the reader into a new block (NULL when n is 0). */
+static int take(const pz__alloc *a, pz__rd *r, uint32_t n, size_t elem,
+                void **out) {
+  const void *src = pz__rd_array(r, n, elem);
+  if (!src) return r->err;
+  if (!n) return PZ_OK;
+  if (!(*out = pz__malloc(a, (size_t)n * elem))) return PZ_ENOMEM;
+  memcpy(*out, src, (size_t)n * elem);
+  return PZ_OK;
+}
+
+static int restore_table(const pz__alloc *a, pz__rd *r, pz__segpop_table *t,
+                         uint32_t n_items) {
+  uint8_t present = pz__rd_u8(r);
+  if (r->err || !present) return r->err;
+  size_t len;
+  const char *name = pz__rd_str(r, PZ_ID_MAX, &len, false, "segment name");
+  if (!name) return r->err;
+  if (present != 1) return pz__rd_bad(r, "bad table flag");
+  if (!(t->name = pz__strndup(a, name, len))) return PZ_ENOMEM;
+  t->nlen = (uint32_t)len;
+  t->members = pz__rd_u32(r);
+  uint32_t n = pz__rd_u32(r);
+  if (!pz__rd_count(r, n, 8, n_items)) return r->err;
+  int rc = take(a, r, n, sizeof *t->item, (void **)&t->item);
+  if (!rc && (rc = take(a, r, n, sizeof *t->pop, (void **)&t->pop)) &&
+      t->item) {
+    pz__free(a, t->item, (size_t)n * sizeof *t->item);
+    t->item = NULL;
+  }
+  if (rc) return rc;
+  t->n = n;
+  t->max_pop = pz__rd_f32(r);
+  uint32_t nw = pz__rd_u32(r);
+  if (!pz__rd_count(r, nw, 8, UINT32_MAX)) return r->err;
+  if ((rc = take(a, r, nw, sizeof *t->who, (void **)&t->who))) return rc;
+  t->n_who = nw;
+  for (uint32_t j = 0; j < n; j++)
+    if (t->item[j] >= n_items || (j && t->item[j] <= t->item[j - 1]) ||
+        !isfinite(t->pop[j]) || t->pop[j] < 0)
+      return pz__rd_bad(r, "segment popularity of \"%s\" is out of order or "
+                           "range",
+                        t->name);
+  for (uint32_t j = 1; j < nw; j++)
+    if (t->who[j] <= t->who[j - 1])
+      return pz__rd_bad(r, "segment popularity users out of order");
+  if (!isfinite(t->max_pop) || t->max_pop < 0)
+    return pz__rd_bad(r, "bad maximum popularity");
+  return PZ_OK;
+}
+
+int pz__segpop_restore(pz__segpop **out, const pz__alloc *a, pz__rd *r,
+                       uint32_t n_items) {
+  *out = NULL;
+  uint8_t present = pz__rd_u8(r);
+  if (r->err || !present) return r->err;
+  if (present != 1) return pz__rd_bad(r, "bad segment popularity flag");
+  int64_t landmark = pz__rd_i64(r);
+  uint32_t n = pz__rd_u32(r);
+  if (!pz__rd_count(r, n, 1, PZ__SEG_MAX)) return r->err;
+  pz__segpop *sp = pz__calloc(a, 1, sizeof *sp);
+  if (!sp) return PZ_ENOMEM;
+  sp->a = a;
+  sp->landmark = landmark;
+  int rc = PZ_OK;
+  if (n && !(sp->t = pz__calloc(a, n, sizeof *sp->t))) rc = PZ_ENOMEM;
+  else sp->n = n;
+  for (uint32_t i = 0; !rc && i < n; i++)
+    rc = restore_table(a, r, &sp->t[i], n_items);
   if (rc) {
     pz__segpop_free(sp);
     return rc;

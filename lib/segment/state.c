@@ -21,6 +21,7 @@ void pz__segstate_free(pz__segstate *s) {
   pz__rules_free(s->rules);
   pz__clusters_free(s->clusters);
   pz__segpop_free(s->segpop);
+  pz__text_free(s->a, &s->src);
   pz__builds_free(s->a, &s->builds);
   pthread_rwlock_destroy(&s->lock);
 }

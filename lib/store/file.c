@@ -1,0 +1,115 @@
+/* Files written atomically (temporary file, fsync, rename, fsync of the
+ * directory) and files read whole. */
+#include "store.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static int write_all(int fd, const void *p, size_t len) {
+  const char *c = p;
+  while (len) {
+    ssize_t n = write(fd, c, len);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return -1;
+    c += n;
+    len -= (size_t)n;
+  }
+  return 0;
+}
+
+int pz__dir_sync(const char *path) {
+  char dir[4096];
+  const char *slash = strrchr(path, '/');
+  if (!slash) {
+    strcpy(dir, ".");
+  } else if (slash == path) {
+    strcpy(dir, "/");
+  } else {
+    size_t n = (size_t)(slash - path);
+    if (n >= sizeof dir) return pz__fail(PZ_EIO, "%s: path too long", path);
+    memcpy(dir, path, n);
+    dir[n] = '\0';
+  }
+  int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0)
+    return pz__fail(PZ_EIO, "%s: cannot open the directory: %s", dir,
+                    strerror(errno));
+  int rc = fsync(fd) == 0 || errno == EINVAL ? PZ_OK
+               : pz__fail(PZ_EIO, "%s: cannot sync the directory: %s", dir,
+                          strerror(errno));
+  close(fd);
+  return rc;
+}
+
+int pz__file_replace(const char *path, const void *head, size_t head_len,
+                     const void *body, size_t body_len, int *fd_out) {
+  size_t plen = strlen(path);
+  if (plen > 4000) return pz__fail(PZ_EINVAL, "path longer than 4000 bytes");
+  static _Atomic unsigned long serial;
+  char tmp[4096];
+  snprintf(tmp, sizeof tmp, "%s.tmp.%ld.%lu", path, (long)getpid(),
+           (unsigned long)atomic_fetch_add(&serial, 1));
+  int fd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0)
+    return pz__fail(PZ_EIO, "%s: cannot create: %s", tmp, strerror(errno));
+  const char *step = "write";
+  int ok = write_all(fd, head, head_len) == 0 &&
+           (!body_len || write_all(fd, body, body_len) == 0);
+  if (ok && !(ok = fdatasync(fd) == 0)) step = "sync";
+  if (ok && !(ok = rename(tmp, path) == 0)) step = "rename over the target";
+  if (!ok) {
+    int err = errno;
+    close(fd);
+    unlink(tmp);
+    return pz__fail(PZ_EIO, "%s: cannot %s: %s", path, step,
+                    strerror(err ? err : EIO));
+  }
+  int rc = pz__dir_sync(path);
+  if (fd_out && !rc)
+    *fd_out = fd;
+  else
+    close(fd);
+  return rc;
+}
+
+int pz__file_read(const pz__alloc *a, const char *path, uint8_t **buf,
+                  size_t *len) {
+  *buf = NULL;
+  *len = 0;
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return pz__fail(PZ_EIO, "%s: cannot open: %s", path, strerror(errno));
+  struct stat st;
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    close(fd);
+    return pz__fail(PZ_EIO, "%s: not a regular file", path);
+  }
+  size_t size = (size_t)st.st_size;
+  uint8_t *p = size ? pz__malloc(a, size) : NULL;
+  if (size && !p) {
+    close(fd);
+    return PZ_ENOMEM;
+  }
+  size_t got = 0;
+  while (got < size) {
+    ssize_t n = read(fd, p + got, size - got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    got += (size_t)n;
+  }
+  int err = errno;
+  close(fd);
+  if (got != size) {
+    pz__free(a, p, size);
+    return pz__fail(PZ_EIO, "%s: read error: %s", path,
+                    got < size ? "the file shrank while read" : strerror(err));
+  }
+  *buf = p;
+  *len = size;
+  return PZ_OK;
+}
