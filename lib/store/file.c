@@ -10,7 +10,16 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+int (*pz__store_fault)(const char *op);
+
+int pz__fault(const char *op) {
+  int err = pz__store_fault ? pz__store_fault(op) : 0;
+  if (err) errno = err;
+  return err;
+}
+
 static int write_all(int fd, const void *p, size_t len) {
+  if (pz__fault("write")) return -1;
   const char *c = p;
   while (len) {
     ssize_t n = write(fd, c, len);
@@ -35,7 +44,8 @@ int pz__dir_sync(const char *path) {
     memcpy(dir, path, n);
     dir[n] = '\0';
   }
-  int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  int fd = pz__fault("dirsync") ? -1
+                                : open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0)
     return pz__fail(PZ_EIO, "%s: cannot open the directory: %s", dir,
                     strerror(errno));
@@ -54,14 +64,17 @@ int pz__file_replace(const char *path, const void *head, size_t head_len,
   char tmp[4096];
   snprintf(tmp, sizeof tmp, "%s.tmp.%ld.%lu", path, (long)getpid(),
            (unsigned long)atomic_fetch_add(&serial, 1));
-  int fd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  int fd = pz__fault("create")
+               ? -1
+               : open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0)
     return pz__fail(PZ_EIO, "%s: cannot create: %s", tmp, strerror(errno));
   const char *step = "write";
   int ok = write_all(fd, head, head_len) == 0 &&
            (!body_len || write_all(fd, body, body_len) == 0);
-  if (ok && !(ok = fdatasync(fd) == 0)) step = "sync";
-  if (ok && !(ok = rename(tmp, path) == 0)) step = "rename over the target";
+  if (ok && !(ok = !pz__fault("sync") && fdatasync(fd) == 0)) step = "sync";
+  if (ok && !(ok = !pz__fault("rename") && rename(tmp, path) == 0))
+    step = "rename over the target";
   if (!ok) {
     int err = errno;
     close(fd);

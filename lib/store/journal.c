@@ -115,6 +115,7 @@ void pz__jf64(pz__jtx *t, double v) {
 }
 
 static int pwrite_all(int fd, const void *p, size_t len, uint64_t off) {
+  if (pz__fault("append")) return -1;
   const char *c = p;
   while (len) {
     ssize_t n = pwrite(fd, c, len, (off_t)off);
@@ -142,7 +143,8 @@ static int append(pz__journal *j, pz__buf *b) {
   if (pwrite_all(j->fd, b->p, b->len, j->end) == 0) return PZ_OK;
   int err = errno ? errno : EIO;
   /* cut off what part of it reached the file */
-  if (ftruncate(j->fd, (off_t)j->end) != 0) atomic_store(&j->broken, 1);
+  if (pz__fault("truncate") || ftruncate(j->fd, (off_t)j->end) != 0)
+    atomic_store(&j->broken, 1);
   return pz__fail(PZ_EIO, "journal %s: cannot write: %s; nothing was changed",
                   j->path.p, strerror(err));
 }
@@ -158,7 +160,7 @@ static int sync_to(pz__journal *j, uint64_t target) {
   int rc = PZ_OK;
   pthread_mutex_lock(&j->sync_mu);
   if (j->synced < target) {
-    if (fdatasync(j->fd) == 0) {
+    if (!pz__fault("fsync") && fdatasync(j->fd) == 0) {
       j->synced = target;
     } else {
       atomic_store(&j->broken, 1);
@@ -193,7 +195,7 @@ int pz__jend(pz__jtx *t, int rc) {
     if (rc == PZ_OK) {
       j->end += t->b->len;
       recorded = true;
-    } else if (ftruncate(j->fd, (off_t)j->end) != 0) {
+    } else if (pz__fault("truncate") || ftruncate(j->fd, (off_t)j->end) != 0) {
       atomic_store(&j->broken, 1); /* a refused change would replay */
     }
   }

@@ -96,6 +96,14 @@ int pz__journal_sync(pz__journal *j);
 
 /* ---- files ------------------------------------------------------------------ */
 
+/* A test hook: when set, each file operation of the store first asks it;
+ * a nonzero answer is taken as that errno, the operation failing as if
+ * the system had refused it (full disk, read-only directory...). ops:
+ * "create", "write", "sync", "rename", "dirsync" (atomic replace);
+ * "append", "fsync", "truncate" (journal). */
+extern int (*pz__store_fault)(const char *op);
+int pz__fault(const char *op);
+
 /* Write len bytes to a temporary file beside path, fsync it, rename it
  * over path and fsync the directory. On failure nothing is left behind
  * and path is as it was. */

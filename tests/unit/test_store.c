@@ -7,6 +7,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 #include <errno.h>
+#include <math.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -247,9 +248,357 @@ static void test_round_trip(void **state) {
   pz_engine_free(l);
 }
 
+/* ---- validation ------------------------------------------------------------ */
+
+/* A small engine's snapshot, saved at f->path; returns its bytes. */
+static char *small_snapshot(fixture *f, size_t *len) {
+  pz_engine *e;
+  OK(open_rich(&e, f, NULL));
+  fill(e, 3);
+  OK(pz_engine_save(e, f->path));
+  pz_engine_free(e);
+  return slurp(f->path, len);
+}
+
+static bool load_fails_cleanly(fixture *f, const char *path, int *code) {
+  pz_engine *l = (pz_engine *)&l; /* must be set to NULL */
+  int rc = load(&l, f, path, NULL);
+  *code = rc;
+  if (rc == PZ_OK) {
+    pz_engine_free(l);
+    return false;
+  }
+  assert_null(l);
+  assert_true(rc == PZ_EFORMAT || rc == PZ_ECORRUPT || rc == PZ_EVERSION);
+  assert_non_null(strstr(pz_errmsg(), path)); /* says which file */
+  if (f->ta.live_blocks) fail_msg("leak after: %s", pz_errmsg());
+  return true;
+}
+
+static void test_every_truncation(void **state) {
+  fixture *f = *state;
+  size_t n;
+  char *good = small_snapshot(f, &n);
+  char cut[160];
+  snprintf(cut, sizeof cut, "%s/cut", f->dir);
+  int code;
+  for (size_t len = 0; len < n; len++) {
+    spit(cut, good, len);
+    if (!load_fails_cleanly(f, cut, &code))
+      fail_msg("a snapshot cut at %zu of %zu bytes loaded", len, n);
+    /* below the magic it is not a snapshot; past it, a damaged one */
+    assert_int_equal(code, len < 8 ? PZ_EFORMAT : PZ_ECORRUPT);
+  }
+  /* one byte more is damage too */
+  char *longer = malloc(n + 1);
+  memcpy(longer, good, n);
+  longer[n] = 0;
+  spit(cut, longer, n + 1);
+  assert_true(load_fails_cleanly(f, cut, &code));
+  free(longer);
+  free(good);
+}
+
+static void test_bit_flips(void **state) {
+  fixture *f = *state;
+  size_t n;
+  char *good = small_snapshot(f, &n);
+  char *bad = malloc(n);
+  char flip[160], resave[160];
+  snprintf(flip, sizeof flip, "%s/flip", f->dir);
+  snprintf(resave, sizeof resave, "%s/resave", f->dir);
+  size_t loaded = 0, tried = 0;
+  for (size_t off = 0; off < n; off++) {
+    /* every bit of the header and table; one bit per byte after */
+    for (int bit = off < 400 ? 0 : (int)(off % 8); bit < 8;
+         bit += off < 400 ? 1 : 8) {
+      memcpy(bad, good, n);
+      bad[off] ^= (char)(1 << bit);
+      spit(flip, bad, n);
+      tried++;
+      int code;
+      if (load_fails_cleanly(f, flip, &code)) continue;
+      /* only padding may change unnoticed: then the data is the same and
+       * saving it again gives the original bytes (padding is zero) */
+      pz_engine *l;
+      OK(load(&l, f, flip, NULL));
+      OK(pz_engine_save(l, resave));
+      pz_engine_free(l);
+      if (f->ta.live_blocks)
+        fail_msg("flip at %zu bit %d loaded and leaked %ld blocks", off, bit,
+                 f->ta.live_blocks);
+      size_t m;
+      char *again = slurp(resave, &m);
+      assert_int_equal(m, n);
+      if (memcmp(again, good, n) != 0)
+        fail_msg("a flip at byte %zu bit %d loaded different data", off, bit);
+      free(again);
+      loaded++;
+    }
+  }
+  print_message("%zu flips over %zu bytes: %zu in padding loaded\n", tried,
+                n, loaded);
+  assert_true(loaded < 64); /* padding is a few bytes per section */
+  free(bad);
+  free(good);
+}
+
+/* Little-endian field access and checksum repair for crafted files. */
+#define HDR 64u
+#define ENTRY 32u
+static uint32_t rd32(const char *p) {
+  uint32_t v;
+  memcpy(&v, p, 4);
+  return v;
+}
+static uint64_t rd64(const char *p) {
+  uint64_t v;
+  memcpy(&v, p, 8);
+  return v;
+}
+static void wr32(char *p, uint32_t v) { memcpy(p, &v, 4); }
+static void wr64(char *p, uint64_t v) { memcpy(p, &v, 8); }
+
+uint64_t pz__checksum(const void *p, size_t len); /* the library's XXH3 */
+
+/* After editing a file: section sums, table sum, header sum. */
+static void reseal(char *s, size_t n) {
+  uint32_t k = rd32(s + 28);
+  for (uint32_t i = 0; i < k; i++) {
+    char *t = s + HDR + i * ENTRY;
+    uint64_t off = rd64(t + 8), len = rd64(t + 16);
+    if (off <= n && len <= n - off) wr64(t + 24, pz__checksum(s + off, len));
+  }
+  wr64(s + HDR + k * ENTRY, pz__checksum(s + HDR, k * ENTRY));
+  wr64(s + 56, pz__checksum(s, 56));
+}
+
+static char *section(char *s, const char *id, size_t *len) {
+  uint32_t k = rd32(s + 28);
+  for (uint32_t i = 0; i < k; i++) {
+    char *t = s + HDR + i * ENTRY;
+    if (memcmp(t, id, 4) == 0) {
+      *len = rd64(t + 16);
+      return s + rd64(t + 8);
+    }
+  }
+  fail_msg("no section %s", id);
+  return NULL;
+}
+
+typedef void (*edit_fn)(char *s, size_t n);
+
+static int crafted(fixture *f, const char *good, size_t n, edit_fn edit,
+                   bool seal) {
+  char *s = malloc(n);
+  memcpy(s, good, n);
+  edit(s, n);
+  if (seal) reseal(s, n);
+  char p[160];
+  snprintf(p, sizeof p, "%s/crafted", f->dir);
+  spit(p, s, n);
+  free(s);
+  test_alloc_reset(&f->ta);
+  pz_engine *l = NULL;
+  int rc = load(&l, f, p, NULL);
+  if (rc == PZ_OK) pz_engine_free(l);
+  /* never more than a few times the file's size, whatever it claims */
+  assert_true(f->ta.peak_bytes < 64 * n + (8u << 20));
+  assert_int_equal(f->ta.live_blocks, 0);
+  return rc;
+}
+
+static void edit_offset(char *s, size_t n) { /* a section beyond the end */
+  wr64(s + HDR + 2 * ENTRY + 8, n + 4096);
+}
+static void edit_length(char *s, size_t n) {
+  wr64(s + HDR + 1 * ENTRY + 16, (uint64_t)n * 1000);
+}
+static void edit_overlap(char *s, size_t n) {
+  (void)n;
+  wr64(s + HDR + 2 * ENTRY + 8, rd64(s + HDR + 1 * ENTRY + 8));
+}
+static void edit_item_count(char *s, size_t n) {
+  (void)n;
+  size_t len;
+  wr32(section(s, "CATL", &len), 0xfffffff0u);
+}
+static void edit_profile_count(char *s, size_t n) {
+  (void)n;
+  size_t len;
+  char *p = section(s, "PROF", &len);
+  /* the count follows the event types and purposes: find it as the
+   * 8 bytes before the first user id's length; simplest is to scan the
+   * names: n_types u32, names, n_purposes u32, names */
+  size_t at = 0;
+  for (int list = 0; list < 2; list++) {
+    uint32_t k = rd32(p + at);
+    at += 4;
+    for (uint32_t i = 0; i < k; i++) at += 4 + rd32(p + at);
+  }
+  wr64(p + at, UINT64_C(1) << 40);
+}
+static void edit_event_item(char *s, size_t n) { /* an event past the items */
+  (void)n;
+  size_t len;
+  char *p = section(s, "PROF", &len);
+  size_t at = 0;
+  for (int list = 0; list < 2; list++) {
+    uint32_t k = rd32(p + at);
+    at += 4;
+    for (uint32_t i = 0; i < k; i++) at += 4 + rd32(p + at);
+  }
+  at += 8;                      /* profile count */
+  at += 4 + rd32(p + at);       /* id */
+  at += 8;                      /* landmark */
+  at += 4 + 8 * rd32(p + at);   /* interests */
+  assert_true(rd32(p + at) > 0); /* events */
+  wr32(p + at + 4 + 8, 0x7fffffff);
+}
+static void edit_factor_nan(char *s, size_t n) { /* a NaN in the ALS model */
+  (void)n;
+  size_t len;
+  char *p = section(s, "CFMD", &len);
+  uint32_t ni = rd32(p + 9);
+  size_t at = 53 + 4 * (size_t)ni; /* past the header and users per item */
+  assert_int_equal(p[at++], 1);    /* a kNN part: k, lists, similarities */
+  uint64_t total = rd64(p + at + 4 + 8 * (size_t)ni);
+  at += 4 + 8 * ((size_t)ni + 1) + 8 * total;
+  assert_int_equal(p[at++], 1); /* the ALS part: f, fs, sweeps, reg, alpha */
+  at += 12 + 16;
+  float nan = NAN;
+  memcpy(p + at + 4, &nan, 4); /* the first item's second factor */
+}
+static void edit_version(char *s, size_t n) {
+  (void)n;
+  wr32(s + 8, 2);
+}
+static void edit_size(char *s, size_t n) { wr64(s + 32, n - 8); }
+static void edit_unknown(char *s, size_t n) {
+  (void)n;
+  memcpy(s + HDR + 5 * ENTRY, "XTRA", 4);
+}
+static void edit_magic(char *s, size_t n) {
+  (void)n;
+  s[1] = 'Q';
+}
+
+static void test_hostile_files(void **state) {
+  fixture *f = *state;
+  size_t n;
+  char *good = small_snapshot(f, &n);
+  static const struct {
+    const char *what;
+    edit_fn edit;
+    int code;
+    const char *needle;
+  } cases[] = {
+      {"offset past the end", edit_offset, PZ_ECORRUPT, "outside the file"},
+      {"length past the end", edit_length, PZ_ECORRUPT, "outside the file"},
+      {"overlapping sections", edit_overlap, PZ_ECORRUPT, "overlaps"},
+      {"4 billion items", edit_item_count, PZ_ECORRUPT, "count"},
+      {"2^40 profiles", edit_profile_count, PZ_ECORRUPT, "count"},
+      {"an event on no item", edit_event_item, PZ_ECORRUPT, "out of range"},
+      {"a NaN factor", edit_factor_nan, PZ_ECORRUPT, "not finite"},
+      {"format 2", edit_version, PZ_EVERSION, "newer"},
+      {"a wrong size", edit_size, PZ_ECORRUPT, "truncated or extended"},
+      {"an unknown section", edit_unknown, PZ_EVERSION, "not one this"},
+      {"no magic", edit_magic, PZ_EFORMAT, "not a libpersonalize snapshot"},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+    int rc = crafted(f, good, n, cases[i].edit, true);
+    if (rc != cases[i].code || !strstr(pz_errmsg(), cases[i].needle))
+      fail_msg("%s: got %d \"%s\"", cases[i].what, rc, pz_errmsg());
+  }
+  free(good);
+}
+
+static void test_hash_identity_and_config(void **state) {
+  fixture *f = *state;
+  size_t n;
+  char *good = small_snapshot(f, &n);
+  pz_engine *l = NULL;
+  char cfg[2048];
+  snprintf(cfg, sizeof cfg, "%shashing: {seed: 99}\n", rich_config);
+  assert_int_equal(load(&l, f, f->path, cfg), PZ_ECONFIG);
+  assert_null(l);
+  assert_non_null(strstr(pz_errmsg(), "hashed with seed 0, bits 20"));
+  snprintf(cfg, sizeof cfg, "%shashing: {bits: 18}\n", rich_config);
+  assert_int_equal(load(&l, f, f->path, cfg), PZ_ECONFIG);
+  /* a configuration without an event type the profiles use */
+  assert_int_equal(load(&l, f, f->path, "events: {view: 1, rating: 2}\n"),
+                   PZ_ECONFIG);
+  assert_non_null(strstr(pz_errmsg(), "\"purchase\""));
+  /* ... or a purpose */
+  assert_int_equal(
+      load(&l, f, f->path, "events: {view: 1, purchase: 5, rating: 2}\n"),
+      PZ_ECONFIG);
+  assert_non_null(strstr(pz_errmsg(), "\"marketing\""));
+  /* event types in another order are mapped by name */
+  snprintf(cfg, sizeof cfg, "%s",
+           "events: {rating: 2, purchase: 5, view: 1}\n"
+           "consent: {purposes: [marketing]}\n");
+  OK(load(&l, f, f->path, cfg));
+  size_t c;
+  OK(pz_profile_event_count(&c, l, "user1"));
+  assert_true(c > 0);
+  pz_engine_free(l);
+  /* the file is untouched by all that */
+  size_t m;
+  char *after = slurp(f->path, &m);
+  assert_int_equal(m, n);
+  assert_memory_equal(after, good, n);
+  free(after);
+  free(good);
+}
+
+static void test_load_bad_arguments(void **state) {
+  fixture *f = *state;
+  pz_engine *l = (pz_engine *)&l;
+  assert_int_equal(pz_engine_load(NULL, f->path, NULL), PZ_EINVAL);
+  assert_int_equal(pz_engine_load(&l, NULL, NULL), PZ_EINVAL);
+  assert_null(l);
+  assert_int_equal(pz_engine_load(&l, "", NULL), PZ_EINVAL);
+  assert_int_equal(pz_engine_load(&l, "\xff\xfe", NULL), PZ_EINVAL);
+  char missing[160];
+  snprintf(missing, sizeof missing, "%s/none", f->dir);
+  assert_int_equal(pz_engine_load(&l, missing, NULL), PZ_EIO);
+  assert_non_null(strstr(pz_errmsg(), "No such file"));
+  assert_int_equal(pz_engine_load(&l, f->dir, NULL), PZ_EIO); /* a dir */
+  spit(missing, "", 0);
+  assert_int_equal(pz_engine_load(&l, missing, NULL), PZ_EFORMAT);
+  spit(missing, "events: {view: 1}\n", 18);
+  assert_int_equal(pz_engine_load(&l, missing, NULL), PZ_EFORMAT);
+  pz_engine_options o;
+  pz_engine_options_init(&o, PZ_ENGINE_OPTIONS_VERSION);
+  o.version = 77;
+  assert_int_equal(pz_engine_load(&l, f->path, &o), PZ_EVERSION);
+  assert_int_equal(pz_engine_save(NULL, f->path), PZ_EINVAL);
+  pz_engine *e;
+  OK(open_rich(&e, f, NULL));
+  assert_int_equal(pz_engine_save(e, NULL), PZ_EINVAL); /* no store.snapshot */
+  assert_non_null(strstr(pz_errmsg(), "store.snapshot"));
+  assert_int_equal(pz_engine_save(e, ""), PZ_EINVAL);
+  assert_int_equal(pz_engine_save(e, "bad\xc3("), PZ_EINVAL);
+  char longp[5000];
+  memset(longp, 'a', sizeof longp - 1);
+  longp[sizeof longp - 1] = '\0';
+  assert_int_equal(pz_engine_save(e, longp), PZ_EINVAL);
+  assert_int_equal(pz_engine_sync(NULL), PZ_EINVAL);
+  OK(pz_engine_sync(e)); /* no journal: nothing to do */
+  pz_engine_free(e);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_round_trip, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_every_truncation, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_bit_flips, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_hostile_files, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_hash_identity_and_config, setup,
+                                      teardown),
+      cmocka_unit_test_setup_teardown(test_load_bad_arguments, setup,
+                                      teardown),
   };
   return cmocka_run_group_tests_name("store", tests, NULL, NULL);
 }
