@@ -139,12 +139,15 @@ check-sanitize:
 	$(MAKE) check BUILD=build/san OUT=build/san/lib OPT="-O1 -g" \
 	  SAN="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"
 
-bench: all $(BUILD)/tests/bench $(BUILD)/tests/bench_cf
+bench: all $(BUILD)/tests/bench $(BUILD)/tests/bench_cf $(BUILD)/tests/bench_store
 	@sh tests/bench/run.sh $(BUILD)
 $(BUILD)/tests/bench: tests/bench/bench.c tests/bench/common.h examples/synth.h $(AR_LIB) $(HDR)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -Ilib -o $@ $< $(AR_LIB) $(LDFLAGS_ALL) $(LIBS_ALL)
 $(BUILD)/tests/bench_cf: tests/bench/bench_cf.c tests/bench/common.h examples/synth.h $(AR_LIB) $(HDR)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -o $@ $< $(AR_LIB) $(LDFLAGS_ALL) $(LIBS_ALL)
+$(BUILD)/tests/bench_store: tests/bench/bench_store.c tests/bench/common.h examples/synth.h $(AR_LIB) $(HDR)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -o $@ $< $(AR_LIB) $(LDFLAGS_ALL) $(LIBS_ALL)
 

@@ -236,7 +236,11 @@ void pz__journal_pos(const pz__journal *j, uint64_t *gen, uint64_t *off) {
 
 /* ---- the file -------------------------------------------------------------- */
 
-static void header(uint8_t h[J_HEADER], uint64_t gen, const pz__hashid *hid) {
+/* gen: the generation; base: where in the previous generation this one
+ * starts (the offset the snapshot that began it records), 0 for the
+ * first. */
+static void header(uint8_t h[J_HEADER], uint64_t gen, uint64_t base,
+                   const pz__hashid *hid) {
   memset(h, 0, J_HEADER);
   memcpy(h, J_MAGIC, 8);
   uint32_t v = J_VERSION, hs = J_HEADER, bits = hid->bits;
@@ -245,12 +249,14 @@ static void header(uint8_t h[J_HEADER], uint64_t gen, const pz__hashid *hid) {
   memcpy(h + 16, &gen, 8);
   memcpy(h + 24, &hid->seed, 8);
   memcpy(h + 32, &bits, 4);
+  memcpy(h + 40, &base, 8);
   uint64_t c = pz__checksum(h, 56);
   memcpy(h + 56, &c, 8);
 }
 
 static int check_header(const uint8_t h[J_HEADER], const char *path,
-                        const pz__hashid *hid, uint64_t *gen) {
+                        const pz__hashid *hid, uint64_t *gen,
+                        uint64_t *base) {
   if (memcmp(h, J_MAGIC, 8) != 0)
     return pz__fail(PZ_EFORMAT, "%s: not a libpersonalize journal", path);
   uint32_t v, hs, bits;
@@ -260,6 +266,7 @@ static int check_header(const uint8_t h[J_HEADER], const char *path,
   memcpy(gen, h + 16, 8);
   memcpy(&seed, h + 24, 8);
   memcpy(&bits, h + 32, 4);
+  memcpy(base, h + 40, 8);
   memcpy(&c, h + 56, 8);
   if (c != pz__checksum(h, 56))
     return pz__fail(PZ_ECORRUPT, "%s: the journal header is damaged", path);
@@ -330,7 +337,7 @@ int pz__journal_rotate(pz__journal *j, uint64_t off) {
                     strerror(errno ? errno : EIO));
   }
   uint8_t h[J_HEADER];
-  header(h, j->gen + 1, &j->hid);
+  header(h, j->gen + 1, off, &j->hid);
   int fd = -1;
   if (!rc) rc = pz__file_replace(j->path.p, h, J_HEADER, body, len, &fd);
   if (!rc) {
@@ -633,7 +640,7 @@ int pz__journal_attach(pz_engine *e, bool has_snap, uint64_t gen,
   if (j->fd < 0 && errno == ENOENT) {
     uint8_t h[J_HEADER];
     j->gen = has_snap ? gen + 1 : 0;
-    header(h, j->gen, &j->hid);
+    header(h, j->gen, has_snap ? off : 0, &j->hid);
     rc = pz__file_replace(path, h, J_HEADER, NULL, 0, &j->fd);
     j->end = j->synced = J_HEADER;
   } else if (j->fd < 0) {
@@ -642,13 +649,13 @@ int pz__journal_attach(pz_engine *e, bool has_snap, uint64_t gen,
   } else {
     struct stat st;
     uint8_t h[J_HEADER];
-    uint64_t jgen = 0, start = J_HEADER;
+    uint64_t jgen = 0, base = 0, start = J_HEADER;
     if (fstat(j->fd, &st) != 0 || !S_ISREG(st.st_mode))
       rc = pz__fail(PZ_EIO, "%s: the journal is not a regular file", path);
     else if ((uint64_t)st.st_size < J_HEADER ||
              pread(j->fd, h, J_HEADER, 0) != J_HEADER)
       rc = pz__fail(PZ_EFORMAT, "%s: too short for a journal", path);
-    if (!rc) rc = check_header(h, path, &j->hid, &jgen);
+    if (!rc) rc = check_header(h, path, &j->hid, &jgen, &base);
     uint64_t size = rc ? 0 : (uint64_t)st.st_size;
     if (rc) {
     } else if (!has_snap && jgen != 0) {
@@ -665,11 +672,12 @@ int pz__journal_attach(pz_engine *e, bool has_snap, uint64_t gen,
                       path, (unsigned long long)size,
                       (unsigned long long)off);
       start = off;
-    } else if (has_snap && jgen != gen + 1) {
+    } else if (has_snap && (jgen != gen + 1 || base != off)) {
       rc = pz__fail(PZ_ECORRUPT,
-                    "%s: journal generation %llu does not follow the "
-                    "snapshot's generation %llu",
-                    path, (unsigned long long)jgen, (unsigned long long)gen);
+                    "%s: the journal (generation %llu from byte %llu) does "
+                    "not follow the snapshot (generation %llu at byte %llu)",
+                    path, (unsigned long long)jgen, (unsigned long long)base,
+                    (unsigned long long)gen, (unsigned long long)off);
     }
     j->gen = jgen;
     uint64_t good = start;

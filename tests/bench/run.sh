@@ -6,7 +6,8 @@
 # and 20 choices per user on a 50,000-item catalogue (under a minute;
 # "--section overrides" runs it alone, "--section scale" skips it); then,
 # when ../shared/data/splits exists, the offline accuracy of the CF models
-# on the MovieLens splits beside the peers' figures (examples/pz-eval).
+# on the MovieLens splits beside the peers' figures (examples/pz-eval);
+# last, persistence (bench_store: snapshots, journal, threads).
 # Sizes default to the full benchmark (100,000 users x 20,000 items x
 # 5,000,000 events); pass options, or set PZ_BENCH_ARGS, for a smaller run:
 #   PZ_BENCH_ARGS="--users 10000 --events 500000" make bench
@@ -36,6 +37,24 @@ echo "== collaborative filtering at scale (bench_cf) =="
 # shellcheck disable=SC2086 # PZ_BENCH_CF_ARGS is a list of words
 "$cf_bin" ${PZ_BENCH_CF_ARGS:-}
 
+# ---- persistence (tests/bench/bench_store.c), run last --------------------------
+# Snapshot save/load of 100,000 profiles and of a 50,000-item ALS model,
+# journal append rates under each fsync policy, recommend throughput on 1, 2
+# and 4 threads; about 2 to 3 minutes. PZ_BENCH_STORE_ARGS=--quick for a
+# smoke run. A function, because the accuracy section below may end the
+# script early.
+store_bin=$build/tests/bench_store
+if [ ! -x "$store_bin" ]; then
+  echo "bench: $store_bin is missing; run 'make $store_bin' first" >&2
+  exit 1
+fi
+run_store() {
+  echo
+  echo "== persistence: snapshots, journal, threads (bench_store) =="
+  # shellcheck disable=SC2086 # PZ_BENCH_STORE_ARGS is a list of words
+  "$store_bin" ${PZ_BENCH_STORE_ARGS:-}
+}
+
 # ---- accuracy on the MovieLens splits ----------------------------------------
 # Same splits and protocol as the peers (see ../shared/data/README.md): every
 # row a positive of weight 1, top-10 without the user's train items, at most
@@ -47,6 +66,7 @@ echo
 echo "== accuracy on the MovieLens splits (pz-eval, k = 10) =="
 if [ ! -d "$splits" ]; then
   echo "skipped: ../shared/data/splits not found"
+  run_store
   exit 0
 fi
 if [ ! -x "$eval_bin" ]; then
@@ -106,3 +126,5 @@ for split in pos4 all; do
     }
     NF == 5 { printf fmt, "peer", $1, $2, $3, $4, "-", $5 }'
 done
+
+run_store
