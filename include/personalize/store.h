@@ -21,7 +21,8 @@
  * journal; a torn last record (a crash in the middle of a write) is
  * dropped. A successful save starts a new journal. With `fsync: always` a
  * write returns only once its record is on disk; with `interval` the
- * journal is synced at most every `store.fsync_interval_ms`; with `never`
+ * journal is synced at most every `store.fsync_interval` (a duration,
+ * default 1s) when writes come; with `never`
  * the operating system decides. Whatever the policy, each record reaches
  * the kernel before the write returns, so a crash of the process alone
  * (not of the machine) loses nothing that was acknowledged.
@@ -59,7 +60,10 @@ PZ_API int pz_engine_save(pz_engine *e, const char *path);
 /**
  * Open an engine from a snapshot. opts (may be NULL) gives the allocator,
  * the clock and the configuration; with no configuration in opts, the
- * configuration stored in the snapshot is used. A configuration must use
+ * configuration stored in the snapshot is used, without its `store`
+ * section (the file is loaded as it is; no journal is attached, so a copy
+ * of a running service's snapshot never touches that service's journal).
+ * A configuration must use
  * the snapshot's hash identity (hashing.seed and hashing.bits) and define
  * every event type and consent purpose the snapshot's profiles use. When
  * the configuration has `store.journal`, the journal is replayed after the

@@ -76,9 +76,12 @@ int pz__profiles_save(pz__profiles *ps, pz__buf *b) {
 
 /* ---- restore ------------------------------------------------------------ */
 
+#define NO_NAME 0xff /* a name the configuration lacks */
 typedef struct names_map {
   uint8_t type[PZ__MAX_EVENT_TYPES];
   uint8_t purpose[PZ__MAX_PURPOSES];
+  char type_name[PZ__MAX_EVENT_TYPES][64];
+  char purpose_name[PZ__MAX_PURPOSES][PZ_ID_MAX + 1];
   uint32_t n_types, n_purposes;
 } names_map;
 
@@ -94,12 +97,8 @@ static int read_names(pz__rd *r, const pz__profile_cfg *cfg, names_map *m) {
     memcpy(name, s, len);
     name[len] = '\0';
     int k = pz__profile_event_type(cfg, name);
-    if (k < 0)
-      return pz__fail(PZ_ECONFIG,
-                      "the snapshot has events of type \"%s\", which the "
-                      "configuration does not define",
-                      name);
-    m->type[i] = (uint8_t)k;
+    m->type[i] = k < 0 ? NO_NAME : (uint8_t)k; /* an error once used */
+    memcpy(m->type_name[i], name, len + 1);
   }
   m->n_purposes = pz__rd_u32(r);
   if (!pz__rd_count(r, m->n_purposes, 5, PZ__MAX_PURPOSES)) return r->err;
@@ -111,12 +110,8 @@ static int read_names(pz__rd *r, const pz__profile_cfg *cfg, names_map *m) {
     memcpy(name, s, len);
     name[len] = '\0';
     int k = pz__profile_purpose(cfg, name);
-    if (k < 0)
-      return pz__fail(PZ_ECONFIG,
-                      "the snapshot has consent to purpose \"%s\", which "
-                      "the configuration does not define",
-                      name);
-    m->purpose[i] = (uint8_t)k;
+    m->purpose[i] = k < 0 ? NO_NAME : (uint8_t)k;
+    memcpy(m->purpose_name[i], name, len + 1);
   }
   return r->err;
 }
@@ -129,9 +124,14 @@ static int read_history(pz__rd *r, pz__profiles *ps, pz__profile *p,
   uint32_t limit = ps->cfg->history_limit;
   uint32_t skip = n > limit ? n - limit : 0, keep = n - skip;
   if (keep) {
-    p->ev = pz__malloc(ps->a, (size_t)keep * sizeof *p->ev);
-    p->evt = p->ev ? pz__malloc(ps->a, keep) : NULL;
-    if (!p->evt) return PZ_ENOMEM;
+    pz__event *ev = pz__malloc(ps->a, (size_t)keep * sizeof *ev);
+    uint8_t *evt = ev ? pz__malloc(ps->a, keep) : NULL;
+    if (!evt) {
+      pz__free(ps->a, ev, (size_t)keep * sizeof *ev);
+      return PZ_ENOMEM;
+    }
+    p->ev = ev;
+    p->evt = evt;
     p->ev_cap = keep;
   }
   for (uint32_t i = 0; i < n; i++) {
@@ -144,6 +144,11 @@ static int read_history(pz__rd *r, pz__profiles *ps, pz__profile *p,
         fabsf(value) > PZ__VALUE_MAX)
       return pz__rd_bad(r, "event %u of user \"%s\" is out of range", i,
                         p->id);
+    if (m->type[type] == NO_NAME)
+      return pz__fail(PZ_ECONFIG,
+                      "the snapshot has events of type \"%s\", which the "
+                      "configuration does not define",
+                      m->type_name[type]);
     if (i < skip) continue;
     p->ev[p->ev_n] = (pz__event){ts, item, value};
     p->evt[p->ev_n++] = m->type[type];
@@ -198,6 +203,11 @@ static int read_consent(pz__rd *r, pz__profiles *ps, pz__profile *p,
     if (purpose >= m->n_purposes || granted > 1)
       return pz__rd_bad(r, "consent %u of user \"%s\" is out of range", i,
                         p->id);
+    if (m->purpose[purpose] == NO_NAME)
+      return pz__fail(PZ_ECONFIG,
+                      "the snapshot has consent to purpose \"%s\", which "
+                      "the configuration does not define",
+                      m->purpose_name[purpose]);
     for (uint8_t j = 0; j < p->n_consent; j++)
       if (p->consent[j].purpose == m->purpose[purpose])
         return pz__rd_bad(r, "consent of user \"%s\" repeats a purpose",
@@ -254,10 +264,21 @@ static int read_choices(pz__rd *r, pz__profiles *ps, pz__profile *p,
   return PZ_OK;
 }
 
+static int restore_all(pz__profiles *ps, pz__rd *r, const pz__hashid *hid,
+                       uint32_t n_items, names_map *m);
+
 int pz__profiles_restore(pz__profiles *ps, pz__rd *r, const pz__hashid *hid,
                          uint32_t n_items) {
-  names_map m = {0};
-  int rc = read_names(r, ps->cfg, &m);
+  names_map *m = pz__calloc(ps->a, 1, sizeof *m);
+  if (!m) return PZ_ENOMEM;
+  int rc = restore_all(ps, r, hid, n_items, m);
+  pz__free(ps->a, m, sizeof *m);
+  return rc;
+}
+
+static int restore_all(pz__profiles *ps, pz__rd *r, const pz__hashid *hid,
+                       uint32_t n_items, names_map *m) {
+  int rc = read_names(r, ps->cfg, m);
   if (rc) return rc;
   uint64_t n = pz__rd_u64(r);
   if (!pz__rd_count(r, n, 24, UINT32_MAX)) return r->err;
@@ -286,8 +307,8 @@ int pz__profiles_restore(pz__profiles *ps, pz__rd *r, const pz__hashid *hid,
       if (!pz__ents_valid(r, p->iv.e, nv, hid->bits, "interests"))
         return r->err;
     }
-    if ((rc = read_history(r, ps, p, &m, n_items)) ||
-        (rc = read_attrs(r, ps, p)) || (rc = read_consent(r, ps, p, &m)) ||
+    if ((rc = read_history(r, ps, p, m, n_items)) ||
+        (rc = read_attrs(r, ps, p)) || (rc = read_consent(r, ps, p, m)) ||
         (rc = read_choices(r, ps, p, hid)))
       return rc;
   }

@@ -19,8 +19,8 @@ static int read_path(const pz__ydoc *d, const pz__ynode *n, const char *what,
                      const pz__alloc *a, pz__text *out) {
   int rc = pz__y_scalar(d, n, what);
   if (rc) return rc;
-  if (n->len == 0 || n->len > 4095 || memchr(n->str, '\0', n->len))
-    return pz__y_err(d, n, "%s must be a path of 1 to 4095 bytes", what);
+  if (n->len == 0 || n->len > 4000 || memchr(n->str, '\0', n->len))
+    return pz__y_err(d, n, "%s must be a path of 1 to 4000 bytes", what);
   return pz__text_set(a, out, n->str, n->len);
 }
 

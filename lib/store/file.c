@@ -7,6 +7,7 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -58,19 +59,24 @@ int pz__dir_sync(const char *path) {
 
 int pz__file_replace(const char *path, const void *head, size_t head_len,
                      const void *body, size_t body_len, int *fd_out) {
+  if (fd_out) *fd_out = -1;
   size_t plen = strlen(path);
   if (plen > 4000) return pz__fail(PZ_EINVAL, "path longer than 4000 bytes");
   static _Atomic unsigned long serial;
   char tmp[4096];
   snprintf(tmp, sizeof tmp, "%s.tmp.%ld.%lu", path, (long)getpid(),
            (unsigned long)atomic_fetch_add(&serial, 1));
+  /* 0600: the file holds personal data */
   int fd = pz__fault("create")
                ? -1
-               : open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+               : open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0)
     return pz__fail(PZ_EIO, "%s: cannot create: %s", tmp, strerror(errno));
   const char *step = "write";
-  int ok = write_all(fd, head, head_len) == 0 &&
+  /* a journal is locked before its name appears */
+  int ok = (!fd_out || flock(fd, LOCK_EX | LOCK_NB) == 0 ||
+            (step = "lock", false)) &&
+           write_all(fd, head, head_len) == 0 &&
            (!body_len || write_all(fd, body, body_len) == 0);
   if (ok && !(ok = !pz__fault("sync") && fdatasync(fd) == 0)) step = "sync";
   if (ok && !(ok = !pz__fault("rename") && rename(tmp, path) == 0))
@@ -82,8 +88,17 @@ int pz__file_replace(const char *path, const void *head, size_t head_len,
     return pz__fail(PZ_EIO, "%s: cannot %s: %s", path, step,
                     strerror(err ? err : EIO));
   }
+  /* renamed: the new file is the one at path now, whatever the directory
+   * sync says, so the caller gets it */
   int rc = pz__dir_sync(path);
-  if (fd_out && !rc)
+  if (rc) {
+    char why[256];
+    snprintf(why, sizeof why, "%s", pz_errmsg());
+    pz__fail(PZ_EIO, "%s: written and renamed, but the directory could not "
+                     "be synced (%s): the new file may not survive a crash",
+             path, why);
+  }
+  if (fd_out)
     *fd_out = fd;
   else
     close(fd);

@@ -356,6 +356,13 @@ PZ_API int pz_engine_load(pz_engine **out, const char *path,
   pz_engine *e = NULL;
   if (!rc) rc = pz__engine_create(&e, opts, &conf);
   pz__text_free(&a, &conf);
+  /* with the snapshot's own configuration, the file is loaded as it is:
+   * its store (a live service's journal, perhaps) is not attached */
+  if (!rc && (!opts || (!opts->config_path && !opts->config_text &&
+                        !opts->config_len))) {
+    pz__store_cfg_free(&e->scfg, &e->alloc);
+    pz__store_cfg_default(&e->scfg);
+  }
   if (!rc) rc = restore(e, &s);
   snap_free(&s, &a);
   if (!rc) rc = pz__journal_attach(e, true, s.gen, s.off);

@@ -104,9 +104,12 @@ int pz__journal_sync(pz__journal *j);
 extern int (*pz__store_fault)(const char *op);
 int pz__fault(const char *op);
 
-/* Write len bytes to a temporary file beside path, fsync it, rename it
- * over path and fsync the directory. On failure nothing is left behind
- * and path is as it was. */
+/* Write head and body to a temporary file beside path (mode 0600), fsync
+ * it, rename it over path and fsync the directory. On failure nothing is
+ * left behind and path is as it was, except when only the directory sync
+ * failed: the new file is then in place (PZ_EIO says so). fd_out (may be
+ * NULL) gets the new file, open and locked (flock), whenever it was
+ * renamed into place; -1 otherwise. */
 int pz__file_replace(const char *path, const void *head, size_t head_len,
                      const void *body, size_t body_len, int *fd_out);
 int pz__file_read(const pz__alloc *a, const char *path, uint8_t **buf,

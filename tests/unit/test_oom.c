@@ -1231,6 +1231,132 @@ static void test_oom_overrides_fail_forever_from_every_point(void **state) {
   ov_run_all(1);
 }
 
+/* ---- persistence ----------------------------------------------------------------
+ *
+ * Saving, loading and the journal with the n-th allocation failing. A save
+ * that fails leaves the old snapshot; a load that fails leaks nothing and
+ * hands back no engine; a journaled write that fails changes neither the
+ * engine nor the journal; a reopen (replay) that fails leaks nothing. */
+
+static char st_dir[64];
+
+static long st_file_size(const char *p) {
+  FILE *fp = fopen(p, "rb");
+  if (!fp) return -1;
+  fseek(fp, 0, SEEK_END);
+  long n = ftell(fp);
+  fclose(fp);
+  return n;
+}
+
+static int st_open(pz_engine **e, test_alloc *ta, test_clock *tc) {
+  char cfg[1024];
+  snprintf(cfg, sizeof cfg,
+           "%sclusters: {k: 2, min_size: 1}\n"
+           "store: {journal: %s/journal, snapshot: %s/snap, fsync: never}\n",
+           ov_config, st_dir, st_dir);
+  return test_open(e, ta, tc, cfg);
+}
+
+static void st_workload(test_alloc *ta, cf_tally *t) {
+  char snap[128], jp[128];
+  snprintf(snap, sizeof snap, "%s/snap", st_dir);
+  snprintf(jp, sizeof jp, "%s/journal", st_dir);
+  unlink(snap);
+  unlink(jp);
+  test_clock tc = {T0};
+  pz_engine *e = NULL;
+  /* a fresh store: creating the journal may fail */
+  int rc = st_open(&e, ta, &tc);
+  if (rc != PZ_OK) {
+    if (rc != PZ_ENOMEM) CF_ERR(t, "open returned %d (%s)", rc, pz_errmsg());
+    if (e) CF_ERR(t, "open failed but set *out");
+    t->failures++;
+    return;
+  }
+  quiet q;
+  quiet_begin(ta, &q);
+  cf_populate(e);
+  assert_int_equal(pz_override_pin(e, "u1", "i3", 1, 0), PZ_OK);
+  assert_int_equal(pz_override_rules_load(e, ov_rules, sizeof ov_rules - 1),
+                   PZ_OK);
+  pz_cf_options o;
+  pz_cf_options_init(&o, PZ_CF_OPTIONS_VERSION);
+  o.algorithm = PZ_CF_BOTH;
+  o.factors = 8;
+  o.iterations = 2;
+  assert_int_equal(pz_cf_train(e, &o), PZ_OK);
+  assert_int_equal(pz_cluster_train(e, NULL), PZ_OK);
+  assert_int_equal(pz_engine_save(e, NULL), PZ_OK);
+  quiet_end(ta, &q);
+  long snap_size = st_file_size(snap);
+
+  /* journaled writes: a failure changes neither engine nor journal */
+  long jsize = st_file_size(jp);
+  bool ok;
+  OV_WRITE_OK(ok, pz_track(e, "u2", "i7", "buy", 1, T0 + 1));
+  if (!ok && st_file_size(jp) != jsize)
+    CF_ERR(t, "a failed track left %ld journal bytes (was %ld)",
+           st_file_size(jp), jsize);
+  OV_WRITE(pz_profile_set_string(e, "u2", "city", "Lyon"));
+  OV_WRITE(pz_override_block_item(e, "u3", "i1", 0));
+  /* a save: the old snapshot stays when it fails */
+  bool saved = CSTEP(pz_engine_save(e, NULL));
+  if (!saved && st_file_size(snap) != snap_size)
+    CF_ERR(t, "a failed save changed the snapshot (%ld -> %ld bytes)",
+           snap_size, st_file_size(snap));
+  /* a load of that snapshot */
+  pz_engine_options lo;
+  pz_engine_options_init(&lo, PZ_ENGINE_OPTIONS_VERSION);
+  lo.alloc = test_alloc_fn;
+  lo.alloc_ud = ta;
+  lo.clock = test_clock_fn;
+  lo.clock_ud = &tc;
+  pz_engine *l = (pz_engine *)&l;
+  rc = pz_engine_load(&l, snap, &lo);
+  if (cf_step(t, ta, rc, "pz_engine_load")) {
+    /* (when the save failed, the file is the older snapshot) */
+    char *a = ov_fingerprint(e, ta, t), *b = ov_fingerprint(l, ta, t);
+    if (saved && strcmp(a, b) != 0) CF_ERR(t, "a loaded engine differs");
+    free(a);
+    free(b);
+    pz_engine_free(l);
+  } else if (l) {
+    CF_ERR(t, "a failed load set *out");
+  }
+  pz_engine_free(e);
+  /* reopen: the snapshot and the journal's replay */
+  e = (pz_engine *)&e;
+  rc = st_open(&e, ta, &tc);
+  if (cf_step(t, ta, rc, "reopen with replay")) {
+    size_t n = 0;
+    quiet_begin(ta, &q);
+    if (pz_profile_event_count(&n, e, "u2") != PZ_OK || n < 4)
+      CF_ERR(t, "reopened: u2 has %zu events", n);
+    quiet_end(ta, &q);
+    pz_engine_free(e);
+  } else if (e) {
+    CF_ERR(t, "a failed reopen set *out");
+  }
+}
+
+static void st_run_all(int forever) {
+  strcpy(st_dir, "/tmp/pz_oom_st_XXXXXX");
+  assert_non_null(mkdtemp(st_dir));
+  points_run(st_workload, forever);
+  test_tmpdir_remove(st_dir);
+}
+
+static void test_oom_store_fail_once_at_every_point(void **state) {
+  (void)state;
+  st_run_all(0);
+}
+
+static void test_oom_store_fail_forever_from_every_point(void **state) {
+  (void)state;
+  st_run_all(1);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_oom_fail_once_at_every_point),
@@ -1241,6 +1367,8 @@ int main(void) {
       cmocka_unit_test(test_oom_cf_fail_forever_from_every_point),
       cmocka_unit_test(test_oom_overrides_fail_once_at_every_point),
       cmocka_unit_test(test_oom_overrides_fail_forever_from_every_point),
+      cmocka_unit_test(test_oom_store_fail_once_at_every_point),
+      cmocka_unit_test(test_oom_store_fail_forever_from_every_point),
   };
   return cmocka_run_group_tests_name("oom", tests, NULL, NULL);
 }

@@ -45,7 +45,10 @@ typedef struct fixture {
   char path[128];
 } fixture;
 
+extern int (*pz__store_fault)(const char *op);
+
 static int setup(void **state) {
+  pz__store_fault = NULL; /* a failed test may have left one */
   fixture *f = test_calloc(1, sizeof *f);
   f->tc.now = T0;
   if (test_tmpdir_make(f->dir, "pz_store")) return -1;
@@ -537,6 +540,24 @@ static void test_hash_identity_and_config(void **state) {
       load(&l, f, f->path, "events: {view: 1, purchase: 5, rating: 2}\n"),
       PZ_ECONFIG);
   assert_non_null(strstr(pz_errmsg(), "\"marketing\""));
+  /* "rating" is used (by "auto"): it may not go */
+  snprintf(cfg, sizeof cfg, "%s",
+           "events: {view: 1, purchase: 5}\n"
+           "consent: {purposes: [marketing]}\n");
+  assert_int_equal(load(&l, f, f->path, cfg), PZ_ECONFIG);
+  assert_non_null(strstr(pz_errmsg(), "\"rating\""));
+  /* a type or purpose nobody used may */
+  char other[160];
+  snprintf(other, sizeof other, "%s/other", f->dir);
+  pz_engine *u;
+  OK(test_open(&u, &f->ta, &f->tc,
+               "events: {view: 1, unused: 3}\n"
+               "consent: {purposes: [spare]}\n"));
+  OK(pz_track(u, "x", "y", "view", 1, 0));
+  OK(pz_engine_save(u, other));
+  pz_engine_free(u);
+  OK(load(&u, f, other, "events: {view: 1}\n"));
+  pz_engine_free(u);
   /* event types in another order are mapped by name */
   snprintf(cfg, sizeof cfg, "%s",
            "events: {rating: 2, purchase: 5, view: 1}\n"
@@ -594,7 +615,6 @@ static void test_load_bad_arguments(void **state) {
 
 /* ---- I/O failures ---------------------------------------------------------- */
 
-extern int (*pz__store_fault)(const char *op);
 static const char *fault_op;
 static int fault_errno;
 static int fault_hook(const char *op) {
@@ -657,7 +677,7 @@ static void test_save_failures(void **state) {
   } io[] = {{"write", ENOSPC, "No space left on device"},
             {"sync", EIO, "cannot sync"},
             {"rename", EXDEV, "cannot rename"},
-            {"dirsync", EACCES, "cannot open the directory"}};
+            {"dirsync", EACCES, "written and renamed, but the directory"}};
   for (size_t i = 0; i < sizeof io / sizeof *io; i++) {
     fault(io[i].op, io[i].err);
     assert_int_equal(pz_engine_save(e, f->path), PZ_EIO);
@@ -984,6 +1004,66 @@ static void test_journal_failures(void **state) {
   assert_null(e);
 }
 
+static void test_journal_owner_and_copies(void **state) {
+  fixture *f = *state;
+  pz_engine *e, *other = (pz_engine *)&other;
+  OK(open_store(&e, f, "never", true));
+  OK(pz_track(e, "u", "item1", "view", 1, 0));
+  /* one engine per journal */
+  assert_int_equal(open_store(&other, f, "never", true), PZ_EIO);
+  assert_null(other);
+  assert_non_null(strstr(pz_errmsg(), "in use by another engine"));
+  OK(pz_engine_save(e, NULL)); /* a new journal: still ours alone */
+  assert_int_equal(open_store(&other, f, "never", true), PZ_EIO);
+  /* a copy loaded with its own configuration leaves the journal alone */
+  pz_engine *copy;
+  OK(load(&copy, f, f->path, NULL));
+  OK(pz_track(copy, "u", "item2", "view", 1, 0));
+  pz_engine_free(copy);
+  OK(pz_track(e, "u", "item3", "view", 1, 0));
+  pz_engine_free(e);
+  OK(open_store(&e, f, "never", true));
+  size_t c;
+  OK(pz_profile_event_count(&c, e, "u"));
+  assert_int_equal(c, 2); /* item1 and item3: not the copy's item2 */
+  pz_engine_free(e);
+}
+
+/* A record is written before its call and cut off if the call fails; a
+ * crash between leaves a last record that fails again on replay. */
+static void test_journal_failed_last_record(void **state) {
+  fixture *f = *state;
+  char jp[160];
+  snprintf(jp, sizeof jp, "%s/journal", f->dir);
+  char with_rare[512], without[512];
+  snprintf(with_rare, sizeof with_rare,
+           "events: {view: 1, rare: 2}\nstore: {journal: %s}\n", jp);
+  snprintf(without, sizeof without,
+           "events: {view: 1}\nstore: {journal: %s}\n", jp);
+  pz_engine *e;
+  OK(test_open(&e, &f->ta, &f->tc, with_rare));
+  OK(pz_track(e, "u", "a", "view", 1, 0));
+  OK(pz_track(e, "u", "b", "rare", 1, 0)); /* fails without "rare" */
+  pz_engine_free(e);
+  uint64_t size = file_size(jp);
+  OK(test_open(&e, &f->ta, &f->tc, without)); /* dropped like a torn one */
+  size_t c;
+  OK(pz_profile_event_count(&c, e, "u"));
+  assert_int_equal(c, 1);
+  assert_true(file_size(jp) < size);
+  pz_engine_free(e);
+  /* in the middle it is a real divergence: refused */
+  OK(test_open(&e, &f->ta, &f->tc, with_rare));
+  OK(pz_track(e, "u", "b", "rare", 1, 0));
+  OK(pz_track(e, "u", "c", "view", 1, 0));
+  pz_engine_free(e);
+  e = (pz_engine *)&e;
+  assert_int_equal(test_open(&e, &f->ta, &f->tc, without), PZ_ECORRUPT);
+  assert_null(e);
+  assert_non_null(strstr(pz_errmsg(), "cannot be replayed"));
+  assert_non_null(strstr(pz_errmsg(), "\"rare\""));
+}
+
 /* ---- crashes ---------------------------------------------------------------- */
 
 /* A child writes events with fsync: always and reports each acknowledged
@@ -1087,6 +1167,10 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_erasure_is_durable, setup,
                                       teardown),
       cmocka_unit_test_setup_teardown(test_journal_failures, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_journal_owner_and_copies, setup,
+                                      teardown),
+      cmocka_unit_test_setup_teardown(test_journal_failed_last_record, setup,
+                                      teardown),
       cmocka_unit_test_setup_teardown(test_sigkill, setup, teardown),
   };
   return cmocka_run_group_tests_name("store", tests, NULL, NULL);
