@@ -414,7 +414,7 @@ int pz__catalog_save(const pz__catalog *c, pz__buf *b) {
   uint32_t k = 0;
   for (uint32_t i = 0; i < c->names_cap; i++)
     if (c->names[i].text) sorted[k++] = c->names[i];
-  qsort(sorted, k, sizeof *sorted, cmp_fname);
+  if (k > 1) qsort(sorted, k, sizeof *sorted, cmp_fname);
   pz__buf_u32(b, k);
   for (uint32_t i = 0; i < k; i++) {
     pz__buf_u32(b, sorted[i].index);

@@ -156,24 +156,6 @@ void pz__cfmodel_save(const pz__cfmodel *m, pz__buf *b) {
   pz__buf_array(b, m->who, m->n_who, sizeof *m->who);
 }
 
-/* Copy n entries of elem bytes out of the reader into a new block. */
-static void *take(const pz__alloc *a, pz__rd *r, uint64_t n, size_t elem,
-                  int *rc) {
-  const void *src = pz__rd_array(r, n, elem);
-  if (!src) {
-    *rc = r->err;
-    return NULL;
-  }
-  if (!n) return NULL; /* nothing to hold: NULL and *rc unchanged */
-  void *p = pz__malloc(a, (size_t)n * elem);
-  if (!p) {
-    *rc = PZ_ENOMEM;
-    return NULL;
-  }
-  memcpy(p, src, (size_t)n * elem);
-  return p;
-}
-
 static bool finite_d(const double *v, uint64_t n) {
   for (uint64_t i = 0; i < n; i++)
     if (!isfinite(v[i])) return false;
@@ -191,7 +173,7 @@ static int restore_knn(const pz__alloc *a, pz__rd *r, pz__cfmodel *m) {
   if (m->k < 1 || m->k > PZ__CF_MAX_NEIGHBOURS)
     return pz__rd_bad(r, "kNN model with %u neighbours", m->k);
   uint32_t n = m->n_items;
-  if (!(m->nptr = take(a, r, (uint64_t)n + 1, sizeof *m->nptr, &rc)))
+  if (!(m->nptr = pz__rd_take(r, a, (uint64_t)n + 1, sizeof *m->nptr, &rc)))
     return rc;
   if (!total_ok(r, m->nptr[n])) return r->err;
   if (m->nptr[0] != 0) return pz__rd_bad(r, "neighbour lists do not start at 0");
@@ -202,8 +184,8 @@ static int restore_knn(const pz__alloc *a, pz__rd *r, pz__cfmodel *m) {
   /* the free below sizes the lists by total: keep nptr[n] honest even
    * when a list fails to load */
   /* empty lists still get one entry each, as the kNN build makes them */
-  m->nidx = take(a, r, total, sizeof *m->nidx, &rc);
-  if (!rc) m->nsim = take(a, r, total, sizeof *m->nsim, &rc);
+  m->nidx = pz__rd_take(r, a, total, sizeof *m->nidx, &rc);
+  if (!rc) m->nsim = pz__rd_take(r, a, total, sizeof *m->nsim, &rc);
   if (!rc && !total) {
     m->nidx = pz__malloc(a, sizeof *m->nidx);
     m->nsim = pz__malloc(a, sizeof *m->nsim);
@@ -239,15 +221,15 @@ static int restore_als(const pz__alloc *a, pz__rd *r, pz__cfmodel *m) {
   uint64_t ys = (uint64_t)m->n_items * fs;
   if (!pz__rd_count(r, ys, sizeof(float), UINT64_MAX)) return r->err;
   /* sizes first, as pz__cfmodel_free reads them */
-  float *Y = take(a, r, ys, sizeof *Y, &rc);
+  float *Y = pz__rd_take(r, a, ys, sizeof *Y, &rc);
   if (rc) return rc;
   m->f = f;
   m->fs = fs;
   m->iterations = it;
   m->Y = Y;
-  m->YtY = take(a, r, (uint64_t)fs * fs, sizeof *m->YtY, &rc);
-  if (!rc) m->L0 = take(a, r, (uint64_t)f * f, sizeof *m->L0, &rc);
-  if (!rc) m->loss = take(a, r, it, sizeof *m->loss, &rc);
+  m->YtY = pz__rd_take(r, a, (uint64_t)fs * fs, sizeof *m->YtY, &rc);
+  if (!rc) m->L0 = pz__rd_take(r, a, (uint64_t)f * f, sizeof *m->L0, &rc);
+  if (!rc) m->loss = pz__rd_take(r, a, it, sizeof *m->loss, &rc);
   if (rc) return rc;
   if (!pz__rd_finite_f32(r, m->Y, ys, "item factor") ||
       !pz__rd_finite_f32(r, m->YtY, (uint64_t)fs * fs, "Gram entry"))
@@ -289,7 +271,7 @@ int pz__cfmodel_restore(const pz__alloc *a, pz__rd *r, uint32_t n_items,
   if (!rc && !pz__rd_count(r, nu, 0, UINT32_MAX - 1)) rc = r->err;
   if (!rc && (uint64_t)nu * sizeof(uint64_t) > r->len)
     rc = pz__rd_bad(r, "CF model claims %u users", nu);
-  if (!rc) m->users_of = take(a, r, ni, sizeof *m->users_of, &rc);
+  if (!rc) m->users_of = pz__rd_take(r, a, ni, sizeof *m->users_of, &rc);
   if (!rc) {
     m->n_items = ni;
     if (nu && !(m->who = pz__malloc(a, (size_t)nu * sizeof *m->who)))

@@ -116,6 +116,23 @@ const void *pz__rd_array(pz__rd *r, uint64_t n, size_t elem) {
   return pz__rd_bytes(r, n * elem);
 }
 
+void *pz__rd_take(pz__rd *r, const pz__alloc *a, uint64_t n, size_t elem,
+                  int *rc) {
+  const void *src = pz__rd_array(r, n, elem);
+  if (!src) {
+    *rc = r->err;
+    return NULL;
+  }
+  if (!n) return NULL; /* nothing to hold: NULL and *rc unchanged */
+  void *p = pz__malloc(a, (size_t)n * elem);
+  if (!p) {
+    *rc = PZ_ENOMEM;
+    return NULL;
+  }
+  memcpy(p, src, (size_t)n * elem);
+  return p;
+}
+
 bool pz__rd_count(pz__rd *r, uint64_t n, size_t min_elem, uint64_t max) {
   if (r->err) return false;
   if (n > max) {

@@ -162,6 +162,10 @@ const void *pz__rd_array(pz__rd *r, uint64_t n, size_t elem);
 /* Is a count of n sane: at most max, and n * min_elem bytes left? Checked
  * before allocating anything sized by n. */
 bool pz__rd_count(pz__rd *r, uint64_t n, size_t min_elem, uint64_t max);
+/* n entries of elem bytes copied out of the reader into a new block from
+ * a (NULL when n is 0). Returns the reader's error, PZ_ENOMEM or PZ_OK. */
+void *pz__rd_take(pz__rd *r, const pz__alloc *a, uint64_t n, size_t elem,
+                  int *rc);
 /* A u32-length string of at most max bytes of UTF-8 without NULs. */
 const char *pz__rd_str(pz__rd *r, size_t max, size_t *len_out, bool empty_ok,
                        const char *what);

@@ -221,17 +221,6 @@ void pz__segpop_save(const pz__segpop *sp, pz__buf *b) {
   }
 }
 
-/* n entries out of the reader into a new block (NULL when n is 0). */
-static int take(const pz__alloc *a, pz__rd *r, uint32_t n, size_t elem,
-                void **out) {
-  const void *src = pz__rd_array(r, n, elem);
-  if (!src) return r->err;
-  if (!n) return PZ_OK;
-  if (!(*out = pz__malloc(a, (size_t)n * elem))) return PZ_ENOMEM;
-  memcpy(*out, src, (size_t)n * elem);
-  return PZ_OK;
-}
-
 static int restore_table(const pz__alloc *a, pz__rd *r, pz__segpop_table *t,
                          uint32_t n_items) {
   uint8_t present = pz__rd_u8(r);
@@ -245,9 +234,10 @@ static int restore_table(const pz__alloc *a, pz__rd *r, pz__segpop_table *t,
   t->members = pz__rd_u32(r);
   uint32_t n = pz__rd_u32(r);
   if (!pz__rd_count(r, n, 8, n_items)) return r->err;
-  int rc = take(a, r, n, sizeof *t->item, (void **)&t->item);
-  if (!rc && (rc = take(a, r, n, sizeof *t->pop, (void **)&t->pop)) &&
-      t->item) {
+  int rc = PZ_OK;
+  t->item = pz__rd_take(r, a, n, sizeof *t->item, &rc);
+  if (!rc) t->pop = pz__rd_take(r, a, n, sizeof *t->pop, &rc);
+  if (rc && t->item) {
     pz__free(a, t->item, (size_t)n * sizeof *t->item);
     t->item = NULL;
   }
@@ -256,7 +246,8 @@ static int restore_table(const pz__alloc *a, pz__rd *r, pz__segpop_table *t,
   t->max_pop = pz__rd_f32(r);
   uint32_t nw = pz__rd_u32(r);
   if (!pz__rd_count(r, nw, 8, UINT32_MAX)) return r->err;
-  if ((rc = take(a, r, nw, sizeof *t->who, (void **)&t->who))) return rc;
+  t->who = pz__rd_take(r, a, nw, sizeof *t->who, &rc);
+  if (rc) return rc;
   t->n_who = nw;
   for (uint32_t j = 0; j < n; j++)
     if (t->item[j] >= n_items || (j && t->item[j] <= t->item[j - 1]) ||

@@ -646,7 +646,6 @@ static void test_save_failures(void **state) {
   char *good = slurp(f->path, &n);
   char *before, *after;
   size_t bl, al;
-  observe(e, 3, &before, &bl);
   OK(pz_track(e, "user0", "item2", "view", 1, 0)); /* the engine moves on */
   observe(e, 3, &before, &bl);
   /* a missing directory */
