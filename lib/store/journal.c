@@ -27,7 +27,8 @@ struct pz__journal {
   int fd;
   pz__text path;
   pz__hashid hid;
-  uint64_t gen, end;
+  uint64_t gen;
+  _Atomic uint64_t end; /* written under mu; read by syncs without it */
   uint64_t synced;
   int64_t last_sync;
   int fsync;
@@ -161,8 +162,11 @@ static int sync_to(pz__journal *j, uint64_t target) {
   int rc = PZ_OK;
   pthread_mutex_lock(&j->sync_mu);
   if (j->synced < target) {
+    /* every record below end is written: the sync covers the other
+     * writers' records too (group commit) */
+    uint64_t upto = atomic_load(&j->end);
     if (!pz__fault("fsync") && fdatasync(j->fd) == 0) {
-      j->synced = target;
+      j->synced = PZ__MAX(target, upto);
     } else {
       atomic_store(&j->broken, 1);
       rc = pz__fail(PZ_EIO,
@@ -608,6 +612,9 @@ static int replay(pz_engine *e, pz__journal *j, uint64_t off, uint64_t size,
     pz__rd_init(&r, p, len, what);
     int op = pz__rd_u8(&r);
     tl_now = pz__rd_i64(&r);
+    if (!r.err && (tl_now < -PZ__FILE_TIME_MAX / 2 ||
+                   tl_now > PZ__FILE_TIME_MAX / 2))
+      pz__rd_bad(&r, "clock reading %lld out of range", (long long)tl_now);
     tl_fixed = !r.err;
     rc = r.err ? r.err : replay_one(e, &r, op);
     tl_fixed = false;

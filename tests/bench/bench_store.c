@@ -886,6 +886,7 @@ static void journal_run(const char *snap, const dataset *d, int pol,
     exit(1);
   }
   jthread w[2];
+  if (threads > 2) abort(); /* callers ask for 1 or 2 writers */
   size_t per = ops / threads;
   for (unsigned t = 0; t < threads; t++) {
     w[t] = (jthread){.go = &go, .e = e, .d = d, .id = t, .n_threads = threads,
