@@ -365,9 +365,14 @@ void pz__catalog_pop_add(pz__catalog *c, uint32_t idx, int64_t ts,
   if (count_delta > 0)
     atomic_fetch_add_explicit(&c->count[idx], (uint64_t)count_delta,
                               memory_order_relaxed);
-  else if (count_delta < 0)
-    atomic_fetch_sub_explicit(&c->count[idx], (uint64_t)-count_delta,
-                              memory_order_relaxed);
+  else if (count_delta < 0) { /* never below 0, whatever a snapshot said */
+    uint64_t old = atomic_load_explicit(&c->count[idx], memory_order_relaxed);
+    uint64_t dec = (uint64_t)-count_delta, nw;
+    do
+      nw = old > dec ? old - dec : 0;
+    while (!atomic_compare_exchange_weak_explicit(
+        &c->count[idx], &old, nw, memory_order_relaxed, memory_order_relaxed));
+  }
 }
 
 double pz__catalog_pop_raw(const pz__catalog *c, uint32_t idx) {
@@ -428,9 +433,10 @@ int pz__catalog_save(const pz__catalog *c, pz__buf *b) {
 /* A feature vector as stored: indices strictly increasing below the
  * hashing space, weights finite. */
 bool pz__ents_valid(pz__rd *r, const pz__ent *f, uint32_t n, unsigned bits,
-                    const char *what) {
+                    double max, const char *what) {
   for (uint32_t j = 0; j < n; j++) {
-    if (f[j].i >> bits || (j && f[j].i <= f[j - 1].i) || !isfinite(f[j].v)) {
+    if (f[j].i >> bits || (j && f[j].i <= f[j - 1].i) || !isfinite(f[j].v) ||
+        fabs(f[j].v) > max) {
       pz__rd_bad(r, "%s: entry %u is out of order, out of range or not "
                     "finite",
                  what, j);
@@ -444,6 +450,8 @@ int pz__catalog_restore(pz__catalog *c, pz__rd *r) {
   uint32_t n = pz__rd_u32(r);
   c->pop_landmark = pz__rd_i64(r);
   if (!pz__rd_count(r, n, 9, UINT32_MAX - 2)) return r->err;
+  if (!PZ__FILE_TIME_OK(c->pop_landmark))
+    return pz__rd_bad(r, "popularity landmark out of range");
   for (uint32_t i = 0; i < n; i++) {
     uint8_t alive = pz__rd_u8(r);
     size_t len;
@@ -461,7 +469,9 @@ int pz__catalog_restore(pz__catalog *c, pz__rd *r) {
     if (nf) {
       if (!(f = pz__malloc(c->a, (size_t)nf * sizeof *f))) return PZ_ENOMEM;
       memcpy(f, raw, (size_t)nf * sizeof *f);
-      if (!pz__ents_valid(r, f, nf, c->hid.bits, "item features")) {
+      /* the weights pz_item_put accepts (1e6), a feature hashed twice in
+       * one item at most 4096 times that */
+      if (!pz__ents_valid(r, f, nf, c->hid.bits, 4096e6, "item features")) {
         pz__free(c->a, f, (size_t)nf * sizeof *f);
         return r->err;
       }

@@ -113,8 +113,8 @@ int pz__catalog_save(const pz__catalog *c, pz__buf *b);
 /* Into a fresh catalogue (no lock needed: nobody else sees it yet). On
  * failure the caller frees the catalogue. */
 int pz__catalog_restore(pz__catalog *c, pz__rd *r);
-/* Stored feature entries: sorted, below 2^bits, finite. */
+/* Stored feature entries: sorted, below 2^bits, |v| <= max. */
 bool pz__ents_valid(pz__rd *r, const pz__ent *f, uint32_t n, unsigned bits,
-                    const char *what);
+                    double max, const char *what);
 
 #endif /* PZ_CATALOG_H */

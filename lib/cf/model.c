@@ -203,7 +203,7 @@ static int restore_knn(const pz__alloc *a, pz__rd *r, pz__cfmodel *m) {
   for (uint32_t i = 0; i < n; i++)
     for (uint64_t q = m->nptr[i]; q < m->nptr[i + 1]; q++)
       if (m->nidx[q] >= n || (q > m->nptr[i] && m->nidx[q] <= m->nidx[q - 1]) ||
-          !isfinite(m->nsim[q]))
+          !isfinite(m->nsim[q]) || fabsf(m->nsim[q]) > 1e15f)
         return pz__rd_bad(r, "neighbour list %u is out of order or range", i);
   return PZ_OK;
 }
@@ -231,6 +231,10 @@ static int restore_als(const pz__alloc *a, pz__rd *r, pz__cfmodel *m) {
   if (!rc) m->L0 = pz__rd_take(r, a, (uint64_t)f * f, sizeof *m->L0, &rc);
   if (!rc) m->loss = pz__rd_take(r, a, it, sizeof *m->loss, &rc);
   if (rc) return rc;
+  for (uint64_t q = 0; q < ys; q++) /* training's factors are O(1) */
+    if (fabsf(m->Y[q]) > 1e6f)
+      return pz__rd_bad(r, "item factor %llu is out of range",
+                        (unsigned long long)q);
   if (!pz__rd_finite_f32(r, m->Y, ys, "item factor") ||
       !pz__rd_finite_f32(r, m->YtY, (uint64_t)fs * fs, "Gram entry"))
     return r->err;

@@ -92,6 +92,15 @@ void pz__idmap_remove(pz__idmap *m, uint64_t hash, uint32_t idx);
 
 int64_t pz__clock_system(void *ud);
 
+/* Times read from files are refused beyond these bounds, so that the
+ * difference of two times, or a time plus a configured duration, cannot
+ * overflow: a snapshot's landmarks and event times lie within +/- 2^61 ms
+ * (some 73 million years), a journal record's clock reading within half
+ * of that (what a replayed call derives from it, such as an event 366
+ * days later, stays within the snapshot's bound). */
+#define PZ__FILE_TIME_MAX (INT64_C(1) << 61)
+#define PZ__FILE_TIME_OK(t) ((t) >= -PZ__FILE_TIME_MAX && (t) <= PZ__FILE_TIME_MAX)
+
 /* ---- text buffer (JSON writing) --------------------------------------- */
 
 typedef struct pz__buf {

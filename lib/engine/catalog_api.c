@@ -68,7 +68,7 @@ PZ_API int pz_item_put(pz_engine *e, const char *item,
   for (uint32_t i = 0; i < n; i++) pz__jstr(&t, features[i]);
   pz__ju8(&t, weights != NULL);
   for (uint32_t i = 0; weights && i < n; i++) pz__jf64(&t, weights[i]);
-  if (!rc) rc = pz__jwrite(&t);
+  if (!rc) rc = pz__jready(&t);
   if (!rc) rc = item_put_apply(e, item, features, weights, n_features);
   return pz__jend(&t, rc);
 }
@@ -77,7 +77,7 @@ PZ_API int pz_item_remove(pz_engine *e, const char *item) {
   pz__jtx t;
   int rc = pz__jbegin(&t, e, PZ__J_ITEM_REMOVE, true);
   pz__jstr(&t, item);
-  if (!rc) rc = pz__jwrite(&t);
+  if (!rc) rc = pz__jready(&t);
   if (!rc) rc = item_remove_apply(e, item);
   return pz__jend(&t, rc);
 }

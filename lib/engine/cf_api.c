@@ -348,6 +348,7 @@ PZ_API int pz_cf_train(pz_engine *e, const pz_cf_options *opts) {
     pz__jf64(&t, opts->bm25_b);
     pz__jf64(&t, opts->als_share);
   }
+  if (!rc) rc = pz__jready(&t);
   if (!rc) rc = cf_train_apply(e, opts);
   return pz__jend(&t, rc);
 }

@@ -294,6 +294,7 @@ PZ_API int pz_cluster_train(pz_engine *e, const pz_cluster_options *opts) {
     pz__ju32(&t, opts->max_iterations);
     pz__ju32(&t, opts->batch_size);
   }
+  if (!rc) rc = pz__jready(&t);
   if (!rc) rc = cluster_train_apply(e, opts);
   return pz__jend(&t, rc);
 }
@@ -303,7 +304,7 @@ PZ_API int pz_cluster_set_name(pz_engine *e, int cluster, const char *name) {
   int rc = pz__jbegin(&t, e, PZ__J_CLUSTER_NAME, true);
   pz__ju32(&t, (uint32_t)cluster);
   pz__jstr(&t, name);
-  if (!rc) rc = pz__jwrite(&t);
+  if (!rc) rc = pz__jready(&t);
   if (!rc) rc = cluster_set_name_apply(e, cluster, name);
   return pz__jend(&t, rc);
 }

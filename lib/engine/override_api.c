@@ -315,7 +315,7 @@ PZ_API int pz_override_block_item(pz_engine *e, const char *user,
   pz__jstr(&t, user);
   pz__jstr(&t, item);
   pz__ji64(&t, expires_ms);
-  if (!rc) rc = pz__jwrite(&t);
+  if (!rc) rc = pz__jready(&t);
   if (!rc) rc = block_item_apply(e, user, item, expires_ms);
   return pz__jend(&t, rc);
 }
@@ -327,7 +327,7 @@ PZ_API int pz_override_block_feature(pz_engine *e, const char *user,
   pz__jstr(&t, user);
   pz__jstr(&t, feature);
   pz__ji64(&t, expires_ms);
-  if (!rc) rc = pz__jwrite(&t);
+  if (!rc) rc = pz__jready(&t);
   if (!rc) rc = block_feature_apply(e, user, feature, expires_ms);
   return pz__jend(&t, rc);
 }
@@ -339,7 +339,7 @@ PZ_API int pz_override_require(pz_engine *e, const char *user,
   pz__jstr(&t, user);
   pz__jstr(&t, feature);
   pz__ji64(&t, expires_ms);
-  if (!rc) rc = pz__jwrite(&t);
+  if (!rc) rc = pz__jready(&t);
   if (!rc) rc = require_apply(e, user, feature, expires_ms);
   return pz__jend(&t, rc);
 }
@@ -352,7 +352,7 @@ PZ_API int pz_override_pin(pz_engine *e, const char *user, const char *item,
   pz__jstr(&t, item);
   pz__ju32(&t, (uint32_t)position);
   pz__ji64(&t, expires_ms);
-  if (!rc) rc = pz__jwrite(&t);
+  if (!rc) rc = pz__jready(&t);
   if (!rc) rc = pin_apply(e, user, item, position, expires_ms);
   return pz__jend(&t, rc);
 }
@@ -366,7 +366,7 @@ PZ_API int pz_override_adjust(pz_engine *e, const char *user,
   pz__jstr(&t, feature);
   pz__jf64(&t, factor);
   pz__ji64(&t, expires_ms);
-  if (!rc) rc = pz__jwrite(&t);
+  if (!rc) rc = pz__jready(&t);
   if (!rc) rc = adjust_apply(e, user, feature, factor, expires_ms);
   return pz__jend(&t, rc);
 }
@@ -378,7 +378,7 @@ PZ_API int pz_override_not_interested(pz_engine *e, const char *user,
   pz__jstr(&t, user);
   pz__jstr(&t, item);
   pz__ji64(&t, ts_ms);
-  if (!rc) rc = pz__jwrite(&t);
+  if (!rc) rc = pz__jready(&t);
   if (!rc) rc = not_interested_apply(e, user, item, ts_ms);
   return pz__jend(&t, rc);
 }
@@ -388,7 +388,7 @@ PZ_API int pz_override_opt_out(pz_engine *e, const char *user, int opted_out) {
   int rc = pz__jbegin(&t, e, PZ__J_OPT_OUT, true);
   pz__jstr(&t, user);
   pz__ju32(&t, (uint32_t)opted_out);
-  if (!rc) rc = pz__jwrite(&t);
+  if (!rc) rc = pz__jready(&t);
   if (!rc) rc = opt_out_apply(e, user, opted_out);
   return pz__jend(&t, rc);
 }
@@ -400,7 +400,7 @@ PZ_API int pz_override_clear(pz_engine *e, const char *user, int kind,
   pz__jstr(&t, user);
   pz__ju32(&t, (uint32_t)kind);
   pz__jstr(&t, target);
-  if (!rc) rc = pz__jwrite(&t);
+  if (!rc) rc = pz__jready(&t);
   if (!rc) rc = clear_apply(e, user, kind, target);
   return pz__jend(&t, rc);
 }
@@ -409,7 +409,7 @@ PZ_API int pz_override_clear_all(pz_engine *e, const char *user) {
   pz__jtx t;
   int rc = pz__jbegin(&t, e, PZ__J_CLEAR_ALL, true);
   pz__jstr(&t, user);
-  if (!rc) rc = pz__jwrite(&t);
+  if (!rc) rc = pz__jready(&t);
   if (!rc) rc = clear_all_apply(e, user);
   return pz__jend(&t, rc);
 }
@@ -418,7 +418,7 @@ PZ_API int pz_override_rules_load(pz_engine *e, const char *yaml, size_t len) {
   pz__jtx t;
   int rc = pz__jbegin(&t, e, PZ__J_RULES_LOAD, true);
   pz__jbytes(&t, yaml, len);
-  if (!rc) rc = pz__jwrite(&t);
+  if (!rc) rc = pz__jready(&t);
   if (!rc) rc = rules_load_apply(e, yaml, len);
   return pz__jend(&t, rc);
 }

@@ -539,7 +539,7 @@ PZ_API int pz_track(pz_engine *e, const char *user, const char *item,
   pz__jstr(&t, event_type);
   pz__jf64(&t, value);
   pz__ji64(&t, ts_ms);
-  if (!rc) rc = pz__jwrite(&t);
+  if (!rc) rc = pz__jready(&t);
   if (!rc) rc = track_apply(e, user, item, event_type, value, ts_ms);
   return pz__jend(&t, rc);
 }
@@ -551,7 +551,7 @@ PZ_API int pz_profile_set_string(pz_engine *e, const char *user,
   pz__jstr(&t, user);
   pz__jstr(&t, name);
   pz__jstr(&t, value);
-  if (!rc) rc = pz__jwrite(&t);
+  if (!rc) rc = pz__jready(&t);
   if (!rc) rc = set_string_apply(e, user, name, value);
   return pz__jend(&t, rc);
 }
@@ -563,7 +563,7 @@ PZ_API int pz_profile_set_number(pz_engine *e, const char *user,
   pz__jstr(&t, user);
   pz__jstr(&t, name);
   pz__jf64(&t, value);
-  if (!rc) rc = pz__jwrite(&t);
+  if (!rc) rc = pz__jready(&t);
   if (!rc) rc = set_number_apply(e, user, name, value);
   return pz__jend(&t, rc);
 }
@@ -575,7 +575,7 @@ PZ_API int pz_profile_set_bool(pz_engine *e, const char *user,
   pz__jstr(&t, user);
   pz__jstr(&t, name);
   pz__ju32(&t, (uint32_t)value);
-  if (!rc) rc = pz__jwrite(&t);
+  if (!rc) rc = pz__jready(&t);
   if (!rc) rc = set_bool_apply(e, user, name, value);
   return pz__jend(&t, rc);
 }
@@ -587,7 +587,7 @@ PZ_API int pz_profile_set_timestamp(pz_engine *e, const char *user,
   pz__jstr(&t, user);
   pz__jstr(&t, name);
   pz__ji64(&t, ms);
-  if (!rc) rc = pz__jwrite(&t);
+  if (!rc) rc = pz__jready(&t);
   if (!rc) rc = set_timestamp_apply(e, user, name, ms);
   return pz__jend(&t, rc);
 }
@@ -598,7 +598,7 @@ PZ_API int pz_profile_remove_attribute(pz_engine *e, const char *user,
   int rc = pz__jbegin(&t, e, PZ__J_ATTR_REMOVE, true);
   pz__jstr(&t, user);
   pz__jstr(&t, name);
-  if (!rc) rc = pz__jwrite(&t);
+  if (!rc) rc = pz__jready(&t);
   if (!rc) rc = remove_attribute_apply(e, user, name);
   return pz__jend(&t, rc);
 }
@@ -610,7 +610,7 @@ PZ_API int pz_profile_set_consent(pz_engine *e, const char *user,
   pz__jstr(&t, user);
   pz__jstr(&t, purpose);
   pz__ju32(&t, (uint32_t)granted);
-  if (!rc) rc = pz__jwrite(&t);
+  if (!rc) rc = pz__jready(&t);
   if (!rc) rc = set_consent_apply(e, user, purpose, granted);
   return pz__jend(&t, rc);
 }
@@ -620,7 +620,7 @@ PZ_API int pz_profile_merge(pz_engine *e, const char *from, const char *into) {
   int rc = pz__jbegin(&t, e, PZ__J_MERGE, true);
   pz__jstr(&t, from);
   pz__jstr(&t, into);
-  if (!rc) rc = pz__jwrite(&t);
+  if (!rc) rc = pz__jready(&t);
   if (!rc) rc = merge_apply(e, from, into);
   return pz__jend(&t, rc);
 }
@@ -629,7 +629,7 @@ PZ_API int pz_profile_erase(pz_engine *e, const char *user) {
   pz__jtx t;
   int rc = pz__jbegin(&t, e, PZ__J_ERASE, true);
   pz__jstr(&t, user);
-  if (!rc) rc = pz__jwrite(&t);
+  if (!rc) rc = pz__jready(&t);
   if (!rc) rc = erase_apply(e, user);
   return pz__jend(&t, rc);
 }

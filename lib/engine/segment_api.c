@@ -331,7 +331,7 @@ PZ_API int pz_segment_load(pz_engine *e, const char *yaml, size_t len) {
   pz__jtx t;
   int rc = pz__jbegin(&t, e, PZ__J_SEGMENT_LOAD, true);
   pz__jbytes(&t, yaml, len);
-  if (!rc) rc = pz__jwrite(&t);
+  if (!rc) rc = pz__jready(&t);
   if (!rc) rc = segment_load_apply(e, yaml, len);
   return pz__jend(&t, rc);
 }
@@ -339,6 +339,7 @@ PZ_API int pz_segment_load(pz_engine *e, const char *yaml, size_t len) {
 PZ_API int pz_segment_refresh(pz_engine *e) {
   pz__jtx t; /* recorded once done: a refresh runs beside the writers */
   int rc = pz__jbegin(&t, e, PZ__J_SEGMENT_REFRESH, false);
+  if (!rc) rc = pz__jready(&t);
   if (!rc) rc = segment_refresh_apply(e);
   return pz__jend(&t, rc);
 }

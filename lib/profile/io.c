@@ -140,7 +140,8 @@ static int read_history(pz__rd *r, pz__profiles *ps, pz__profile *p,
     float value = pz__rd_f32(r);
     uint8_t type = pz__rd_u8(r);
     if (r->err) return r->err;
-    if (ts < 0 || item >= n_items || type >= m->n_types || !isfinite(value) ||
+    if (ts < 0 || ts > PZ__FILE_TIME_MAX || item >= n_items ||
+        type >= m->n_types || !isfinite(value) ||
         fabsf(value) > PZ__VALUE_MAX)
       return pz__rd_bad(r, "event %u of user \"%s\" is out of range", i,
                         p->id);
@@ -289,6 +290,9 @@ static int restore_all(pz__profiles *ps, pz__rd *r, const pz__hashid *hid,
     uint32_t nv = pz__rd_u32(r);
     if (!id || !pz__rd_count(r, nv, sizeof(pz__ent), UINT32_MAX))
       return r->err;
+    if (!PZ__FILE_TIME_OK(landmark))
+      return pz__rd_bad(r, "landmark of user \"%.*s\" out of range",
+                        (int)len, id);
     const void *iv = pz__rd_array(r, nv, sizeof(pz__ent));
     if (!iv) return r->err;
     pz__uref u;
@@ -304,7 +308,9 @@ static int restore_all(pz__profiles *ps, pz__rd *r, const pz__hashid *hid,
         return PZ_ENOMEM;
       memcpy(p->iv.e, iv, (size_t)nv * sizeof *p->iv.e);
       p->iv.n = p->iv.cap = nv;
-      if (!pz__ents_valid(r, p->iv.e, nv, hid->bits, "interests"))
+      /* tracking keeps interests below PZ__FLOAT_SAFE */
+      if (!pz__ents_valid(r, p->iv.e, nv, hid->bits, PZ__FLOAT_SAFE,
+                          "interests"))
         return r->err;
     }
     if ((rc = read_history(r, ps, p, m, n_items)) ||

@@ -120,7 +120,7 @@ static inline void prefetch_parts(const pz__profile *p) {
   __builtin_prefetch(p->attrs);
   __builtin_prefetch(p->evt);
   __builtin_prefetch(p->ev);
-  __builtin_prefetch((const char *)p->ev + 64);
+  if (p->ev) __builtin_prefetch((const char *)p->ev + 64); /* NULL + 64: UB */
   __builtin_prefetch(p->iv.e);
 #else
   (void)p;

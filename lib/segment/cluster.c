@@ -812,6 +812,48 @@ static int restore_member(pz__clusters *m, pz__rd *r, uint32_t at,
   return PZ_OK;
 }
 
+/* Each cluster is exactly the sum of its members (erasures subtract a
+ * member exactly): its count is its members, its sums theirs. Erasing a
+ * member later relies on it. */
+static int check_sums(pz__clusters *m, pz__rd *r) {
+  uint32_t *count = pz__calloc(m->a, m->k, sizeof *count);
+  int64_t **acc = count ? pz__calloc(m->a, m->k, sizeof *acc) : NULL;
+  int rc = acc ? PZ_OK : PZ_ENOMEM;
+  for (uint32_t c = 0; !rc && c < m->k; c++)
+    if (m->c[c].nsum &&
+        !(acc[c] = pz__calloc(m->a, m->c[c].nsum, sizeof **acc)))
+      rc = PZ_ENOMEM;
+  for (uint32_t i = 0; !rc && i < m->n_m; i++) {
+    const pz__cmember *mb = m->m[i];
+    const pz__cluster *cl = &m->c[mb->cluster];
+    count[mb->cluster]++;
+    for (uint32_t j = 0, at = 0; !rc && j < mb->n; j++) {
+      if (mb->q[j].q < -(int32_t)PZ__Q_ONE || mb->q[j].q > (int32_t)PZ__Q_ONE) {
+        rc = pz__rd_bad(r, "member %u has a value beyond 1", i);
+        break;
+      }
+      while (at < cl->nsum && cl->sum[at].i < mb->q[j].i) at++;
+      if (at == cl->nsum || cl->sum[at].i != mb->q[j].i)
+        rc = pz__rd_bad(r, "member %u has a feature its cluster lacks", i);
+      else
+        acc[mb->cluster][at] += mb->q[j].q;
+    }
+  }
+  for (uint32_t c = 0; !rc && c < m->k; c++) {
+    if (count[c] != m->c[c].count)
+      rc = pz__rd_bad(r, "cluster %u counts %u members, not %u", c,
+                      m->c[c].count, count[c]);
+    for (uint32_t j = 0; !rc && j < m->c[c].nsum; j++)
+      if (acc[c][j] != m->c[c].sum[j].s)
+        rc = pz__rd_bad(r, "cluster %u is not the sum of its members", c);
+  }
+  for (uint32_t c = 0; acc && c < m->k; c++)
+    pz__free(m->a, acc[c], m->c[c].nsum * sizeof **acc);
+  if (acc) pz__free(m->a, acc, m->k * sizeof *acc);
+  pz__free(m->a, count, m->k * sizeof *count);
+  return rc;
+}
+
 int pz__clusters_restore(pz__clusters **out, const pz__alloc *a, pz__rd *r,
                          unsigned bits) {
   *out = NULL;
@@ -820,7 +862,7 @@ int pz__clusters_restore(pz__clusters **out, const pz__alloc *a, pz__rd *r,
   if (present != 1) return pz__rd_bad(r, "bad cluster model flag");
   uint32_t k = pz__rd_u32(r), maxf = pz__rd_u32(r), mins = pz__rd_u32(r);
   if (r->err) return r->err;
-  if (k < 1 || k > PZ__CLUSTER_MAX || maxf < 1 || maxf > 100000)
+  if (k < 1 || k > PZ__CLUSTER_MAX || maxf < 1 || maxf > 1024)
     return pz__rd_bad(r, "cluster model with bad parameters");
   pz__clusters *m = pz__calloc(a, 1, sizeof *m);
   if (!m) return PZ_ENOMEM;
@@ -840,6 +882,7 @@ int pz__clusters_restore(pz__clusters **out, const pz__alloc *a, pz__rd *r,
     else m->n_m = nm;
   }
   for (uint32_t i = 0; !rc && i < nm; i++) rc = restore_member(m, r, i, bits);
+  if (!rc) rc = check_sums(m, r);
   if (!rc) rc = build_index(m);
   if (rc) {
     pz__clusters_free(m);

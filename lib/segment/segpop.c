@@ -4,8 +4,9 @@
  * hashes), so erasing one of them drops the table. */
 #include "segment.h"
 
-#include <stdlib.h>
+#include <float.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 void pz__segpop_table_drop(const pz__alloc *a, pz__segpop_table *t) {
@@ -83,8 +84,15 @@ static int add_member(const pz__segpop_env *env, acc *g, const pz__profile *p,
     const pz__event *ev = pz__profile_event(p, i, &type);
     if (ev->item >= env->n_items) continue;
     double amount = pz__profile_event_amount(env->pcfg, type, ev->value);
-    g->pop[ev->item] += (float)(amount * pz__decay_gain(ev->ts, landmark,
-                                                        env->pcfg->half_life_ms));
+    float add = (float)(amount * pz__decay_gain(ev->ts, landmark,
+                                                env->pcfg->half_life_ms));
+    if (isnan(add)) continue; /* no weight times an overflowed gain */
+    /* An event many half-lives after the landmark (a short half-life, an
+     * event dated ahead) overflows a float: saturate, so that the item
+     * still comes first and the table stays finite (a snapshot refuses
+     * infinities). */
+    float v = g->pop[ev->item] + add;
+    g->pop[ev->item] = isfinite(v) ? v : v > 0 ? FLT_MAX : -FLT_MAX;
   }
   return PZ_OK;
 }
@@ -272,6 +280,8 @@ int pz__segpop_restore(pz__segpop **out, const pz__alloc *a, pz__rd *r,
   int64_t landmark = pz__rd_i64(r);
   uint32_t n = pz__rd_u32(r);
   if (!pz__rd_count(r, n, 1, PZ__SEG_MAX)) return r->err;
+  if (!PZ__FILE_TIME_OK(landmark))
+    return pz__rd_bad(r, "popularity landmark out of range");
   pz__segpop *sp = pz__calloc(a, 1, sizeof *sp);
   if (!sp) return PZ_ENOMEM;
   sp->a = a;

@@ -19,6 +19,7 @@
 #define J_HEADER 64u
 #define J_MAX_PAYLOAD (64u << 20)
 #define J_NULL UINT32_MAX /* the length of a NULL string */
+#define J_RH 12u /* a record's header: length, its complement, check */
 
 struct pz__journal {
   pthread_mutex_t mu;      /* order of writes; the fields below but sync */
@@ -80,7 +81,8 @@ int pz__jbegin(pz__jtx *t, pz_engine *e, int op, bool ordered) {
   tl_depth++;
   tl_now = e->clock(e->clock_ud);
   tl_fixed = true;
-  pz__buf_u64(t->b, 0); /* length and check, filled in when written */
+  pz__buf_u64(t->b, 0); /* length, its complement and the check, filled */
+  pz__buf_u32(t->b, 0); /* in when the record is written */
   pz__buf_u8(t->b, (uint8_t)op);
   pz__buf_i64(t->b, tl_now);
   return PZ_OK;
@@ -133,29 +135,23 @@ static int pwrite_all(int fd, const void *p, size_t len, uint64_t off) {
 /* Order lock held: put the record at the end (not yet counted in end). */
 static int append(pz__journal *j, pz__buf *b) {
   if (b->err) return b->err;
-  size_t len = b->len - 8;
+  size_t len = b->len - J_RH;
   if (len > J_MAX_PAYLOAD)
     return pz__fail(PZ_ELIMIT, "a journal record of %zu bytes is above the "
                                "limit of 64 MiB",
                     len);
-  uint32_t n = (uint32_t)len;
-  uint32_t check = (uint32_t)pz__checksum(b->p + 8, len);
+  uint32_t n = (uint32_t)len, guard = ~n;
+  uint32_t check = (uint32_t)pz__checksum(b->p + J_RH, len);
   memcpy(b->p, &n, 4);
-  memcpy(b->p + 4, &check, 4);
+  memcpy(b->p + 4, &guard, 4);
+  memcpy(b->p + 8, &check, 4);
   if (pwrite_all(j->fd, b->p, b->len, j->end) == 0) return PZ_OK;
   int err = errno ? errno : EIO;
   /* cut off what part of it reached the file */
   if (pz__fault("truncate") || ftruncate(j->fd, (off_t)j->end) != 0)
     atomic_store(&j->broken, 1);
-  return pz__fail(PZ_EIO, "journal %s: cannot write: %s; nothing was changed",
-                  j->path.p, strerror(err));
-}
-
-int pz__jwrite(pz__jtx *t) {
-  if (!t->j || !t->ordered) return PZ_OK;
-  int rc = append(t->j, t->b);
-  if (!rc) t->written = true;
-  return rc;
+  return pz__fail(PZ_EIO, "journal %s: cannot write: %s", j->path.p,
+                  strerror(err));
 }
 
 static int sync_to(pz__journal *j, uint64_t target) {
@@ -180,34 +176,46 @@ static int sync_to(pz__journal *j, uint64_t target) {
   return rc;
 }
 
+int pz__jready(pz__jtx *t) {
+  return t->j && t->b->err ? t->b->err : PZ_OK; /* its arguments encoded */
+}
+
+/* The record is written after the call succeeded, still under the order
+ * lock, so the journal holds exactly the calls that succeeded, in the
+ * order they were applied; the call returns only once it is written. */
 int pz__jend(pz__jtx *t, int rc) {
   pz__journal *j = t->j;
   if (!j) return rc;
   bool recorded = false;
-  if (!t->ordered) {
-    pthread_mutex_lock(&j->mu);
-    if (!rc && !atomic_load(&j->broken)) {
-      int arc = append(j, t->b);
-      if (arc) {
-        char why[256];
-        snprintf(why, sizeof why, "%s", pz_errmsg());
-        rc = pz__fail(PZ_EIO, "journal %s: the change is made but could not "
-                              "be recorded: %s",
-                      j->path.p, why);
-      }
-      else
-        t->written = true;
-    }
-  }
-  if (t->written) {
-    if (rc == PZ_OK) {
+  if (!t->ordered) pthread_mutex_lock(&j->mu);
+  if (rc == PZ_OK && !(t->ordered == false && atomic_load(&j->broken))) {
+    int arc = append(j, t->b);
+    if (!arc) {
       j->end += t->b->len;
       recorded = true;
-    } else if (pz__fault("truncate") || ftruncate(j->fd, (off_t)j->end) != 0) {
-      atomic_store(&j->broken, 1); /* a refused change would replay */
+    } else {
+      char why[256];
+      snprintf(why, sizeof why, "%s", pz_errmsg());
+      if (t->ordered) {
+        /* the change is in memory: the journal no longer matches */
+        atomic_store(&j->broken, 1);
+        rc = pz__fail(PZ_EIO,
+                      "%s; the change is made in memory but not recorded, "
+                      "and writes are refused until a snapshot is saved",
+                      why);
+      } else {
+        /* a derived model: a replay simply goes without it */
+        rc = pz__fail(PZ_EIO, "%s; the model is in use but not recorded",
+                      why);
+      }
     }
   }
   uint64_t target = j->end;
+  /* a large record (a rules document) does not stay in memory */
+  if (t->ordered && j->rec.cap > ((size_t)1 << 20)) {
+    pz__buf_free(&j->rec);
+    pz__buf_init(&j->rec, j->a);
+  }
   pthread_mutex_unlock(&j->mu);
   if (!t->ordered) pz__buf_free(&t->own);
   tl_depth--;
@@ -235,6 +243,7 @@ PZ_API int pz_engine_sync(pz_engine *e) {
   return e->jr ? pz__journal_sync(e->jr) : PZ_OK;
 }
 
+bool pz__journal_broken(pz__journal *j) { return atomic_load(&j->broken); }
 void pz__journal_lock(pz__journal *j) { pthread_mutex_lock(&j->mu); }
 void pz__journal_unlock(pz__journal *j) { pthread_mutex_unlock(&j->mu); }
 void pz__journal_pos(const pz__journal *j, uint64_t *gen, uint64_t *off) {
@@ -374,6 +383,15 @@ static const char *rstr(pz__rd *r) {
   return s;
 }
 
+/* After the last argument: the payload must end there. Checked before the
+ * call, so that a record refused for its leftover bytes changes nothing
+ * (the journal holds only calls that succeeded). */
+static int args_end(pz__rd *r) {
+  if (!r->err && r->pos != r->len)
+    pz__rd_bad(r, "%zu bytes left over", r->len - r->pos);
+  return r->err;
+}
+
 static int replay_item_put(pz_engine *e, pz__rd *r) {
   const char *item = rstr(r);
   uint32_t n = pz__rd_u32(r);
@@ -384,7 +402,7 @@ static int replay_item_put(pz_engine *e, pz__rd *r) {
   for (uint32_t i = 0; !rc && i < n; i++) f[i] = rstr(r);
   uint8_t has_w = rc ? 0 : pz__rd_u8(r);
   for (uint32_t i = 0; !rc && has_w && i < n; i++) w[i] = pz__rd_f64(r);
-  if (!rc) rc = r->err;
+  if (!rc) rc = args_end(r);
   if (!rc) rc = pz_item_put(e, item, f, has_w ? w : NULL, n);
   pz__free(&e->alloc, (void *)f, (size_t)n * sizeof *f);
   pz__free(&e->alloc, w, (size_t)n * sizeof *w);
@@ -392,7 +410,7 @@ static int replay_item_put(pz_engine *e, pz__rd *r) {
 }
 
 static int replay_cf_train(pz_engine *e, pz__rd *r) {
-  if (!pz__rd_u8(r)) return r->err ? r->err : pz_cf_train(e, NULL);
+  if (!pz__rd_u8(r)) return args_end(r) ? r->err : pz_cf_train(e, NULL);
   pz_cf_options o;
   pz_cf_options_init(&o, PZ_CF_OPTIONS_VERSION);
   o.algorithm = (int)pz__rd_u32(r);
@@ -408,18 +426,18 @@ static int replay_cf_train(pz_engine *e, pz__rd *r) {
   o.bm25_k1 = pz__rd_f64(r);
   o.bm25_b = pz__rd_f64(r);
   o.als_share = pz__rd_f64(r);
-  return r->err ? r->err : pz_cf_train(e, &o);
+  return args_end(r) ? r->err : pz_cf_train(e, &o);
 }
 
 static int replay_cluster_train(pz_engine *e, pz__rd *r) {
-  if (!pz__rd_u8(r)) return r->err ? r->err : pz_cluster_train(e, NULL);
+  if (!pz__rd_u8(r)) return args_end(r) ? r->err : pz_cluster_train(e, NULL);
   pz_cluster_options o;
   pz_cluster_options_init(&o, PZ_CLUSTER_OPTIONS_VERSION);
   o.k = pz__rd_u32(r);
   o.seed = pz__rd_u64(r);
   o.max_iterations = pz__rd_u32(r);
   o.batch_size = pz__rd_u32(r);
-  return r->err ? r->err : pz_cluster_train(e, &o);
+  return args_end(r) ? r->err : pz_cluster_train(e, &o);
 }
 
 static int replay_one(pz_engine *e, pz__rd *r, int op) {
@@ -431,59 +449,59 @@ static int replay_one(pz_engine *e, pz__rd *r, int op) {
     const char *item = rstr(r), *type = rstr(r);
     double v = pz__rd_f64(r);
     x = pz__rd_i64(r);
-    return r->err ? r->err : pz_track(e, u, item, type, v, x);
+    return args_end(r) ? r->err : pz_track(e, u, item, type, v, x);
   }
   case PZ__J_ATTR_STRING: {
     u = rstr(r);
     s = rstr(r);
     const char *v = rstr(r);
-    return r->err ? r->err : pz_profile_set_string(e, u, s, v);
+    return args_end(r) ? r->err : pz_profile_set_string(e, u, s, v);
   }
   case PZ__J_ATTR_NUMBER: {
     u = rstr(r);
     s = rstr(r);
     double v = pz__rd_f64(r);
-    return r->err ? r->err : pz_profile_set_number(e, u, s, v);
+    return args_end(r) ? r->err : pz_profile_set_number(e, u, s, v);
   }
   case PZ__J_ATTR_BOOL: {
     u = rstr(r);
     s = rstr(r);
     int v = (int)(int32_t)pz__rd_u32(r);
-    return r->err ? r->err : pz_profile_set_bool(e, u, s, v);
+    return args_end(r) ? r->err : pz_profile_set_bool(e, u, s, v);
   }
   case PZ__J_ATTR_TIMESTAMP:
     u = rstr(r);
     s = rstr(r);
     x = pz__rd_i64(r);
-    return r->err ? r->err : pz_profile_set_timestamp(e, u, s, x);
+    return args_end(r) ? r->err : pz_profile_set_timestamp(e, u, s, x);
   case PZ__J_ATTR_REMOVE:
     u = rstr(r);
     s = rstr(r);
-    return r->err ? r->err : pz_profile_remove_attribute(e, u, s);
+    return args_end(r) ? r->err : pz_profile_remove_attribute(e, u, s);
   case PZ__J_CONSENT: {
     u = rstr(r);
     s = rstr(r);
     int g = (int)(int32_t)pz__rd_u32(r);
-    return r->err ? r->err : pz_profile_set_consent(e, u, s, g);
+    return args_end(r) ? r->err : pz_profile_set_consent(e, u, s, g);
   }
   case PZ__J_MERGE:
     u = rstr(r);
     s = rstr(r);
-    return r->err ? r->err : pz_profile_merge(e, u, s);
+    return args_end(r) ? r->err : pz_profile_merge(e, u, s);
   case PZ__J_ERASE:
     u = rstr(r);
-    return r->err ? r->err : pz_profile_erase(e, u);
+    return args_end(r) ? r->err : pz_profile_erase(e, u);
   case PZ__J_ITEM_PUT: return replay_item_put(e, r);
   case PZ__J_ITEM_REMOVE:
     s = rstr(r);
-    return r->err ? r->err : pz_item_remove(e, s);
+    return args_end(r) ? r->err : pz_item_remove(e, s);
   case PZ__J_BLOCK_ITEM:
   case PZ__J_BLOCK_FEATURE:
   case PZ__J_REQUIRE: {
     u = rstr(r);
     s = rstr(r);
     x = pz__rd_i64(r);
-    if (r->err) return r->err;
+    if (args_end(r)) return r->err;
     return op == PZ__J_BLOCK_ITEM      ? pz_override_block_item(e, u, s, x)
            : op == PZ__J_BLOCK_FEATURE ? pz_override_block_feature(e, u, s, x)
                                        : pz_override_require(e, u, s, x);
@@ -493,39 +511,39 @@ static int replay_one(pz_engine *e, pz__rd *r, int op) {
     s = rstr(r);
     int32_t pos = (int32_t)pz__rd_u32(r);
     x = pz__rd_i64(r);
-    return r->err ? r->err : pz_override_pin(e, u, s, pos, x);
+    return args_end(r) ? r->err : pz_override_pin(e, u, s, pos, x);
   }
   case PZ__J_ADJUST: {
     u = rstr(r);
     s = rstr(r);
     double f = pz__rd_f64(r);
     x = pz__rd_i64(r);
-    return r->err ? r->err : pz_override_adjust(e, u, s, f, x);
+    return args_end(r) ? r->err : pz_override_adjust(e, u, s, f, x);
   }
   case PZ__J_NOT_INTERESTED:
     u = rstr(r);
     s = rstr(r);
     x = pz__rd_i64(r);
-    return r->err ? r->err : pz_override_not_interested(e, u, s, x);
+    return args_end(r) ? r->err : pz_override_not_interested(e, u, s, x);
   case PZ__J_OPT_OUT: {
     u = rstr(r);
     int v = (int)(int32_t)pz__rd_u32(r);
-    return r->err ? r->err : pz_override_opt_out(e, u, v);
+    return args_end(r) ? r->err : pz_override_opt_out(e, u, v);
   }
   case PZ__J_CLEAR: {
     u = rstr(r);
     int kind = (int)(int32_t)pz__rd_u32(r);
     s = rstr(r);
-    return r->err ? r->err : pz_override_clear(e, u, kind, s);
+    return args_end(r) ? r->err : pz_override_clear(e, u, kind, s);
   }
   case PZ__J_CLEAR_ALL:
     u = rstr(r);
-    return r->err ? r->err : pz_override_clear_all(e, u);
+    return args_end(r) ? r->err : pz_override_clear_all(e, u);
   case PZ__J_RULES_LOAD:
   case PZ__J_SEGMENT_LOAD: {
     uint32_t n = pz__rd_u32(r);
     const char *doc = n == J_NULL ? NULL : pz__rd_bytes(r, (uint64_t)n + 1);
-    if (r->err) return r->err;
+    if (args_end(r)) return r->err;
     size_t len = doc ? n : 0;
     return op == PZ__J_RULES_LOAD ? pz_override_rules_load(e, doc, len)
                                   : pz_segment_load(e, doc, len);
@@ -533,11 +551,12 @@ static int replay_one(pz_engine *e, pz__rd *r, int op) {
   case PZ__J_CLUSTER_NAME: {
     int c = (int)(int32_t)pz__rd_u32(r);
     s = rstr(r);
-    return r->err ? r->err : pz_cluster_set_name(e, c, s);
+    return args_end(r) ? r->err : pz_cluster_set_name(e, c, s);
   }
   case PZ__J_CF_TRAIN: return replay_cf_train(e, r);
   case PZ__J_CLUSTER_TRAIN: return replay_cluster_train(e, r);
-  case PZ__J_SEGMENT_REFRESH: return pz_segment_refresh(e);
+  case PZ__J_SEGMENT_REFRESH:
+    return args_end(r) ? r->err : pz_segment_refresh(e);
   default: return pz__rd_bad(r, "unknown operation %d", op);
   }
 }
@@ -562,20 +581,23 @@ static int replay(pz_engine *e, pz__journal *j, uint64_t off, uint64_t size,
   int rc = PZ_OK;
   uint64_t n_rec = 0;
   while (off < size) {
-    uint8_t hd[8];
-    uint32_t len, check;
-    if (size - off < 8 || pread(j->fd, hd, 8, (off_t)off) != 8) break; /* torn */
+    uint8_t hd[J_RH];
+    uint32_t len, guard, check;
+    if (size - off < J_RH || pread(j->fd, hd, J_RH, (off_t)off) != J_RH)
+      break; /* torn in its header */
     memcpy(&len, hd, 4);
-    memcpy(&check, hd + 4, 4);
-    if (len == 0 || len > J_MAX_PAYLOAD) {
+    memcpy(&guard, hd + 4, 4);
+    memcpy(&check, hd + 8, 4);
+    /* a length that does not match its complement is damage, not a torn
+     * write (which leaves a whole header or none): never cut on it */
+    if (len == 0 || len > J_MAX_PAYLOAD || guard != ~len) {
       if (all_zero(j->fd, off, size)) break; /* a zero-filled tail */
-      if (off + 8 + (uint64_t)len > size) break;
-      rc = pz__fail(PZ_ECORRUPT, "journal %s, byte %llu: a record of bad length "
-                                 "%u in the middle",
-                    j->path.p, (unsigned long long)off, len);
+      rc = pz__fail(PZ_ECORRUPT, "journal %s, byte %llu: a damaged record "
+                                 "header",
+                    j->path.p, (unsigned long long)off);
       break;
     }
-    if (off + 8 + (uint64_t)len > size) break; /* torn: cut by the crash */
+    if (off + J_RH + (uint64_t)len > size) break; /* torn: cut by a crash */
     if (cap < len) {
       char *np = pz__malloc(&e->alloc, len);
       if (!np) {
@@ -588,7 +610,7 @@ static int replay(pz_engine *e, pz__journal *j, uint64_t off, uint64_t size,
     }
     size_t got = 0;
     while (got < len) {
-      ssize_t n = pread(j->fd, p + got, len - got, (off_t)(off + 8 + got));
+      ssize_t n = pread(j->fd, p + got, len - got, (off_t)(off + J_RH + got));
       if (n < 0 && errno == EINTR) continue;
       if (n <= 0) break;
       got += (size_t)n;
@@ -598,7 +620,7 @@ static int replay(pz_engine *e, pz__journal *j, uint64_t off, uint64_t size,
       break;
     }
     if ((uint32_t)pz__checksum(p, len) != check) {
-      if (off + 8 + len == size) break; /* the last record, torn */
+      if (off + J_RH + len == size) break; /* the last record, torn */
       rc = pz__fail(PZ_ECORRUPT,
                     "journal %s, byte %llu: checksum mismatch in a record "
                     "followed by others",
@@ -620,14 +642,15 @@ static int replay(pz_engine *e, pz__journal *j, uint64_t off, uint64_t size,
     tl_fixed = false;
     if (!rc && r.pos != r.len)
       rc = pz__rd_bad(&r, "%zu bytes left over", r.len - r.pos);
-    /* A call's record is written before the call and cut off when the
-     * call fails; a crash in between leaves a last record that fails
-     * again. Calls are recorded one at a time, so only the last record can
-     * be such a one: drop it like a torn one. */
-    if (rc && rc != PZ_ENOMEM && off + 8 + len == size) {
+    /* Derived models (trainings, a refresh, a cluster's name) are
+     * recorded once built, possibly after writes that changed their input
+     * (an erasure) or that named their clusters: when one cannot be built
+     * again, the engine goes on without it, as it would have without the
+     * training. Every other record is a call that succeeded. */
+    if (rc && rc != PZ_ENOMEM &&
+        (op == PZ__J_CF_TRAIN || op == PZ__J_CLUSTER_TRAIN ||
+         op == PZ__J_SEGMENT_REFRESH || op == PZ__J_CLUSTER_NAME))
       rc = PZ_OK;
-      break;
-    }
     if (rc && rc != PZ_ENOMEM) {
       char msg[256];
       snprintf(msg, sizeof msg, "%s", pz_errmsg());
@@ -638,7 +661,7 @@ static int replay(pz_engine *e, pz__journal *j, uint64_t off, uint64_t size,
                     (unsigned long long)n_rec, op, msg);
     }
     if (rc) break;
-    off += 8 + (uint64_t)len;
+    off += J_RH + (uint64_t)len;
     n_rec++;
   }
   pz__free_wipe(&e->alloc, p, cap);
@@ -655,15 +678,22 @@ int pz__journal_attach(pz_engine *e, bool has_snap, uint64_t gen,
   pz__journal *j = journal_new(e);
   if (!j) return PZ_ENOMEM;
   int rc = PZ_OK;
-  j->fd = open(path, O_RDWR | O_CLOEXEC);
+  /* Opened (or created: two engines racing to create it open the same
+   * file) and then locked: only one engine gets it. */
+  j->fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  struct stat st0;
   if (j->fd >= 0 && flock(j->fd, LOCK_EX | LOCK_NB) != 0) {
     rc = pz__fail(PZ_EIO, "%s: the journal is in use by another engine",
                   path);
-  } else if (j->fd < 0 && errno == ENOENT) {
+  } else if (j->fd >= 0 && fstat(j->fd, &st0) == 0 && st0.st_size == 0) {
+    /* new (or created by a crash before its header was written) */
     uint8_t h[J_HEADER];
     j->gen = has_snap ? gen + 1 : 0;
     header(h, j->gen, has_snap ? off : 0, &j->hid);
-    rc = pz__file_replace(path, h, J_HEADER, NULL, 0, &j->fd);
+    if (pwrite_all(j->fd, h, J_HEADER, 0) != 0 || fdatasync(j->fd) != 0)
+      rc = pz__fail(PZ_EIO, "%s: cannot write the journal: %s", path,
+                    strerror(errno));
+    if (!rc) rc = pz__dir_sync(path);
     j->end = j->synced = J_HEADER;
   } else if (j->fd < 0) {
     rc = pz__fail(PZ_EIO, "%s: cannot open the journal: %s", path,

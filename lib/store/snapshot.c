@@ -125,14 +125,22 @@ PZ_API int pz_engine_save(pz_engine *e, const char *path) {
     }
     put64(head + S_HEADER + N_SEC * S_ENTRY,
           pz__checksum(head + S_HEADER, N_SEC * S_ENTRY));
-    rc = pz__file_replace(path, head, sizeof head, body.p, body.len, NULL);
+    /* the journal must reach the snapshot's offset on disk before the
+     * snapshot names it, or a power cut could leave a snapshot that
+     * expects more journal than there is */
+    if (e->jr) rc = pz__journal_sync(e->jr);
+    if (!rc)
+      rc = pz__file_replace(path, head, sizeof head, body.p, body.len, NULL);
   }
   pz__buf_free(&body);
   /* a new journal generation starts after the store's snapshot (a copy
    * saved elsewhere leaves the journal as it is) */
   if (!rc && e->jr &&
       (!e->scfg.snapshot.p || strcmp(e->scfg.snapshot.p, path) == 0))
-    pz__journal_rotate(e->jr, joff); /* on failure the old one still fits */
+    /* on failure the old journal still fits the new snapshot; but a
+     * journal that refuses writes stays so until a new one starts */
+    if (pz__journal_rotate(e->jr, joff) && pz__journal_broken(e->jr))
+      rc = PZ_EIO; /* the message says why the new journal failed */
   pthread_mutex_unlock(&e->save_mu);
   return rc;
 }

@@ -7,15 +7,19 @@
  *   pz__jtx t;
  *   int rc = pz__jbegin(&t, e, PZ__J_OP, true);  // order lock, fixed clock
  *   pz__jstr(&t, user); ...                       // the call's arguments
- *   if (!rc) rc = pz__jwrite(&t);                 // the record, before
+ *   if (!rc) rc = pz__jready(&t);                 // encoded (memory)
  *   if (!rc) rc = apply(...);                     // the change
- *   return pz__jend(&t, rc);                      // keep or drop the record
+ *   return pz__jend(&t, rc);                      // the record, if it worked
  *
- * The record goes to the journal before the change is applied, under the
- * journal's order lock, with the clock fixed for the call, so that a
- * replay applies the same calls in the same order at the same times. When
- * the change fails, the record is cut off again. Trainings are recorded
- * after the fact (ordered = false): they run without the order lock.
+ * The change is applied and then recorded, both under the journal's order
+ * lock, with the clock fixed for the call, so the journal holds exactly
+ * the calls that succeeded, in the order they were applied, and a replay
+ * applies the same calls in the same order at the same times. The call
+ * returns once the record is written (and synced, by policy). A record
+ * that cannot be written after the change was made leaves the journal out
+ * of step: it then refuses writes until a snapshot starts a new one.
+ * Trainings are recorded after the fact (ordered = false): they run
+ * without the order lock, and a replay that cannot rebuild one goes on.
  * Nested public calls (pz_override_more calls pz_override_adjust) are
  * recorded once, by the outer call. Lock order: the journal's order lock
  * comes before every state lock.
@@ -60,7 +64,7 @@ typedef struct pz__journal pz__journal;
 typedef struct pz__jtx {
   pz_engine *e;
   pz__journal *j; /* NULL: this call is not recorded */
-  bool ordered, written;
+  bool ordered;
   pz__buf own; /* the record of an unordered call */
   pz__buf *b;  /* the record being written */
 } pz__jtx;
@@ -73,7 +77,8 @@ void pz__ju64(pz__jtx *t, uint64_t v);
 void pz__ji64(pz__jtx *t, int64_t v);
 void pz__jf64(pz__jtx *t, double v);
 void pz__jbytes(pz__jtx *t, const char *p, size_t len); /* NULL allowed */
-int pz__jwrite(pz__jtx *t);
+/* Before the change: PZ_ENOMEM when the record could not be encoded. */
+int pz__jready(pz__jtx *t);
 int pz__jend(pz__jtx *t, int rc);
 
 /* The clock reading fixed for this thread's current write, if any. */
@@ -93,6 +98,8 @@ void pz__journal_unlock(pz__journal *j);
 void pz__journal_pos(const pz__journal *j, uint64_t *gen, uint64_t *off);
 int pz__journal_rotate(pz__journal *j, uint64_t off);
 int pz__journal_sync(pz__journal *j);
+/* Does the journal refuse writes (an earlier failure)? */
+bool pz__journal_broken(pz__journal *j);
 
 /* ---- files ------------------------------------------------------------------ */
 

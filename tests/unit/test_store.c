@@ -475,6 +475,23 @@ static void edit_factor_nan(char *s, size_t n) { /* a NaN in the ALS model */
   float nan = NAN;
   memcpy(p + at + 4, &nan, 4); /* the first item's second factor */
 }
+static void edit_item_weight(char *s, size_t n) { /* beyond any put */
+  (void)n;
+  size_t len;
+  char *p = section(s, "CATL", &len);
+  size_t at = 12 + 1;           /* count, landmark, first item's state */
+  at += 4 + rd32(p + at);       /* its id */
+  assert_true(rd32(p + at) > 0); /* it has features */
+  float big = 3e38f;
+  memcpy(p + at + 4 + 4, &big, 4);
+}
+static void edit_cluster_count(char *s, size_t n) {
+  (void)n;
+  size_t len;
+  char *p = section(s, "CLUS", &len);
+  assert_int_equal(p[0], 1);
+  wr32(p + 13, rd32(p + 13) + 1); /* cluster 0 claims one more member */
+}
 static void edit_version(char *s, size_t n) {
   (void)n;
   wr32(s + 8, 2);
@@ -506,6 +523,8 @@ static void test_hostile_files(void **state) {
       {"2^40 profiles", edit_profile_count, PZ_ECORRUPT, "count"},
       {"an event on no item", edit_event_item, PZ_ECORRUPT, "out of range"},
       {"a NaN factor", edit_factor_nan, PZ_ECORRUPT, "not finite"},
+      {"a weight of 3e38", edit_item_weight, PZ_ECORRUPT, "out of range"},
+      {"a cluster's count", edit_cluster_count, PZ_ECORRUPT, "counts"},
       {"format 2", edit_version, PZ_EVERSION, "newer"},
       {"a wrong size", edit_size, PZ_ECORRUPT, "truncated or extended"},
       {"an unknown section", edit_unknown, PZ_EVERSION, "not one this"},
@@ -967,17 +986,20 @@ static void test_journal_failures(void **state) {
   OK(open_store(&e, f, "always", true));
   OK(pz_track(e, "u", "item1", "view", 1, 0));
   uint64_t size = file_size(jp);
-  /* a full disk: the write is refused, nothing changes */
+  /* a full disk: the change is made (it is recorded after), but the
+   * record is not, so the journal refuses writes until a save */
   fault("append", ENOSPC);
   assert_int_equal(pz_track(e, "u", "item2", "view", 1, 0), PZ_EIO);
   assert_non_null(strstr(pz_errmsg(), "No space left"));
-  assert_int_equal(pz_item_put(e, "x", NULL, NULL, 0), PZ_EIO);
+  assert_non_null(strstr(pz_errmsg(), "not recorded"));
   fault(NULL, 0);
   size_t c;
   OK(pz_profile_event_count(&c, e, "u"));
-  assert_int_equal(c, 1);
-  assert_int_equal(file_size(jp), size);
-  OK(pz_track(e, "u", "item2", "view", 1, 0)); /* space again */
+  assert_int_equal(c, 2);
+  assert_int_equal(file_size(jp), size); /* no part of it left */
+  assert_int_equal(pz_item_put(e, "x", NULL, NULL, 0), PZ_EIO);
+  assert_non_null(strstr(pz_errmsg(), "save a snapshot"));
+  OK(pz_engine_save(e, NULL)); /* holds item2; a new journal */
   /* a failed fsync: the change is made but its durability unknown, so
    * writes stop until a snapshot starts a new journal */
   fault("fsync", EIO);
@@ -988,7 +1010,7 @@ static void test_journal_failures(void **state) {
   OK(pz_engine_save(e, NULL));
   OK(pz_track(e, "u", "item4", "view", 1, 0));
   OK(pz_profile_event_count(&c, e, "u"));
-  assert_int_equal(c, 4);
+  assert_int_equal(c, 4); /* item1, item2, item3, item4 */
   pz_engine_free(e);
   OK(open_store(&e, f, "always", true));
   OK(pz_profile_event_count(&c, e, "u"));
@@ -1028,9 +1050,11 @@ static void test_journal_owner_and_copies(void **state) {
   pz_engine_free(e);
 }
 
-/* A record is written before its call and cut off if the call fails; a
- * crash between leaves a last record that fails again on replay. */
-static void test_journal_failed_last_record(void **state) {
+/* The journal holds only calls that succeeded: one that fails on replay
+ * (here: the configuration lost an event type) is an error wherever it
+ * is, never silently dropped; derived models that cannot be rebuilt are
+ * left out. */
+static void test_journal_replay_failures(void **state) {
   fixture *f = *state;
   char jp[160];
   snprintf(jp, sizeof jp, "%s/journal", f->dir);
@@ -1042,25 +1066,47 @@ static void test_journal_failed_last_record(void **state) {
   pz_engine *e;
   OK(test_open(&e, &f->ta, &f->tc, with_rare));
   OK(pz_track(e, "u", "a", "view", 1, 0));
-  OK(pz_track(e, "u", "b", "rare", 1, 0)); /* fails without "rare" */
+  assert_int_equal(pz_track(e, "u", "b", "nope", 1, 0), PZ_ENOTFOUND);
+  OK(pz_track(e, "u", "b", "rare", 1, 0)); /* the last record */
   pz_engine_free(e);
   uint64_t size = file_size(jp);
-  OK(test_open(&e, &f->ta, &f->tc, without)); /* dropped like a torn one */
-  size_t c;
-  OK(pz_profile_event_count(&c, e, "u"));
-  assert_int_equal(c, 1);
-  assert_true(file_size(jp) < size);
-  pz_engine_free(e);
-  /* in the middle it is a real divergence: refused */
-  OK(test_open(&e, &f->ta, &f->tc, with_rare));
-  OK(pz_track(e, "u", "b", "rare", 1, 0));
-  OK(pz_track(e, "u", "c", "view", 1, 0));
-  pz_engine_free(e);
   e = (pz_engine *)&e;
   assert_int_equal(test_open(&e, &f->ta, &f->tc, without), PZ_ECORRUPT);
   assert_null(e);
   assert_non_null(strstr(pz_errmsg(), "cannot be replayed"));
   assert_non_null(strstr(pz_errmsg(), "\"rare\""));
+  assert_int_equal(file_size(jp), size); /* nothing cut */
+  OK(test_open(&e, &f->ta, &f->tc, with_rare));
+  size_t c;
+  OK(pz_profile_event_count(&c, e, "u"));
+  assert_int_equal(c, 2);
+  pz_engine_free(e);
+  /* a training that cannot be rebuilt, and a name for one of its
+   * clusters: the engine opens without them */
+  char k2[512], k5[512];
+  snprintf(k2, sizeof k2,
+           "events: {view: 1, rare: 2}\nclusters: {k: 2, min_size: 1}\n"
+           "store: {journal: %s}\n", jp);
+  snprintf(k5, sizeof k5,
+           "events: {view: 1, rare: 2}\nclusters: {k: 5, min_size: 1}\n"
+           "store: {journal: %s}\n", jp);
+  OK(test_open(&e, &f->ta, &f->tc, k2));
+  const char *fa[] = {"genre=jazz"}, *fc[] = {"genre=rock"};
+  OK(pz_item_put(e, "a", fa, NULL, 1));
+  OK(pz_item_put(e, "c", fc, NULL, 1));
+  OK(pz_track(e, "v", "a", "rare", 1, 0));
+  OK(pz_track(e, "w", "c", "view", 1, 0));
+  OK(pz_cluster_train(e, NULL));
+  OK(pz_cluster_set_name(e, 1, "second"));
+  OK(pz_track(e, "v", "c", "view", 1, 0));
+  pz_engine_free(e);
+  OK(test_open(&e, &f->ta, &f->tc, k5)); /* 2 users: too few for k = 5 */
+  size_t n;
+  OK(pz_cluster_count(&n, e));
+  assert_int_equal(n, 0);
+  OK(pz_profile_event_count(&c, e, "v"));
+  assert_int_equal(c, 2); /* the writes around them are all there */
+  pz_engine_free(e);
 }
 
 /* ---- crashes ---------------------------------------------------------------- */
@@ -1177,7 +1223,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_journal_failures, setup, teardown),
       cmocka_unit_test_setup_teardown(test_journal_owner_and_copies, setup,
                                       teardown),
-      cmocka_unit_test_setup_teardown(test_journal_failed_last_record, setup,
+      cmocka_unit_test_setup_teardown(test_journal_replay_failures, setup,
                                       teardown),
       cmocka_unit_test_setup_teardown(test_sigkill, setup, teardown),
   };
