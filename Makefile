@@ -107,8 +107,15 @@ $(BUILD)/tests/%: tests/unit/%.c $(SUPPORT) tests/unit/support.h tests/unit/soft
 	  $(AR_LIB) $(LDFLAGS_ALL) $(CMOCKA_LIBS) $(LIBS_ALL)
 
 # the fuzz targets' corpora are replayed by `make check`; `make fuzz` runs
-# libFuzzer (clang) for FUZZ_SECONDS on the config parser
+# libFuzzer (clang) for FUZZ_SECONDS on each target of FUZZ_TARGET (by
+# default the config parser and the segment rules; also snapshot, journal:
+# `make fuzz FUZZ_TARGET="snapshot journal" -j2`), stopping at the first
+# sanitizer report; `make fuzz-seeds` writes the seed snapshots and
+# journals of tests/fuzz/corpus/ again (CF seeds differ in train_seconds)
 FUZZ_SECONDS ?= 60
+FUZZ_TARGET ?= config segments
+FUZZ_CC = clang -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+  -D_POSIX_C_SOURCE=200809L -Iinclude $(DEPS_CFLAGS)
 $(BUILD)/tests/replay_config: tests/fuzz/replay.c tests/fuzz/fuzz_config.c $(AR_LIB) $(HDR)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -o $@ tests/fuzz/replay.c tests/fuzz/fuzz_config.c $(AR_LIB) \
@@ -117,22 +124,52 @@ $(BUILD)/tests/replay_segments: tests/fuzz/replay.c tests/fuzz/fuzz_segments.c $
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -o $@ tests/fuzz/replay.c tests/fuzz/fuzz_segments.c $(AR_LIB) \
 	  $(LDFLAGS_ALL) $(LIBS_ALL)
-.PHONY: fuzz
-fuzz: deps
+$(BUILD)/tests/replay_snapshot: tests/fuzz/replay.c tests/fuzz/fuzz_snapshot.c $(AR_LIB) $(HDR)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -o $@ tests/fuzz/replay.c tests/fuzz/fuzz_snapshot.c $(AR_LIB) \
+	  $(LDFLAGS_ALL) $(LIBS_ALL)
+$(BUILD)/tests/replay_journal: tests/fuzz/replay.c tests/fuzz/fuzz_journal.c $(AR_LIB) $(HDR)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -o $@ tests/fuzz/replay.c tests/fuzz/fuzz_journal.c $(AR_LIB) \
+	  $(LDFLAGS_ALL) $(LIBS_ALL)
+$(BUILD)/tests/seeds_%: tests/fuzz/fuzz_%.c $(AR_LIB) $(HDR)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -DFUZZ_$(shell echo $* | tr a-z A-Z)_SEEDS -o $@ $< $(AR_LIB) \
+	  $(LDFLAGS_ALL) $(LIBS_ALL)
+.PHONY: fuzz fuzz-config fuzz-segments fuzz-snapshot fuzz-journal fuzz-seeds
+fuzz: $(addprefix fuzz-,$(FUZZ_TARGET))
+fuzz-config: deps
 	@mkdir -p build/fuzz/corpus
-	clang -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined -D_POSIX_C_SOURCE=200809L \
-	  -Iinclude $(DEPS_CFLAGS) -o build/fuzz/fuzz_config tests/fuzz/fuzz_config.c $(SRC) \
+	$(FUZZ_CC) -o build/fuzz/fuzz_config tests/fuzz/fuzz_config.c $(SRC) \
 	  $(DEPS_LIBS) -lpthread -lm
 	build/fuzz/fuzz_config -max_total_time=$(FUZZ_SECONDS) -max_len=4096 \
 	  build/fuzz/corpus tests/fuzz/corpus/config
-	clang -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined -D_POSIX_C_SOURCE=200809L \
-	  -Iinclude $(DEPS_CFLAGS) -o build/fuzz/fuzz_segments tests/fuzz/fuzz_segments.c $(SRC) \
+fuzz-segments: deps
+	$(FUZZ_CC) -o build/fuzz/fuzz_segments tests/fuzz/fuzz_segments.c $(SRC) \
 	  $(DEPS_LIBS) -lpthread -lm
 	@mkdir -p build/fuzz/corpus-segments
 	build/fuzz/fuzz_segments -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -timeout=10 \
 	  -dict=tests/fuzz/segments.dict build/fuzz/corpus-segments tests/fuzz/corpus/segments
+fuzz-snapshot: deps
+	$(FUZZ_CC) -o build/fuzz/fuzz_snapshot tests/fuzz/fuzz_snapshot.c $(SRC) \
+	  $(DEPS_LIBS) -lpthread -lm
+	@mkdir -p build/fuzz/corpus-snapshot
+	build/fuzz/fuzz_snapshot -max_total_time=$(FUZZ_SECONDS) -max_len=32768 -timeout=30 \
+	  -artifact_prefix=build/fuzz/snapshot- \
+	  -dict=tests/fuzz/snapshot.dict build/fuzz/corpus-snapshot tests/fuzz/corpus/snapshot
+fuzz-journal: deps
+	$(FUZZ_CC) -o build/fuzz/fuzz_journal tests/fuzz/fuzz_journal.c $(SRC) \
+	  $(DEPS_LIBS) -lpthread -lm
+	@mkdir -p build/fuzz/corpus-journal
+	build/fuzz/fuzz_journal -max_total_time=$(FUZZ_SECONDS) -max_len=16384 -timeout=30 \
+	  -artifact_prefix=build/fuzz/journal- \
+	  -dict=tests/fuzz/journal.dict build/fuzz/corpus-journal tests/fuzz/corpus/journal
+fuzz-seeds: $(BUILD)/tests/seeds_snapshot $(BUILD)/tests/seeds_journal
+	$(BUILD)/tests/seeds_snapshot tests/fuzz/corpus/snapshot
+	$(BUILD)/tests/seeds_journal tests/fuzz/corpus/journal
 
-check: all $(TEST_BIN) $(BUILD)/tests/replay_config $(BUILD)/tests/replay_segments
+check: all $(TEST_BIN) $(BUILD)/tests/replay_config $(BUILD)/tests/replay_segments \
+       $(BUILD)/tests/replay_snapshot $(BUILD)/tests/replay_journal
 	@sh tests/run.sh $(BUILD) $(OUT) "$(CC)" "$(CXX)" "$(SAN)"
 
 check-sanitize:

@@ -43,6 +43,8 @@ for h in include/personalize.h include/personalize/*.h; do
 done
 check "config fuzz corpus replays cleanly" "$BUILD/tests/replay_config" tests/fuzz/corpus/config/*
 check "segment fuzz corpus replays cleanly" timeout 300 "$BUILD/tests/replay_segments" tests/fuzz/corpus/segments/*
+check "snapshot fuzz corpus replays cleanly" timeout 300 "$BUILD/tests/replay_snapshot" tests/fuzz/corpus/snapshot/*
+check "journal fuzz corpus replays cleanly" timeout 300 "$BUILD/tests/replay_journal" tests/fuzz/corpus/journal/*
 check "quickstart example runs" "$BUILD/examples/quickstart" --users 200 --items 300 --events 5000
 segments_example() { # 4 non-empty segments, 5 clusters, segment popularity
   o=$BUILD/tests/segments.out
