@@ -101,31 +101,7 @@ static double steal_share(unsigned long long *last_steal,
 
 
 
-/* ---- a counting allocator -----------------------------------------------
- * The library passes the exact old size when it frees or resizes, so the
- * bytes it holds are a running sum; malloc's own headers are not counted
- * (the RSS figure shows them). The bench is single-threaded. */
-
-typedef struct counter {
-  size_t live, peak;
-  uint64_t calls;
-} counter;
-
-static void *count_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
-  counter *c = ud;
-  c->calls++;
-  if (nsize == 0) {
-    if (ptr) c->live -= osize;
-    free(ptr);
-    return NULL;
-  }
-  void *q = realloc(ptr, nsize);
-  if (!q) return NULL;
-  if (ptr) c->live -= osize;
-  c->live += nsize;
-  if (c->live > c->peak) c->peak = c->live;
-  return q;
-}
+/* the counting allocator (counter, count_alloc) is in common.h */
 
 
 /* ---- the machine ------------------------------------------------------------ */

@@ -152,49 +152,7 @@ static void usage_text(const cpu_use *u, char *buf, size_t cap) {
     snprintf(buf + n, cap - (size_t)n, "; others %.2f", u->others);
 }
 
-/* ---- a counting allocator -------------------------------------------------
- * The library passes the exact old size when it frees or resizes, so the
- * bytes it holds are a running sum; malloc's own headers are not counted
- * (the RSS figure shows them). Atomic, because training runs threads (today
- * the library allocates only on the calling thread, but nothing promises
- * that). */
-
-typedef struct counter {
-  _Atomic size_t live, peak;
-} counter;
-
-static void counter_add(counter *c, size_t osize, size_t nsize) {
-  if (nsize >= osize) {
-    size_t now = atomic_fetch_add_explicit(&c->live, nsize - osize,
-                                           memory_order_relaxed) +
-                 (nsize - osize);
-    size_t p = atomic_load_explicit(&c->peak, memory_order_relaxed);
-    while (now > p && !atomic_compare_exchange_weak_explicit(
-                          &c->peak, &p, now, memory_order_relaxed,
-                          memory_order_relaxed)) {
-    }
-  } else {
-    atomic_fetch_sub_explicit(&c->live, osize - nsize, memory_order_relaxed);
-  }
-}
-
-static void *count_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
-  counter *c = ud;
-  if (nsize == 0) {
-    if (ptr) counter_add(c, osize, 0);
-    free(ptr);
-    return NULL;
-  }
-  void *q = realloc(ptr, nsize);
-  if (!q) return NULL;
-  counter_add(c, ptr ? osize : 0, nsize);
-  return q;
-}
-
-static size_t live_bytes(counter *c) { return atomic_load(&c->live); }
-
-/* Start a new peak measurement at the bytes held now. */
-static void peak_reset(counter *c) { atomic_store(&c->peak, live_bytes(c)); }
+/* the counting allocator (counter, count_alloc...) is in common.h */
 
 
 static double mib(double bytes) { return bytes / (1024.0 * 1024.0); }

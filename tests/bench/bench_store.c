@@ -107,53 +107,9 @@ typedef struct opts {
   uint64_t rec_events;
 } opts;
 
-/* ---- a counting allocator -------------------------------------------------
- * As in bench_cf.c: the library passes the exact old size when it frees or
- * resizes, so the bytes it holds are a running sum. Atomic, because ALS
- * training runs threads; uncontended (saves and loads run on one thread),
- * so it costs a few nanoseconds per allocation. The thread section does
- * not use it: a shared counter would put contention into the scaling. */
-
-typedef struct counter {
-  _Atomic size_t live, peak;
-} counter;
-
-static void counter_add(counter *c, size_t osize, size_t nsize) {
-  if (nsize >= osize) {
-    size_t now = atomic_fetch_add_explicit(&c->live, nsize - osize,
-                                           memory_order_relaxed) +
-                 (nsize - osize);
-    size_t p = atomic_load_explicit(&c->peak, memory_order_relaxed);
-    while (now > p && !atomic_compare_exchange_weak_explicit(
-                          &c->peak, &p, now, memory_order_relaxed,
-                          memory_order_relaxed)) {
-    }
-  } else {
-    atomic_fetch_sub_explicit(&c->live, osize - nsize, memory_order_relaxed);
-  }
-}
-
-static void *count_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
-  counter *c = ud;
-  if (nsize == 0) {
-    if (ptr) counter_add(c, osize, 0);
-    free(ptr);
-    return NULL;
-  }
-  void *q = realloc(ptr, nsize);
-  if (!q) return NULL;
-  counter_add(c, ptr ? osize : 0, nsize);
-  return q;
-}
-
-static void counter_init(counter *c) {
-  atomic_init(&c->live, 0);
-  atomic_init(&c->peak, 0);
-}
-
-static size_t live_bytes(counter *c) { return atomic_load(&c->live); }
-static size_t peak_bytes(counter *c) { return atomic_load(&c->peak); }
-static void peak_reset(counter *c) { atomic_store(&c->peak, live_bytes(c)); }
+/* The counting allocator (common.h) is used for saves and loads; the
+ * thread section does not use it: a shared counter would put contention
+ * into the scaling. */
 
 static double mib(double bytes) { return bytes / (1024.0 * 1024.0); }
 static double mb(double bytes) { return bytes / 1e6; }

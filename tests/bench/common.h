@@ -9,6 +9,7 @@
 
 #include <personalize.h>
 
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -103,6 +104,57 @@ static void machine(char *buf, size_t cap) {
 #endif
   snprintf(buf, cap, "%s, %u cores, %.1f GiB RAM, %s%s", model, cores,
            (double)mem_kb / (1024.0 * 1024.0), cc, ver);
+}
+
+
+/* ---- a counting allocator -------------------------------------------------
+ * The library passes the exact old size when it frees or resizes, so the
+ * bytes it holds are a running sum; malloc's own headers are not counted
+ * (an RSS figure shows them). Atomic, because training runs threads;
+ * uncontended, so it costs a few nanoseconds per allocation. */
+
+typedef struct counter {
+  _Atomic size_t live, peak;
+} counter;
+
+static inline void counter_add(counter *c, size_t osize, size_t nsize) {
+  if (nsize >= osize) {
+    size_t now = atomic_fetch_add_explicit(&c->live, nsize - osize,
+                                           memory_order_relaxed) +
+                 (nsize - osize);
+    size_t p = atomic_load_explicit(&c->peak, memory_order_relaxed);
+    while (now > p && !atomic_compare_exchange_weak_explicit(
+                          &c->peak, &p, now, memory_order_relaxed,
+                          memory_order_relaxed)) {
+    }
+  } else {
+    atomic_fetch_sub_explicit(&c->live, osize - nsize, memory_order_relaxed);
+  }
+}
+
+static inline void *count_alloc(void *ud, void *ptr, size_t osize,
+                                size_t nsize) {
+  counter *c = ud;
+  if (nsize == 0) {
+    if (ptr) counter_add(c, osize, 0);
+    free(ptr);
+    return NULL;
+  }
+  void *q = realloc(ptr, nsize);
+  if (!q) return NULL;
+  counter_add(c, ptr ? osize : 0, nsize);
+  return q;
+}
+
+static inline void counter_init(counter *c) {
+  atomic_init(&c->live, 0);
+  atomic_init(&c->peak, 0);
+}
+static inline size_t live_bytes(counter *c) { return atomic_load(&c->live); }
+static inline size_t peak_bytes(counter *c) { return atomic_load(&c->peak); }
+/* Start a new peak measurement at the bytes held now. */
+static inline void peak_reset(counter *c) {
+  atomic_store(&c->peak, live_bytes(c));
 }
 
 #endif /* PZ_BENCH_COMMON_H */
