@@ -124,11 +124,11 @@ $(BUILD)/tests/replay_segments: tests/fuzz/replay.c tests/fuzz/fuzz_segments.c $
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -o $@ tests/fuzz/replay.c tests/fuzz/fuzz_segments.c $(AR_LIB) \
 	  $(LDFLAGS_ALL) $(LIBS_ALL)
-$(BUILD)/tests/replay_snapshot: tests/fuzz/replay.c tests/fuzz/fuzz_snapshot.c $(AR_LIB) $(HDR)
+$(BUILD)/tests/replay_snapshot: tests/fuzz/replay.c tests/fuzz/fuzz_snapshot.c tests/fuzz/fuzz_alloc.h $(AR_LIB) $(HDR)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -o $@ tests/fuzz/replay.c tests/fuzz/fuzz_snapshot.c $(AR_LIB) \
 	  $(LDFLAGS_ALL) $(LIBS_ALL)
-$(BUILD)/tests/replay_journal: tests/fuzz/replay.c tests/fuzz/fuzz_journal.c $(AR_LIB) $(HDR)
+$(BUILD)/tests/replay_journal: tests/fuzz/replay.c tests/fuzz/fuzz_journal.c tests/fuzz/fuzz_alloc.h $(AR_LIB) $(HDR)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -o $@ tests/fuzz/replay.c tests/fuzz/fuzz_journal.c $(AR_LIB) \
 	  $(LDFLAGS_ALL) $(LIBS_ALL)
