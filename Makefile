@@ -52,7 +52,8 @@ all: $(SO) $(OUT)/$(SONAME) $(OUT)/libpersonalize.so $(AR_LIB) \
      $(BUILD)/libpersonalize.pc examples
 
 # ---- dependencies: install what is missing (root) or say what to install --
-DEB_PKGS := libyaml-dev libxxhash-dev libcmocka-dev pkg-config mandoc
+DEB_PKGS := libyaml-dev libxxhash-dev libcmocka-dev pkg-config mandoc \
+            liblua5.4-dev lua5.4 python3-venv python3-setuptools python3-pip
 deps:
 	@sh tests/deps.sh $(DEB_PKGS)
 
@@ -92,6 +93,17 @@ examples: $(EX_BIN)
 $(BUILD)/examples/%: examples/%.c examples/synth.h $(AR_LIB) $(HDR)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -o $@ $< $(AR_LIB) $(LDFLAGS_ALL) $(LIBS_ALL)
+
+# ---- Lua module (bindings/lua): links the shared library ------------------
+LUA_PC ?= lua5.4
+LUA_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(LUA_PC) 2>/dev/null)
+LUA_MOD := $(BUILD)/lua/personalize.so
+LUA_SRC := $(wildcard bindings/lua/*.c)
+$(LUA_MOD): $(LUA_SRC) $(wildcard bindings/lua/*.h) $(SO) $(OUT)/libpersonalize.so $(HDR)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) $(LUA_CFLAGS) -shared -o $@ $(LUA_SRC) -L$(OUT) -lpersonalize $(LDFLAGS_ALL)
+.PHONY: lua
+lua: $(LUA_MOD)
 
 demo: all
 	@sh examples/demo.sh $(BUILD)
@@ -168,7 +180,7 @@ fuzz-seeds: $(BUILD)/tests/seeds_snapshot $(BUILD)/tests/seeds_journal
 	$(BUILD)/tests/seeds_snapshot tests/fuzz/corpus/snapshot
 	$(BUILD)/tests/seeds_journal tests/fuzz/corpus/journal
 
-check: all $(TEST_BIN) $(BUILD)/tests/replay_config $(BUILD)/tests/replay_segments \
+check: all $(if $(LUA_SRC),$(LUA_MOD)) $(TEST_BIN) $(BUILD)/tests/replay_config $(BUILD)/tests/replay_segments \
        $(BUILD)/tests/replay_snapshot $(BUILD)/tests/replay_journal
 	@sh tests/run.sh $(BUILD) $(OUT) "$(CC)" "$(CXX)" "$(SAN)"
 
@@ -215,13 +227,25 @@ $(BUILD)/tests/bench_store: tests/bench/bench_store.c tests/bench/common.h examp
 	$(CC) $(CFLAGS_ALL) -o $@ $< $(AR_LIB) $(LDFLAGS_ALL) $(LIBS_ALL)
 
 # ---- install -------------------------------------------------------------------
+# The Lua module goes where Debian's lua5.4 looks ($(LIBDIR)/lua/5.4); the
+# Python package into the interpreter's own directory when that lies under
+# PREFIX (Debian: /usr/local/lib/python3.X/dist-packages), else into
+# PREFIX/lib/python3.X/site-packages. Both can be overridden.
 MAN3 := $(wildcard man/man3/*.3)
 MAN5 := $(wildcard man/man5/*.5)
 MAN7 := $(wildcard man/man7/*.7)
-install: all
+PUBLIC_HDR := $(notdir $(wildcard include/personalize/*.h))
+LUADIR ?= $(LIBDIR)/lua/5.4
+PYTHON ?= python3
+PYTHONDIR ?= $(shell $(PYTHON) -c 'import sys, sysconfig; p = sysconfig.get_path("purelib"); \
+  b = sys.argv[1].rstrip("/"); \
+  print(p if p.startswith(b + "/") else sysconfig.get_path("purelib", "posix_prefix", {"base": b}))' \
+  '$(PREFIX)' 2>/dev/null)
+PY_FILES := $(notdir $(wildcard bindings/python/personalize/*.py bindings/python/personalize/py.typed))
+install: all $(if $(LUA_SRC),$(LUA_MOD))
 	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR)/personalize \
 	  $(DESTDIR)$(PKGCONFIGDIR) $(DESTDIR)$(MANDIR)/man3 $(DESTDIR)$(MANDIR)/man5 \
-	  $(DESTDIR)$(MANDIR)/man7
+	  $(DESTDIR)$(MANDIR)/man7 $(DESTDIR)$(LUADIR)
 	install -m 755 $(SO) $(DESTDIR)$(LIBDIR)/$(REALNAME)
 	ln -sf $(REALNAME) $(DESTDIR)$(LIBDIR)/$(SONAME)
 	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libpersonalize.so
@@ -234,16 +258,48 @@ install: all
 	$(if $(MAN3),install -m 644 $(MAN3) $(DESTDIR)$(MANDIR)/man3/)
 	$(if $(MAN5),install -m 644 $(MAN5) $(DESTDIR)$(MANDIR)/man5/)
 	$(if $(MAN7),install -m 644 $(MAN7) $(DESTDIR)$(MANDIR)/man7/)
+	$(if $(LUA_SRC),install -m 755 $(LUA_MOD) $(DESTDIR)$(LUADIR)/personalize.so)
+	@if [ -n "$(PYTHONDIR)" ] && [ -n "$(PY_FILES)" ]; then \
+	  echo "install -d $(DESTDIR)$(PYTHONDIR)/personalize"; \
+	  install -d $(DESTDIR)$(PYTHONDIR)/personalize && \
+	  for f in $(PY_FILES); do \
+	    install -m 644 bindings/python/personalize/$$f $(DESTDIR)$(PYTHONDIR)/personalize/ || exit 1; \
+	  done; \
+	else echo "note: $(PYTHON) not found: the Python package was not installed"; fi
+	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ] && command -v ldconfig >/dev/null; then \
+	  echo ldconfig; ldconfig; fi
 
+# removes exactly the files install wrote (and the bytecode Python caches
+# next to the package), then the directories of ours that are left empty
 uninstall:
 	rm -f $(DESTDIR)$(LIBDIR)/$(REALNAME) $(DESTDIR)$(LIBDIR)/$(SONAME) \
 	  $(DESTDIR)$(LIBDIR)/libpersonalize.so $(DESTDIR)$(LIBDIR)/libpersonalize.a \
-	  $(DESTDIR)$(INCLUDEDIR)/personalize.h $(DESTDIR)$(PKGCONFIGDIR)/libpersonalize.pc
-	rm -f $(addprefix $(DESTDIR)$(INCLUDEDIR)/personalize/,$(notdir $(wildcard include/personalize/*.h)))
+	  $(DESTDIR)$(INCLUDEDIR)/personalize.h $(DESTDIR)$(PKGCONFIGDIR)/libpersonalize.pc \
+	  $(DESTDIR)$(LUADIR)/personalize.so
+	rm -f $(addprefix $(DESTDIR)$(INCLUDEDIR)/personalize/,$(PUBLIC_HDR))
 	-rmdir $(DESTDIR)$(INCLUDEDIR)/personalize
 	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man3/,$(notdir $(MAN3))) \
 	  $(addprefix $(DESTDIR)$(MANDIR)/man5/,$(notdir $(MAN5))) \
 	  $(addprefix $(DESTDIR)$(MANDIR)/man7/,$(notdir $(MAN7)))
+	$(if $(PYTHONDIR),rm -f $(addprefix $(DESTDIR)$(PYTHONDIR)/personalize/,$(PY_FILES)))
+	$(if $(PYTHONDIR),rm -rf $(DESTDIR)$(PYTHONDIR)/personalize/__pycache__)
+	$(if $(PYTHONDIR),-rmdir $(DESTDIR)$(PYTHONDIR)/personalize)
+
+# ---- ABI guard (libabigail) ---------------------------------------------------------
+# abi/libpersonalize.abi is the 1.0 baseline; abi-check fails on a removed or
+# changed function or public type (tests/abi_check.sh says what passes).
+# Regenerate the baseline only for a reviewed, compatible change.
+ABI_BASE := abi/libpersonalize.abi
+ABI_SUPPR := abi/libpersonalize.suppr
+.PHONY: abi-check abi-baseline
+abi-check: $(SO)
+	@sh tests/deps.sh abigail-tools
+	sh tests/abi_check.sh $(ABI_BASE) $(ABI_BASE) $(ABI_SUPPR) --self-test
+	sh tests/abi_check.sh $(SO) $(ABI_BASE) $(ABI_SUPPR)
+abi-baseline: $(SO)
+	@sh tests/deps.sh abigail-tools
+	abidw --headers-dir include/personalize --drop-private-types --no-corpus-path \
+	  --out-file $(ABI_BASE) $(SO)
 
 clean:
 	rm -rf build lib/libpersonalize.so* lib/libpersonalize.a

@@ -15,5 +15,5 @@ if [ "$exported" != "$mapped" ]; then
   diff /tmp/pz_exp.$$ /tmp/pz_map.$$ || true; rm -f /tmp/pz_exp.$$ /tmp/pz_map.$$; exit 1
 fi
 [ "$exported" = "$declared" ] || { echo "exports differ from the headers"; exit 1; }
-readelf -d "$so" | grep -q "SONAME.*libpersonalize.so.0\]" || { echo "wrong soname"; exit 1; }
+readelf -d "$so" | grep -q "SONAME.*libpersonalize.so.1\]" || { echo "wrong soname"; exit 1; }
 echo "$(printf '%s\n' "$exported" | wc -l) symbols"

@@ -115,5 +115,28 @@ readme_example() {
 check "README's C example builds, runs and prints what it promises" readme_example
 check "every exported symbol has a man page" sh tests/check_man.sh "$OUT"
 
+# suites with their own runners (bindings, the C++ example, install): each
+# prints its tests and ends with "NAME: N passed, M failed"
+suite() { # name command...
+  name=$1; shift
+  "$@" > "$log/suite-$name.out" 2>&1
+  rc=$?
+  cat "$log/suite-$name.out"
+  line=$(grep -E "^$name: [0-9]+ passed, [0-9]+ failed\$" "$log/suite-$name.out" | tail -n 1)
+  p=$(printf '%s\n' "$line" | sed -n 's/^[^:]*: \([0-9]*\) passed.*/\1/p')
+  f=$(printf '%s\n' "$line" | sed -n 's/.* \([0-9]*\) failed$/\1/p')
+  passed=$((passed + ${p:-0}))
+  failed=$((failed + ${f:-0}))
+  if [ -z "$line" ] || { [ "$rc" -ne 0 ] && [ "${f:-0}" -eq 0 ]; }; then
+    echo "[  FAILED  ] $name suite exited with status $rc"
+    failed=$((failed + 1))
+  fi
+}
+for s in python:bindings/python/check.sh lua:bindings/lua/check.sh \
+         cpp:examples/cpp/check.sh install:tests/check_install.sh; do
+  script=${s#*:}
+  [ -f "$script" ] && suite "${s%%:*}" sh "$script" "$BUILD" "$OUT" "$CC" "$CXX" "$SANFLAGS"
+done
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
