@@ -102,17 +102,6 @@ kiosk_example() { # each rule and each choice visibly at work, steps 0 to 7
     { cat "$o"; return 1; }
 }
 check "kiosk_overrides example: rules and a person's choices at each step" kiosk_example
-readme_example() {
-  sed -n '/<!-- quickstart-begin -->/,/<!-- quickstart-end -->/p' README.md |
-    sed '1,2d;$d' | sed '$d' > "$BUILD/tests/readme_example.c" &&
-  $CC -std=c11 -Wall -Wextra -Werror -Iinclude -o "$BUILD/tests/readme_example" \
-    "$BUILD/tests/readme_example.c" "$OUT/libpersonalize.a" \
-    $(pkg-config --libs yaml-0.1) -lpthread -lm $SANFLAGS &&
-  "$BUILD/tests/readme_example" > "$BUILD/tests/readme_example.out" &&
-  head -n 1 "$BUILD/tests/readme_example.out" |
-    grep -q '^a-love-supreme  0.500  matches your interest in genre=jazz$'
-}
-check "README's C example builds, runs and prints what it promises" readme_example
 check "every exported symbol has a man page" sh tests/check_man.sh "$OUT"
 
 # suites with their own runners (bindings, the C++ example, install): each
@@ -133,7 +122,8 @@ suite() { # name command...
   fi
 }
 for s in python:bindings/python/check.sh lua:bindings/lua/check.sh \
-         cpp:examples/cpp/check.sh install:tests/check_install.sh; do
+         cpp:examples/cpp/check.sh readme:tests/check_readme.sh \
+         install:tests/check_install.sh; do
   script=${s#*:}
   [ -f "$script" ] && suite "${s%%:*}" sh "$script" "$BUILD" "$OUT" "$CC" "$CXX" "$SANFLAGS"
 done
