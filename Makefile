@@ -53,7 +53,7 @@ all: $(SO) $(OUT)/$(SONAME) $(OUT)/libpersonalize.so $(AR_LIB) \
 
 # ---- dependencies: install what is missing (root) or say what to install --
 DEB_PKGS := libyaml-dev libxxhash-dev libcmocka-dev pkg-config mandoc \
-            liblua5.4-dev lua5.4 python3-venv python3-setuptools python3-pip
+            liblua5.4-dev lua5.4 python3-venv python3-setuptools python3-pip python3-wheel
 deps:
 	@sh tests/deps.sh $(DEB_PKGS)
 
