@@ -26,6 +26,18 @@ pzlua_engine *pzlua_check_open(lua_State *L) {
 
 pz_engine *pzlua_check_engine(lua_State *L) { return pzlua_check_open(L)->e; }
 
+/* The engine's handle again, right before the library call. Any Lua call
+ * that allocates (a box, an options array, pushing a key) may run a Lua
+ * finalizer, and a finalizer may close this very engine: a pointer read
+ * before such a call may be dangling by now. Self (index 1) was checked
+ * by pzlua_check_open; this reads the field without allocating. */
+pz_engine *pzlua_live(lua_State *L) {
+  pzlua_engine *u = (pzlua_engine *)lua_touserdata(L, 1);
+  if (!u || !u->e)
+    luaL_error(L, "the engine was closed during the call (by a finalizer?)");
+  return u->e;
+}
+
 const char *pzlua_check_lstr(lua_State *L, int arg, size_t *len) {
   if (lua_type(L, arg) != LUA_TSTRING) type_error(L, arg, "string");
   return lua_tolstring(L, arg, len);
@@ -86,31 +98,57 @@ int pzlua_opt_bool(lua_State *L, int arg, int def) {
   return lua_isnoneornil(L, arg) ? def : pzlua_check_bool(L, arg);
 }
 
-/* An array of strings as a C array borrowed from the Lua strings. The
- * array is a userdata left on the stack top, so it is collected whatever
- * happens; the strings stay alive because the table holds them. nil gives
- * NULL; {} gives a non-NULL empty array ("restrict to nothing"). */
-const char **pzlua_check_strings(lua_State *L, int arg, const char *what,
-                                 size_t *n) {
-  *n = 0;
-  if (lua_isnoneornil(L, arg)) return NULL;
-  if (lua_type(L, arg) != LUA_TTABLE) type_error(L, arg, "table of strings");
-  size_t len = (size_t)lua_rawlen(L, arg);
-  if (len > (size_t)1 << 24)
-    luaL_error(L, "%s: too many entries", what);
-  const char **v =
-      (const char **)lua_newuserdatauv(L, (len ? len : 1) * sizeof *v, 0);
+/* Pass over tbl[1..len]: each must be a string without NUL bytes. With
+ * `anchor`/`v`, also keep each string in the anchor table and its address
+ * in v. Neither pass allocates, so no finalizer runs in between. */
+static void strings_pass(lua_State *L, int tbl, size_t len, const char *what,
+                         int anchor, const char **v) {
   for (size_t i = 0; i < len; i++) {
-    lua_rawgeti(L, arg, (lua_Integer)(i + 1));
+    lua_rawgeti(L, tbl, (lua_Integer)(i + 1));
     size_t sl = 0;
     const char *s = lua_type(L, -1) == LUA_TSTRING ? lua_tolstring(L, -1, &sl)
                                                     : NULL;
     if (!s || strlen(s) != sl)
       luaL_error(L, "%s[%d] must be a string without NUL bytes", what,
                  (int)(i + 1));
-    v[i] = s;
-    lua_pop(L, 1);
+    if (v) {
+      v[i] = s;
+      lua_rawseti(L, anchor, (lua_Integer)(i + 1)); /* pops; preallocated */
+    } else {
+      lua_pop(L, 1);
+    }
   }
+}
+
+/* An array of strings as a C array of pointers to the Lua strings. Two
+ * values are left on the stack top, so they are collected whatever
+ * happens: the pointer array (a userdata) and an anchor table holding
+ * every string. The anchor matters: the caller's table stays reachable,
+ * but a Lua finalizer run by a later allocation could empty it, and the
+ * strings must outlive the library call. nil gives NULL; {} gives a
+ * non-NULL empty array ("restrict to nothing"). Returns NULL with *n == 0
+ * for nil (two nils are pushed then, to keep the stack shape). */
+const char **pzlua_check_strings(lua_State *L, int arg, const char *what,
+                                 size_t *n) {
+  *n = 0;
+  arg = lua_absindex(L, arg);
+  if (lua_isnoneornil(L, arg)) {
+    lua_pushnil(L);
+    lua_pushnil(L);
+    return NULL;
+  }
+  if (lua_type(L, arg) != LUA_TTABLE) type_error(L, arg, "table of strings");
+  size_t len = (size_t)lua_rawlen(L, arg);
+  if (len > PZLUA_LIST_MAX)
+    luaL_error(L, "%s: more than %d entries", what, PZLUA_LIST_MAX);
+  strings_pass(L, arg, len, what, 0, NULL); /* fail before allocating */
+  const char **v =
+      (const char **)lua_newuserdatauv(L, (len ? len : 1) * sizeof *v, 0);
+  lua_createtable(L, (int)len, 0);
+  /* A finalizer may have run while allocating: read the table again. */
+  if ((size_t)lua_rawlen(L, arg) != len)
+    luaL_error(L, "%s: the table changed while it was read", what);
+  strings_pass(L, arg, len, what, lua_gettop(L), v);
   *n = len;
   return v;
 }
@@ -123,9 +161,13 @@ void pzlua_check_keys(lua_State *L, int arg, const char *const *known) {
   while (lua_next(L, arg)) {
     lua_pop(L, 1);
     int ok = 0;
-    if (lua_type(L, -1) == LUA_TSTRING)
+    if (lua_type(L, -1) == LUA_TSTRING) {
+      /* compared with its length: "terse\0x" is not "terse" */
+      size_t kl = 0;
+      const char *k = lua_tolstring(L, -1, &kl);
       for (size_t i = 0; known[i] && !ok; i++)
-        ok = strcmp(known[i], lua_tostring(L, -1)) == 0;
+        ok = strlen(known[i]) == kl && memcmp(known[i], k, kl) == 0;
+    }
     if (!ok) {
       const char *key = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1)
                                                         : luaL_typename(L, -1);

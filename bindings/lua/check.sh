@@ -152,7 +152,8 @@ all_checks() {
   kiosk "$tag" "$cpath" "$lua"
 }
 
-TESTS="$HERE/tests/test_api.lua $HERE/tests/test_misuse.lua $HERE/tests/test_lifetime.lua"
+TESTS="$HERE/tests/test_api.lua $HERE/tests/test_misuse.lua $HERE/tests/test_lifetime.lua
+  $HERE/tests/fuzz_calls.lua"
 
 if [ ! -f "$BUILD/lua/personalize.so" ]; then
   fail "lua5.4: $BUILD/lua/personalize.so not built"

@@ -20,8 +20,21 @@ static int64_t fixed_clock(void *ud) {
   return ((const pzlua_engine *)ud)->clock_ms;
 }
 
-/* Options of open/open_string/load: {clock = ms, config = yaml}. Strings
- * are borrowed from the options table, which is on the stack throughout. */
+/* A fixed clock is a time the library's arithmetic can take: 0 (the
+ * epoch) up to the end of year 9999. A negative time or one near
+ * INT64_MAX is a script's mistake (and made the library overflow). */
+static int64_t check_clock(lua_State *L, int64_t ms, int arg) {
+  if (ms < 0 || ms > PZLUA_CLOCK_MAX) {
+    if (arg) luaL_argerror(L, arg, "clock out of range (0 .. year 9999 in ms)");
+    luaL_error(L, "option 'clock': out of range (0 .. year 9999 in ms)");
+  }
+  return ms;
+}
+
+/* Options of open/open_string/load: {clock = ms, config = yaml}. The
+ * config text is only checked here: l_load reads it again, onto the stack,
+ * just before the call (a finalizer run by an allocation could otherwise
+ * replace it in the table and let the collector free it). */
 static void read_open_options(lua_State *L, int arg, pz_engine_options *o,
                               pzlua_engine *u, int allow_config) {
   static const char *const keys[] = {"clock", "config", NULL};
@@ -29,7 +42,7 @@ static void read_open_options(lua_State *L, int arg, pz_engine_options *o,
   if (lua_isnoneornil(L, arg)) return;
   pzlua_check_keys(L, arg, allow_config ? keys : clock_only);
   if (pzlua_field(L, arg, "clock") != LUA_TNIL) {
-    u->clock_ms = pzlua_field_int(L, arg, "clock", 0);
+    u->clock_ms = check_clock(L, pzlua_field_int(L, arg, "clock", 0), 0);
     u->fixed = 1;
     o->clock = fixed_clock;
     o->clock_ud = u;
@@ -39,9 +52,8 @@ static void read_open_options(lua_State *L, int arg, pz_engine_options *o,
   if (pzlua_field(L, arg, "config") != LUA_TNIL) {
     if (lua_type(L, -1) != LUA_TSTRING)
       luaL_error(L, "option 'config': string (YAML text) expected");
-    o->config_text = lua_tolstring(L, -1, &o->config_len);
   }
-  lua_pop(L, 1); /* the table still holds the string */
+  lua_pop(L, 1);
 }
 
 static int opened(lua_State *L, pzlua_engine *u, int rc) {
@@ -94,6 +106,15 @@ static int l_load(lua_State *L) {
   pzlua_engine *u = new_engine(L);
   read_open_options(L, 2, &o, u, 1);
   lua_settop(L, 3);
+  /* index 4: the config text (or nil), kept on the stack during the call */
+  if (lua_istable(L, 2)) {
+    int t = pzlua_field(L, 2, "config");
+    if (t == LUA_TSTRING)
+      o.config_text = lua_tolstring(L, 4, &o.config_len);
+    else if (t != LUA_TNIL)
+      return luaL_error(L, "option 'config': string (YAML text) expected");
+  }
+  lua_pushvalue(L, 3); /* the engine on top, as opened() returns it */
   return opened(L, u, pz_engine_load(&u->e, path, &o));
 }
 
@@ -133,7 +154,7 @@ static int l_set_clock(lua_State *L) {
     u->fixed = 0;
     return pzlua_done(L, pz_engine_set_clock(u->e, NULL, NULL));
   }
-  u->clock_ms = pzlua_check_int(L, 2);
+  u->clock_ms = check_clock(L, pzlua_check_int(L, 2), 2);
   u->fixed = 1;
   return pzlua_done(L, pz_engine_set_clock(u->e, fixed_clock, u));
 }
@@ -147,8 +168,9 @@ static int l_now(lua_State *L) {
 }
 
 static int l_save(lua_State *L) {
-  pz_engine *e = pzlua_check_engine(L);
-  return pzlua_done(L, pz_engine_save(e, pzlua_opt_str(L, 2)));
+  pzlua_check_open(L);
+  const char *path = pzlua_opt_str(L, 2);
+  return pzlua_done(L, pz_engine_save(pzlua_live(L), path));
 }
 
 static int l_sync(lua_State *L) {

@@ -29,6 +29,7 @@ static int l_put_item(lua_State *L) {
       lua_pop(L, 1);
     }
   }
+  e = pzlua_live(L); /* a finalizer run by an allocation may have closed it */
   return pzlua_done(L, pz_item_put(e, item, features, w, n));
 }
 
@@ -84,10 +85,12 @@ static int field_option(lua_State *L, int tbl, const char *key,
                         const char *const *names) {
   int v = 0;
   if (pzlua_field(L, tbl, key) != LUA_TNIL) {
-    const char *s = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "";
+    size_t sl = 0;
+    const char *s =
+        lua_type(L, -1) == LUA_TSTRING ? lua_tolstring(L, -1, &sl) : "";
     v = -1;
-    for (int i = 0; names[i]; i++)
-      if (strcmp(names[i], s) == 0) v = i + 1;
+    for (int i = 0; names[i]; i++) /* "knn\0x" is not "knn" */
+      if (strlen(names[i]) == sl && memcmp(names[i], s, sl) == 0) v = i + 1;
     if (v < 0) luaL_error(L, "option '%s': invalid value", key);
   }
   lua_pop(L, 1);
@@ -125,6 +128,7 @@ static int l_train(lua_State *L) {
     o.bm25_b = field_real(L, 2, "bm25_b");
     o.als_share = field_real(L, 2, "als_share");
   }
+  e = pzlua_live(L); /* pushing option keys may have run a finalizer */
   return pzlua_done(L, pz_cf_train(e, &o));
 }
 
@@ -144,6 +148,7 @@ static int l_train_clusters(lua_State *L) {
         (uint32_t)field_unsigned(L, 2, "max_iterations", UINT32_MAX);
     o.batch_size = (uint32_t)field_unsigned(L, 2, "batch_size", UINT32_MAX);
   }
+  e = pzlua_live(L);
   return pzlua_done(L, pz_cluster_train(e, &o));
 }
 

@@ -102,6 +102,7 @@ static int l_choices(lua_State *L) {
   const char *user = pzlua_check_str(L, 2);
   int64_t now = pzlua_opt_int(L, 3, 0);
   pzlua_box *b = pzlua_box_new(L, free_choices);
+  e = pzlua_live(L); /* a finalizer run by an allocation may have closed it */
   int rc = pz_override_list((pz_choices **)&b->p, e, user, now);
   if (rc != PZ_OK) return pzlua_fail(L, rc);
   const pz_choices *c = (const pz_choices *)b->p;
@@ -138,6 +139,7 @@ static int l_rules(lua_State *L) {
                                            "bury",    "promote", "pin"};
   pz_engine *e = pzlua_check_engine(L);
   pzlua_box *b = pzlua_box_new(L, free_list);
+  e = pzlua_live(L);
   int rc = pz_override_rules((pz_list **)&b->p, e);
   if (rc != PZ_OK) return pzlua_fail(L, rc);
   const pz_list *l = (const pz_list *)b->p;

@@ -1,6 +1,10 @@
 /*
  * profile.c - what the engine knows about a person: events, attributes,
  * consent, identity merge, erasure and export.
+ *
+ * Every method checks its engine first (a closed one raises before its
+ * arguments are looked at) and takes the handle again with pzlua_live()
+ * after its last allocation, right before the library call.
  */
 #include "pzlua.h"
 
@@ -53,11 +57,11 @@ static int l_set_timestamp(lua_State *L) {
 /* A string attribute: ask for its length first, then copy into a Lua
  * buffer. It may change between the two calls (another thread), so try a
  * few times. */
-static int push_string_attr(lua_State *L, pz_engine *e, const char *user,
-                            const char *name) {
+static int push_string_attr(lua_State *L, const char *user, const char *name) {
   char small[256];
   size_t len = 0;
-  int rc = pz_profile_get_string(small, sizeof small, &len, e, user, name);
+  int rc = pz_profile_get_string(small, sizeof small, &len, pzlua_live(L),
+                                 user, name);
   if (rc == PZ_OK) {
     lua_pushlstring(L, small, len);
     return 1;
@@ -65,7 +69,7 @@ static int push_string_attr(lua_State *L, pz_engine *e, const char *user,
   for (int tries = 0; rc == PZ_EBUFS && tries < 4; tries++) {
     char *buf = (char *)lua_newuserdatauv(L, len + 1, 0);
     size_t cap = len + 1;
-    rc = pz_profile_get_string(buf, cap, &len, e, user, name);
+    rc = pz_profile_get_string(buf, cap, &len, pzlua_live(L), user, name);
     if (rc == PZ_OK) {
       lua_pushlstring(L, buf, len);
       return 1;
@@ -85,7 +89,7 @@ static int l_get_attribute(lua_State *L) {
   if (rc != PZ_OK) return pzlua_fail(L, rc);
   switch (type) {
   case PZ_ATTR_STRING:
-    if (push_string_attr(L, e, user, name) != 1) return 3;
+    if (push_string_attr(L, user, name) != 1) return 3;
     lua_pushliteral(L, "string");
     return 2;
   case PZ_ATTR_NUMBER: {
@@ -169,7 +173,7 @@ static int l_export(lua_State *L) {
   for (int tries = 0; rc == PZ_EBUFS && tries < 4; tries++) {
     size_t cap = len + 1;
     char *buf = (char *)lua_newuserdatauv(L, cap, 0);
-    rc = pz_profile_export(buf, cap, &len, e, user);
+    rc = pz_profile_export(buf, cap, &len, pzlua_live(L), user);
     if (rc == PZ_OK) {
       lua_pushlstring(L, buf, len);
       return 1;
@@ -188,6 +192,7 @@ static int l_interests(lua_State *L) {
   size_t k = pzlua_check_k(L, 3);
   int64_t now = pzlua_opt_int(L, 4, 0);
   pzlua_box *b = pzlua_box_new(L, free_interests);
+  e = pzlua_live(L);
   int rc = pz_profile_interests((pz_interests **)&b->p, e, user, k, now);
   if (rc != PZ_OK) return pzlua_fail(L, rc);
   const pz_interests *l = (const pz_interests *)b->p;

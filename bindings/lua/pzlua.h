@@ -10,6 +10,13 @@
  * Lua errors longjmp. No C resource of the library is ever held across a
  * Lua call that may raise without a guard: results are owned by a `box`
  * userdata (with __gc) before the first Lua call that could raise.
+ *
+ * Lua calls that allocate may run finalizers, i.e. arbitrary Lua code,
+ * which may close the very engine a method is working on. So the engine
+ * pointer is taken again with pzlua_live() after a method's last
+ * allocation, right before the library call; strings handed to the
+ * library are on the stack or anchored in a table on it, never only in a
+ * caller's table that such code could empty.
  */
 #ifndef PZLUA_H
 #define PZLUA_H
@@ -24,6 +31,8 @@
 
 /* ---- Lua 5.1 / LuaJIT compatibility (the module is written for 5.4) ---- */
 #if LUA_VERSION_NUM < 502
+#define lua_absindex(L, i)                                                  \
+  ((i) > 0 || (i) <= LUA_REGISTRYINDEX ? (i) : lua_gettop(L) + (i) + 1)
 #define lua_rawlen(L, i) lua_objlen(L, (i))
 #define luaL_setfuncs(L, l, n) luaL_register(L, NULL, (l))
 #define luaL_newlib(L, l) (lua_newtable(L), luaL_register(L, NULL, (l)))
@@ -39,6 +48,15 @@
 /* The largest k any configuration allows (ranking.max_k's range). A larger
  * k is a programming error, not a condition of the engine's state. */
 #define PZLUA_K_MAX 1000000
+
+/* The longest array of strings taken (exclude, restrict_to, context,
+ * features). The library refuses more than 100000 anyway; a longer table
+ * (or a sparse one whose border is huge) is a programming error. */
+#define PZLUA_LIST_MAX 1000000
+
+/* The range of a fixed clock: 0 (the epoch) .. the end of year 9999 in
+ * ms. Outside it the time arithmetic of the library could overflow. */
+#define PZLUA_CLOCK_MAX INT64_C(253402300799999)
 
 /* The engine userdata. `clock_ms` lives in the userdata, which Lua never
  * moves, so the library's clock can point at it. */
@@ -57,6 +75,7 @@ typedef struct pzlua_box {
 /* ---- args.c: argument checks (raise on misuse) ---- */
 pz_engine *pzlua_check_engine(lua_State *L);
 pzlua_engine *pzlua_check_open(lua_State *L);
+pz_engine *pzlua_live(lua_State *L);
 const char *pzlua_check_str(lua_State *L, int arg);
 const char *pzlua_opt_str(lua_State *L, int arg);
 const char *pzlua_check_lstr(lua_State *L, int arg, size_t *len);

@@ -82,6 +82,7 @@ static void push_reasons(lua_State *L, const pz_recs *r, size_t i) {
 static int push_recs(lua_State *L, pzlua_box *b) {
   const pz_recs *r = (const pz_recs *)b->p;
   size_t n = pz_recs_count(r);
+  luaL_checkstack(L, 12, "building recommendations"); /* 6 levels deep */
   lua_createtable(L, (int)n, 0);
   for (size_t i = 0; i < n; i++) {
     lua_createtable(L, 0, 3);
@@ -131,6 +132,7 @@ static void read_options(lua_State *L, int arg, pz_recommend_options *o) {
       "include_seen", "now",         "offset",  "exclude",   "restrict_to",
       "context",      "context_weights", "diversity", "terse", NULL};
   if (lua_isnoneornil(L, arg)) return;
+  luaL_checkstack(L, 16, "recommend options"); /* 3 arrays of 3, weights */
   pzlua_check_keys(L, arg, keys);
   o->include_seen = field_bool(L, arg, "include_seen");
   o->terse = field_bool(L, arg, "terse");
@@ -166,6 +168,7 @@ static int l_recommend(lua_State *L) {
     return luaL_error(L, "pz_recommend_options_init: %s", pz_errmsg());
   read_options(L, 4, &o);
   pzlua_box *b = pzlua_box_new(L, free_recs);
+  e = pzlua_live(L); /* a finalizer run by an allocation may have closed it */
   int rc = pz_recommend((pz_recs **)&b->p, e, user, k, &o);
   if (rc != PZ_OK) return pzlua_fail(L, rc);
   return push_recs(L, b);
@@ -177,6 +180,7 @@ static int l_similar_items(lua_State *L) {
   const char *item = pzlua_check_str(L, 2);
   size_t k = pzlua_check_k(L, 3);
   pzlua_box *b = pzlua_box_new(L, free_recs);
+  e = pzlua_live(L);
   int rc = pz_similar_items((pz_recs **)&b->p, e, item, k);
   if (rc != PZ_OK) return pzlua_fail(L, rc);
   return push_recs(L, b);

@@ -10,6 +10,7 @@ static int l_segments_of(lua_State *L) {
   pz_engine *e = pzlua_check_engine(L);
   const char *user = pzlua_check_str(L, 2);
   pzlua_box *b = pzlua_box_new(L, free_list);
+  e = pzlua_live(L); /* a finalizer run by an allocation may have closed it */
   return pzlua_push_list(L, pz_segment_of((pz_list **)&b->p, e, user), b, 0);
 }
 
@@ -18,6 +19,7 @@ static int l_segment_members(lua_State *L) {
   pz_engine *e = pzlua_check_engine(L);
   const char *seg = pzlua_check_str(L, 2);
   pzlua_box *b = pzlua_box_new(L, free_list);
+  e = pzlua_live(L);
   return pzlua_push_list(L, pz_segment_members((pz_list **)&b->p, e, seg), b,
                          0);
 }
@@ -26,6 +28,7 @@ static int l_segment_members(lua_State *L) {
 static int l_segment_counts(lua_State *L) {
   pz_engine *e = pzlua_check_engine(L);
   pzlua_box *b = pzlua_box_new(L, free_list);
+  e = pzlua_live(L);
   return pzlua_push_list(L, pz_segment_counts((pz_list **)&b->p, e), b, 1);
 }
 
@@ -64,6 +67,7 @@ static int l_assign(lua_State *L) {
   const char *v = small;
   for (int tries = 0; rc == PZ_EBUFS && tries < 4; tries++) {
     char *buf = (char *)lua_newuserdatauv(L, len + 1, 0);
+    e = pzlua_live(L);
     rc = pz_experiment_assign(buf, len + 1, &len, e, exp, user);
     v = buf;
   }

@@ -35,10 +35,16 @@ void pzlua_push_status_table(lua_State *L) {
 }
 
 /* The Lua convention for an expected failure: nil, message, code. The
- * message is read first: nothing between here and the failing call may
- * call the library. */
+ * message is copied first: nothing between here and the failing call may
+ * call the library, and pz_errmsg() is a thread-local buffer that a Lua
+ * finalizer (run by any allocation below) could overwrite by a failing
+ * call of its own. The library keeps at most 511 bytes of it. */
 int pzlua_fail(lua_State *L, int rc) {
-  const char *msg = pz_errmsg();
+  char msg[512];
+  const char *m = pz_errmsg();
+  size_t i = 0;
+  for (; m && m[i] && i + 1 < sizeof msg; i++) msg[i] = m[i];
+  msg[i] = '\0';
   lua_pushnil(L);
   lua_pushfstring(L, "%s: %s", pz_strerror(rc), msg);
   lua_pushstring(L, pzlua_status_name(rc));

@@ -79,3 +79,59 @@ T.test("the fixed clock stays with its engine", function()
   a:set_clock(3000)
   T.eq(b:now(), 2000)
 end)
+
+-- Lua 5.4 runs finalizers from inside allocations, so a __gc can close an
+-- engine while one of its methods is between its argument checks and the
+-- library call. Up to 10 finalizers run per collector step: stepping a
+-- stopped collector until the first of 30 ran leaves the rest pending for
+-- the first allocation of the call (Lua 5.1/LuaJIT: tables have no __gc).
+T.test("a finalizer closing the engine in the middle of a call", function()
+  if _VERSION ~= "Lua 5.4" then return end
+  local target, runs = nil, 0
+  local mt = {}
+  mt.__gc = function()
+    runs = runs + 1
+    if target then target:close() end
+    if mt.__gc then setmetatable({}, mt) end
+  end
+  for _ = 1, 30 do setmetatable({}, mt) end
+  local function arm(e)
+    collectgarbage("stop")
+    local before = runs
+    for _ = 1, 100000 do
+      collectgarbage("step", 0)
+      if runs > before then break end
+    end
+    collectgarbage("restart")
+    target = e
+  end
+  local long = string.rep("z", 3000)
+  local calls = {
+    { "recommend", "reg1", 3, { exclude = { "latte" }, restrict_to = { "miso", "ramen" },
+                                context = { "ctx:a=b" }, context_weights = { 2 } } },
+    { "similar_items", "miso", 2 }, { "interests", "reg1", 3 }, { "choices", "reg1" },
+    { "rules" }, { "segments_of", "reg1" }, { "segment_members", "kids" },
+    { "segment_counts" }, { "put_item", "new", { "a=1", "b=2" }, { 1, 2 } },
+    { "train", { algorithm = "knn", neighbours = 5 } }, { "train_clusters", { k = 2 } },
+    { "get_attribute", "reg1", "long" }, { "export", "reg1" },
+    { "assign", "layout", "reg1" }, { "track", "reg1", "latte", "view" },
+  }
+  local closed_mid_call = 0
+  for _, c in ipairs(calls) do
+    local e = T.engine("segments:\n  - {name: kids, rule: {attr: age, lt: 18}}\n" ..
+                       "experiments:\n  - {name: layout, seed: 7, variants: [{name: a}]}\n")
+    assert(e:set_attribute("reg1", "long", long))
+    for i = 1, 20 do assert(e:set_attribute("reg1", "a" .. i, long)) end
+    arm(e)
+    local ok, err = pcall(e[c[1]], e, (table.unpack or unpack)(c, 2))
+    target = nil
+    if not ok then
+      T.ok(tostring(err):find("closed", 1, true), c[1] .. ": " .. tostring(err))
+      closed_mid_call = closed_mid_call + 1
+    end
+    e:close()
+  end
+  mt.__gc = nil
+  collectgarbage("collect")
+  T.ok(closed_mid_call >= 10, "calls that saw their engine closed: " .. closed_mid_call)
+end)

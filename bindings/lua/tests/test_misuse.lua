@@ -160,3 +160,42 @@ T.test("every method with hostile arguments: errors or nil, never a crash", func
   T.eq(e:item_count(), e:item_count(), "engine still answers")
   T.eq(#assert(e:recommend("reg1", 2)), 2)
 end)
+
+T.test("a NUL byte in an option key or value name is not the name", function()
+  local e = T.engine()
+  T.raises("unknown option", e.recommend, e, "u", 1, { ["terse\0x"] = true })
+  T.raises("unknown option", pz.open, nil, { ["clock\0"] = 1 })
+  T.raises("option 'algorithm'", e.train, e, { algorithm = "knn\0x" })
+  T.raises("option 'weighting'", e.train, e, { weighting = "bm25\0" })
+end)
+
+T.test("a fixed clock outside 0 .. year 9999 raises", function()
+  local e = T.engine()
+  T.raises("clock out of range", e.set_clock, e, -1)
+  T.raises("clock out of range", e.set_clock, e, huge_int)
+  T.raises("clock out of range", e.set_clock, e, 253402300800000)
+  T.raises("option 'clock'", pz.open, nil, { clock = -1 })
+  T.raises("option 'clock'", pz.open_string, "", { clock = huge_int })
+  T.raises("option 'clock'", pz.load, "/nonexistent", { clock = -5 })
+  T.eq(e:now(), T.NOW, "a refused clock leaves the old one")
+  T.eq(e:set_clock(253402300799999), true)
+  T.eq(e:track("u", "latte", "view"), true, "the last ms of 9999 works")
+  T.eq(e:set_clock(0), true)
+  T.eq(e:now(), 0)
+end)
+
+T.test("too long or sparse string arrays raise", function()
+  local e = T.engine()
+  local t = {}
+  for i = 1, 1000001 do t[i] = "x" end
+  T.raises("more than 1000000 entries", e.recommend, e, "u", 1, { exclude = t })
+  T.raises("more than 1000000 entries", e.put_item, e, "x", t)
+  t = nil
+  -- # of a table with holes is any border: whichever it is, a hole or
+  -- the length raises before anything is allocated for it
+  local sparse = { "latte" }
+  for p = 1, 30 do sparse[2^p] = "x" end
+  T.raises("", e.recommend, e, "u", 1, { restrict_to = sparse })
+  T.raises("", e.put_item, e, "x", sparse)
+  collectgarbage("collect")
+end)
