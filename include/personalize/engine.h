@@ -65,7 +65,9 @@ PZ_API void pz_engine_free(pz_engine *e);
 
 /**
  * Replace the engine's clock (fn NULL restores the system clock). The
- * clock gives "now" wherever a timestamp argument is 0.
+ * clock gives "now" wherever a timestamp argument is 0; a reading below 0
+ * or past the end of year 9999 (253402300799999 ms) is clamped to that
+ * range.
  * Thread safety: not concurrently with other calls on e. Since 0.1.
  * @return PZ_OK; PZ_EINVAL (e NULL).
  */

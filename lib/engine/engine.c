@@ -238,9 +238,15 @@ PZ_API int pz_engine_now(int64_t *now_out, const pz_engine *e) {
   return PZ_OK;
 }
 
+/* A reading outside [0, the end of year 9999] comes from a broken clock
+ * callback; it is clamped so that timestamp arithmetic (now plus a year's
+ * grace for events, decay ages) cannot overflow. */
+#define PZ__CLOCK_MAX 253402300799999LL
+
 int64_t pz__engine_clock(const pz_engine *e) {
   int64_t now;
-  return pz__jclock(&now) ? now : e->clock(e->clock_ud);
+  if (!pz__jclock(&now)) now = e->clock(e->clock_ud);
+  return now < 0 ? 0 : now > PZ__CLOCK_MAX ? PZ__CLOCK_MAX : now;
 }
 
 void pz__engine_svec_params(const pz_engine *e, pz__alloc *a, pz__hashid *h) {

@@ -98,7 +98,8 @@ PZ_API int pz_recommend(pz_recs **out, pz_engine *e, const char *user,
     return pz__fail(PZ_EINVAL, "include_seen must be 0 or 1");
   if (o.terse != 0 && o.terse != 1)
     return pz__fail(PZ_EINVAL, "terse must be 0 or 1");
-  if (isnan(o.diversity)) return pz__fail(PZ_EINVAL, "diversity is NaN");
+  if (!isfinite(o.diversity))
+    return pz__fail(PZ_EINVAL, "diversity is %g", o.diversity);
   if (o.diversity > 1)
     return pz__fail(PZ_ERANGE, "diversity %g is above 1", o.diversity);
   if ((rc = check_ids(o.exclude, o.n_exclude, "exclude"))) return rc;

@@ -2322,10 +2322,13 @@ static void test_badinput_recommend_options_v2(void **state) {
   }
   g_case = "";
   pz_recommend_options_init(&o, PZ_RECOMMEND_OPTIONS_VERSION);
-  o.diversity = NAN;
-  RECS_FAIL(PZ_EINVAL, "diversity", "NaN", "alice", 5, &o);
-  static const double big_div[] = {1.0000001, INFINITY, 1e300};
+  static const double nonfinite_div[] = {NAN, INFINITY, -INFINITY};
   for (size_t i = 0; i < 3; i++) {
+    o.diversity = nonfinite_div[i]; /* -inf is not "negative: the config's" */
+    RECS_FAIL(PZ_EINVAL, "diversity", NULL, "alice", 5, &o);
+  }
+  static const double big_div[] = {1.0000001, 1e300};
+  for (size_t i = 0; i < 2; i++) {
     o.diversity = big_div[i];
     RECS_FAIL(PZ_ERANGE, "diversity", NULL, "alice", 5, &o);
   }
@@ -2351,7 +2354,7 @@ static void test_badinput_recommend_options_v2(void **state) {
   CHECK(pz_recs_count(r) == 0, "%zu recs past the end", pz_recs_count(r));
   pz_recs_free(r);
   o.offset = 0;
-  o.diversity = -INFINITY;
+  o.diversity = -1; /* negative: the config's */
   const char *dup[] = {"item1", "item1", "ghost"};
   o.restrict_to = dup;
   o.n_restrict = 3;

@@ -181,6 +181,19 @@ static void test_engine_options(void **state) {
   assert_true(now == 12345);
   pz_recs *r;
   assert_int_equal(pz_recommend(&r, e, "u", 3, NULL), PZ_ERANGE);
+  /* a broken clock is clamped to [0, end of year 9999], so the arithmetic
+   * on timestamps cannot overflow (UBSan watches pz_track here) */
+  static const int64_t wild[] = {INT64_MAX, INT64_MIN, -1, 253402300800000LL};
+  static const int64_t clamped[] = {253402300799999LL, 0, 0, 253402300799999LL};
+  for (size_t i = 0; i < 4; i++) {
+    tc.now = wild[i];
+    assert_int_equal(pz_engine_now(&now, e), PZ_OK);
+    assert_true(now == clamped[i]);
+    assert_int_equal(pz_track(e, "u", "x", "view", 1, 0), PZ_OK);
+    double pop;
+    assert_int_equal(pz_item_popularity(&pop, NULL, e, "x", 0), PZ_OK);
+    assert_true(isfinite(pop));
+  }
   assert_int_equal(pz_engine_set_clock(e, NULL, NULL), PZ_OK);
   assert_int_equal(pz_engine_now(&now, e), PZ_OK);
   assert_true(now > 1600000000000LL);
