@@ -214,8 +214,12 @@ check-tsan:
 	done; \
 	echo "tsan: $$passed passed, $$failed failed"; [ $$failed -eq 0 ]
 
-bench: all $(BUILD)/tests/bench $(BUILD)/tests/bench_cf $(BUILD)/tests/bench_store
-	@sh tests/bench/run.sh $(BUILD)
+bench: all $(LUA_MOD) $(BUILD)/tests/bench $(BUILD)/tests/bench_cf $(BUILD)/tests/bench_store \
+       $(BUILD)/tests/bench_calls
+	@PZ_BENCH_OUT=$(OUT) sh tests/bench/run.sh $(BUILD)
+$(BUILD)/tests/bench_calls: tests/bench/bench_calls.c tests/bench/common.h $(AR_LIB) $(HDR)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -o $@ $< $(AR_LIB) $(LDFLAGS_ALL) $(LIBS_ALL)
 $(BUILD)/tests/bench: tests/bench/bench.c tests/bench/common.h examples/synth.h $(AR_LIB) $(HDR)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -Ilib -o $@ $< $(AR_LIB) $(LDFLAGS_ALL) $(LIBS_ALL)

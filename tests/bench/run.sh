@@ -54,6 +54,17 @@ run_store() {
   # shellcheck disable=SC2086 # PZ_BENCH_STORE_ARGS is a list of words
   "$store_bin" ${PZ_BENCH_STORE_ARGS:-}
 }
+# ---- binding call overhead (tests/bench/bench_calls.{c,py,lua}), run last -------
+# track, recommend k=10 and two cheap calls from C, Python (ctypes) and Lua on
+# the same generated data (the data and result checksums must agree), median
+# of 5 interleaved rounds in calls/s and as ratios to C, peak RSS per process;
+# about a minute on 2 cores. PZ_BENCH_CALLS_SCALE=0.1 for a quick run. The
+# library directory is Make's $(OUT), passed in PZ_BENCH_OUT (default lib).
+run_bindings() {
+  echo
+  echo "== binding call overhead: C, Python, Lua (bench_bindings.sh) =="
+  sh tests/bench/bench_bindings.sh "$build" "${PZ_BENCH_OUT:-lib}"
+}
 
 # ---- accuracy on the MovieLens splits ----------------------------------------
 # Same splits and protocol as the peers (see ../shared/data/README.md): every
@@ -67,6 +78,7 @@ echo "== accuracy on the MovieLens splits (pz-eval, k = 10) =="
 if [ ! -d "$splits" ]; then
   echo "skipped: ../shared/data/splits not found"
   run_store
+  run_bindings
   exit 0
 fi
 if [ ! -x "$eval_bin" ]; then
@@ -128,3 +140,4 @@ for split in pos4 all; do
 done
 
 run_store
+run_bindings
