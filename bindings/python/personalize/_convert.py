@@ -9,16 +9,28 @@ from __future__ import annotations
 
 import datetime as _dt
 import operator
-from ctypes import c_char_p, c_double
+from ctypes import c_char_p, c_double, c_int, c_int64, c_size_t, c_uint32, c_uint64, sizeof
 from typing import Any, Mapping, Optional, Union
 
 from .errors import InvalidArgument, OutOfRange
 
-INT32 = (-(2**31), 2**31 - 1)
-INT64 = (-(2**63), 2**63 - 1)
-UINT32 = (0, 2**32 - 1)
-UINT64 = (0, 2**64 - 1)
-SIZE = (0, 2**64 - 1)
+
+def _signed(ctype: Any) -> tuple[int, int]:
+    bits = 8 * sizeof(ctype)
+    return (-(2 ** (bits - 1)), 2 ** (bits - 1) - 1)
+
+
+def _unsigned(ctype: Any) -> tuple[int, int]:
+    return (0, 2 ** (8 * sizeof(ctype)) - 1)
+
+
+# bounds of the C types, from ctypes itself (size_t is 32 bits on 32-bit
+# hosts); INT32 is C int, used for every int parameter and field
+INT32 = _signed(c_int)
+INT64 = _signed(c_int64)
+UINT32 = _unsigned(c_uint32)
+UINT64 = _unsigned(c_uint64)
+SIZE = _unsigned(c_size_t)
 
 _EPOCH = _dt.datetime(1970, 1, 1, tzinfo=_dt.timezone.utc)
 _MS = _dt.timedelta(milliseconds=1)
@@ -27,15 +39,22 @@ Time = Union[int, _dt.datetime]
 
 
 def text(value: Any, what: str) -> bytes:
-    """A str argument as NUL-terminated UTF-8 bytes."""
+    """A str argument as NUL-terminated UTF-8 bytes.
+
+    Only str is accepted (bytes raise TypeError: ids are text). The
+    characters are read with ``str.encode`` itself, so a str subclass that
+    overrides ``encode`` or ``__contains__`` cannot smuggle in a NUL (which
+    C would read as the end of the string) or a non-bytes value; a lone
+    surrogate (not encodable as UTF-8) raises InvalidArgument."""
     if not isinstance(value, str):
         raise TypeError(f"{what} must be str, not {type(value).__name__}")
-    if "\0" in value:
-        raise InvalidArgument(f"{what} contains a NUL character")
     try:
-        return value.encode("utf-8")
+        data = str.encode(value, "utf-8", "strict")
     except UnicodeEncodeError as exc:
         raise InvalidArgument(f"{what} is not encodable as UTF-8: {exc.reason}") from None
+    if b"\0" in data:
+        raise InvalidArgument(f"{what} contains a NUL character")
+    return data
 
 
 def optional_text(value: Any, what: str) -> Optional[bytes]:
@@ -43,32 +62,43 @@ def optional_text(value: Any, what: str) -> Optional[bytes]:
 
 
 def yaml_bytes(value: Any, what: str = "yaml") -> bytes:
-    """YAML given as str or bytes (bytes are passed as they are)."""
+    """YAML given as str or a bytes-like object (passed as it is, with its
+    length: the library refuses a NUL inside)."""
     if isinstance(value, (bytes, bytearray, memoryview)):
-        return bytes(value)
+        try:
+            return bytes(memoryview(value).cast("B"))
+        except (TypeError, ValueError):
+            raise TypeError(f"{what} must be str or a contiguous bytes-like object") from None
     if not isinstance(value, str):
         raise TypeError(f"{what} must be str or bytes, not {type(value).__name__}")
     try:
-        return value.encode("utf-8")
+        return str.encode(value, "utf-8", "strict")
     except UnicodeEncodeError as exc:
         raise InvalidArgument(f"{what} is not encodable as UTF-8: {exc.reason}") from None
 
 
 def path(value: Any, what: str = "path") -> bytes:
-    """A file name (str or os.PathLike; bytes paths too)."""
+    """A file name (str, bytes or os.PathLike of either), encoded as the
+    file system encoding says (str paths with undecodable bytes, i.e.
+    surrogate escapes, round-trip); a NUL or an unencodable character
+    raises InvalidArgument."""
     import os
+    import sys
 
     try:
         value = os.fspath(value)
     except TypeError:
         raise TypeError(f"{what} must be a path, not {type(value).__name__}") from None
     if isinstance(value, bytes):
-        if b"\0" in value:
-            raise InvalidArgument(f"{what} contains a NUL character")
-        return value
-    if "\0" in value:
+        data = bytes(memoryview(value))  # the bytes themselves, not a subclass
+    else:
+        try:
+            data = str.encode(value, sys.getfilesystemencoding(), sys.getfilesystemencodeerrors())
+        except UnicodeEncodeError as exc:
+            raise InvalidArgument(f"{what} is not encodable for the file system: {exc.reason}") from None
+    if b"\0" in data:
         raise InvalidArgument(f"{what} contains a NUL character")
-    return os.fsencode(value)
+    return data
 
 
 def integer(value: Any, what: str, bounds: tuple[int, int]) -> int:
@@ -94,21 +124,23 @@ def count(value: Any, what: str) -> int:
 
 
 def real(value: Any, what: str) -> float:
-    """A float (int accepted, bool refused). NaN and infinities are passed
-    on: the library refuses them with its own message."""
+    """A float (int accepted, bool refused; objects with __index__ or
+    __float__ too). NaN and infinities are passed on: the library refuses
+    them with its own message. An int too large for a double raises
+    OutOfRange."""
     if isinstance(value, bool):
         raise TypeError(f"{what} must be a number, not bool")
     if not isinstance(value, (int, float)):
         try:
             value = operator.index(value)
         except TypeError:
-            if hasattr(value, "__float__"):
-                return float(value)
-            raise TypeError(f"{what} must be a number, not {type(value).__name__}") from None
+            if not hasattr(type(value), "__float__"):
+                raise TypeError(f"{what} must be a number, not {type(value).__name__}") from None
     try:
-        return float(value)
+        out = float(value)
     except OverflowError:
         raise OutOfRange(f"{what} is too large for a double") from None
+    return out
 
 
 def flag(value: Any, what: str) -> int:
@@ -120,10 +152,15 @@ def flag(value: Any, what: str) -> int:
 
 
 def to_ms(value: _dt.datetime) -> int:
-    if value.tzinfo is None:
-        # naive datetimes are local time, as datetime.timestamp() reads them
-        value = value.astimezone()
-    return (value - _EPOCH) // _MS
+    """A datetime as ms since the epoch (naive: local time). A datetime the
+    platform cannot place in local time raises OutOfRange."""
+    try:
+        if value.tzinfo is None:
+            # naive datetimes are local time, as datetime.timestamp() reads them
+            value = value.astimezone()
+        return (value - _EPOCH) // _MS
+    except (OverflowError, OSError, ValueError) as exc:
+        raise OutOfRange(f"datetime {value!r} cannot be converted to a time: {exc}") from None
 
 
 def time_ms(value: Any, what: str) -> int:

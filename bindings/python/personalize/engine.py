@@ -240,15 +240,19 @@ class _Handle:
     waits until the in-flight calls have returned, then frees the engine.
     Calls do not wait for each other: ctypes releases the GIL during each
     C call and the library does its own locking.
+
+    close(wait=False) (used by the finalizer) never blocks: with calls in
+    flight it leaves the freeing to the last of them to return.
     """
 
-    __slots__ = ("ptr", "_cond", "_inflight", "_closed", "_local", "_keep")
+    __slots__ = ("ptr", "_cond", "_inflight", "_closed", "_free_on_exit", "_local", "_keep")
 
     def __init__(self, ptr: Any, keep: Any = None) -> None:
         self.ptr = ptr
         self._cond = threading.Condition(threading.Lock())
         self._inflight = 0
         self._closed = False
+        self._free_on_exit = False
         self._local = threading.local()
         self._keep = keep  # objects the engine points to (the clock callback)
 
@@ -261,36 +265,55 @@ class _Handle:
             if self._closed:
                 raise EngineClosed("the engine is closed")
             self._inflight += 1
+            ptr = self.ptr
         self._local.depth = getattr(self._local, "depth", 0) + 1
-        return self.ptr
+        return ptr
 
     def __exit__(self, *exc: Any) -> None:
         self._local.depth -= 1
+        ptr = None
         with self._cond:
             self._inflight -= 1
             if self._inflight == 0:
                 self._cond.notify_all()
+                if self._free_on_exit:
+                    ptr, self.ptr = self.ptr, None
+                    self._free_on_exit = False
+        if ptr:
+            self._free(ptr)
 
-    def close(self) -> None:
+    def _free(self, ptr: Any) -> None:
+        lib.pz_engine_free(ptr)
+        self._keep = None  # the clock callback may go only after the free
+
+    def close(self, wait: bool = True) -> None:
         if getattr(self._local, "depth", 0):
             # e.g. close() from a clock callback: waiting would deadlock
             raise RuntimeError("cannot close an engine from inside one of its own calls")
         with self._cond:
-            if self._closed:
-                return
             self._closed = True
-            while self._inflight:
-                self._cond.wait()
+            if wait:
+                # an interruption (KeyboardInterrupt) leaves the handle
+                # closed but not freed; close() again finishes the job
+                while self._inflight:
+                    self._cond.wait()
+            elif self._inflight:
+                self._free_on_exit = True
+                return
             ptr, self.ptr = self.ptr, None
         if ptr:
-            lib.pz_engine_free(ptr)
-        self._keep = None
+            self._free(ptr)
+
+
+# a closed handle for Engine objects made without __init__ (Engine.__new__)
+_NO_HANDLE = _Handle(None)
+_NO_HANDLE._closed = True
 
 
 def _make_clock(fn: Callable[[], Any]) -> Any:
     """Wrap a Python clock for the C library. It must never raise into C:
     on an exception or a bad value the last good time (0 at first) is
-    returned and the problem goes to sys.unraisablehook."""
+    returned and the traceback is written to sys.stderr."""
     last = [0]
 
     def call(_ud: Any) -> int:
@@ -322,6 +345,14 @@ def _engine_options(clock: Optional[Callable[[], Any]]) -> Tuple[EngineOptions, 
 # ---- reading result objects into Python copies ----------------------------
 
 
+def _maybe_enum(cls: Any, value: int) -> Any:
+    """The enum member, or the plain int for a value a newer library added."""
+    try:
+        return cls(value)
+    except ValueError:
+        return value
+
+
 def _read_recs(r: Any) -> List[Recommendation]:
     out = []
     for i in range(lib.pz_recs_count(r)):
@@ -331,11 +362,7 @@ def _read_recs(r: Any) -> List[Recommendation]:
             if b is None:
                 break
             because.append(Because(cv.decode(b), lib.pz_recs_because_share(r, i, j)))
-        code = lib.pz_recs_reason_code(r, i)
-        try:
-            code = ReasonCode(code)
-        except ValueError:  # a newer library's reason: keep the number
-            pass
+        code = _maybe_enum(ReasonCode, lib.pz_recs_reason_code(r, i))
         rule = lib.pz_recs_rule(r, i)
         reason = Reason(
             code=code,
@@ -411,7 +438,7 @@ class Engine:
     Unix epoch or datetimes; 0 means "now by the engine's clock".
     """
 
-    _h: _Handle
+    _h: _Handle = _NO_HANDLE
 
     def __init__(self, config: Optional[PathLike] = None, *, clock: Optional[Callable[[], Any]] = None) -> None:
         self._h = _Handle(None)
@@ -498,12 +525,24 @@ class Engine:
         self.close()
 
     def __del__(self) -> None:
+        # never blocks (at interpreter shutdown a daemon thread may be
+        # stuck in a call forever): the last call in flight frees instead
         h = getattr(self, "_h", None)
         if h is not None:
             try:
-                h.close()
+                h.close(wait=False)
             except Exception:  # noqa: BLE001 - never raise from __del__
                 pass
+
+    def __copy__(self) -> "Engine":
+        raise TypeError("an Engine cannot be copied (save() and Engine.load() make an independent one)")
+
+    def __deepcopy__(self, memo: Any) -> "Engine":
+        self.__copy__()
+        raise AssertionError("unreachable")
+
+    def __reduce_ex__(self, protocol: Any) -> Any:
+        raise TypeError("an Engine cannot be pickled (save() writes a snapshot)")
 
     def __repr__(self) -> str:
         return f"<personalize.Engine {'closed' if self.closed else 'open'} at {id(self):#x}>"
@@ -840,7 +879,7 @@ class Engine:
         "block_item"), ``target`` the item or feature it was made on."""
         if isinstance(kind, str):
             try:
-                kind = ChoiceKind[kind.upper()]
+                kind = ChoiceKind[str.upper(kind)]
             except KeyError:
                 raise InvalidArgument(f"unknown choice kind {kind!r}") from None
         kd = cv.integer(kind, "kind", cv.INT32)
@@ -867,7 +906,7 @@ class Engine:
                 pos = lib.pz_choices_position(c, i)
                 out.append(
                     Choice(
-                        ChoiceKind(lib.pz_choices_kind(c, i)),
+                        _maybe_enum(ChoiceKind, lib.pz_choices_kind(c, i)),
                         cv.decode(lib.pz_choices_target(c, i)),
                         lib.pz_choices_factor(c, i),
                         None if pos < 0 else pos,
@@ -891,7 +930,7 @@ class Engine:
         """(name, kind) of the rules in force, in precedence order."""
         with self._h as e:
             pairs = _take_list(lib.pz_override_rules, e)
-        return [(name, RuleKind(int(v))) for name, v in pairs]
+        return [(name, _maybe_enum(RuleKind, int(v))) for name, v in pairs]
 
     # -- segments and experiments --
 
@@ -1063,7 +1102,7 @@ class Engine:
             return None
         check(rc)
         return CFModelStats(
-            CFAlgorithm(st.algorithm), st.users, st.items, st.interactions, st.factors, st.neighbours,
+            _maybe_enum(CFAlgorithm, st.algorithm), st.users, st.items, st.interactions, st.factors, st.neighbours,
             st.iterations, st.threads, st.erased_since, st.train_seconds, st.trained_at_ms,
         )
 
@@ -1121,7 +1160,7 @@ class Engine:
 def _enum_value(cls: Any, value: Any, what: str) -> int:
     if isinstance(value, str):
         try:
-            return int(cls[value.upper()])
+            return int(cls[str.upper(value)])
         except KeyError:
             raise InvalidArgument(f"unknown {what} {value!r}") from None
     return cv.integer(value, what, cv.INT32)
@@ -1131,7 +1170,13 @@ class SparseVector:
     """A hashed sparse vector (pz_svec). Made with ``Engine.vector()`` (the
     engine's hash identity) or ``SparseVector()`` (seed 0, 20 bits); it does
     not need the engine afterwards. Operations on one vector are serialized
-    by a lock, so sharing one between threads is safe."""
+    by a lock, so sharing one between threads is safe. A vector cannot be
+    copied or pickled (two owners of one pz_svec would free it twice)."""
+
+    # for objects made without __init__: every operation gets NULL and the
+    # library's InvalidArgument
+    _ptr: Any = None
+    _lock: Any = threading.Lock()
 
     def __init__(self, engine: Optional[Engine] = None) -> None:
         self._lock = threading.Lock()
@@ -1146,10 +1191,20 @@ class SparseVector:
         self._ptr = ptr
 
     def __del__(self) -> None:
-        ptr = getattr(self, "_ptr", None)
+        ptr = self.__dict__.get("_ptr")
         if ptr:
             self._ptr = None
             lib.pz_svec_free(ptr)
+
+    def __copy__(self) -> "SparseVector":
+        raise TypeError("a SparseVector cannot be copied (make a new one and add() this one to it)")
+
+    def __deepcopy__(self, memo: Any) -> "SparseVector":
+        self.__copy__()
+        raise AssertionError("unreachable")
+
+    def __reduce_ex__(self, protocol: Any) -> Any:
+        raise TypeError("a SparseVector cannot be pickled (entries() gives its content)")
 
     def _pair(self, other: "SparseVector") -> Tuple[Any, Any]:
         if not isinstance(other, SparseVector):
