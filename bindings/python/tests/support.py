@@ -1,6 +1,7 @@
 """Shared fixtures of the personalize tests."""
 
 import os
+import threading
 import unittest
 
 import personalize
@@ -26,6 +27,20 @@ CATALOGUE = {
 
 def fixed_clock():
     return NOW
+
+
+def stalling_clock():
+    """A fixed clock that holds a thread named "slow" inside the engine's
+    call until released: returns (clock, entered, release) events."""
+    entered, release = threading.Event(), threading.Event()
+
+    def clock():
+        if threading.current_thread().name == "slow":
+            entered.set()
+            release.wait(10)
+        return NOW
+
+    return clock, entered, release
 
 
 def make_engine(yaml=None):

@@ -16,7 +16,7 @@ from personalize import EngineClosed, InvalidArgument, OutOfRange, SparseVector
 from personalize import _convert as cv
 from personalize import engine as engine_module
 
-from support import NOW, EngineTest, make_engine
+from support import NOW, EngineTest, make_engine, stalling_clock
 
 
 class LyingStr(str):
@@ -128,14 +128,7 @@ class Copies(unittest.TestCase):
 
 class Finalizer(unittest.TestCase):
     def test_finalizer_does_not_wait_for_a_call_in_flight(self):
-        entered, release = threading.Event(), threading.Event()
-
-        def clock():
-            if threading.current_thread().name == "slow":
-                entered.set()
-                release.wait(10)
-            return NOW
-
+        clock, entered, release = stalling_clock()
         e = personalize.Engine(clock=clock)
         h = e._h
         t = threading.Thread(target=e.now, name="slow")

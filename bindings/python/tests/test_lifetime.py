@@ -9,7 +9,7 @@ import weakref
 import personalize
 from personalize import EngineClosed
 
-from support import NOW, make_engine
+from support import NOW, make_engine, stalling_clock
 
 
 class Closing(unittest.TestCase):
@@ -91,14 +91,7 @@ class Closing(unittest.TestCase):
 
 class Threads(unittest.TestCase):
     def test_close_waits_for_a_call_in_flight(self):
-        entered, release = threading.Event(), threading.Event()
-
-        def clock():
-            if threading.current_thread().name == "slow":
-                entered.set()
-                release.wait(10)
-            return NOW
-
+        clock, entered, release = stalling_clock()
         e = personalize.Engine(clock=clock)
         results = {}
 
