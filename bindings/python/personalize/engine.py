@@ -418,7 +418,28 @@ def _buffered(call: Callable[[Any, int, Any], int], first: int = 256) -> bytes:
 # ---- the engine ------------------------------------------------------------
 
 
-class Engine:
+class _OwnsHandle:
+    """Refuses copy, deepcopy and pickle: a copy would share the C object,
+    and both copies would free it."""
+
+    _copy_hint = ""
+    _pickle_hint = ""
+
+    def __copy__(self) -> Any:
+        raise TypeError(f"{_article(type(self).__name__)} cannot be copied ({self._copy_hint})")
+
+    def __deepcopy__(self, memo: Any) -> Any:
+        return self.__copy__()
+
+    def __reduce_ex__(self, protocol: Any) -> Any:
+        raise TypeError(f"{_article(type(self).__name__)} cannot be pickled ({self._pickle_hint})")
+
+
+def _article(name: str) -> str:
+    return ("an " if name[0] in "AEIOU" else "a ") + name
+
+
+class Engine(_OwnsHandle):
     """A libpersonalize engine: catalogue, profiles, models and choices.
 
     ``Engine(config)`` opens an engine configured by the YAML file at
@@ -437,6 +458,10 @@ class Engine:
     Times (``ts``, ``now``, ``expires``) are int milliseconds since the
     Unix epoch or datetimes; 0 means "now by the engine's clock".
     """
+
+    _copy_hint = "save() and Engine.load() make an independent one"
+    _pickle_hint = "save() writes a snapshot"
+
 
     _h: _Handle = _NO_HANDLE
 
@@ -533,16 +558,6 @@ class Engine:
                 h.close(wait=False)
             except Exception:  # noqa: BLE001 - never raise from __del__
                 pass
-
-    def __copy__(self) -> "Engine":
-        raise TypeError("an Engine cannot be copied (save() and Engine.load() make an independent one)")
-
-    def __deepcopy__(self, memo: Any) -> "Engine":
-        self.__copy__()
-        raise AssertionError("unreachable")
-
-    def __reduce_ex__(self, protocol: Any) -> Any:
-        raise TypeError("an Engine cannot be pickled (save() writes a snapshot)")
 
     def __repr__(self) -> str:
         return f"<personalize.Engine {'closed' if self.closed else 'open'} at {id(self):#x}>"
@@ -1166,12 +1181,16 @@ def _enum_value(cls: Any, value: Any, what: str) -> int:
     return cv.integer(value, what, cv.INT32)
 
 
-class SparseVector:
+class SparseVector(_OwnsHandle):
     """A hashed sparse vector (pz_svec). Made with ``Engine.vector()`` (the
     engine's hash identity) or ``SparseVector()`` (seed 0, 20 bits); it does
     not need the engine afterwards. Operations on one vector are serialized
     by a lock, so sharing one between threads is safe. A vector cannot be
     copied or pickled (two owners of one pz_svec would free it twice)."""
+
+    _copy_hint = "make a new one and add() this one to it"
+    _pickle_hint = "entries() gives its content"
+
 
     # for objects made without __init__: every operation gets NULL and the
     # library's InvalidArgument
@@ -1195,16 +1214,6 @@ class SparseVector:
         if ptr:
             self._ptr = None
             lib.pz_svec_free(ptr)
-
-    def __copy__(self) -> "SparseVector":
-        raise TypeError("a SparseVector cannot be copied (make a new one and add() this one to it)")
-
-    def __deepcopy__(self, memo: Any) -> "SparseVector":
-        self.__copy__()
-        raise AssertionError("unreachable")
-
-    def __reduce_ex__(self, protocol: Any) -> Any:
-        raise TypeError("a SparseVector cannot be pickled (entries() gives its content)")
 
     def _pair(self, other: "SparseVector") -> Tuple[Any, Any]:
         if not isinstance(other, SparseVector):
