@@ -1,7 +1,7 @@
 /*
  * pz-eval - score libpersonalize recommenders offline on a train/test split.
  *
- *   pz-eval [--k N] [--repeat R] [--json] [--quiet] [--holdout SEED]
+ *   pz-eval [--k N] [--repeat R] [--json] [--quiet] [--terse] [--holdout SEED]
  *           --train TRAIN.tsv [--test TEST.tsv] --model SPEC [--model SPEC...]
  *
  * The protocol is that of ../shared/data/README.md, so that our figures sit
@@ -43,7 +43,7 @@
 static void usage(FILE *f) {
   fprintf(
       f,
-      "usage: pz-eval [--k N] [--repeat R] [--json] [--quiet]\n"
+      "usage: pz-eval [--k N] [--repeat R] [--json] [--quiet] [--terse]\n"
       "               [--holdout SEED] --train TRAIN.tsv [--test TEST.tsv]\n"
       "               --model SPEC [--model SPEC ...]\n"
       "Scores libpersonalize models by the protocol of data/README.md: each\n"
@@ -60,6 +60,8 @@ static void usage(FILE *f) {
       "  --repeat R      train R times and report the median (default 1)\n"
       "  --json          one JSON object per model per line, no table\n"
       "  --quiet         with --json, no header line on stderr\n"
+      "  --terse         ask for terse lists (no reason texts or because-\n"
+      "                  items: pz_recommend_options.terse = 1)\n"
       "Model SPECs (the name printed is the SPEC as given):\n"
       "  default             the library's defaults (empty configuration)\n"
       "  popular             cf: {algorithm: off}, popularity only\n"
@@ -732,7 +734,7 @@ static int model_parse(model *m, const char *spec) {
 
 typedef struct config {
   unsigned k, repeat;
-  bool json, quiet, holdout;
+  bool json, quiet, holdout, terse;
   uint64_t seed;
   const char *train_path, *test_path;
   model *models;
@@ -788,8 +790,10 @@ static int parse_args(config *c, int argc, char **argv) {
       usage(stdout);
       return -1;
     }
-    if (strcmp(opt, "--json") == 0 || strcmp(opt, "--quiet") == 0) {
-      *(opt[2] == 'j' ? &c->json : &c->quiet) = true;
+    if (strcmp(opt, "--json") == 0 || strcmp(opt, "--quiet") == 0 ||
+        strcmp(opt, "--terse") == 0) {
+      *(opt[2] == 'j' ? &c->json : opt[2] == 'q' ? &c->quiet : &c->terse) =
+          true;
       continue;
     }
     if (!takes_value(opt)) return bad_arg(opt, "unknown option");
@@ -986,12 +990,15 @@ static int score_list(tally *t, const pz_recs *recs, const dataset *d, size_t s,
 static int score(pz_engine *e, const config *c, const dataset *d, model *m) {
   tally t = {0, 0, 0, 0, xcalloc(d->items.n, sizeof(size_t)), 0, 0};
   double *us = xcalloc(d->n_scored, sizeof *us);
-  int rc = 0;
+  pz_recommend_options o;
+  int rc = pz_recommend_options_init(&o, PZ_RECOMMEND_OPTIONS_VERSION);
+  if (rc) return lib_fail("pz_recommend_options_init", rc);
+  o.terse = c->terse;
   for (size_t s = 0; !rc && s < d->n_scored; s++) {
     const char *user = d->users.id[d->scored[s]];
     pz_recs *recs = NULL;
     double t0 = now_s();
-    rc = pz_recommend(&recs, e, user, c->k, NULL);
+    rc = pz_recommend(&recs, e, user, c->k, &o);
     us[s] = (now_s() - t0) * 1e6;
     if (rc) {
       char what[512];
