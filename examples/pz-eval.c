@@ -1171,7 +1171,7 @@ static void warn_data(const config *c, const dataset *d) {
 }
 
 int main(int argc, char **argv) {
-  config c = {10, 1, false, false, false, 0, NULL, NULL, NULL, 0, 0};
+  config c = {10, 1, false, false, false, false, 0, NULL, NULL, NULL, 0, 0};
   int rc = parse_args(&c, argc, argv);
   if (!rc) rc = check_configs(&c);
   dataset d;

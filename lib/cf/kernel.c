@@ -224,33 +224,101 @@ DISPATCH(double, pz__cf_loss_row,
           const float *x, float *work),
          (g, idx, r, n, x, work))
 
-bool pz__cf_cholesky(const float *A, uint32_t ld, uint32_t n, double *L) {
+/* Double-precision dot product of n entries with four independent
+ * vector sums: the row operations of the Cholesky factorization and its
+ * solves are chains of these, and one running sum would make each of them
+ * wait on the latency of every multiply-add. */
+#if defined(__GNUC__) || defined(__clang__)
+typedef double v4d __attribute__((vector_size(32)));
+
+PZ__HOT_INLINE v4d ld4d(const double *p) {
+  v4d v;
+  memcpy(&v, p, sizeof v);
+  return v;
+}
+
+PZ__HOT_INLINE double dotd(const double *a, const double *b, uint32_t n) {
+  v4d s0 = {0}, s1 = {0}, s2 = {0}, s3 = {0};
+  uint32_t k = 0;
+  for (; k + 16 <= n; k += 16) {
+    s0 += ld4d(a + k) * ld4d(b + k);
+    s1 += ld4d(a + k + 4) * ld4d(b + k + 4);
+    s2 += ld4d(a + k + 8) * ld4d(b + k + 8);
+    s3 += ld4d(a + k + 12) * ld4d(b + k + 12);
+  }
+  for (; k + 4 <= n; k += 4) s0 += ld4d(a + k) * ld4d(b + k);
+  v4d s = (s0 + s1) + (s2 + s3);
+  double t = (s[0] + s[1]) + (s[2] + s[3]);
+  for (; k < n; k++) t += a[k] * b[k];
+  return t;
+}
+
+PZ__HOT_INLINE void axpyd(double *y, double a, const double *x, uint32_t n) {
+  v4d av = {a, a, a, a};
+  uint32_t k = 0;
+  for (; k + 4 <= n; k += 4) {
+    v4d r = ld4d(y + k) + av * ld4d(x + k);
+    memcpy(y + k, &r, sizeof r);
+  }
+  for (; k < n; k++) y[k] += a * x[k];
+}
+#else
+PZ__HOT_INLINE double dotd(const double *a, const double *b, uint32_t n) {
+  double s[4] = {0, 0, 0, 0};
+  uint32_t k = 0;
+  for (; k + 4 <= n; k += 4)
+    for (uint32_t l = 0; l < 4; l++) s[l] += a[k + l] * b[k + l];
+  double t = (s[0] + s[1]) + (s[2] + s[3]);
+  for (; k < n; k++) t += a[k] * b[k];
+  return t;
+}
+
+PZ__HOT_INLINE void axpyd(double *y, double a, const double *x, uint32_t n) {
+  for (uint32_t k = 0; k < n; k++) y[k] += a * x[k];
+}
+#endif
+
+/* Right-looking, on the upper factor U = L^T kept in L's storage: each
+ * step scales one row and subtracts a multiple of it from every row below
+ * (multiply-adds along contiguous rows, no horizontal sums); L is U
+ * transposed at the end. */
+PZ__HOT_INLINE bool pz__cf_cholesky_impl(const float *A, uint32_t ld,
+                                         uint32_t n, double *L) {
   for (uint32_t i = 0; i < n; i++)
-    for (uint32_t j = 0; j <= i; j++) {
-      double s = A[(size_t)i * ld + j];
-      for (uint32_t k = 0; k < j; k++)
-        s -= L[(size_t)i * n + k] * L[(size_t)j * n + k];
-      if (i == j) {
-        if (!(s > 0)) return false;
-        L[(size_t)i * n + i] = sqrt(s);
-      } else {
-        L[(size_t)i * n + j] = s / L[(size_t)j * n + j];
-      }
+    for (uint32_t j = i; j < n; j++) L[(size_t)i * n + j] = A[(size_t)i * ld + j];
+  for (uint32_t j = 0; j < n; j++) {
+    double *uj = L + (size_t)j * n;
+    if (!(uj[j] > 0)) return false;
+    double d = sqrt(uj[j]);
+    uj[j] = d;
+    for (uint32_t k = j + 1; k < n; k++) uj[k] /= d;
+    for (uint32_t k = j + 1; k < n; k++)
+      axpyd(L + (size_t)k * n + k, -uj[k], uj + k, n - k);
+  }
+  for (uint32_t i = 0; i < n; i++)
+    for (uint32_t j = i + 1; j < n; j++) {
+      L[(size_t)j * n + i] = L[(size_t)i * n + j];
+      L[(size_t)i * n + j] = 0;
     }
-  for (uint32_t i = 0; i < n; i++)
-    for (uint32_t j = i + 1; j < n; j++) L[(size_t)i * n + j] = 0;
   return true;
 }
 
-void pz__cf_chol_solve(const double *L, uint32_t n, double *b) {
+/* Forward substitution by rows (dot products), back substitution by
+ * columns of L^T, which are rows of L (a multiply-add over each row). */
+PZ__HOT_INLINE void pz__cf_chol_solve_impl(const double *L, uint32_t n,
+                                           double *b) {
   for (uint32_t i = 0; i < n; i++) {
-    double s = b[i];
-    for (uint32_t k = 0; k < i; k++) s -= L[(size_t)i * n + k] * b[k];
-    b[i] = s / L[(size_t)i * n + i];
+    const double *li = L + (size_t)i * n;
+    b[i] = (b[i] - dotd(li, b, i)) / li[i];
   }
   for (uint32_t i = n; i-- > 0;) {
-    double s = b[i];
-    for (uint32_t k = i + 1; k < n; k++) s -= L[(size_t)k * n + i] * b[k];
-    b[i] = s / L[(size_t)i * n + i];
+    const double *li = L + (size_t)i * n;
+    b[i] /= li[i];
+    axpyd(b, -b[i], li, i);
   }
 }
+
+DISPATCH(bool, pz__cf_cholesky,
+         (const float *A, uint32_t ld, uint32_t n, double *L), (A, ld, n, L))
+DISPATCH(void, pz__cf_chol_solve, (const double *L, uint32_t n, double *b),
+         (L, n, b))
