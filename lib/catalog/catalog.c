@@ -36,6 +36,7 @@ void pz__catalog_free(pz__catalog *c) {
   pz__free(c->a, c->items, (size_t)c->cap * sizeof *c->items);
   pz__free(c->a, (void *)c->pop, (size_t)c->cap * sizeof *c->pop);
   pz__free(c->a, (void *)c->count, (size_t)c->cap * sizeof *c->count);
+  pz__free(c->a, c->live_bits, pz__live_words(c->cap) * sizeof *c->live_bits);
   for (uint32_t i = 0; i < c->names_cap; i++)
     if (c->names[i].text)
       pz__free(c->a, c->names[i].text, (size_t)c->names[i].len + 1);
@@ -139,8 +140,16 @@ static int names_add(pz__catalog *c, const char *text, size_t len,
 
 /* ---- items -------------------------------------------------------------- */
 
-/* The three per-item arrays share one capacity; they are replaced only
- * when all three new blocks exist, so a failure changes nothing. */
+/* Write lock held: item i's bit in the live bitmap, which the serving
+ * path walks instead of the scattered item records. */
+static void live_bit(pz__catalog *c, uint32_t i, bool on) {
+  uint64_t m = (uint64_t)1 << (i & 63);
+  if (on) c->live_bits[i >> 6] |= m;
+  else c->live_bits[i >> 6] &= ~m;
+}
+
+/* The four per-item arrays share one capacity; they are replaced only
+ * when all four new blocks exist, so a failure changes nothing. */
 static int reserve_item_slot(pz__catalog *c) {
   if (c->n == UINT32_MAX - 1) return pz__fail(PZ_ELIMIT, "catalogue full");
   if (c->n < c->cap) return pz__idmap_reserve(c->a, &c->map, item_key, c);
@@ -149,11 +158,14 @@ static int reserve_item_slot(pz__catalog *c) {
   pz__item **ni = pz__malloc(c->a, (size_t)ncap * sizeof *ni);
   _Atomic uint64_t *np = ni ? pz__malloc(c->a, (size_t)ncap * sizeof *np) : NULL;
   _Atomic uint64_t *nc = np ? pz__malloc(c->a, (size_t)ncap * sizeof *nc) : NULL;
-  if (!nc) {
+  uint64_t *nb = nc ? pz__calloc(c->a, pz__live_words((uint32_t)ncap), sizeof *nb) : NULL;
+  if (!nb) {
     pz__free(c->a, ni, (size_t)ncap * sizeof *ni);
     pz__free(c->a, (void *)np, (size_t)ncap * sizeof *np);
+    pz__free(c->a, (void *)nc, (size_t)ncap * sizeof *nc);
     return PZ_ENOMEM;
   }
+  if (c->cap) memcpy(nb, c->live_bits, pz__live_words(c->cap) * sizeof *nb);
   for (uint32_t i = 0; i < c->n; i++) {
     ni[i] = c->items[i];
     atomic_init(&np[i], atomic_load(&c->pop[i]));
@@ -162,6 +174,8 @@ static int reserve_item_slot(pz__catalog *c) {
   pz__free(c->a, c->items, (size_t)c->cap * sizeof *c->items);
   pz__free(c->a, (void *)c->pop, (size_t)c->cap * sizeof *c->pop);
   pz__free(c->a, (void *)c->count, (size_t)c->cap * sizeof *c->count);
+  pz__free(c->a, c->live_bits, pz__live_words(c->cap) * sizeof *c->live_bits);
+  c->live_bits = nb;
   c->items = ni;
   c->pop = np;
   c->count = nc;
@@ -191,6 +205,7 @@ static uint32_t item_append(pz__catalog *c, pz__item *it) {
   atomic_init(&c->count[idx], 0);
   pz__idmap_insert(&c->map, pz__hash_bytes(it->id, it->idlen, 0), idx);
   c->live++;
+  live_bit(c, idx, true);
   return idx;
 }
 
@@ -246,6 +261,7 @@ int pz__catalog_put(pz__catalog *c, const char *id, size_t len,
       if (!c->items[idx]->alive) c->live++;
       item_free(c->a, c->items[idx]);
       c->items[idx] = it;
+      live_bit(c, idx, true);
     }
   }
   pz__catalog_unlock(c);
@@ -268,6 +284,7 @@ int pz__catalog_remove(pz__catalog *c, const char *id, size_t len) {
     it->norm = 0;
     it->alive = 0;
     c->live--;
+    live_bit(c, idx, false);
   }
   pz__catalog_unlock(c);
   return rc;
@@ -308,6 +325,7 @@ void pz__catalog_unmake(pz__catalog *c, uint32_t idx) {
   if (it->alive && it->nf == 0 && atomic_load(&c->count[idx]) == 0) {
     it->alive = 0;
     c->live--;
+    live_bit(c, idx, false);
   }
   pz__catalog_unlock(c);
 }
@@ -482,10 +500,11 @@ int pz__catalog_restore(pz__catalog *c, pz__rd *r) {
       pz__free(c->a, f, (size_t)nf * sizeof *f);
       return rc ? rc : PZ_ENOMEM;
     }
-    item_append(c, it);
+    uint32_t idx = item_append(c, it);
     if (!alive) {
       it->alive = 0;
       c->live--;
+      live_bit(c, idx, false);
     }
   }
   for (uint32_t i = 0; i < n; i++) {

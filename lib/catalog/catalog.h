@@ -48,11 +48,17 @@ typedef struct pz__catalog {
 
   _Atomic uint64_t *pop;   /* decayed popularity, double bits, per item */
   _Atomic uint64_t *count; /* plain event counts, per item */
+  uint64_t *live_bits;     /* bit i: items[i]->alive (words of cap) */
   int64_t pop_landmark;
 
   pz__fname *names; /* open addressing by index; text NULL = empty */
   uint32_t names_cap, names_used;
 } pz__catalog;
+
+static inline size_t pz__live_words(uint32_t cap) { return ((size_t)cap + 63) / 64; }
+static inline bool pz__catalog_live(const pz__catalog *c, uint32_t i) {
+  return (c->live_bits[i >> 6] >> (i & 63)) & 1;
+}
 
 int pz__catalog_init(pz__catalog *c, const pz__alloc *a, pz__hashid hid,
                      int64_t half_life_ms, int64_t now);

@@ -152,6 +152,7 @@ void pz__cf_chol_solve(const double *L, uint32_t n, double *b);
 
 typedef struct pz__cfmodel {
   const pz__alloc *a;
+  uint64_t gen; /* the state's generation number when it was swapped in */
   int algorithm; /* KNN, ALS or BOTH */
   int weighting;
   uint32_t n_items, n_users, threads;
@@ -200,25 +201,39 @@ int pz__cfmodel_restore(const pz__alloc *a, pz__rd *r, uint32_t n_items,
 
 /* ---- scoring (request time) ------------------------------------------- */
 
+/* The folded-in ALS vector of a history (x: fs floats, zero padded;
+ * all zero without ALS or history): x = A^-1 b as above, solved with the
+ * user's own Cholesky factor (or the model's shared one). */
+int pz__cf_fold(const pz__alloc *a, const pz__cfmodel *m, const pz__cfhist *h,
+                float *x);
+
 /* Per-request work space for one user against one model. */
 typedef struct pz__cfuser {
   const pz__cfmodel *m;
   const pz__cfhist *h;
-  float *x;    /* ALS: the folded-in user vector (fs) */
-  double *L;   /* ALS: the user's Cholesky factor (f x f), or m->L0 */
-  double *tmp; /* f doubles */
+  const float *x; /* ALS: the folded-in vector (pz__cf_fold), borrowed */
+  double *L;      /* ALS, for explanations: the user's factor, or m->L0 */
+  double *tmp;    /* f doubles */
   bool own_L;
 } pz__cfuser;
 
-/* Fold the user in (ALS). h may be empty. */
-int pz__cfuser_init(const pz__alloc *a, pz__cfuser *u, const pz__cfmodel *m,
-                    const pz__cfhist *h);
+/* x may be NULL when the model has no ALS part or h is empty. */
+void pz__cfuser_init(pz__cfuser *u, const pz__cfmodel *m, const pz__cfhist *h,
+                     const float *x);
+/* The factor pz__cfuser_explain needs (ALS); once per request. */
+int pz__cfuser_factor(const pz__alloc *a, pz__cfuser *u);
 void pz__cfuser_free(const pz__alloc *a, pz__cfuser *u);
-/* Raw scores of every model item: knn and als (either may be NULL when the
- * model lacks it), arrays of m->n_items. */
-void pz__cfuser_scores(const pz__cfuser *u, float *knn, float *als);
+/* Raw ALS scores of every model item (m->n_items floats). */
+void pz__cfuser_als(const pz__cfuser *u, float *als);
+/* Raw kNN scores of the items the history's neighbour lists reach (every
+ * other item scores 0): each such item gets its bit set in tbits (zeroed
+ * by the caller, m->n_items bits), its score in knn and its index in
+ * touched (m->n_items entries at most); returns how many. The sums are
+ * taken in history order, neighbour lists in order. */
+uint32_t pz__cfuser_knn(const pz__cfuser *u, float *knn, uint64_t *tbits,
+                        uint32_t *touched);
 /* Contribution of each history item to item i's raw kNN and ALS scores
- * (arrays of h->n; either may be NULL). */
+ * (arrays of h->n; either may be NULL); ALS needs pz__cfuser_factor. */
 void pz__cfuser_explain(const pz__cfuser *u, uint32_t i, double *knn,
                         double *als);
 
@@ -232,6 +247,7 @@ typedef struct pz__cfstate {
   const pz__alloc *a;
   pz__cf_cfg cfg;
   pz__cfmodel *model; /* may be NULL */
+  uint64_t gen;        /* models swapped in so far */
   pz__builds builds;
 } pz__cfstate;
 

@@ -15,72 +15,99 @@ static bool has_knn(const pz__cfmodel *m) {
   return m->algorithm == PZ_CF_KNN || m->algorithm == PZ_CF_BOTH;
 }
 
-/* The user's own A when some confidence is not 1. */
-static int own_factor(const pz__alloc *a, pz__cfuser *u) {
-  const pz__cfmodel *m = u->m;
+/* The user's own Cholesky factor when some confidence is not 1; *L is
+ * left alone when A is not positive definite (cannot happen with
+ * reg > 0: the shared factor is used then). */
+static int own_factor(const pz__alloc *a, const pz__cfmodel *m,
+                      const pz__cfhist *h, double **L) {
   uint32_t f = m->f, fs = m->fs;
   size_t bytes = (size_t)fs * fs * sizeof(float);
   float *A = pz__malloc(a, bytes);
-  u->L = pz__malloc(a, (size_t)f * f * sizeof *u->L);
-  if (!A || !u->L) {
+  double *own = pz__malloc(a, (size_t)f * f * sizeof *own);
+  if (!A || !own) {
     pz__free(a, A, bytes);
-    pz__free(a, u->L, (size_t)f * f * sizeof *u->L);
-    u->L = NULL;
+    pz__free(a, own, (size_t)f * f * sizeof *own);
     return PZ_ENOMEM;
   }
-  u->own_L = true;
   memcpy(A, m->YtY, bytes);
-  for (uint32_t k = 0; k < u->h->n; k++) {
-    float c1 = (float)m->alpha * u->h->r[k];
-    if (c1 != 0) pz__cf_syr(A, c1, m->Y + (size_t)u->h->item[k] * fs, fs);
+  for (uint32_t k = 0; k < h->n; k++) {
+    float c1 = (float)m->alpha * h->r[k];
+    if (c1 != 0) pz__cf_syr(A, c1, m->Y + (size_t)h->item[k] * fs, fs);
   }
   for (uint32_t j = 0; j < f; j++) A[(size_t)j * fs + j] += (float)m->reg;
-  bool ok = pz__cf_cholesky(A, fs, f, u->L);
+  bool ok = pz__cf_cholesky(A, fs, f, own);
   pz__free(a, A, bytes);
-  if (!ok) { /* cannot happen with reg > 0; fall back to the shared one */
-    pz__free(a, u->L, (size_t)f * f * sizeof *u->L);
-    u->L = m->L0;
-    u->own_L = false;
-  }
+  if (ok) *L = own;
+  else pz__free(a, own, (size_t)f * f * sizeof *own);
   return PZ_OK;
 }
 
-int pz__cfuser_init(const pz__alloc *a, pz__cfuser *u, const pz__cfmodel *m,
-                    const pz__cfhist *h) {
+static bool all_one(const pz__cfmodel *m, const pz__cfhist *h) {
+  for (uint32_t k = 0; k < h->n; k++)
+    if (m->alpha * h->r[k] != 0) return false;
+  return true;
+}
+
+/* The factor of the user's A: their own, or the model's shared one. */
+static int factor(const pz__alloc *a, const pz__cfmodel *m,
+                  const pz__cfhist *h, double **L, bool *own) {
+  *L = m->L0;
+  *own = false;
+  if (all_one(m, h)) return PZ_OK;
+  int rc = own_factor(a, m, h, L);
+  *own = *L != m->L0;
+  return rc;
+}
+
+int pz__cf_fold(const pz__alloc *a, const pz__cfmodel *m, const pz__cfhist *h,
+                float *x) {
+  uint32_t f = m->f, fs = m->fs;
+  memset(x, 0, fs * sizeof *x);
+  if (!has_als(m) || !h->n) return PZ_OK;
+  double *tmp = pz__calloc(a, f, sizeof *tmp);
+  if (!tmp) return PZ_ENOMEM;
+  double *L;
+  bool own;
+  int rc = factor(a, m, h, &L, &own);
+  if (!rc) {
+    /* b = sum c y, then x = A^-1 b */
+    for (uint32_t k = 0; k < h->n; k++) {
+      const float *y = m->Y + (size_t)h->item[k] * fs;
+      double c = 1 + m->alpha * h->r[k];
+      for (uint32_t j = 0; j < f; j++) tmp[j] += c * y[j];
+    }
+    pz__cf_chol_solve(L, f, tmp);
+    for (uint32_t j = 0; j < f; j++) x[j] = (float)tmp[j];
+  }
+  if (own) pz__free_wipe(a, L, (size_t)f * f * sizeof *L);
+  pz__free_wipe(a, tmp, f * sizeof *tmp);
+  return rc;
+}
+
+void pz__cfuser_init(pz__cfuser *u, const pz__cfmodel *m, const pz__cfhist *h,
+                     const float *x) {
   memset(u, 0, sizeof *u);
   u->m = m;
   u->h = h;
-  if (!has_als(m)) return PZ_OK;
-  uint32_t f = m->f, fs = m->fs;
-  u->x = pz__calloc(a, fs, sizeof *u->x);
-  u->tmp = pz__calloc(a, f, sizeof *u->tmp);
-  if (!u->x || !u->tmp) {
-    pz__cfuser_free(a, u);
-    return PZ_ENOMEM;
-  }
-  u->L = m->L0;
-  bool all_one = true;
-  for (uint32_t k = 0; k < h->n && all_one; k++)
-    all_one = m->alpha * h->r[k] == 0;
-  int rc = all_one ? PZ_OK : own_factor(a, u);
+  u->x = x;
+}
+
+int pz__cfuser_factor(const pz__alloc *a, pz__cfuser *u) {
+  const pz__cfmodel *m = u->m;
+  if (!has_als(m) || u->L) return PZ_OK;
+  u->tmp = pz__calloc(a, m->f, sizeof *u->tmp);
+  if (!u->tmp) return PZ_ENOMEM;
+  int rc = factor(a, m, u->h, &u->L, &u->own_L);
   if (rc) {
-    pz__cfuser_free(a, u);
-    return rc;
+    pz__free(a, u->tmp, m->f * sizeof *u->tmp);
+    u->tmp = NULL;
+    u->L = NULL;
   }
-  /* b = sum c y, then x = A^-1 b */
-  for (uint32_t k = 0; k < h->n; k++) {
-    const float *y = m->Y + (size_t)h->item[k] * fs;
-    double c = 1 + m->alpha * h->r[k];
-    for (uint32_t j = 0; j < f; j++) u->tmp[j] += c * y[j];
-  }
-  pz__cf_chol_solve(u->L, f, u->tmp);
-  for (uint32_t j = 0; j < f; j++) u->x[j] = (float)u->tmp[j];
-  return PZ_OK;
+  return rc;
 }
 
 void pz__cfuser_free(const pz__alloc *a, pz__cfuser *u) {
   if (u->m && u->m->fs) {
-    pz__free_wipe(a, u->x, u->m->fs * sizeof *u->x);
     pz__free_wipe(a, u->tmp, u->m->f * sizeof *u->tmp);
     if (u->own_L)
       pz__free_wipe(a, u->L, (size_t)u->m->f * u->m->f * sizeof *u->L);
@@ -88,21 +115,31 @@ void pz__cfuser_free(const pz__alloc *a, pz__cfuser *u) {
   memset(u, 0, sizeof *u);
 }
 
-void pz__cfuser_scores(const pz__cfuser *u, float *knn, float *als) {
+void pz__cfuser_als(const pz__cfuser *u, float *als) {
   const pz__cfmodel *m = u->m;
-  if (als && has_als(m)) {
-    if (u->h->n) pz__cf_gemv(m->Y, m->n_items, u->x, als, m->fs);
-    else memset(als, 0, m->n_items * sizeof *als);
-  }
-  if (knn && has_knn(m)) {
-    memset(knn, 0, m->n_items * sizeof *knn);
-    for (uint32_t k = 0; k < u->h->n; k++) {
-      uint32_t j = u->h->item[k];
-      float r = u->h->r[k];
-      for (uint64_t q = m->nptr[j]; q < m->nptr[j + 1]; q++)
-        knn[m->nidx[q]] += r * m->nsim[q];
+  if (u->h->n) pz__cf_gemv(m->Y, m->n_items, u->x, als, m->fs);
+  else memset(als, 0, m->n_items * sizeof *als);
+}
+
+uint32_t pz__cfuser_knn(const pz__cfuser *u, float *knn, uint64_t *tbits,
+                        uint32_t *touched) {
+  const pz__cfmodel *m = u->m;
+  uint32_t n = 0;
+  for (uint32_t k = 0; k < u->h->n; k++) {
+    uint32_t j = u->h->item[k];
+    float r = u->h->r[k];
+    for (uint64_t q = m->nptr[j]; q < m->nptr[j + 1]; q++) {
+      uint32_t i = m->nidx[q];
+      uint64_t bit = (uint64_t)1 << (i & 63);
+      if (!(tbits[i >> 6] & bit)) {
+        tbits[i >> 6] |= bit;
+        touched[n++] = i;
+        knn[i] = 0;
+      }
+      knn[i] += r * m->nsim[q];
     }
   }
+  return n;
 }
 
 void pz__cfuser_explain(const pz__cfuser *u, uint32_t i, double *knn,

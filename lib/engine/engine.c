@@ -155,6 +155,8 @@ int pz__engine_create(pz_engine **out, const pz_engine_options *opts,
   if ((rc = pz__segstate_init(&e->seg, &e->alloc))) goto no_seg;
   if ((rc = pz__cfstate_init(&e->cf, &e->alloc))) goto no_cf;
   if ((rc = pz__ovstate_init(&e->ov, &e->alloc))) goto no_ov;
+  if ((rc = pz__ucache_init(&e->uc, &e->alloc, e->rcfg.user_cache)))
+    goto no_uc;
   pthread_mutex_init(&e->save_mu, NULL);
   e->seg.ccfg = ccfg;
   e->seg.rules = rules;
@@ -162,6 +164,8 @@ int pz__engine_create(pz_engine **out, const pz_engine_options *opts,
   e->ov.rules = brules;
   *out = e;
   return PZ_OK;
+no_uc:
+  pz__ovstate_free(&e->ov);
 no_ov:
   pz__cfstate_free(&e->cf);
 no_cf:
@@ -216,6 +220,7 @@ PZ_API void pz_engine_free(pz_engine *e) {
   pthread_mutex_destroy(&e->save_mu);
   pz__text_free(&a, &e->config);
   pz__store_cfg_free(&e->scfg, &a);
+  pz__ucache_free(&e->uc);
   pz__ovstate_free(&e->ov);
   pz__cfstate_free(&e->cf);
   pz__segstate_free(&e->seg);
@@ -283,4 +288,5 @@ void pz__engine_derived_unlock(pz_engine *e) {
 void pz__engine_forget(pz_engine *e, const pz__uref *u, const pz__uref *into) {
   pz__segstate_forget(&e->seg, u, into);
   pz__cfstate_forget(&e->cf, u, into == NULL);
+  pz__ucache_drop(&e->uc, u);
 }

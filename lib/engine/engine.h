@@ -27,6 +27,7 @@ struct pz_engine {
   pz__segstate seg; /* lock order: seg, ov, cf, catalogue, shards */
   pz__ovstate ov;
   pz__cfstate cf;
+  pz__ucache uc; /* per-person serving cache */
   pz__text config;    /* the configuration text it was opened with */
   pz__store_cfg scfg; /* section store */
   pz__journal *jr;    /* NULL: no journal */

@@ -120,7 +120,7 @@ PZ_API int pz_recommend(pz_recs **out, pz_engine *e, const char *user,
   req.n_ctx = n_ctx;
   pz__rank_env env = {&e->alloc, &e->rcfg,  &e->catalog, &e->profiles,
                       &e->pool,  &e->seg,   &e->cf,      &e->ov,
-                      &e->ocfg};
+                      &e->ocfg,  &e->uc};
   rc = pz__rank_recommend(&env, &req, out);
   pz__free(&e->alloc, ctx, o.n_context * sizeof *ctx);
   return rc;

@@ -92,6 +92,7 @@ int pz__profiles_obtain(pz__profiles *ps, const pz__uref *u,
   if (!p) return PZ_ENOMEM;
   p->idlen = (uint8_t)u->len;
   memcpy(p->id, u->id, u->len);
+  pz__profile_touch(ps, p);
   uint32_t idx = s->n_free ? s->freelist[--s->n_free] : s->n++;
   s->p[idx] = p;
   pz__idmap_insert(&s->map, u->hash, idx);
@@ -252,6 +253,7 @@ int pz__profile_track(pz__profiles *ps, pz__profile *p, uint32_t item,
     }
   }
   history_append(p, ts, item, type, value);
+  pz__profile_touch(ps, p);
   return PZ_OK;
 }
 
@@ -263,6 +265,7 @@ void pz__profile_clear_behaviour(pz__profiles *ps, pz__profile *p) {
   p->evt = NULL;
   p->ev_n = p->ev_cap = p->ev_head = 0;
   p->landmark = 0;
+  pz__profile_touch(ps, p);
 }
 
 /* ---- attributes ------------------------------------------------------- */

@@ -113,6 +113,9 @@ typedef struct pz__profile {
   uint8_t n_consent;
   uint8_t idlen;
   pz__choices *ch; /* NULL: no choices ever made */
+  uint64_t hver;    /* history version: a new engine-wide unique number
+                       whenever the history changes (serving caches key on
+                       it) */
   char id[];
 } pz__profile;
 
@@ -146,7 +149,14 @@ typedef struct pz__profiles {
   const pz__alloc *a;
   const pz__profile_cfg *cfg;
   pz__shard shards[PZ__SHARDS];
+  _Atomic uint64_t hver_next; /* last history version handed out */
 } pz__profiles;
+
+/* Shard write lock held: the profile's history changed. */
+static inline void pz__profile_touch(pz__profiles *ps, pz__profile *p) {
+  p->hver = atomic_fetch_add_explicit(&ps->hver_next, 1,
+                                      memory_order_relaxed) + 1;
+}
 
 /* ---- config (sections events, decay, profile, consent) ---------------- */
 void pz__profile_cfg_default(pz__profile_cfg *cfg);

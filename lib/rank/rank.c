@@ -19,6 +19,7 @@ void pz__rank_cfg_default(pz__rank_cfg *cfg) {
   cfg->diversity_pool = 100;
   cfg->segment_min_members = 20;
   cfg->max_k = 1000;
+  cfg->user_cache = PZ__USER_CACHE_DEFAULT;
 }
 
 int pz__rank_cfg_read(pz__rank_cfg *cfg, const pz__ydoc *d) {
@@ -27,7 +28,8 @@ int pz__rank_cfg_read(pz__rank_cfg *cfg, const pz__ydoc *d) {
   static const char *const keys[] = {"content_weight", "popularity_weight",
                                      "segment_weight", "cf_weight",
                                      "segment_min_members", "max_k",
-                                     "diversity", "diversity_pool", NULL};
+                                     "diversity", "diversity_pool",
+                                     "user_cache", NULL};
   int rc = pz__y_map(d, n, "ranking", keys);
   const pz__ynode *v;
   if (!rc && (v = pz__y_get(n, "content_weight")))
@@ -54,6 +56,9 @@ int pz__rank_cfg_read(pz__rank_cfg *cfg, const pz__ydoc *d) {
   if (!rc && (v = pz__y_get(n, "max_k")) &&
       !(rc = pz__y_uint(d, v, "ranking.max_k", 1, 1000000, &k)))
     cfg->max_k = (uint32_t)k;
+  if (!rc && (v = pz__y_get(n, "user_cache")))
+    rc = pz__y_uint(d, v, "ranking.user_cache", 0, PZ__USER_CACHE_MAX,
+                    &cfg->user_cache);
   return rc;
 }
 
@@ -62,19 +67,26 @@ static int cmp_u32(const void *x, const void *y) {
   return (a > b) - (a < b);
 }
 
-/* What the pipeline copies out of the profile under the shard lock. */
+/* What the pipeline reads of the person: copied out of the profile under
+ * the shard lock, or taken from the serving cache. */
 typedef struct user_view {
   bool personalized; /* the scratch holds a vector (interests, context) */
   bool gate_closed;  /* no consent, or opted out */
   bool opted_out;
   double norm;
-  uint32_t *seen; /* sorted, unique item indices */
-  uint32_t n_seen;
-  size_t seen_bytes;
   const pz__segpop_table *seg; /* most specific segment with a table */
-  pz__cfhist hist;                /* for CF: the history summed per item */
-  uint32_t hist_cap;
+  pz__uentry *ent; /* seen-set, CF history, ALS vector; NULL: no history */
+  bool fresh;      /* ent was built by this request */
+  uint64_t *cand;  /* candidates: live items less the seen ones (bits) */
+  size_t cand_words;
+  uint32_t n_cand;
 } user_view;
+
+static const pz__cfhist no_hist = {NULL, NULL, 0};
+
+static const pz__cfhist *user_hist(const user_view *uv) {
+  return uv->ent ? &uv->ent->hist : &no_hist;
+}
 
 /* The smallest segment with a popularity table that the user is in
  * (shard lock held, user personalized). */
@@ -125,11 +137,61 @@ static int load_vector(const pz__rank_env *env, const pz__rank_req *req,
   return rc;
 }
 
+/* Shard lock held: a new entry for the profile's current history (the
+ * ALS vector is added after the lock is let go). */
+static int entry_build(const pz__rank_env *env, const pz__profile *p,
+                       const pz__cfmodel *m, pz__uentry **out) {
+  const pz__alloc *a = env->a;
+  pz__uentry *e = pz__calloc(a, 1, sizeof *e);
+  if (!e) return PZ_ENOMEM;
+  atomic_init(&e->refs, 1);
+  e->hver = p->hver;
+  e->seen_cap = p->ev_n;
+  e->seen = pz__malloc(a, (size_t)p->ev_n * sizeof *e->seen);
+  int rc = e->seen ? PZ_OK : PZ_ENOMEM;
+  for (uint32_t i = 0; !rc && i < p->ev_n; i++)
+    e->seen[i] = pz__profile_event(p, i, NULL)->item;
+  if (!rc && m) {
+    e->gen = m->gen;
+    rc = pz__cfhist_read(a, env->profiles, p, m->n_items, &e->hist,
+                         &e->hist_cap);
+  }
+  if (rc) {
+    pz__uentry_release(a, e);
+    return rc;
+  }
+  qsort(e->seen, p->ev_n, sizeof *e->seen, cmp_u32);
+  uint32_t w = 0;
+  for (uint32_t i = 0; i < p->ev_n; i++)
+    if (!w || e->seen[w - 1] != e->seen[i]) e->seen[w++] = e->seen[i];
+  e->n_seen = w;
+  *out = e;
+  return PZ_OK;
+}
+
+/* Shard lock let go: the ALS vector of a new entry, then the entry into
+ * the cache (a cache that cannot take it changes nothing). */
+static int entry_finish(const pz__rank_env *env, const pz__rank_req *req,
+                        pz__uentry *e) {
+  const pz__cfmodel *m = env->cf->model;
+  if (m && m->fs && e->hist.n && env->cfg->cf_weight != 0) {
+    e->x = pz__malloc(env->a, (size_t)m->fs * sizeof *e->x);
+    if (!e->x) return PZ_ENOMEM;
+    e->fs = m->fs;
+    int rc = pz__cf_fold(env->a, m, &e->hist, e->x);
+    if (rc) return rc;
+  }
+  e->bytes = pz__uentry_bytes(e->seen_cap, e->hist_cap, e->fs);
+  pz__ucache_put(env->uc, req->user, e, true);
+  return PZ_OK;
+}
+
 static int read_user(const pz__rank_env *env, const pz__rank_req *req,
                      pz__scratch *s, user_view *uv, pz__plan *pl) {
   memset(uv, 0, sizeof *uv);
   pz__profiles *ps = env->profiles;
   const pz__brules *br = env->ov->rules;
+  const pz__cfmodel *m = env->cf->model;
   pz__shard_rdlock(ps, req->user->shard);
   pz__profile *p = pz__profiles_find(ps, req->user);
   /* the privacy gate: without consent, or opted out, nothing is read
@@ -151,15 +213,16 @@ static int read_user(const pz__rank_env *env, const pz__rank_req *req,
   if (!rc) rc = load_vector(env, req, p, s, uv);
   if (!rc && p) {
     if (segs) pick_segment(env, &x, uv);
-    const pz__cfmodel *m = env->cf->model;
-    if (m)
-      rc = pz__cfhist_read(env->a, ps, p, m->n_items, &uv->hist, &uv->hist_cap);
-    if (!rc && !req->include_seen && p->ev_n) {
-      uv->seen_bytes = (size_t)p->ev_n * sizeof *uv->seen;
-      uv->seen = pz__malloc(env->a, uv->seen_bytes);
-      if (!uv->seen) rc = PZ_ENOMEM;
-      for (uint32_t i = 0; !rc && i < p->ev_n; i++)
-        uv->seen[i] = pz__profile_event(p, i, NULL)->item;
+    if (p->ev_n) {
+      uv->ent = pz__ucache_get(env->uc, req->user, p->hver);
+      if (uv->ent && uv->ent->gen != (m ? m->gen : 0)) {
+        pz__uentry_release(env->a, uv->ent); /* built for another model */
+        uv->ent = NULL;
+      }
+      if (!uv->ent) {
+        rc = entry_build(env, p, m, &uv->ent);
+        uv->fresh = rc == PZ_OK;
+      }
     }
     if (!rc) rc = pz__plan_choices(pl, p->ch, env->catalog, req->now);
   }
@@ -168,15 +231,32 @@ static int read_user(const pz__rank_env *env, const pz__rank_req *req,
                         env->catalog);
   if (segs) pz__segctx_free(&x, env->a);
   pz__shard_unlock(ps, req->user->shard);
-  if (rc) return rc;
-  if (uv->seen) {
-    uint32_t n = (uint32_t)(uv->seen_bytes / sizeof *uv->seen), w = 0;
-    qsort(uv->seen, n, sizeof *uv->seen, cmp_u32);
-    for (uint32_t i = 0; i < n; i++)
-      if (!w || uv->seen[w - 1] != uv->seen[i]) uv->seen[w++] = uv->seen[i];
-    uv->n_seen = w;
-  }
+  if (!rc && uv->fresh) rc = entry_finish(env, req, uv->ent);
+  return rc;
+}
+
+/* Catalogue read lock held: the candidate bits, the live items less the
+ * person's seen ones (unless the request keeps them). */
+static int candidates(const pz__rank_env *env, const pz__rank_req *req,
+                      user_view *uv) {
+  const pz__catalog *c = env->catalog;
+  uv->cand_words = pz__live_words(c->n);
+  uv->cand = pz__malloc(env->a, (uv->cand_words ? uv->cand_words : 1) *
+                                    sizeof *uv->cand);
+  if (!uv->cand) return PZ_ENOMEM;
+  if (uv->cand_words)
+    memcpy(uv->cand, c->live_bits, uv->cand_words * sizeof *uv->cand);
+  if (c->n & 63) uv->cand[uv->cand_words - 1] &= ((uint64_t)1 << (c->n & 63)) - 1;
+  if (uv->ent && !req->include_seen)
+    for (uint32_t j = 0; j < uv->ent->n_seen; j++) {
+      uint32_t i = uv->ent->seen[j];
+      if (i < c->n) uv->cand[i >> 6] &= ~((uint64_t)1 << (i & 63));
+    }
   return PZ_OK;
+}
+
+static inline bool bit_at(const uint64_t *b, uint32_t i) {
+  return (b[i >> 6] >> (i & 63)) & 1;
 }
 
 /* The feature of the item that agrees most with the user's interests. */
@@ -198,76 +278,64 @@ static const pz__fname *best_feature(const pz__catalog *c,
   return best;
 }
 
-/* Everything an item's score depends on besides the item: fixed for one
- * request, copied into a local so the scan keeps it in registers. */
-typedef struct scorer {
-  const pz__catalog *c;
-  const pz__scratch *s;
-  const pz__segpop_table *seg; /* or NULL */
-  double content_weight, popularity_weight, segment_weight;
-  double unorm;     /* user vector norm; 0 when not personalized */
-  double decay;     /* stored popularity -> popularity now */
-  double inv_pop;   /* 1 / log1p(largest popularity now), or 0 */
-  double seg_decay; /* the same two for the segment's table */
-  double inv_seg;
-  const float *cf; /* the CF score in [0, 1] of items below cf_n, or NULL */
-  uint32_t cf_n;
-  double cf_weight;
-} scorer;
-
-/* The weighted signals of item i: scan ranks by them (with a cursor into
- * the segment table, items in increasing order), build explains them
- * (seg_pos NULL). */
-PZ__HOT_INLINE void signals(const scorer *k, uint32_t i, uint32_t *seg_pos,
-                            double *by) {
-  const pz__item *it = k->c->items[i];
-  double content = 0;
-  if (k->unorm > 0 && it->nf && it->norm > 0)
-    content = pz__scratch_dot(k->s, it->f, it->nf) / (k->unorm * it->norm);
-  double pop = log1p(pz__catalog_pop_raw(k->c, i) * k->decay) * k->inv_pop;
-  double seg = 0;
-  if (k->seg)
-    seg = log1p(pz__segpop_at(k->seg, i, seg_pos) * k->seg_decay) * k->inv_seg;
-  by[PZ_SIGNAL_CONTENT - 1] = k->content_weight * content;
-  by[PZ_SIGNAL_POPULARITY - 1] = k->popularity_weight * pop;
-  by[PZ_SIGNAL_SEGMENT - 1] = k->segment_weight * seg;
-  by[PZ_SIGNAL_CF - 1] = k->cf && i < k->cf_n ? k->cf_weight * k->cf[i] : 0;
-}
-
 /* The user's CF scores for one request: each model's raw scores min-max
  * normalized over the candidate items, mixed by the model's ALS share. */
 typedef struct cf_view {
   pz__cfuser u;
-  float *s, *als; /* n_items each */
+  bool on;       /* CF has something to say */
+  float *knn;    /* raw kNN scores of the touched items (tbits) */
+  uint64_t *tbits;
+  uint32_t *touched;
+  uint32_t n_touched;
+  float *als; /* raw ALS scores, n_items */
   uint32_t n;
   double share, a_min, a_inv, k_min, k_inv;
 } cf_view;
 
-static bool candidate(const pz__catalog *c, const user_view *uv, uint32_t i,
-                      uint32_t *seen_at) {
-  if (!c->items[i]->alive) return false;
-  while (*seen_at < uv->n_seen && uv->seen[*seen_at] < i) (*seen_at)++;
-  return !(*seen_at < uv->n_seen && uv->seen[*seen_at] == i);
+/* An item's CF score in [0, 1] (i below v->n). */
+PZ__HOT_INLINE float cf_at(const cf_view *v, uint32_t i) {
+  double x = 0;
+  if (v->knn) {
+    float kv = bit_at(v->tbits, i) ? v->knn[i] : 0;
+    x += (1 - v->share) * (kv - v->k_min) * v->k_inv;
+  }
+  if (v->als) x += v->share * (v->als[i] - v->a_min) * v->a_inv;
+  return (float)x;
 }
 
 /* min and 1 / (max - min) over the candidates (0 when flat) of the kNN
- * and ALS scores (either may be NULL), in one walk of the catalogue: the
- * walk, not the arithmetic, is what costs on a large catalogue. */
-static void spans(const pz__catalog *c, const user_view *uv, cf_view *v,
-                  const float *knn, const float *als) {
+ * and ALS scores: kNN from the touched items alone (the others score 0,
+ * which counts when any candidate is untouched). */
+static void spans(const user_view *uv, cf_view *v) {
   double kmn = INFINITY, kmx = -INFINITY, amn = INFINITY, amx = -INFINITY;
-  uint32_t seen_at = 0;
-  for (uint32_t i = 0; i < v->n; i++) {
-    if (!candidate(c, uv, i, &seen_at)) continue;
-    if (knn) {
-      kmn = PZ__MIN(kmn, knn[i]);
-      kmx = PZ__MAX(kmx, knn[i]);
+  const uint64_t *cand = uv->cand;
+  if (v->knn) {
+    uint32_t hit = 0, all = 0;
+    for (uint32_t t = 0; t < v->n_touched; t++) {
+      uint32_t i = v->touched[t];
+      if (!bit_at(cand, i)) continue;
+      hit++;
+      kmn = PZ__MIN(kmn, v->knn[i]);
+      kmx = PZ__MAX(kmx, v->knn[i]);
     }
-    if (als) {
-      amn = PZ__MIN(amn, als[i]);
-      amx = PZ__MAX(amx, als[i]);
+    for (size_t w = 0; w < uv->cand_words && (uint64_t)w * 64 < v->n; w++) {
+      uint64_t b = cand[w];
+      if ((uint64_t)(w + 1) * 64 > v->n) b &= ((uint64_t)1 << (v->n & 63)) - 1;
+      all += (uint32_t)__builtin_popcountll(b);
+    }
+    if (hit < all) {
+      kmn = PZ__MIN(kmn, 0);
+      kmx = PZ__MAX(kmx, 0);
     }
   }
+  if (v->als)
+    for (size_t w = 0; w < uv->cand_words && (uint64_t)w * 64 < v->n; w++)
+      for (uint64_t b = cand[w]; b; b &= b - 1) {
+        uint32_t i = (uint32_t)(w * 64) + (uint32_t)__builtin_ctzll(b);
+        if (i >= v->n) break;
+        amn = PZ__MIN(amn, v->als[i]);
+        amx = PZ__MAX(amx, v->als[i]);
+      }
   v->k_min = kmx > kmn ? kmn : 0;
   v->k_inv = kmx > kmn ? 1.0 / (kmx - kmn) : 0;
   v->a_min = amx > amn ? amn : 0;
@@ -276,38 +344,44 @@ static void spans(const pz__catalog *c, const user_view *uv, cf_view *v,
 
 static void cf_free(const pz__alloc *a, cf_view *v) {
   pz__cfuser_free(a, &v->u);
-  pz__free(a, v->s, (size_t)v->n * sizeof *v->s);
+  size_t words = pz__live_words(v->n);
+  pz__free(a, v->knn, (size_t)v->n * sizeof *v->knn);
+  pz__free(a, v->tbits, (words ? words : 1) * sizeof *v->tbits);
+  pz__free(a, v->touched, (size_t)v->n * sizeof *v->touched);
   pz__free(a, v->als, (size_t)v->n * sizeof *v->als);
   memset(v, 0, sizeof *v);
 }
 
-/* CF state read-locked. Leaves v->s NULL when CF has nothing to say. */
+/* CF state read-locked. Leaves v->on false when CF has nothing to say. */
 static int cf_prepare(const pz__rank_env *env, const user_view *uv,
                       cf_view *v) {
   memset(v, 0, sizeof *v);
   const pz__cfmodel *m = env->cf->model;
-  if (!m || !uv->hist.n || env->cfg->cf_weight == 0) return PZ_OK;
+  const pz__cfhist *h = user_hist(uv);
+  if (!m || !h->n || env->cfg->cf_weight == 0) return PZ_OK;
   bool als = m->algorithm != PZ_CF_KNN, knn = m->algorithm != PZ_CF_ALS;
+  const pz__alloc *a = env->a;
   v->n = m->n_items;
   v->share = !knn ? 1 : !als ? 0 : m->als_share;
-  v->s = pz__malloc(env->a, (size_t)v->n * sizeof *v->s);
-  if (als) v->als = pz__malloc(env->a, (size_t)v->n * sizeof *v->als);
-  int rc = !v->s || (als && !v->als) ? PZ_ENOMEM : PZ_OK;
-  if (!rc) rc = pz__cfuser_init(env->a, &v->u, m, &uv->hist);
+  size_t words = pz__live_words(v->n);
+  int rc = PZ_OK;
+  if (knn) {
+    v->knn = pz__malloc(a, (size_t)v->n * sizeof *v->knn);
+    v->tbits = pz__calloc(a, words ? words : 1, sizeof *v->tbits);
+    v->touched = pz__malloc(a, (size_t)v->n * sizeof *v->touched);
+    if (!v->knn || !v->tbits || !v->touched) rc = PZ_ENOMEM;
+  }
+  if (!rc && als && !(v->als = pz__malloc(a, (size_t)v->n * sizeof *v->als)))
+    rc = PZ_ENOMEM;
   if (rc) {
-    cf_free(env->a, v);
+    cf_free(a, v);
     return rc;
   }
-  /* v->s holds the raw kNN scores until it is overwritten with the mix */
-  pz__cfuser_scores(&v->u, knn ? v->s : NULL, v->als);
-  const pz__catalog *c = env->catalog;
-  spans(c, uv, v, knn ? v->s : NULL, v->als);
-  for (uint32_t i = 0; i < v->n; i++) {
-    double x = 0;
-    if (knn) x += (1 - v->share) * (v->s[i] - v->k_min) * v->k_inv;
-    if (als) x += v->share * (v->als[i] - v->a_min) * v->a_inv;
-    v->s[i] = (float)x;
-  }
+  pz__cfuser_init(&v->u, m, h, uv->ent->x);
+  if (knn) v->n_touched = pz__cfuser_knn(&v->u, v->knn, v->tbits, v->touched);
+  if (als) pz__cfuser_als(&v->u, v->als);
+  spans(uv, v);
+  v->on = true;
   return PZ_OK;
 }
 
@@ -319,7 +393,7 @@ static int cf_prepare(const pz__rank_env *env, const user_view *uv,
 static void cf_because(const pz__catalog *c, const user_view *uv,
                        const cf_view *v, uint32_t i, double *buf,
                        pz__rec *rec) {
-  const pz__cfhist *h = &uv->hist;
+  const pz__cfhist *h = user_hist(uv);
   double *kc = buf, *ac = buf + h->n;
   for (uint32_t j = 0; j < 2 * h->n; j++) buf[j] = 0;
   pz__cfuser_explain(&v->u, i, kc, ac);
@@ -341,21 +415,67 @@ static void cf_because(const pz__catalog *c, const user_view *uv,
   }
 }
 
+/* Everything an item's score depends on besides the item: fixed for one
+ * request, copied into a local so the scan keeps it in registers. */
+typedef struct scorer {
+  const pz__catalog *c;
+  const pz__scratch *s;
+  const pz__segpop_table *seg; /* or NULL */
+  double content_weight, popularity_weight, segment_weight;
+  double unorm;     /* user vector norm; 0 when not personalized */
+  double decay;     /* stored popularity -> popularity now */
+  double inv_pop;   /* 1 / log1p(largest popularity now), or 0 */
+  double seg_decay; /* the same two for the segment's table */
+  double inv_seg;
+  const cf_view *cf; /* CF scores, or NULL */
+  double cf_weight;
+} scorer;
+
+/* The weighted signals of item i: scan ranks by them (with a cursor into
+ * the segment table, items in increasing order), build explains them
+ * (seg_pos NULL). A signal of weight 0 is not computed (it adds 0). */
+PZ__HOT_INLINE void signals(const scorer *k, uint32_t i, uint32_t *seg_pos,
+                            double *by) {
+  double content = 0;
+  if (k->unorm > 0 && k->content_weight != 0) {
+    const pz__item *it = k->c->items[i];
+    if (it->nf && it->norm > 0)
+      content = pz__scratch_dot(k->s, it->f, it->nf) / (k->unorm * it->norm);
+  }
+  double pop = 0;
+  if (k->popularity_weight != 0)
+    pop = log1p(pz__catalog_pop_raw(k->c, i) * k->decay) * k->inv_pop;
+  double seg = 0;
+  if (k->seg)
+    seg = log1p(pz__segpop_at(k->seg, i, seg_pos) * k->seg_decay) * k->inv_seg;
+  by[PZ_SIGNAL_CONTENT - 1] = k->content_weight * content;
+  by[PZ_SIGNAL_POPULARITY - 1] = k->popularity_weight * pop;
+  by[PZ_SIGNAL_SEGMENT - 1] = k->segment_weight * seg;
+  by[PZ_SIGNAL_CF - 1] =
+      k->cf && i < k->cf->n ? k->cf_weight * cf_at(k->cf, i) : 0;
+}
+
 static scorer make_scorer(const pz__rank_env *env, const pz__rank_req *req,
-                          const pz__scratch *s, const user_view *uv) {
+                          const pz__scratch *s, const user_view *uv,
+                          const cf_view *cv) {
   const pz__catalog *c = env->catalog;
-  double max_pop = 0;
-  for (uint32_t i = 0; i < c->n; i++)
-    if (c->items[i]->alive) max_pop = PZ__MAX(max_pop, pz__catalog_pop_raw(c, i));
-  /* normalizing by the maximum cancels the common decay factor, but the
-   * log needs the decayed value to compare spreads at the same time */
-  double decay = pz__decay_factor(req->now, c->pop_landmark, c->half_life_ms);
-  double log_max = log1p(max_pop * decay);
+  double max_pop = 0, decay = 0, log_max = 0;
+  if (env->cfg->popularity_weight != 0) {
+    for (uint32_t w = 0; w < pz__live_words(c->n); w++)
+      for (uint64_t b = c->live_bits[w]; b; b &= b - 1) {
+        uint32_t i = w * 64 + (uint32_t)__builtin_ctzll(b);
+        max_pop = PZ__MAX(max_pop, pz__catalog_pop_raw(c, i));
+      }
+    /* normalizing by the maximum cancels the common decay factor, but the
+     * log needs the decayed value to compare spreads at the same time */
+    decay = pz__decay_factor(req->now, c->pop_landmark, c->half_life_ms);
+    log_max = log1p(max_pop * decay);
+  }
   scorer k = {c, s, uv->seg, env->cfg->content_weight,
               env->cfg->popularity_weight, env->cfg->segment_weight,
               uv->personalized ? uv->norm : 0, decay,
-              log_max > 0 ? 1.0 / log_max : 0, 0, 0, NULL, 0,
-              env->cfg->cf_weight};
+              log_max > 0 ? 1.0 / log_max : 0, 0, 0,
+              cv->on ? cv : NULL, env->cfg->cf_weight};
   if (uv->seg) {
     const pz__segpop *sp = env->seg->segpop;
     k.seg_decay = pz__decay_factor(req->now, sp->landmark, c->half_life_ms);
@@ -372,44 +492,48 @@ static void scan(const scorer *kp, const user_view *uv, const pz__plan *pl,
                  pz__topk *top, pz__topk *promo) {
   const scorer k = *kp;
   const pz__catalog *c = k.c;
-  uint32_t seen_at = 0, seg_pos = 0, ia_at = 0, only_at = 0;
+  uint32_t seg_pos = 0, ia_at = 0, only_at = 0;
   bool any = pl->any, free_pass = pl->req_mask == 0;
+  bool items = any || (k.unorm > 0 && k.content_weight != 0);
   pz__pitem neutral = {true, 1, 1, 0, -1, -1, -1, -1};
-  for (uint32_t i = 0; i < c->n; i++) {
-    /* the item records and their features are scattered: fetch them
-     * ahead, so that the branches on them (the plan's above all) do not
-     * wait for memory one item at a time */
-    if (i + 16 < c->n) __builtin_prefetch(c->items[i + 16]);
-    if (i + 8 < c->n) __builtin_prefetch(c->items[i + 8]->f);
-    if (!candidate(c, uv, i, &seen_at)) continue;
-    pz__pitem pi = neutral;
-    if (any) {
-      /* most items meet no action: cursors over the sorted item lists
-       * and the feature filter find them without pz__plan_item */
-      if (pl->restricted) {
-        while (only_at < pl->n_only && pl->only[only_at] < i) only_at++;
-        if (only_at == pl->n_only || pl->only[only_at] != i) continue;
+  for (size_t w = 0; w < uv->cand_words; w++)
+    for (uint64_t b = uv->cand[w]; b; b &= b - 1) {
+      uint32_t i = (uint32_t)(w * 64) + (uint32_t)__builtin_ctzll(b);
+      /* the item records and their features are scattered: fetch them
+       * ahead, so that the branches on them (the plan's above all) do
+       * not wait for memory one item at a time */
+      if (items) {
+        if (i + 16 < c->n) __builtin_prefetch(c->items[i + 16]);
+        if (i + 8 < c->n) __builtin_prefetch(c->items[i + 8]->f);
       }
-      while (ia_at < pl->n_ia && pl->ia[ia_at].key < i) ia_at++;
-      bool ia_hit = ia_at < pl->n_ia && pl->ia[ia_at].key == i;
-      if (ia_hit || pz__plan_touches(pl, c->items[i]))
-        pz__plan_item_at(pl, i, c->items[i], ia_at, &pi);
-      else if (!free_pass) /* no feature of it is required */
+      pz__pitem pi = neutral;
+      if (any) {
+        /* most items meet no action: cursors over the sorted item lists
+         * and the feature filter find them without pz__plan_item */
+        if (pl->restricted) {
+          while (only_at < pl->n_only && pl->only[only_at] < i) only_at++;
+          if (only_at == pl->n_only || pl->only[only_at] != i) continue;
+        }
+        while (ia_at < pl->n_ia && pl->ia[ia_at].key < i) ia_at++;
+        bool ia_hit = ia_at < pl->n_ia && pl->ia[ia_at].key == i;
+        if (ia_hit || pz__plan_touches(pl, c->items[i]))
+          pz__plan_item_at(pl, i, c->items[i], ia_at, &pi);
+        else if (!free_pass) /* no feature of it is required */
+          continue;
+        if (!pi.ok) continue;
+      }
+      double by[PZ__N_SIGNALS];
+      signals(&k, i, &seg_pos, by);
+      double sc = by[0] + by[1] + by[2] + by[3];
+      if (!any) {
+        pz__topk_push(top, (float)sc, i);
         continue;
-      if (!pi.ok) continue;
+      }
+      float f = (float)pz__plan_apply(sc, (double)pi.ufac * pi.rfac);
+      pz__topk_push(top, f, i);
+      for (uint32_t m = pi.promo; m; m &= m - 1)
+        pz__topk_push(&promo[__builtin_ctz(m)], f, i);
     }
-    double by[PZ__N_SIGNALS];
-    signals(&k, i, &seg_pos, by);
-    double sc = by[0] + by[1] + by[2] + by[3];
-    if (!any) {
-      pz__topk_push(top, (float)sc, i);
-      continue;
-    }
-    float f = (float)pz__plan_apply(sc, (double)pi.ufac * pi.rfac);
-    pz__topk_push(top, f, i);
-    for (uint32_t m = pi.promo; m; m &= m - 1)
-      pz__topk_push(&promo[__builtin_ctz(m)], f, i);
-  }
   pz__topk_sort(top);
   for (uint32_t j = 0; j < pl->n_promo; j++) pz__topk_sort(&promo[j]);
 }
@@ -534,18 +658,20 @@ static void adjustments(const pz__rank_req *req, const user_view *uv,
 
 /* Catalogue read lock held: item ids and feature names are read here. */
 static int build(const pz__rank_env *env, const pz__rank_req *req,
-                 const scorer *k, const user_view *uv, const cf_view *cv,
+                 const scorer *k, const user_view *uv, cf_view *cv,
                  const pz__plan *pl, const pz__placed *pc, uint32_t n,
                  pz_recs **out) {
   const pz__catalog *c = env->catalog;
   uint32_t cells = n ? n : 1;
-  size_t ex_n = cv->s && req->explain ? 2 * (size_t)uv->hist.n : 1;
+  bool because = cv->on && req->explain;
+  size_t ex_n = because ? 2 * (size_t)user_hist(uv)->n : 1;
   pz__rec *src = pz__calloc(env->a, cells, sizeof *src);
   size_t *off = pz__calloc(env->a, cells, sizeof *off);
   double *ex = pz__malloc(env->a, ex_n * sizeof *ex);
   pz__buf text;
   pz__buf_init(&text, env->a);
   int rc = src && off && ex ? PZ_OK : PZ_ENOMEM;
+  if (!rc && because && cv->als) rc = pz__cfuser_factor(env->a, &cv->u);
   for (uint32_t r = 0; !rc && r < n; r++) {
     uint32_t i = pc[r].item;
     const pz__item *it = c->items[i];
@@ -559,7 +685,7 @@ static int build(const pz__rank_env *env, const pz__rank_req *req,
     rec->factor[PZ_FACTOR_PERSON - 1] = pi.ufac;
     rec->factor[PZ_FACTOR_RULES - 1] = pi.rfac;
     rec->score = pz__plan_apply(sum, (double)pi.ufac * pi.rfac);
-    if (req->explain && cv->s && i < cv->n && by[PZ_SIGNAL_CF - 1] > 0)
+    if (because && i < cv->n && by[PZ_SIGNAL_CF - 1] > 0)
       cf_because(c, uv, cv, i, ex, rec);
     off[r] = text.len;
     pz__buf *t = req->explain ? &text : NULL;
@@ -659,6 +785,7 @@ int pz__rank_recommend(const pz__rank_env *env, const pz__rank_req *req,
   pz__cfstate_rdlock(env->cf);
   pz__catalog_rdlock(env->catalog);
   rc = read_user(env, req, s, &uv, &pl);
+  if (!rc) rc = candidates(env, req, &uv);
   if (!rc)
     rc = pz__plan_request(&pl, env->catalog, req->exclude, req->n_exclude,
                           req->restrict_to, req->n_restrict);
@@ -668,9 +795,7 @@ int pz__rank_recommend(const pz__rank_env *env, const pz__rank_req *req,
   if (!rc) len = arrangement(&pl, len, env->cfg->max_k);
   if (!rc) rc = heaps_init(env, req, &pl, len, &h);
   if (!rc) {
-    scorer sc = make_scorer(env, req, s, &uv);
-    sc.cf = cv.s;
-    sc.cf_n = cv.n;
+    scorer sc = make_scorer(env, req, s, &uv, &cv);
     scan(&sc, &uv, &pl, &h.top, h.promo);
     pz__placed *pc;
     uint32_t n;
@@ -690,8 +815,8 @@ int pz__rank_recommend(const pz__rank_env *env, const pz__rank_req *req,
   pz__ovstate_unlock(env->ov);
   pz__segstate_unlock(env->seg);
   pz__plan_free(&pl);
-  pz__cfhist_free(env->a, &uv.hist, uv.hist_cap);
-  pz__free(env->a, uv.seen, uv.seen_bytes);
+  pz__uentry_release(env->a, uv.ent);
+  pz__free(env->a, uv.cand, (uv.cand_words ? uv.cand_words : 1) * sizeof *uv.cand);
   pz__scratch_give(env->pool, s);
   return rc;
 }

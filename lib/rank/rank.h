@@ -18,10 +18,57 @@ typedef struct pz__rank_cfg {
   uint32_t diversity_pool; /* how many of the best MMR re-orders */
   uint32_t segment_min_members;
   uint32_t max_k;
+  uint64_t user_cache; /* bytes of the per-person serving cache; 0: off */
 } pz__rank_cfg;
+
+#define PZ__USER_CACHE_DEFAULT ((uint64_t)64 << 20)
+#define PZ__USER_CACHE_MAX ((uint64_t)1 << 40)
 
 void pz__rank_cfg_default(pz__rank_cfg *cfg);
 int pz__rank_cfg_read(pz__rank_cfg *cfg, const pz__ydoc *d);
+
+/* ---- the per-person serving cache (ucache.c) ---------------------------- */
+
+/* What one history version of one person determines for a request:
+ * immutable once built; reference-counted. */
+typedef struct pz__uentry {
+  _Atomic uint32_t refs;
+  uint64_t uhash; /* the user id's hash (the table's key) */
+  uint64_t hver;  /* the profile's history version it was built from */
+  uint64_t gen;   /* the CF model generation of hist and x (0: none) */
+  struct pz__uentry *hnext, *prev, *next; /* chain, LRU list */
+  size_t bytes;                           /* what it holds, for the budget */
+  uint32_t *seen; /* the history's items, sorted, unique */
+  uint32_t n_seen, seen_cap;
+  pz__cfhist hist; /* history summed per model item (model set) */
+  uint32_t hist_cap;
+  float *x; /* the folded-in ALS vector (fs floats), or NULL */
+  uint32_t fs;
+} pz__uentry;
+
+typedef struct pz__ucache {
+  const pz__alloc *a;
+  size_t budget; /* bytes per stripe */
+  struct pz__ushard *sh; /* PZ__SHARDS stripes; NULL when off */
+} pz__ucache;
+
+size_t pz__uentry_bytes(uint32_t n_seen, uint32_t hist_cap, uint32_t fs);
+/* Drop one reference (NULL is ignored); the last one frees, wiping. */
+void pz__uentry_release(const pz__alloc *a, pz__uentry *e);
+/* bytes 0: a cache that holds nothing. */
+int pz__ucache_init(pz__ucache *c, const pz__alloc *a, uint64_t bytes);
+void pz__ucache_free(pz__ucache *c);
+/* The entry of u built from history version hver, with a reference for
+ * the caller, or NULL. */
+pz__uentry *pz__ucache_get(pz__ucache *c, const pz__uref *u, uint64_t hver);
+/* Keep e (the cache takes its own reference) unless an entry of a newer
+ * history or model is there, it is larger than a stripe's budget, or
+ * (evict false) room would have to be made. True if kept. */
+bool pz__ucache_put(pz__ucache *c, const pz__uref *u, pz__uentry *e,
+                    bool evict);
+/* Forget u's entry (erasure, merge). */
+void pz__ucache_drop(pz__ucache *c, const pz__uref *u);
+void pz__ucache_stats(pz__ucache *c, uint64_t *entries, uint64_t *bytes);
 
 typedef struct pz__rank_env { /* what the pipeline reads */
   const pz__alloc *a;
@@ -33,6 +80,7 @@ typedef struct pz__rank_env { /* what the pipeline reads */
   pz__cfstate *cf;
   pz__ovstate *ov;
   const pz__ovr_cfg *ocfg;
+  pz__ucache *uc;
 } pz__rank_env;
 
 typedef struct pz__rank_req {
