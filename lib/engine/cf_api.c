@@ -74,6 +74,17 @@ static int cf_train_apply(pz_engine *e, const pz_cf_options *opts) {
   pz__builds_end(&e->cf.builds);
   pz__cfmodel_free(m);
   pz__cfmodel_free(old);
+  if (!rc && cfg.algorithm != PZ_CF_OFF) {
+    /* the people trained on get their serving state now, not on their
+     * first request; on the calling thread, since an engine used from
+     * one thread may have an allocator that is not thread-safe */
+    pz__rank_env env = {&e->alloc, &e->rcfg, &e->catalog, &e->profiles,
+                        &e->pool,  &e->seg,  &e->cf,      &e->ov,
+                        &e->ocfg,  &e->uc};
+    pz__cfstate_rdlock(&e->cf);
+    pz__rank_warm(&env, 1);
+    pz__cfstate_unlock(&e->cf);
+  }
   return rc;
 }
 

@@ -169,10 +169,9 @@ static int entry_build(const pz__rank_env *env, const pz__profile *p,
   return PZ_OK;
 }
 
-/* Shard lock let go: the ALS vector of a new entry, then the entry into
- * the cache (a cache that cannot take it changes nothing). */
-static int entry_finish(const pz__rank_env *env, const pz__rank_req *req,
-                        pz__uentry *e) {
+/* Shard lock let go (CF state read-locked): the ALS vector of a new
+ * entry. */
+static int entry_fold(const pz__rank_env *env, pz__uentry *e) {
   const pz__cfmodel *m = env->cf->model;
   if (m && m->fs && e->hist.n && env->cfg->cf_weight != 0) {
     e->x = pz__malloc(env->a, (size_t)m->fs * sizeof *e->x);
@@ -182,8 +181,21 @@ static int entry_finish(const pz__rank_env *env, const pz__rank_req *req,
     if (rc) return rc;
   }
   e->bytes = pz__uentry_bytes(e->seen_cap, e->hist_cap, e->fs);
-  pz__ucache_put(env->uc, req->user, e, true);
   return PZ_OK;
+}
+
+/* The entry into the cache, if the profile still has the history it was
+ * built from: under the shard lock, so that an erasure (which drops the
+ * entry under the write lock) cannot come between the check and the
+ * insertion. A cache that cannot take it changes nothing. */
+static bool entry_keep(const pz__rank_env *env, const pz__uref *u,
+                       pz__uentry *e, bool evict) {
+  if (!env->uc->sh) return false;
+  pz__shard_rdlock(env->profiles, u->shard);
+  const pz__profile *p = pz__profiles_find(env->profiles, u);
+  bool kept = p && p->hver == e->hver && pz__ucache_put(env->uc, u, e, evict);
+  pz__shard_unlock(env->profiles, u->shard);
+  return kept;
 }
 
 static int read_user(const pz__rank_env *env, const pz__rank_req *req,
@@ -231,8 +243,64 @@ static int read_user(const pz__rank_env *env, const pz__rank_req *req,
                         env->catalog);
   if (segs) pz__segctx_free(&x, env->a);
   pz__shard_unlock(ps, req->user->shard);
-  if (!rc && uv->fresh) rc = entry_finish(env, req, uv->ent);
+  if (!rc && uv->fresh && !(rc = entry_fold(env, uv->ent)))
+    entry_keep(env, req->user, uv->ent, true);
   return rc;
+}
+
+/* Warming the cache after a training: one task per shard. */
+typedef struct warm {
+  const pz__rank_env *env;
+  _Atomic uint32_t full; /* stripes that took no more */
+} warm;
+
+typedef struct warm_one {
+  char id[PZ_ID_MAX + 1];
+  pz__uref u;
+  pz__uentry *e;
+} warm_one;
+
+static void warm_shard(void *ud, uint32_t s, uint32_t worker) {
+  (void)worker;
+  warm *w = ud;
+  const pz__rank_env *env = w->env;
+  pz__profiles *ps = env->profiles;
+  const pz__cfmodel *m = env->cf->model;
+  pz__shard *sh = &ps->shards[s];
+  pz__shard_rdlock(ps, s);
+  uint32_t n = 0, cap = sh->n;
+  warm_one *list = cap ? pz__malloc(env->a, (size_t)cap * sizeof *list) : NULL;
+  for (uint32_t j = 0; list && j < sh->n; j++) {
+    const pz__profile *p = sh->p[j];
+    if (!p || !p->ev_n || !pz__profile_personalized(ps, p)) continue;
+    warm_one *o = &list[n];
+    memcpy(o->id, p->id, p->idlen);
+    o->id[p->idlen] = '\0';
+    pz__uref_make(&o->u, o->id, p->idlen);
+    pz__uentry *old = pz__ucache_get(env->uc, &o->u, p->hver);
+    bool have = old && old->gen == m->gen;
+    pz__uentry_release(env->a, old);
+    if (!have && entry_build(env, p, m, &o->e) == PZ_OK) n++;
+  }
+  pz__shard_unlock(ps, s);
+  bool room = true;
+  for (uint32_t j = 0; j < n; j++) {
+    pz__uentry *e = list[j].e;
+    /* a full stripe takes no more: the people asked for most recently
+     * stay */
+    if (room && entry_fold(env, e) == PZ_OK)
+      room = entry_keep(env, &list[j].u, e, false) || e->bytes == 0;
+    pz__uentry_release(env->a, e);
+  }
+  if (!room) atomic_fetch_add(&w->full, 1);
+  pz__free(env->a, list, (size_t)cap * sizeof *list);
+}
+
+void pz__rank_warm(const pz__rank_env *env, uint32_t threads) {
+  const pz__cfmodel *m = env->cf->model;
+  if (!env->uc->sh || !m || env->cfg->cf_weight == 0) return;
+  warm w = {env, 0};
+  pz__cf_parallel(threads, PZ__SHARDS, warm_shard, &w);
 }
 
 /* Catalogue read lock held: the candidate bits, the live items less the
@@ -431,28 +499,85 @@ typedef struct scorer {
   double cf_weight;
 } scorer;
 
-/* The weighted signals of item i: scan ranks by them (with a cursor into
- * the segment table, items in increasing order), build explains them
- * (seg_pos NULL). A signal of weight 0 is not computed (it adds 0). */
-PZ__HOT_INLINE void signals(const scorer *k, uint32_t i, uint32_t *seg_pos,
-                            double *by) {
+/* An upper bound of log1p(x) for finite x >= 0, within 5e-4 of it, at
+ * the cost of a few multiply-adds: log(1 + x) = e log 2 + log(m) with m
+ * in [1, 2), and log, being concave, lies below its tangent at the middle
+ * of m's sixteenth of [1, 2). 1e-15 covers the roundings. */
+static double log1p_up(double x) {
+  static const double tangent[16][2] = { /* log(a), 1 / a; a = 1 + (j + .5) / 16 */
+      {0.030771658666753687, 0.96969696969696972},
+      {0.089612158689687138, 0.91428571428571426},
+      {0.14518200984449789, 0.86486486486486491},
+      {0.19782574332991987, 0.82051282051282048},
+      {0.24783616390458127, 0.78048780487804881},
+      {0.2954642128938359, 0.7441860465116279},
+      {0.34092658697059319, 0.71111111111111114},
+      {0.38441169891033206, 0.68085106382978722},
+      {0.42608439531090009, 0.65306122448979587},
+      {0.46608972992459924, 0.62745098039215685},
+      {0.50455601075239531, 0.60377358490566035},
+      {0.54159728243274441, 0.58181818181818179},
+      {0.57731536503482361, 0.56140350877192979},
+      {0.61180154110599294, 0.5423728813559322},
+      {0.6451379613735847, 0.52459016393442626},
+      {0.67739882359180614, 0.50793650793650791}};
+  double y = 1.0 + x, m;
+  uint64_t b;
+  memcpy(&b, &y, sizeof b);
+  int e = (int)((b >> 52) & 0x7ff) - 1023;
+  uint32_t j = (uint32_t)(b >> 48) & 15;
+  b = (b & (((uint64_t)1 << 52) - 1)) | ((uint64_t)1023 << 52);
+  memcpy(&m, &b, sizeof m);
+  double a = 1 + (j + 0.5) / 16;
+  return e * 0.69314718055994531 + tangent[j][0] + (m - a) * tangent[j][1] +
+         1e-15;
+}
+
+/* The weighted signals of item i but popularity (by[POPULARITY - 1] is
+ * 0): with a cursor into the segment table (items in increasing order) or
+ * seg_pos NULL. A signal of weight 0 is not computed (it adds 0). */
+PZ__HOT_INLINE void signals_but_pop(const scorer *k, uint32_t i,
+                                    uint32_t *seg_pos, double *by) {
   double content = 0;
   if (k->unorm > 0 && k->content_weight != 0) {
     const pz__item *it = k->c->items[i];
     if (it->nf && it->norm > 0)
       content = pz__scratch_dot(k->s, it->f, it->nf) / (k->unorm * it->norm);
   }
-  double pop = 0;
-  if (k->popularity_weight != 0)
-    pop = log1p(pz__catalog_pop_raw(k->c, i) * k->decay) * k->inv_pop;
   double seg = 0;
   if (k->seg)
     seg = log1p(pz__segpop_at(k->seg, i, seg_pos) * k->seg_decay) * k->inv_seg;
   by[PZ_SIGNAL_CONTENT - 1] = k->content_weight * content;
-  by[PZ_SIGNAL_POPULARITY - 1] = k->popularity_weight * pop;
+  by[PZ_SIGNAL_POPULARITY - 1] = 0;
   by[PZ_SIGNAL_SEGMENT - 1] = k->segment_weight * seg;
   by[PZ_SIGNAL_CF - 1] =
       k->cf && i < k->cf->n ? k->cf_weight * cf_at(k->cf, i) : 0;
+}
+
+PZ__HOT_INLINE double pop_signal(const scorer *k, uint32_t i) {
+  return k->popularity_weight * (log1p(pz__catalog_pop_raw(k->c, i) * k->decay) *
+                                 k->inv_pop);
+}
+
+/* The weighted signals of item i: scan ranks by them, build explains
+ * them (seg_pos NULL). */
+PZ__HOT_INLINE void signals(const scorer *k, uint32_t i, uint32_t *seg_pos,
+                            double *by) {
+  signals_but_pop(k, i, seg_pos, by);
+  if (k->popularity_weight != 0) by[PZ_SIGNAL_POPULARITY - 1] = pop_signal(k, i);
+}
+
+/* Can item i, whose other signals are in by, not enter a full heap
+ * whatever its popularity? (Its score is at most the bound's, and an
+ * equal one would lose the tie to the items already in.) */
+PZ__HOT_INLINE bool pop_rejects(const scorer *k, uint32_t i, const double *by,
+                                const pz__topk *top) {
+  if (top->n < top->k) return false;
+  double up = k->popularity_weight *
+              (log1p_up(pz__catalog_pop_raw(k->c, i) * k->decay) * k->inv_pop);
+  double ub = by[0] + up + by[2] + by[3];
+  ub += fabs(ub) * 1e-12 + 1e-300;
+  return (float)ub < top->score[0];
 }
 
 static scorer make_scorer(const pz__rank_env *env, const pz__rank_req *req,
@@ -523,12 +648,17 @@ static void scan(const scorer *kp, const user_view *uv, const pz__plan *pl,
         if (!pi.ok) continue;
       }
       double by[PZ__N_SIGNALS];
-      signals(&k, i, &seg_pos, by);
-      double sc = by[0] + by[1] + by[2] + by[3];
-      if (!any) {
-        pz__topk_push(top, (float)sc, i);
+      if (!any) { /* popularity, a log, last, and only when it can count */
+        signals_but_pop(&k, i, &seg_pos, by);
+        if (k.popularity_weight != 0) {
+          if (pop_rejects(&k, i, by, top)) continue;
+          by[PZ_SIGNAL_POPULARITY - 1] = pop_signal(&k, i);
+        }
+        pz__topk_push(top, (float)(by[0] + by[1] + by[2] + by[3]), i);
         continue;
       }
+      signals(&k, i, &seg_pos, by);
+      double sc = by[0] + by[1] + by[2] + by[3];
       float f = (float)pz__plan_apply(sc, (double)pi.ufac * pi.rfac);
       pz__topk_push(top, f, i);
       for (uint32_t m = pi.promo; m; m &= m - 1)
