@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "support.h"
+#include "engine/engine.h"
 
 #define T0 (1700000000000LL)
 
@@ -231,6 +232,158 @@ static void test_rank_same_with_wide_hashing(void **state) {
   }
 }
 
+/* ---- the serving cache changes nothing ---------------------------------- */
+
+static uint32_t xs(uint32_t *s) {
+  *s ^= *s << 13;
+  *s ^= *s >> 17;
+  *s ^= *s << 5;
+  return *s;
+}
+
+/* The same list, item by item: ids, scores, reasons, flags and
+ * because-items. */
+static void same_lists(const pz_recs *a, const pz_recs *b, int step) {
+  if (pz_recs_count(a) != pz_recs_count(b))
+    fail_msg("step %d: %zu items cached, %zu uncached", step,
+             pz_recs_count(a), pz_recs_count(b));
+  for (size_t i = 0; i < pz_recs_count(a); i++) {
+    if (strcmp(pz_recs_item(a, i), pz_recs_item(b, i)) != 0 ||
+        pz_recs_score(a, i) != pz_recs_score(b, i))
+      fail_msg("step %d, rank %zu: %s %.17g cached, %s %.17g uncached", step,
+               i, pz_recs_item(a, i), pz_recs_score(a, i), pz_recs_item(b, i),
+               pz_recs_score(b, i));
+    assert_int_equal(pz_recs_reason_code(a, i), pz_recs_reason_code(b, i));
+    assert_string_equal(pz_recs_reason(a, i), pz_recs_reason(b, i));
+    assert_int_equal(pz_recs_flags(a, i), pz_recs_flags(b, i));
+    for (size_t j = 0; j < 3; j++) {
+      const char *x = pz_recs_because(a, i, j), *y = pz_recs_because(b, i, j);
+      assert_true((x == NULL) == (y == NULL));
+      if (x) assert_string_equal(x, y);
+    }
+  }
+}
+
+static uint64_t cache_entries(pz_engine *e) {
+  uint64_t n, bytes;
+  pz__ucache_stats(&e->uc, &n, &bytes);
+  return n;
+}
+
+/* Two engines fed the same writes, one with the per-person cache (and the
+ * warming after training), one without: every list agrees exactly,
+ * through tracks, trainings, merges, erasures, opt-outs, removed items and
+ * rule reloads, asked once and again (the second from the cache). */
+static void test_rank_cache_changes_nothing(void **state) {
+  (void)state;
+  static const char *const cfg[2] = {
+      "cf: {algorithm: both, factors: 8, iterations: 4, neighbours: 20}\n",
+      "cf: {algorithm: both, factors: 8, iterations: 4, neighbours: 20}\n"
+      "ranking: {user_cache: 0}\n"};
+  fixture *f[2];
+  for (int w = 0; w < 2; w++) {
+    f[w] = test_calloc(1, sizeof *f[w]);
+    f[w]->tc.now = T0;
+    assert_int_equal(test_open(&f[w]->e, &f[w]->ta, &f[w]->tc, cfg[w]), PZ_OK);
+    test_put_items(f[w]->e, 60);
+  }
+  static const char *const rules[2] = {
+      "rules:\n  - {name: b, kind: boost, factor: 3, match: {features: "
+      "[genre=jazz]}}\n",
+      "rules:\n  - {name: x, kind: bury, factor: 0.5, match: {features: "
+      "[decade=1970s]}}\n"};
+  uint32_t seed = 12345;
+  int recs = 0;
+  for (int step = 0; step < 1500; step++) {
+    uint32_t r = xs(&seed);
+    char user[16], other[16], item[16];
+    snprintf(user, sizeof user, "u%u", r % 23);
+    snprintf(other, sizeof other, "u%u", (r >> 8) % 23);
+    snprintf(item, sizeof item, "item%u", (r >> 16) % 60);
+    uint32_t op = (r >> 24) % 100;
+    pz_recommend_options o;
+    pz_recommend_options_init(&o, PZ_RECOMMEND_OPTIONS_VERSION);
+    o.include_seen = op % 7 == 0;
+    o.terse = op % 5 == 0;
+    for (int w = 0; w < 2; w++) {
+      pz_engine *e = f[w]->e;
+      f[w]->tc.now = T0 + step * 60000LL;
+      if (op < 55) {
+        /* an opted-out person's events are refused, in both engines */
+        int rc = pz_track(e, user, item, op % 3 ? "view" : "purchase", 1, 0);
+        assert_true(rc == PZ_OK || rc == PZ_ECONSENT);
+      } else if (op < 58) {
+        assert_int_equal(pz_cf_train(e, NULL), PZ_OK);
+      } else if (op < 60) {
+        int rc = pz_profile_merge(e, user, other);
+        assert_true(rc == PZ_OK || rc == PZ_ENOTFOUND || rc == PZ_EINVAL);
+      } else if (op < 62) {
+        int rc = pz_profile_erase(e, user);
+        assert_true(rc == PZ_OK || rc == PZ_ENOTFOUND);
+      } else if (op < 63) {
+        assert_int_equal(pz_override_opt_out(e, user, (int)(r & 1)), PZ_OK);
+      } else if (op < 64) {
+        int rc = pz_item_remove(e, item);
+        assert_true(rc == PZ_OK || rc == PZ_ENOTFOUND);
+      } else if (op < 66) {
+        const char *doc = rules[r & 1];
+        assert_int_equal(pz_override_rules_load(e, doc, strlen(doc)), PZ_OK);
+      }
+    }
+    if (op < 55) continue;
+    pz_recs *a, *a2, *b;
+    assert_int_equal(pz_recommend(&a, f[0]->e, user, 8, &o), PZ_OK);
+    assert_int_equal(pz_recommend(&a2, f[0]->e, user, 8, &o), PZ_OK);
+    assert_int_equal(pz_recommend(&b, f[1]->e, user, 8, &o), PZ_OK);
+    same_lists(a, b, step);
+    same_lists(a2, b, step);
+    recs++;
+    pz_recs_free(a);
+    pz_recs_free(a2);
+    pz_recs_free(b);
+  }
+  assert_true(recs > 500);
+  /* the cache did serve, and the uncached engine kept nothing */
+  assert_true(cache_entries(f[0]->e) > 0);
+  assert_int_equal(cache_entries(f[1]->e), 0);
+  /* erasure takes a person's entry out */
+  pz_recs *r;
+  assert_int_equal(pz_track(f[0]->e, "eve", "item1", "view", 1, 0), PZ_OK);
+  assert_int_equal(pz_recommend(&r, f[0]->e, "eve", 5, NULL), PZ_OK);
+  pz_recs_free(r);
+  uint64_t before = cache_entries(f[0]->e);
+  assert_int_equal(pz_profile_erase(f[0]->e, "eve"), PZ_OK);
+  assert_int_equal(cache_entries(f[0]->e), before - 1);
+  for (int w = 0; w < 2; w++) {
+    void *s = f[w];
+    teardown(&s);
+  }
+}
+
+/* The cache's budget: refused when negative or absurd; a tiny budget
+ * keeps nothing larger than a stripe's share, and serves all the same. */
+static void test_rank_cache_budget(void **state) {
+  (void)state;
+  pz_engine *e = NULL;
+  assert_int_equal(pz_engine_open_string(&e, "ranking: {user_cache: -1}\n", 26),
+                   PZ_ECONFIG);
+  static const char huge[] = "ranking: {user_cache: 1099511627777}\n";
+  assert_int_equal(pz_engine_open_string(&e, huge, sizeof huge - 1),
+                   PZ_ECONFIG);
+  assert_null(e);
+  fixture *f;
+  assert_int_equal(open_with((void **)&f, "ranking: {user_cache: 64}\n"), 0);
+  assert_int_equal(pz_track(f->e, "p", "j1", "view", 1, T0), PZ_OK);
+  pz_recs *r;
+  assert_int_equal(pz_recommend(&r, f->e, "p", 3, NULL), PZ_OK);
+  assert_int_equal(pz_recs_count(r), 3);
+  assert_int_equal(test_position(r, "j1"), -1);
+  pz_recs_free(r);
+  assert_int_equal(cache_entries(f->e), 0);
+  void *s = f;
+  teardown(&s);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_rank_cold_user_gets_popularity, setup, teardown),
@@ -242,6 +395,8 @@ int main(void) {
       cmocka_unit_test(test_rank_empty_catalogue),
       cmocka_unit_test_setup_teardown(test_rank_result_outlives_engine, setup, teardown),
       cmocka_unit_test(test_rank_same_with_wide_hashing),
+      cmocka_unit_test(test_rank_cache_changes_nothing),
+      cmocka_unit_test(test_rank_cache_budget),
   };
   return cmocka_run_group_tests_name("rank", tests, NULL, NULL);
 }
