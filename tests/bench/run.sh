@@ -66,6 +66,17 @@ run_bindings() {
   sh tests/bench/bench_bindings.sh "$build" "${PZ_BENCH_OUT:-lib}"
 }
 
+# ---- serving latency on a real split, against 1.0.0 (bench_serve.sh) ---------
+# pz_recommend p50/p99 per test user right after training, for the default
+# model, ALS (128 and 64 factors), kNN (K = 100) and popularity, this tree
+# and the 1.0.0 release built from git in BUILD/base-15787fd, interleaved
+# rounds; about 3 minutes. PZ_BENCH_SERVE_ROUNDS (default 5).
+run_serve() {
+  echo
+  echo "== serving latency on the MovieLens split, this tree and 1.0.0 (bench_serve.sh) =="
+  sh tests/bench/bench_serve.sh "$build"
+}
+
 # ---- accuracy on the MovieLens splits ----------------------------------------
 # Same splits and protocol as the peers (see ../shared/data/README.md): every
 # row a positive of weight 1, top-10 without the user's train items, at most
@@ -77,6 +88,7 @@ echo
 echo "== accuracy on the MovieLens splits (pz-eval, k = 10) =="
 if [ ! -d "$splits" ]; then
   echo "skipped: ../shared/data/splits not found"
+  run_serve
   run_store
   run_bindings
   exit 0
@@ -139,5 +151,6 @@ for split in pos4 all; do
     NF == 5 { printf fmt, "peer", $1, $2, $3, $4, "-", $5 }'
 done
 
+run_serve
 run_store
 run_bindings
