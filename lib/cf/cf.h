@@ -115,8 +115,16 @@ float pz__cf_dot(const float *a, const float *b, uint32_t f);
 void pz__cf_axpy(float *y, float a, const float *x, uint32_t f);
 /* out = A x, A a full symmetric f x f matrix. */
 void pz__cf_symv(const float *A, const float *x, float *out, uint32_t f);
-/* A += c * y y^T (full matrix). */
+/* A += c * y y^T: the upper triangle (in steps of 8 columns) only, all
+ * pz__cf_cholesky reads. */
 void pz__cf_syr(float *A, float c, const float *y, uint32_t f);
+/* A += sum over k < h of c[k] y y^T, y = Y row idx[k] (stride f): the
+ * upper triangle (in steps of 8 columns) only. */
+void pz__cf_syrk(float *A, const float *Y, const uint32_t *idx, const float *c,
+                 uint32_t h, uint32_t f);
+/* sum over j < f of z[j] y[j], in double (z: f doubles, zero beyond the
+ * factors in use). */
+double pz__cf_dot_fd(const double *z, const float *y, uint32_t f);
 /* out[i] = dot(Y row i, x) for i in [0, n) (rows of stride f). */
 void pz__cf_gemv(const float *Y, uint32_t n, const float *x, float *out,
                  uint32_t f);
@@ -142,8 +150,9 @@ double pz__cf_loss_row(const pz__cf_cg *g, const uint32_t *idx,
                        const float *r, uint32_t n, const float *x,
                        float *work);
 
-/* Cholesky of the leading n x n block of A (stride ld) into L (lower,
- * n x n doubles). Returns false if A is not positive definite. */
+/* Cholesky of the leading n x n block of A (stride ld; its upper triangle
+ * is read) into L (lower, n x n doubles). Returns false if A is not
+ * positive definite. */
 bool pz__cf_cholesky(const float *A, uint32_t ld, uint32_t n, double *L);
 /* Solve L L^T z = b in place (n doubles). */
 void pz__cf_chol_solve(const double *L, uint32_t n, double *b);

@@ -7,6 +7,7 @@
  * rounds once). */
 #include "cf.h"
 
+#include <assert.h>
 #include <math.h>
 #include <string.h>
 
@@ -127,9 +128,59 @@ void pz__cf_symv(const float *A, const float *x, float *out, uint32_t f) {
 
 PZ__HOT_INLINE void pz__cf_syr_impl(float *A, float c, const float *y,
                                      uint32_t f) {
-  for (uint32_t a = 0; a < f; a++)
-    if (y[a] != 0) axpy8(A + (size_t)a * f, c * y[a], y, f);
+  for (uint32_t a = 0; a < f; a++) {
+    if (y[a] == 0) continue;
+    uint32_t b0 = a & ~7u;
+    axpy8(A + (size_t)a * f + b0, c * y[a], y + b0, f - b0);
+  }
 }
+
+/* Row a of A, from column b0 on, gets sum over k of c_k y_k[a] y_k[b]:
+ * 32 columns at a time summed in registers over the whole history before
+ * one store, instead of one pass over A per history item. */
+#if defined(__GNUC__) || defined(__clang__)
+PZ__HOT_INLINE void pz__cf_syrk_impl(float *A, const float *Y,
+                                     const uint32_t *idx, const float *c,
+                                     uint32_t h, uint32_t f) {
+  for (uint32_t a = 0; a < f; a++) {
+    float *row = A + (size_t)a * f;
+    uint32_t b = a & ~7u;
+    for (; b + 32 <= f; b += 32) {
+      v8 s0 = {0}, s1 = {0}, s2 = {0}, s3 = {0};
+      for (uint32_t k = 0; k < h; k++) {
+        const float *y = Y + (size_t)idx[k] * f;
+        float w = c[k] * y[a];
+        v8 wv = {w, w, w, w, w, w, w, w};
+        s0 += wv * ld8(y + b);
+        s1 += wv * ld8(y + b + 8);
+        s2 += wv * ld8(y + b + 16);
+        s3 += wv * ld8(y + b + 24);
+      }
+      st8(row + b, ld8(row + b) + s0);
+      st8(row + b + 8, ld8(row + b + 8) + s1);
+      st8(row + b + 16, ld8(row + b + 16) + s2);
+      st8(row + b + 24, ld8(row + b + 24) + s3);
+    }
+    for (; b < f; b += 8) {
+      v8 s0 = {0};
+      for (uint32_t k = 0; k < h; k++) {
+        const float *y = Y + (size_t)idx[k] * f;
+        float w = c[k] * y[a];
+        v8 wv = {w, w, w, w, w, w, w, w};
+        s0 += wv * ld8(y + b);
+      }
+      st8(row + b, ld8(row + b) + s0);
+    }
+  }
+}
+#else
+PZ__HOT_INLINE void pz__cf_syrk_impl(float *A, const float *Y,
+                                     const uint32_t *idx, const float *c,
+                                     uint32_t h, uint32_t f) {
+  for (uint32_t k = 0; k < h; k++)
+    if (c[k] != 0) pz__cf_syr_impl(A, c[k], Y + (size_t)idx[k] * f, f);
+}
+#endif
 
 PZ__HOT_INLINE void pz__cf_gemv_impl(const float *Y, uint32_t n,
                                      const float *x, float *out, uint32_t f) {
@@ -209,6 +260,42 @@ PZ__HOT_INLINE double pz__cf_loss_row_impl(const pz__cf_cg *g,
 
 DISPATCH(void, pz__cf_syr, (float *A, float c, const float *y, uint32_t f),
          (A, c, y, f))
+/* sum of z[j] y[j] in double, four vector sums (f a multiple of 8). */
+#if defined(__GNUC__) || defined(__clang__)
+typedef float v4f __attribute__((vector_size(16)));
+PZ__HOT_INLINE double pz__cf_dot_fd_impl(const double *z, const float *y,
+                                         uint32_t f) {
+  typedef double v4dd __attribute__((vector_size(32)));
+  v4dd s0 = {0}, s1 = {0};
+  for (uint32_t j = 0; j < f; j += 8) {
+    v4f a, b;
+    memcpy(&a, y + j, sizeof a);
+    memcpy(&b, y + j + 4, sizeof b);
+    v4dd za, zb;
+    memcpy(&za, z + j, sizeof za);
+    memcpy(&zb, z + j + 4, sizeof zb);
+    s0 += za * __builtin_convertvector(a, v4dd);
+    s1 += zb * __builtin_convertvector(b, v4dd);
+  }
+  v4dd t = s0 + s1;
+  return (t[0] + t[1]) + (t[2] + t[3]);
+}
+#else
+PZ__HOT_INLINE double pz__cf_dot_fd_impl(const double *z, const float *y,
+                                         uint32_t f) {
+  double s[4] = {0, 0, 0, 0};
+  for (uint32_t j = 0; j < f; j += 4)
+    for (uint32_t l = 0; l < 4; l++) s[l] += z[j + l] * y[j + l];
+  return (s[0] + s[1]) + (s[2] + s[3]);
+}
+#endif
+
+DISPATCH(double, pz__cf_dot_fd, (const double *z, const float *y, uint32_t f),
+         (z, y, f))
+DISPATCH(void, pz__cf_syrk,
+         (float *A, const float *Y, const uint32_t *idx, const float *c,
+          uint32_t h, uint32_t f),
+         (A, Y, idx, c, h, f))
 DISPATCH(void, pz__cf_gemv,
          (const float *Y, uint32_t n, const float *x, float *out, uint32_t f),
          (Y, n, x, out, f))
@@ -278,30 +365,83 @@ PZ__HOT_INLINE void axpyd(double *y, double a, const double *x, uint32_t n) {
 }
 #endif
 
-/* Right-looking, on the upper factor U = L^T kept in L's storage: each
- * step scales one row and subtracts a multiple of it from every row below
- * (multiply-adds along contiguous rows, no horizontal sums); L is U
- * transposed at the end. */
+/* Left-looking, row by row of L: entry (i, j) is A's (j, i) less the dot
+ * product of the two rows' first j entries, taken four rows j at a time
+ * so that each load of row i serves four sums, and scaled by the
+ * reciprocal of L's diagonal (no division in the chain). */
+#if defined(__GNUC__) || defined(__clang__)
 PZ__HOT_INLINE bool pz__cf_cholesky_impl(const float *A, uint32_t ld,
                                          uint32_t n, double *L) {
-  for (uint32_t i = 0; i < n; i++)
-    for (uint32_t j = i; j < n; j++) L[(size_t)i * n + j] = A[(size_t)i * ld + j];
-  for (uint32_t j = 0; j < n; j++) {
-    double *uj = L + (size_t)j * n;
-    if (!(uj[j] > 0)) return false;
-    double d = sqrt(uj[j]);
-    uj[j] = d;
-    for (uint32_t k = j + 1; k < n; k++) uj[k] /= d;
-    for (uint32_t k = j + 1; k < n; k++)
-      axpyd(L + (size_t)k * n + k, -uj[k], uj + k, n - k);
-  }
-  for (uint32_t i = 0; i < n; i++)
-    for (uint32_t j = i + 1; j < n; j++) {
-      L[(size_t)j * n + i] = L[(size_t)i * n + j];
-      L[(size_t)i * n + j] = 0;
+  double inv[PZ__CF_MAX_FACTORS];
+  assert(n <= PZ__CF_MAX_FACTORS);
+  for (uint32_t i = 0; i < n; i++) {
+    double *li = L + (size_t)i * n;
+    uint32_t j = 0;
+    for (; j + 4 <= i; j += 4) {
+      const double *l0 = L + (size_t)j * n, *l1 = l0 + n, *l2 = l1 + n,
+                   *l3 = l2 + n;
+      v4d s0 = {0}, s1 = {0}, s2 = {0}, s3 = {0};
+      uint32_t k = 0;
+      for (; k + 4 <= j; k += 4) {
+        v4d x = ld4d(li + k);
+        s0 += x * ld4d(l0 + k);
+        s1 += x * ld4d(l1 + k);
+        s2 += x * ld4d(l2 + k);
+        s3 += x * ld4d(l3 + k);
+      }
+      double t0 = (s0[0] + s0[1]) + (s0[2] + s0[3]),
+             t1 = (s1[0] + s1[1]) + (s1[2] + s1[3]),
+             t2 = (s2[0] + s2[1]) + (s2[2] + s2[3]),
+             t3 = (s3[0] + s3[1]) + (s3[2] + s3[3]);
+      for (; k < j; k++) {
+        t0 += li[k] * l0[k];
+        t1 += li[k] * l1[k];
+        t2 += li[k] * l2[k];
+        t3 += li[k] * l3[k];
+      }
+      li[j] = (A[(size_t)j * ld + i] - t0) * inv[j];
+      t1 += li[j] * l1[j];
+      li[j + 1] = (A[(size_t)(j + 1) * ld + i] - t1) * inv[j + 1];
+      t2 += li[j] * l2[j] + li[j + 1] * l2[j + 1];
+      li[j + 2] = (A[(size_t)(j + 2) * ld + i] - t2) * inv[j + 2];
+      t3 += li[j] * l3[j] + li[j + 1] * l3[j + 1] + li[j + 2] * l3[j + 2];
+      li[j + 3] = (A[(size_t)(j + 3) * ld + i] - t3) * inv[j + 3];
     }
+    for (; j <= i; j++) {
+      const double *lj = L + (size_t)j * n;
+      double s = A[(size_t)j * ld + i] - dotd(li, lj, j);
+      if (i == j) {
+        if (!(s > 0)) return false;
+        li[i] = sqrt(s);
+        inv[i] = 1 / li[i];
+      } else {
+        li[j] = s * inv[j];
+      }
+    }
+    for (j = i + 1; j < n; j++) li[j] = 0;
+  }
   return true;
 }
+#else
+PZ__HOT_INLINE bool pz__cf_cholesky_impl(const float *A, uint32_t ld,
+                                         uint32_t n, double *L) {
+  for (uint32_t i = 0; i < n; i++) {
+    double *li = L + (size_t)i * n;
+    for (uint32_t j = 0; j <= i; j++) {
+      const double *lj = L + (size_t)j * n;
+      double s = A[(size_t)j * ld + i] - dotd(li, lj, j);
+      if (i == j) {
+        if (!(s > 0)) return false;
+        li[i] = sqrt(s);
+      } else {
+        li[j] = s / lj[j];
+      }
+    }
+    for (uint32_t j = i + 1; j < n; j++) li[j] = 0;
+  }
+  return true;
+}
+#endif
 
 /* Forward substitution by rows (dot products), back substitution by
  * columns of L^T, which are rows of L (a multiply-add over each row). */

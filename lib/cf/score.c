@@ -29,11 +29,16 @@ static int own_factor(const pz__alloc *a, const pz__cfmodel *m,
     pz__free(a, own, (size_t)f * f * sizeof *own);
     return PZ_ENOMEM;
   }
-  memcpy(A, m->YtY, bytes);
-  for (uint32_t k = 0; k < h->n; k++) {
-    float c1 = (float)m->alpha * h->r[k];
-    if (c1 != 0) pz__cf_syr(A, c1, m->Y + (size_t)h->item[k] * fs, fs);
+  float *c1 = pz__malloc(a, (size_t)h->n * sizeof *c1);
+  if (!c1) {
+    pz__free(a, A, bytes);
+    pz__free(a, own, (size_t)f * f * sizeof *own);
+    return PZ_ENOMEM;
   }
+  for (uint32_t k = 0; k < h->n; k++) c1[k] = (float)m->alpha * h->r[k];
+  memcpy(A, m->YtY, bytes);
+  pz__cf_syrk(A, m->Y, h->item, c1, h->n, fs);
+  pz__free(a, c1, (size_t)h->n * sizeof *c1);
   for (uint32_t j = 0; j < f; j++) A[(size_t)j * fs + j] += (float)m->reg;
   bool ok = pz__cf_cholesky(A, fs, f, own);
   pz__free(a, A, bytes);
@@ -95,11 +100,11 @@ void pz__cfuser_init(pz__cfuser *u, const pz__cfmodel *m, const pz__cfhist *h,
 int pz__cfuser_factor(const pz__alloc *a, pz__cfuser *u) {
   const pz__cfmodel *m = u->m;
   if (!has_als(m) || u->L) return PZ_OK;
-  u->tmp = pz__calloc(a, m->f, sizeof *u->tmp);
+  u->tmp = pz__calloc(a, m->fs, sizeof *u->tmp); /* zero past f */
   if (!u->tmp) return PZ_ENOMEM;
   int rc = factor(a, m, u->h, &u->L, &u->own_L);
   if (rc) {
-    pz__free(a, u->tmp, m->f * sizeof *u->tmp);
+    pz__free(a, u->tmp, m->fs * sizeof *u->tmp);
     u->tmp = NULL;
     u->L = NULL;
   }
@@ -108,7 +113,7 @@ int pz__cfuser_factor(const pz__alloc *a, pz__cfuser *u) {
 
 void pz__cfuser_free(const pz__alloc *a, pz__cfuser *u) {
   if (u->m && u->m->fs) {
-    pz__free_wipe(a, u->tmp, u->m->f * sizeof *u->tmp);
+    pz__free_wipe(a, u->tmp, u->m->fs * sizeof *u->tmp);
     if (u->own_L)
       pz__free_wipe(a, u->L, (size_t)u->m->f * u->m->f * sizeof *u->L);
   }
@@ -155,9 +160,7 @@ void pz__cfuser_explain(const pz__cfuser *u, uint32_t i, double *knn,
     pz__cf_chol_solve(u->L, m->f, u->tmp); /* z = A^-1 y_i */
     for (uint32_t k = 0; k < h->n; k++) {
       const float *y = m->Y + (size_t)h->item[k] * m->fs;
-      double s = 0;
-      for (uint32_t j = 0; j < m->f; j++) s += u->tmp[j] * y[j];
-      als[k] = (1 + m->alpha * h->r[k]) * s;
+      als[k] = (1 + m->alpha * h->r[k]) * pz__cf_dot_fd(u->tmp, y, m->fs);
     }
   }
 }
