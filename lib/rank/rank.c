@@ -610,6 +610,52 @@ static scorer make_scorer(const pz__rank_env *env, const pz__rank_req *req,
   return k;
 }
 
+/* Does only kNN score (no ALS, popularity, segment or content signal, no
+ * plan)? Then every item its neighbour lists do not reach scores the
+ * same below the model's items, and 0 above them. */
+static bool knn_alone(const scorer *k, const pz__plan *pl) {
+  return !pl->any && k->cf && k->cf->knn && !k->cf->als &&
+         k->popularity_weight == 0 && !k->seg &&
+         !(k->unorm > 0 && k->content_weight != 0);
+}
+
+/* The scan when knn_alone: the candidates the history reaches, then the
+ * others in index order only while they can still enter the heap. The
+ * heap keeps the best (score, index) pairs whatever the order of pushes,
+ * so this is the full scan's result. */
+static void scan_knn(const scorer *k, const user_view *uv, pz__topk *top) {
+  const cf_view *v = k->cf;
+  double by[PZ__N_SIGNALS];
+  for (uint32_t t = 0; t < v->n_touched; t++) {
+    uint32_t i = v->touched[t];
+    if (!bit_at(uv->cand, i)) continue;
+    signals(k, i, NULL, by);
+    pz__topk_push(top, (float)(by[0] + by[1] + by[2] + by[3]), i);
+  }
+  size_t tw = pz__live_words(v->n);
+  bool below_done = false;
+  for (size_t w = 0; w < uv->cand_words; w++) {
+    uint64_t b = uv->cand[w] & ~(w < tw ? v->tbits[w] : 0);
+    if (below_done && (uint64_t)(w + 1) * 64 <= v->n) continue;
+    for (; b; b &= b - 1) {
+      uint32_t i = (uint32_t)(w * 64) + (uint32_t)__builtin_ctzll(b);
+      if (below_done && i < v->n) continue;
+      signals(k, i, NULL, by);
+      float f = (float)(by[0] + by[1] + by[2] + by[3]);
+      if (top->n == top->k &&
+          (f < top->score[0] || (f == top->score[0] && i > top->id[0]))) {
+        /* the rest of this group scores the same with larger indices */
+        if (i < v->n) {
+          below_done = true;
+          continue;
+        }
+        return;
+      }
+      pz__topk_push(top, f, i);
+    }
+  }
+}
+
 /* Catalogue read lock held. Candidates pass the seen filter and the
  * plan's hard filters; scores get the plan's multipliers. promo[j]
  * collects promotion j's matching items. */
@@ -621,6 +667,11 @@ static void scan(const scorer *kp, const user_view *uv, const pz__plan *pl,
   bool any = pl->any, free_pass = pl->req_mask == 0;
   bool items = any || (k.unorm > 0 && k.content_weight != 0);
   pz__pitem neutral = {true, 1, 1, 0, -1, -1, -1, -1};
+  if (knn_alone(&k, pl)) {
+    scan_knn(&k, uv, top);
+    pz__topk_sort(top);
+    return;
+  }
   for (size_t w = 0; w < uv->cand_words; w++)
     for (uint64_t b = uv->cand[w]; b; b &= b - 1) {
       uint32_t i = (uint32_t)(w * 64) + (uint32_t)__builtin_ctzll(b);

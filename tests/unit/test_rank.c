@@ -384,6 +384,54 @@ static void test_rank_cache_budget(void **state) {
   teardown(&s);
 }
 
+/* kNN alone is scanned from the history's neighbours (the other items
+ * score alike); a request restricted to every item takes the full scan:
+ * both give the same list, including items newer than the model. */
+static void test_rank_knn_alone_equals_full_scan(void **state) {
+  (void)state;
+  fixture *f = test_calloc(1, sizeof *f);
+  f->tc.now = T0;
+  static const char cfg[] =
+      "cf: {algorithm: knn, neighbours: 5}\n"
+      "ranking: {content_weight: 0, popularity_weight: 0, segment_weight: 0}\n";
+  assert_int_equal(test_open(&f->e, &f->ta, &f->tc, cfg), PZ_OK);
+  test_put_items(f->e, 80);
+  uint32_t seed = 99;
+  for (int j = 0; j < 600; j++) {
+    uint32_t r = xs(&seed);
+    char user[16], item[16];
+    snprintf(user, sizeof user, "u%u", r % 30);
+    snprintf(item, sizeof item, "item%u", (r >> 8) % 70);
+    assert_int_equal(pz_track(f->e, user, item, "view", 1, 0), PZ_OK);
+  }
+  assert_int_equal(pz_cf_train(f->e, NULL), PZ_OK);
+  test_put_items(f->e, 90); /* item80..89: after the model */
+  const char *all[90];
+  char names[90][16];
+  for (int i = 0; i < 90; i++) {
+    snprintf(names[i], sizeof names[i], "item%d", i);
+    all[i] = names[i];
+  }
+  for (int u = 0; u < 30; u++) {
+    char user[16];
+    snprintf(user, sizeof user, "u%d", u);
+    for (size_t k = 1; k <= 90; k += 11) {
+      pz_recommend_options o;
+      pz_recommend_options_init(&o, PZ_RECOMMEND_OPTIONS_VERSION);
+      pz_recs *a, *b;
+      assert_int_equal(pz_recommend(&a, f->e, user, k, &o), PZ_OK);
+      o.restrict_to = all;
+      o.n_restrict = 90;
+      assert_int_equal(pz_recommend(&b, f->e, user, k, &o), PZ_OK);
+      same_lists(a, b, u);
+      pz_recs_free(a);
+      pz_recs_free(b);
+    }
+  }
+  void *s = f;
+  teardown(&s);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_rank_cold_user_gets_popularity, setup, teardown),
@@ -397,6 +445,7 @@ int main(void) {
       cmocka_unit_test(test_rank_same_with_wide_hashing),
       cmocka_unit_test(test_rank_cache_changes_nothing),
       cmocka_unit_test(test_rank_cache_budget),
+      cmocka_unit_test(test_rank_knn_alone_equals_full_scan),
   };
   return cmocka_run_group_tests_name("rank", tests, NULL, NULL);
 }
