@@ -37,6 +37,9 @@ void pz__catalog_free(pz__catalog *c) {
   pz__free(c->a, (void *)c->pop, (size_t)c->cap * sizeof *c->pop);
   pz__free(c->a, (void *)c->count, (size_t)c->cap * sizeof *c->count);
   pz__free(c->a, c->live_bits, pz__live_words(c->cap) * sizeof *c->live_bits);
+  pz__free(c->a, (void *)c->pop_dirty,
+           pz__live_words(c->cap) * sizeof *c->pop_dirty);
+  pz__free(c->a, c->pop_order, (size_t)c->cap * sizeof *c->pop_order);
   for (uint32_t i = 0; i < c->names_cap; i++)
     if (c->names[i].text)
       pz__free(c->a, c->names[i].text, (size_t)c->names[i].len + 1);
@@ -148,8 +151,8 @@ static void live_bit(pz__catalog *c, uint32_t i, bool on) {
   else c->live_bits[i >> 6] &= ~m;
 }
 
-/* The four per-item arrays share one capacity; they are replaced only
- * when all four new blocks exist, so a failure changes nothing. */
+/* The per-item arrays share one capacity; they are replaced only when
+ * all the new blocks exist, so a failure changes nothing. */
 static int reserve_item_slot(pz__catalog *c) {
   if (c->n == UINT32_MAX - 1) return pz__fail(PZ_ELIMIT, "catalogue full");
   if (c->n < c->cap) return pz__idmap_reserve(c->a, &c->map, item_key, c);
@@ -158,14 +161,27 @@ static int reserve_item_slot(pz__catalog *c) {
   pz__item **ni = pz__malloc(c->a, (size_t)ncap * sizeof *ni);
   _Atomic uint64_t *np = ni ? pz__malloc(c->a, (size_t)ncap * sizeof *np) : NULL;
   _Atomic uint64_t *nc = np ? pz__malloc(c->a, (size_t)ncap * sizeof *nc) : NULL;
-  uint64_t *nb = nc ? pz__calloc(c->a, pz__live_words((uint32_t)ncap), sizeof *nb) : NULL;
-  if (!nb) {
+  size_t nw = pz__live_words((uint32_t)ncap), ow = pz__live_words(c->cap);
+  uint64_t *nb = nc ? pz__calloc(c->a, nw, sizeof *nb) : NULL;
+  _Atomic uint64_t *nd = nb ? pz__malloc(c->a, nw * sizeof *nd) : NULL;
+  uint32_t *no = nd ? pz__malloc(c->a, (size_t)ncap * sizeof *no) : NULL;
+  if (!no) {
     pz__free(c->a, ni, (size_t)ncap * sizeof *ni);
     pz__free(c->a, (void *)np, (size_t)ncap * sizeof *np);
     pz__free(c->a, (void *)nc, (size_t)ncap * sizeof *nc);
+    pz__free(c->a, nb, nw * sizeof *nb);
+    pz__free(c->a, (void *)nd, nw * sizeof *nd);
     return PZ_ENOMEM;
   }
-  if (c->cap) memcpy(nb, c->live_bits, pz__live_words(c->cap) * sizeof *nb);
+  if (c->cap) memcpy(nb, c->live_bits, ow * sizeof *nb);
+  for (size_t w = 0; w < nw; w++)
+    atomic_init(&nd[w], w < ow ? atomic_load(&c->pop_dirty[w]) : 0);
+  if (c->pop_order_n)
+    memcpy(no, c->pop_order, (size_t)c->pop_order_n * sizeof *no);
+  pz__free(c->a, (void *)c->pop_dirty, ow * sizeof *c->pop_dirty);
+  pz__free(c->a, c->pop_order, (size_t)c->cap * sizeof *c->pop_order);
+  c->pop_dirty = nd;
+  c->pop_order = no;
   for (uint32_t i = 0; i < c->n; i++) {
     ni[i] = c->items[i];
     atomic_init(&np[i], atomic_load(&c->pop[i]));
@@ -380,6 +396,13 @@ void pz__catalog_pop_add(pz__catalog *c, uint32_t idx, int64_t ts,
     } while (!atomic_compare_exchange_weak_explicit(
         &c->pop[idx], &old, nw, memory_order_relaxed, memory_order_relaxed));
   }
+  if (add != 0 && idx < c->pop_order_n) { /* out of its place in the order */
+    _Atomic uint64_t *w = &c->pop_dirty[idx >> 6];
+    uint64_t bit = (uint64_t)1 << (idx & 63);
+    if (!(atomic_load_explicit(w, memory_order_relaxed) & bit) &&
+        !(atomic_fetch_or_explicit(w, bit, memory_order_relaxed) & bit))
+      atomic_fetch_add_explicit(&c->pop_dirty_n, 1, memory_order_relaxed);
+  }
   if (count_delta > 0)
     atomic_fetch_add_explicit(&c->count[idx], (uint64_t)count_delta,
                               memory_order_relaxed);
@@ -391,6 +414,52 @@ void pz__catalog_pop_add(pz__catalog *c, uint32_t idx, int64_t ts,
     while (!atomic_compare_exchange_weak_explicit(
         &c->count[idx], &old, nw, memory_order_relaxed, memory_order_relaxed));
   }
+}
+
+typedef struct pop_key {
+  double pop;
+  uint32_t idx;
+} pop_key;
+
+static int cmp_pop(const void *x, const void *y) {
+  const pop_key *a = x, *b = y;
+  if (a->pop != b->pop) return a->pop > b->pop ? -1 : 1;
+  return (a->idx > b->idx) - (a->idx < b->idx);
+}
+
+int pz__catalog_pop_reorder(pz__catalog *c) {
+  size_t bytes = (size_t)(c->n ? c->n : 1) * sizeof(pop_key);
+  pop_key *k = pz__malloc(c->a, bytes);
+  if (!k) return PZ_ENOMEM;
+  for (uint32_t i = 0; i < c->n; i++) k[i] = (pop_key){pz__catalog_pop_raw(c, i), i};
+  qsort(k, c->n, sizeof *k, cmp_pop);
+  for (uint32_t i = 0; i < c->n; i++) c->pop_order[i] = k[i].idx;
+  pz__free(c->a, k, bytes);
+  c->pop_order_n = c->n;
+  atomic_store_explicit(&c->pop_wanted, 0, memory_order_relaxed);
+  for (size_t w = 0; w < pz__live_words(c->n); w++)
+    atomic_store_explicit(&c->pop_dirty[w], 0, memory_order_relaxed);
+  atomic_store_explicit(&c->pop_dirty_n, 0, memory_order_relaxed);
+  return PZ_OK;
+}
+
+bool pz__catalog_pop_want(pz__catalog *c) {
+  return atomic_fetch_add_explicit(&c->pop_wanted, 1, memory_order_relaxed) + 1 ==
+         PZ__POP_REORDER_AFTER;
+}
+
+bool pz__catalog_pop_reorder_due(const pz__catalog *c) {
+  uint64_t changed =
+      (uint64_t)atomic_load_explicit((_Atomic uint32_t *)&c->pop_dirty_n,
+                                     memory_order_relaxed) +
+      (c->n - c->pop_order_n);
+  return changed > 64 + c->n / 16;
+}
+
+void pz__catalog_pop_maintain(pz__catalog *c) {
+  pz__catalog_wrlock(c);
+  if (pz__catalog_pop_reorder_due(c)) pz__catalog_pop_reorder(c);
+  pz__catalog_unlock(c);
 }
 
 double pz__catalog_pop_raw(const pz__catalog *c, uint32_t idx) {
@@ -538,5 +607,6 @@ int pz__catalog_restore(pz__catalog *c, pz__rd *r) {
                         i);
     if ((rc = names_add(c, t, len, index, (int8_t)sign))) return rc;
   }
+  if (!r->err && c->n && (rc = pz__catalog_pop_reorder(c))) return rc;
   return r->err;
 }

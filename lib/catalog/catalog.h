@@ -49,6 +49,15 @@ typedef struct pz__catalog {
   _Atomic uint64_t *pop;   /* decayed popularity, double bits, per item */
   _Atomic uint64_t *count; /* plain event counts, per item */
   uint64_t *live_bits;     /* bit i: items[i]->alive (words of cap) */
+  /* Popularity order: items [0, pop_order_n) by decreasing popularity at
+   * the last reorder (ties by index), and the items whose popularity
+   * changed since (bits, words of cap; pop_dirty_n of them). Stored values
+   * only grow with the landmark's moves, which keep the order. */
+  uint32_t *pop_order;
+  uint32_t pop_order_n;
+  _Atomic uint64_t *pop_dirty;
+  _Atomic uint32_t pop_dirty_n;
+  _Atomic uint32_t pop_wanted; /* requests that found the order stale */
   int64_t pop_landmark;
 
   pz__fname *names; /* open addressing by index; text NULL = empty */
@@ -102,6 +111,28 @@ void pz__catalog_unmake(pz__catalog *c, uint32_t idx);
 int pz__catalog_pop_prepare(pz__catalog *c, int64_t ts);
 /* Lock held: can an event at ts be added without moving the landmark? */
 bool pz__catalog_pop_ready(const pz__catalog *c, int64_t ts);
+/* Write lock held: sort the popularity order again and clear the changed
+ * items (PZ_ENOMEM leaves the old order, which stays valid). */
+int pz__catalog_pop_reorder(pz__catalog *c);
+/* Lock held: have so many items changed (or been added) since the last
+ * reorder that the order no longer pays? */
+bool pz__catalog_pop_reorder_due(const pz__catalog *c);
+/* Lock held: a request would have walked the order but found it stale.
+ * True for the one that makes it PZ__POP_REORDER_AFTER of them since the
+ * last reorder: it should call pz__catalog_pop_maintain once it has let
+ * the lock go. So a reorder (n log n) is paid for by requests that each
+ * cost a full walk (n), and writes never pay for it. */
+#define PZ__POP_REORDER_AFTER 16
+bool pz__catalog_pop_want(pz__catalog *c);
+/* Take the write lock and reorder if that is due (call without the
+ * lock). */
+void pz__catalog_pop_maintain(pz__catalog *c);
+static inline bool pz__catalog_pop_changed(const pz__catalog *c, uint32_t i) {
+  return i >= c->pop_order_n ||
+         ((atomic_load_explicit(&c->pop_dirty[i >> 6], memory_order_relaxed) >>
+           (i & 63)) & 1);
+}
+
 /* Read lock held. */
 void pz__catalog_pop_add(pz__catalog *c, uint32_t idx, int64_t ts,
                          double amount, int64_t count_delta);

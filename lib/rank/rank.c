@@ -580,17 +580,60 @@ PZ__HOT_INLINE bool pop_rejects(const scorer *k, uint32_t i, const double *by,
   return (float)ub < top->score[0];
 }
 
+/* The items whose popularity moved since the catalogue's popularity
+ * order was made (or that came after it), live ones, in index order:
+ * fn(ud, i) for each. */
+static void each_changed(const pz__catalog *c, void (*fn)(void *, uint32_t),
+                         void *ud) {
+  size_t ow = pz__live_words(c->pop_order_n);
+  for (size_t w = 0; w < ow; w++) {
+    uint64_t b = atomic_load_explicit(&c->pop_dirty[w], memory_order_relaxed) &
+                 c->live_bits[w];
+    for (; b; b &= b - 1) fn(ud, (uint32_t)(w * 64) + (uint32_t)__builtin_ctzll(b));
+  }
+  for (uint32_t i = c->pop_order_n; i < c->n; i++)
+    if (pz__catalog_live(c, i)) fn(ud, i);
+}
+
+typedef struct max_walk {
+  const pz__catalog *c;
+  double max;
+} max_walk;
+
+static void max_one(void *ud, uint32_t i) {
+  max_walk *m = ud;
+  m->max = PZ__MAX(m->max, pz__catalog_pop_raw(m->c, i));
+}
+
+/* The largest popularity of a live item: of the changed ones, and of the
+ * first unchanged live item of the order (the others come after it). */
+static double max_pop_ordered(const pz__catalog *c) {
+  max_walk m = {c, 0};
+  each_changed(c, max_one, &m);
+  for (uint32_t p = 0; p < c->pop_order_n; p++) {
+    uint32_t i = c->pop_order[p];
+    if (!pz__catalog_live(c, i) || pz__catalog_pop_changed(c, i)) continue;
+    m.max = PZ__MAX(m.max, pz__catalog_pop_raw(c, i));
+    break;
+  }
+  return m.max;
+}
+
+/* ordered: the largest popularity from the catalogue's order. */
 static scorer make_scorer(const pz__rank_env *env, const pz__rank_req *req,
                           const pz__scratch *s, const user_view *uv,
-                          const cf_view *cv) {
+                          const cf_view *cv, bool ordered) {
   const pz__catalog *c = env->catalog;
   double max_pop = 0, decay = 0, log_max = 0;
   if (env->cfg->popularity_weight != 0) {
-    for (uint32_t w = 0; w < pz__live_words(c->n); w++)
-      for (uint64_t b = c->live_bits[w]; b; b &= b - 1) {
-        uint32_t i = w * 64 + (uint32_t)__builtin_ctzll(b);
-        max_pop = PZ__MAX(max_pop, pz__catalog_pop_raw(c, i));
-      }
+    if (ordered)
+      max_pop = max_pop_ordered(c);
+    else
+      for (uint32_t w = 0; w < pz__live_words(c->n); w++)
+        for (uint64_t b = c->live_bits[w]; b; b &= b - 1) {
+          uint32_t i = w * 64 + (uint32_t)__builtin_ctzll(b);
+          max_pop = PZ__MAX(max_pop, pz__catalog_pop_raw(c, i));
+        }
     /* normalizing by the maximum cancels the common decay factor, but the
      * log needs the decayed value to compare spreads at the same time */
     decay = pz__decay_factor(req->now, c->pop_landmark, c->half_life_ms);
@@ -653,6 +696,58 @@ static void scan_knn(const scorer *k, const user_view *uv, pz__topk *top) {
       }
       pz__topk_push(top, f, i);
     }
+  }
+}
+
+/* Does only popularity score (no CF, segment or content signal, no plan),
+ * and is the catalogue's popularity order fresh enough to walk? */
+static bool pop_alone(const pz__rank_env *env, const user_view *uv,
+                      const cf_view *cv, const pz__plan *pl, bool *reorder) {
+  if (pl->any || cv->on || uv->seg ||
+      (uv->personalized && env->cfg->content_weight != 0) ||
+      env->cfg->popularity_weight == 0)
+    return false;
+  if (!pz__catalog_pop_reorder_due(env->catalog)) return true;
+  *reorder = pz__catalog_pop_want(env->catalog);
+  return false;
+}
+
+typedef struct pop_push {
+  const scorer *k;
+  const user_view *uv;
+  pz__topk *top;
+} pop_push;
+
+static void push_one(void *ud, uint32_t i) {
+  pop_push *q = ud;
+  if (!bit_at(q->uv->cand, i)) return;
+  double by[PZ__N_SIGNALS];
+  signals(q->k, i, NULL, by);
+  pz__topk_push(q->top, (float)(by[0] + by[1] + by[2] + by[3]), i);
+}
+
+/* The scan when pop_alone: the changed items, then the unchanged ones in
+ * the order of their popularity until one scores below the heap's worst
+ * (all after it score no higher). The heap keeps the best (score, index)
+ * pairs whatever the order of pushes, so this is the full scan's
+ * result. */
+static void scan_pop(const scorer *k, const user_view *uv, pz__topk *top) {
+  const pz__catalog *c = k->c;
+  pop_push q = {k, uv, top};
+  each_changed(c, push_one, &q);
+  double by[PZ__N_SIGNALS];
+  for (uint32_t p = 0; p < c->pop_order_n; p++) {
+    uint32_t i = c->pop_order[p];
+    if (!bit_at(uv->cand, i) || pz__catalog_pop_changed(c, i)) continue;
+    signals(k, i, NULL, by);
+    float f = (float)(by[0] + by[1] + by[2] + by[3]);
+    if (top->n == top->k) {
+      if (f < top->score[0]) break;
+      /* an equal score: a later item of the order may still have a lower
+       * index */
+      if (f == top->score[0] && i > top->id[0]) continue;
+    }
+    pz__topk_push(top, f, i);
   }
 }
 
@@ -958,6 +1053,7 @@ int pz__rank_recommend(const pz__rank_env *env, const pz__rank_req *req,
   cf_view cv;
   pz__plan pl;
   heaps h;
+  bool reorder = false;
   memset(&cv, 0, sizeof cv);
   memset(&h, 0, sizeof h);
   pz__plan_init(&pl, env->a, env->ocfg);
@@ -976,8 +1072,14 @@ int pz__rank_recommend(const pz__rank_env *env, const pz__rank_req *req,
   if (!rc) len = arrangement(&pl, len, env->cfg->max_k);
   if (!rc) rc = heaps_init(env, req, &pl, len, &h);
   if (!rc) {
-    scorer sc = make_scorer(env, req, s, &uv, &cv);
-    scan(&sc, &uv, &pl, &h.top, h.promo);
+    bool ordered = pop_alone(env, &uv, &cv, &pl, &reorder);
+    scorer sc = make_scorer(env, req, s, &uv, &cv, ordered);
+    if (ordered) {
+      scan_pop(&sc, &uv, &h.top);
+      pz__topk_sort(&h.top);
+    } else {
+      scan(&sc, &uv, &pl, &h.top, h.promo);
+    }
     pz__placed *pc;
     uint32_t n;
     rc = pz__rank_place(env->a, env->catalog, &pl, len, &h.top, h.promo,
@@ -999,5 +1101,6 @@ int pz__rank_recommend(const pz__rank_env *env, const pz__rank_req *req,
   pz__uentry_release(env->a, uv.ent);
   pz__free(env->a, uv.cand, (uv.cand_words ? uv.cand_words : 1) * sizeof *uv.cand);
   pz__scratch_give(env->pool, s);
+  if (reorder) pz__catalog_pop_maintain(env->catalog);
   return rc;
 }
