@@ -179,6 +179,7 @@ typedef struct pz__cfmodel {
   uint32_t f, fs, iterations;
   double reg, alpha;
   float *Y;
+  float *ynorm; /* n_items: the Euclidean norm of each row of Y */
   float *YtY;  /* fs x fs */
   double *L0;  /* Cholesky of YtY + reg I (f x f): the fold-in matrix when
                   alpha == 0 or the user has no history weight beyond 1 */
@@ -201,6 +202,9 @@ int pz__cf_knn_build(const pz__alloc *a, const pz__cf_cfg *cfg,
                      const pz__cfmat *m, pz__cfmodel *out);
 int pz__cf_als_train(const pz__alloc *a, const pz__cf_cfg *cfg,
                      const pz__cfmat *m, pz__cfmodel *out);
+
+/* The norms of the item factors (ALS), computed once with the model. */
+int pz__cfmodel_norms(const pz__alloc *a, pz__cfmodel *m);
 
 /* Snapshot section (store module): a presence flag, then the model. */
 void pz__cfmodel_save(const pz__cfmodel *m, pz__buf *b);

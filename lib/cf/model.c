@@ -35,8 +35,10 @@ int pz__cfmodel_train(const pz__alloc *a, const pz__cf_cfg *cfg,
   int rc = PZ_OK;
   if (cfg->algorithm == PZ_CF_KNN || cfg->algorithm == PZ_CF_BOTH)
     rc = pz__cf_knn_build(a, cfg, m, md);
-  if (!rc && (cfg->algorithm == PZ_CF_ALS || cfg->algorithm == PZ_CF_BOTH))
+  if (!rc && (cfg->algorithm == PZ_CF_ALS || cfg->algorithm == PZ_CF_BOTH)) {
     rc = pz__cf_als_train(a, cfg, m, md);
+    if (!rc) rc = pz__cfmodel_norms(a, md);
+  }
   if (!rc) {
     md->who = pz__malloc(a, (size_t)m->n_users * sizeof *md->who);
     md->users_of = pz__malloc(a, (size_t)m->n_items * sizeof *md->users_of);
@@ -67,12 +69,24 @@ void pz__cfmodel_free(pz__cfmodel *m) {
     pz__free(a, m->nptr, (ni + 1) * sizeof *m->nptr);
   }
   pz__free(a, m->Y, ni * m->fs * sizeof *m->Y);
+  pz__free(a, m->ynorm, (ni ? ni : 1) * sizeof *m->ynorm);
   pz__free(a, m->YtY, (size_t)m->fs * m->fs * sizeof *m->YtY);
   pz__free(a, m->L0, (size_t)m->f * m->f * sizeof *m->L0);
   pz__free(a, m->loss, (size_t)m->iterations * sizeof *m->loss);
   pz__free_wipe(a, m->who, (size_t)m->n_users * sizeof *m->who);
   pz__free(a, m->users_of, ni * sizeof *m->users_of);
   pz__free(a, m, sizeof *m);
+}
+
+int pz__cfmodel_norms(const pz__alloc *a, pz__cfmodel *m) {
+  m->ynorm = pz__malloc(a, ((size_t)m->n_items ? m->n_items : 1) *
+                               sizeof *m->ynorm);
+  if (!m->ynorm) return PZ_ENOMEM;
+  for (uint32_t j = 0; j < m->n_items; j++) {
+    const float *y = m->Y + (size_t)j * m->fs;
+    m->ynorm[j] = sqrtf(pz__cf_dot(y, y, m->fs));
+  }
+  return PZ_OK;
 }
 
 bool pz__cfmodel_forget(pz__cfmodel *m, uint64_t hash, bool erased) {
@@ -243,7 +257,7 @@ static int restore_als(const pz__alloc *a, pz__rd *r, pz__cfmodel *m) {
   for (uint32_t j = 0; j < f; j++)
     if (!(m->L0[(size_t)j * f + j] > 0))
       return pz__rd_bad(r, "the fold-in matrix is not a Cholesky factor");
-  return PZ_OK;
+  return pz__cfmodel_norms(a, m);
 }
 
 int pz__cfmodel_restore(const pz__alloc *a, pz__rd *r, uint32_t n_items,

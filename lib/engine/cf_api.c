@@ -237,12 +237,12 @@ static void by_neighbours(similar *q) {
 static void by_factors(similar *q) {
   const pz__cfmodel *m = q->m;
   const float *yi = m->Y + (size_t)q->of * m->fs;
-  float ni = sqrtf(pz__cf_dot(yi, yi, m->fs));
+  float ni = m->ynorm[q->of];
   for (uint32_t j = 0; ni > 0 && j < m->n_items; j++) {
     /* an item nobody interacted with has only its initial noise */
-    if (j == q->of || !q->c->items[j]->alive || !m->users_of[j]) continue;
+    if (j == q->of || !pz__catalog_live(q->c, j) || !m->users_of[j]) continue;
     const float *yj = m->Y + (size_t)j * m->fs;
-    float nj = sqrtf(pz__cf_dot(yj, yj, m->fs));
+    float nj = m->ynorm[j];
     float cos = nj > 0 ? pz__cf_dot(yi, yj, m->fs) / (ni * nj) : 0;
     if (cos > 0) pz__topk_push(&q->top, cos, j);
   }
