@@ -23,16 +23,20 @@ static const char *const flag_names[] = {
     "more",     "less",     "boosted",   "buried",  "pinned",
     "editorial", "promoted", "diversity", "context", "not_personalized"};
 
-static const struct {
-  int signal;
-  const char *name;
-} signals[] = {{PZ_SIGNAL_CONTENT, "content"},
-               {PZ_SIGNAL_POPULARITY, "popularity"},
-               {PZ_SIGNAL_SEGMENT, "segment"},
-               {PZ_SIGNAL_CF, "cf"}};
+/* contribution[] of a pz_recs_entry is indexed by pz_signal - 1 */
+static const char *const signal_names[] = {"content", "popularity", "segment",
+                                           "cf"};
 
+/* Entries copied per pz_recs_entries() call: a list of up to 32 items (k = 10
+ * by default) takes one call, a longer one pages through the same buffer. */
+#define ENTRY_PAGE 32
+
+/* The tables are created with their final size, which spares Lua the
+ * rehashes (and the garbage) of growing them field by field. */
 static void push_flags(lua_State *L, unsigned int bits) {
-  lua_newtable(L);
+  int n = 0;
+  for (unsigned int b = bits; b; b &= b - 1) n++;
+  lua_createtable(L, 0, n);
   for (unsigned int i = 0; i < sizeof flag_names / sizeof *flag_names; i++)
     if (bits & (1u << i)) {
       lua_pushboolean(L, 1);
@@ -41,40 +45,36 @@ static void push_flags(lua_State *L, unsigned int bits) {
   lua_setfield(L, -2, "flags");
 }
 
-static void push_because(lua_State *L, const pz_recs *r, size_t i) {
-  lua_newtable(L);
-  for (size_t j = 0;; j++) {
-    const char *item = pz_recs_because(r, i, j);
-    if (!item) break;
+static void push_because(lua_State *L, const pz_recs_entry *e) {
+  lua_createtable(L, (int)e->n_because, 0);
+  for (size_t j = 0; j < e->n_because; j++) {
     lua_createtable(L, 0, 2);
-    pzlua_set_str(L, "item", item);
-    pzlua_set_num(L, "share", pz_recs_because_share(r, i, j));
+    pzlua_set_str(L, "item", e->because[j]);
+    pzlua_set_num(L, "share", e->because_share[j]);
     lua_rawseti(L, -2, (lua_Integer)(j + 1));
   }
   lua_setfield(L, -2, "because");
 }
 
-static void push_reasons(lua_State *L, const pz_recs *r, size_t i) {
-  lua_newtable(L);
-  pzlua_set_str(L, "text", pz_recs_reason(r, i));
-  int code = pz_recs_reason_code(r, i);
+static void push_reasons(lua_State *L, const pz_recs_entry *e) {
+  lua_createtable(L, 0, 8);
+  pzlua_set_str(L, "text", e->reason);
+  int code = e->reason_code;
   pzlua_set_str(L, "code",
                 code >= 1 && code <= 8 ? reason_names[code] : "UNKNOWN");
-  pzlua_set_str(L, "rule", pz_recs_rule(r, i));
-  unsigned int bits = pz_recs_flags(r, i);
-  pzlua_set_int(L, "flag_bits", bits);
-  push_flags(L, bits);
-  lua_newtable(L);
-  for (size_t s = 0; s < sizeof signals / sizeof *signals; s++) {
-    double c = pz_recs_contribution(r, i, signals[s].signal);
-    if (!isnan(c)) pzlua_set_num(L, signals[s].name, c);
-  }
+  pzlua_set_str(L, "rule", e->rule);
+  pzlua_set_int(L, "flag_bits", e->flags);
+  push_flags(L, e->flags);
+  lua_createtable(L, 0, 4);
+  for (size_t s = 0; s < sizeof signal_names / sizeof *signal_names; s++)
+    if (!isnan(e->contribution[s]))
+      pzlua_set_num(L, signal_names[s], e->contribution[s]);
   lua_setfield(L, -2, "contributions");
-  lua_newtable(L);
-  pzlua_set_num(L, "person", pz_recs_factor(r, i, PZ_FACTOR_PERSON));
-  pzlua_set_num(L, "rules", pz_recs_factor(r, i, PZ_FACTOR_RULES));
+  lua_createtable(L, 0, 2);
+  pzlua_set_num(L, "person", e->factor[PZ_FACTOR_PERSON - 1]);
+  pzlua_set_num(L, "rules", e->factor[PZ_FACTOR_RULES - 1]);
   lua_setfield(L, -2, "factors");
-  push_because(L, r, i);
+  push_because(L, e);
   lua_setfield(L, -2, "reasons");
 }
 
@@ -84,13 +84,20 @@ static int push_recs(lua_State *L, pzlua_box *b) {
   size_t n = pz_recs_count(r);
   luaL_checkstack(L, 12, "building recommendations"); /* 6 levels deep */
   lua_createtable(L, (int)n, 0);
-  for (size_t i = 0; i < n; i++) {
-    lua_createtable(L, 0, 3);
-    pzlua_set_str(L, "item", pz_recs_item(r, i));
-    pzlua_set_num(L, "score", pz_recs_score(r, i));
-    push_reasons(L, r, i);
-    lua_rawseti(L, -2, (lua_Integer)(i + 1));
+  pz_recs_entry page[ENTRY_PAGE];
+  int rc = pz_recs_entry_init(&page[0], PZ_RECS_ENTRY_VERSION);
+  for (size_t from = 0, got = 0; rc == PZ_OK && from < n; from += got) {
+    rc = pz_recs_entries(page, ENTRY_PAGE, &got, r, from);
+    for (size_t j = 0; rc == PZ_OK && j < got; j++) {
+      lua_createtable(L, 0, 3);
+      pzlua_set_str(L, "item", page[j].item);
+      pzlua_set_num(L, "score", page[j].score);
+      push_reasons(L, &page[j]);
+      lua_rawseti(L, -2, (lua_Integer)(from + j + 1));
+    }
+    if (!got) break; /* cannot happen while from < n; never loop forever */
   }
+  if (rc != PZ_OK) return pzlua_fail(L, rc); /* the box frees the list */
   pzlua_box_release(b);
   return 1;
 }

@@ -191,6 +191,69 @@ PZ_API const char *pz_recs_rule(const pz_recs *r, size_t i);
 /** Free the list; NULL is ignored. */
 PZ_API void pz_recs_free(pz_recs *r);
 
+/* ---- bulk access (since 1.1) ---------------------------------------- */
+
+#define PZ_RECS_ENTRY_VERSION 1
+
+/** Everything the single pz_recs_* accessors report about one item, for
+ *  pz_recs_entries(): one call copies a whole list, where a binding would
+ *  otherwise make some fifteen calls per item. Grows only at the end; a
+ *  caller built against an older layout keeps getting that layout. The
+ *  strings are borrowed from the list until pz_recs_free(). Since 1.1. */
+typedef struct pz_recs_entry {
+  unsigned int version;   /**< PZ_RECS_ENTRY_VERSION the caller was built
+                               with (see pz_recs_entries()) */
+  const char *item;       /**< pz_recs_item() */
+  double score;           /**< pz_recs_score() */
+  int reason_code;        /**< pz_recs_reason_code(): a pz_reason */
+  unsigned int flags;     /**< pz_recs_flags(): pz_recs_flag bits */
+  const char *reason;     /**< pz_recs_reason(); "" for a terse request */
+  double contribution[4]; /**< pz_recs_contribution(), indexed by
+                               pz_signal - 1 */
+  double factor[2];       /**< pz_recs_factor(), indexed by
+                               pz_factor_source - 1 */
+  const char *rule;       /**< pz_recs_rule(), or NULL */
+  size_t n_because;       /**< how many of because[] are set (0 to 3) */
+  const char *because[3]; /**< pz_recs_because() (cf.h): the strongest
+                               first; NULL from n_because on */
+  double because_share[3];/**< pz_recs_because_share(); NaN from
+                               n_because on */
+} pz_recs_entry;
+
+/**
+ * Zero *e and set e->version, for bindings that cannot see
+ * PZ_RECS_ENTRY_VERSION; in C,
+ * `pz_recs_entry e = {.version = PZ_RECS_ENTRY_VERSION}` does the same.
+ * @return PZ_OK; PZ_EINVAL (e is NULL); PZ_EVERSION (version is not 1 ..
+ *         PZ_RECS_ENTRY_VERSION). Thread safety: any. Since 1.1.
+ */
+PZ_API int pz_recs_entry_init(pz_recs_entry *e, unsigned int version);
+
+/**
+ * Copy items from .. from + cap - 1 of r (fewer at the end of the list)
+ * into out[0 ..] and set *n_out to how many were written.
+ *
+ * out is an array of one layout: out[0].version says which (1 ..
+ * PZ_RECS_ENTRY_VERSION; set it, or call pz_recs_entry_init() on out[0]),
+ * and fixes both the fields written and the size of each element, so a
+ * caller built with an older layout is served that layout by a newer
+ * library. The version fields of out[1 ..] are not read: every entry
+ * written gets out[0].version. A cap smaller than what is left is not an
+ * error: page with `from` (pz_recs_count() says how many there are); from
+ * at or past the end writes nothing. With cap 0, out may be NULL and is not
+ * read.
+ *
+ * The strings are borrowed from r until pz_recs_free(r). Nothing is
+ * allocated. Thread safety: like the other pz_recs accessors, only reads r,
+ * which must not be freed during the call.
+ * @return PZ_OK with *n_out set (0 when from >= pz_recs_count(r) or cap is
+ *         0); PZ_EINVAL (n_out or r is NULL, or out is NULL with cap > 0);
+ *         PZ_EVERSION (out[0].version unknown). On failure *n_out is 0
+ *         (when n_out is not NULL) and out is untouched. Since 1.1.
+ */
+PZ_API int pz_recs_entries(pz_recs_entry *out, size_t cap, size_t *n_out,
+                           const pz_recs *r, size_t from);
+
 #ifdef __cplusplus
 }
 #endif

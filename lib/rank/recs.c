@@ -3,6 +3,8 @@
 #include "recs.h"
 
 #include <math.h>
+#include <stdbool.h>
+#include <stddef.h>
 #include <string.h>
 
 static char *copy(char *to, const char *s) {
@@ -93,6 +95,73 @@ PZ_API double pz_recs_factor(const pz_recs *r, size_t i, int source) {
 
 PZ_API const char *pz_recs_rule(const pz_recs *r, size_t i) {
   return r && i < r->n ? r->rec[i].rule : NULL;
+}
+
+/* Bytes of one pz_recs_entry of a layout version, 0 for an unknown one: the
+ * stride of the caller's array and how much of each element is written. A
+ * later version adds a case with its own size and keeps this one. */
+static size_t entry_size(unsigned int version) {
+  return version == 1 ? sizeof(pz_recs_entry) : 0;
+}
+/* Version 1 ends with its last field, so a field appended later cannot
+ * fall into its stride. */
+_Static_assert(sizeof(pz_recs_entry) ==
+                   offsetof(pz_recs_entry, because_share) +
+                       sizeof(((pz_recs_entry *)0)->because_share),
+               "pz_recs_entry version 1 has trailing padding");
+_Static_assert(PZ__N_SIGNALS == 4 && PZ__N_BECAUSE == 3,
+               "pz_recs_entry arrays follow pz__rec");
+
+PZ_API int pz_recs_entry_init(pz_recs_entry *e, unsigned int version) {
+  if (!e) return pz__fail(PZ_EINVAL, "entry is NULL");
+  size_t size = entry_size(version);
+  if (!size)
+    return pz__fail(PZ_EVERSION, "recs entry version %u is not 1 .. %d",
+                    version, PZ_RECS_ENTRY_VERSION);
+  memset(e, 0, size);
+  e->version = version;
+  return PZ_OK;
+}
+
+static void fill_entry(pz_recs_entry *e, const pz__rec *x) {
+  e->item = x->item;
+  e->score = x->score;
+  e->reason_code = x->code;
+  e->flags = x->flags;
+  e->reason = x->reason;
+  memcpy(e->contribution, x->contrib, sizeof e->contribution);
+  memcpy(e->factor, x->factor, sizeof e->factor);
+  e->rule = x->rule;
+  e->n_because = x->n_because;
+  for (uint32_t j = 0; j < PZ__N_BECAUSE; j++) {
+    bool set = j < x->n_because; /* as pz_recs_because() past the end */
+    e->because[j] = set ? x->because[j] : NULL;
+    e->because_share[j] = set ? x->because_share[j] : NAN;
+  }
+}
+
+PZ_API int pz_recs_entries(pz_recs_entry *out, size_t cap, size_t *n_out,
+                           const pz_recs *r, size_t from) {
+  if (!n_out) return pz__fail(PZ_EINVAL, "n_out is NULL");
+  *n_out = 0;
+  if (!r) return pz__fail(PZ_EINVAL, "recs is NULL");
+  if (!cap) return PZ_OK;
+  if (!out) return pz__fail(PZ_EINVAL, "out is NULL but cap is %zu", cap);
+  unsigned int version = out[0].version;
+  size_t stride = entry_size(version);
+  if (!stride)
+    return pz__fail(PZ_EVERSION, "recs entry version %u is not 1 .. %d",
+                    version, PZ_RECS_ENTRY_VERSION);
+  if (from >= r->n) return PZ_OK;
+  size_t n = r->n - from < cap ? r->n - from : cap;
+  for (size_t j = 0; j < n; j++) {
+    pz_recs_entry e;
+    e.version = version;
+    fill_entry(&e, &r->rec[from + j]);
+    memcpy((char *)out + j * stride, &e, stride);
+  }
+  *n_out = n;
+  return PZ_OK;
 }
 
 PZ_API void pz_recs_free(pz_recs *r) {

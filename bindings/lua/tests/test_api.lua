@@ -89,6 +89,25 @@ T.test("track and recommend with reasons", function()
   T.ok(seen[1].reasons.text:find("japanese"), seen[1].reasons.text)
 end)
 
+T.test("a list longer than one page of entries (32) reads whole", function()
+  local e = T.engine()
+  for i = 1, 70 do assert(e:put_item(string.format("x%02d", i), { "k=" .. (i % 7) })) end
+  T.eq(e:track("ann", "x01", "view"), true)
+  local n = e:item_count()
+  local recs = assert(e:recommend("ann", 100, { include_seen = true }))
+  T.eq(#recs, n, "every item, read across pages of the C buffer")
+  local seen = {}
+  for i, r in ipairs(recs) do
+    T.ok(not seen[r.item], "no item twice: " .. r.item)
+    seen[r.item] = true
+    if i > 1 then T.ok(recs[i - 1].score >= r.score, "sorted at " .. i) end
+    T.eq(type(r.reasons.text), "string")
+  end
+  -- the pages agree with the single requests of the same slots
+  local page = assert(e:recommend("ann", 10, { include_seen = true, offset = 30 }))
+  for i = 1, 10 do T.eq(page[i].item, recs[30 + i].item, "slot " .. (30 + i)) end
+end)
+
 T.test("recommend options: offset, exclude, restrict_to, context, terse", function()
   local e = T.engine()
   local all = assert(e:recommend("new", 6))

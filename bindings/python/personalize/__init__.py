@@ -8,7 +8,7 @@
 
 The shared library is found through the environment variable
 PERSONALIZE_LIBRARY (a path), then next to this package, then as the
-system's libpersonalize.so.1. Its major version must be 1.
+system's libpersonalize.so.1. Its version must be 1.1 or a later 1.x.
 See help(personalize.Engine) and personalize.errors for the exceptions.
 """
 
@@ -54,11 +54,11 @@ from .errors import (
     strerror,
 )
 
-__version__ = "1.0.0"
+__version__ = "1.1.0"
 
 
 def library_version() -> str:
-    """The loaded libpersonalize's version string ("1.0.0")."""
+    """The loaded libpersonalize's version string ("1.1.0")."""
     return _cdll.pz_version_string().decode("ascii")
 
 

@@ -37,6 +37,7 @@ from ctypes import (
 
 SONAME = "libpersonalize.so.1"
 MAJOR = 1
+MINOR = 1  # the oldest minor with every function declared below (pz_recs_entries)
 
 # Opaque handles: distinct pointer types so a recs pointer cannot be passed
 # where an engine is expected by mistake.
@@ -122,6 +123,30 @@ class RecommendOptions(Structure):
 
 
 RECOMMEND_OPTIONS_VERSION = 2
+
+
+class RecsEntry(Structure):
+    """struct pz_recs_entry (rank.h), version 1 (since 1.1): one item of a
+    pz_recs list, filled by pz_recs_entries(); its strings are borrowed
+    from the list until pz_recs_free()."""
+
+    _fields_ = [
+        ("version", c_uint),
+        ("item", c_char_p),
+        ("score", c_double),
+        ("reason_code", c_int),
+        ("flags", c_uint),
+        ("reason", c_char_p),
+        ("contribution", c_double * 4),
+        ("factor", c_double * 2),
+        ("rule", c_char_p),
+        ("n_because", c_size_t),
+        ("because", c_char_p * 3),
+        ("because_share", c_double * 3),
+    ]
+
+
+RECS_ENTRY_VERSION = 1
 
 
 class ClusterOptions(Structure):
@@ -268,6 +293,8 @@ DECLARATIONS: dict[str, tuple[object, list[object]]] = {
     "pz_recs_factor": (c_double, [recs_p, c_size_t, c_int]),
     "pz_recs_rule": (c_char_p, [recs_p, c_size_t]),
     "pz_recs_free": (None, [recs_p]),
+    "pz_recs_entry_init": (c_int, [POINTER(RecsEntry), c_uint]),
+    "pz_recs_entries": (c_int, [POINTER(RecsEntry), c_size_t, _PSZ, recs_p, c_size_t]),
     # override
     "pz_override_block_item": (c_int, [_E, _S, _S, c_int64]),
     "pz_override_block_feature": (c_int, [_E, _S, _S, c_int64]),
@@ -400,6 +427,12 @@ def load() -> ctypes.CDLL:
             f"{number // 10000}.{number // 100 % 100}.{number % 100}; "
             f"this binding needs major version {MAJOR} "
             f"(set PERSONALIZE_LIBRARY to a libpersonalize.so.{MAJOR})"
+        )
+    if number // 100 % 100 < MINOR:
+        raise ImportError(
+            f"personalize: {lib._name} is libpersonalize "
+            f"{number // 10000}.{number // 100 % 100}.{number % 100}; "
+            f"this binding needs {MAJOR}.{MINOR} or later"
         )
     _declare(lib)
     return lib

@@ -22,12 +22,14 @@ from ._lib import (
     CLUSTER_OPTIONS_VERSION,
     ENGINE_OPTIONS_VERSION,
     RECOMMEND_OPTIONS_VERSION,
+    RECS_ENTRY_VERSION,
     CFImportOptions,
     CFOptions,
     CFStats as _CFStats,
     ClusterOptions,
     EngineOptions,
     RecommendOptions,
+    RecsEntry,
     choices_p,
     clock_fn,
     engine_p,
@@ -124,8 +126,6 @@ class RatingsFormat(enum.IntEnum):
     UDATA = 4
 
 
-_SIGNAL_CONTENT, _SIGNAL_POPULARITY, _SIGNAL_SEGMENT, _SIGNAL_CF = 1, 2, 3, 4
-_FACTOR_PERSON, _FACTOR_RULES = 1, 2
 _ATTR_STRING, _ATTR_NUMBER, _ATTR_BOOL, _ATTR_TIMESTAMP = 1, 2, 3, 4
 
 # ---- plain result types (copies: they never refer back to the engine) ----
@@ -353,33 +353,83 @@ def _maybe_enum(cls: Any, value: int) -> Any:
         return value
 
 
+# Reading a list makes several frozen dataclasses per item, whose generated
+# __init__ sets each field through object.__setattr__ (some 0.1 us a field:
+# more than the C calls pz_recs_entries saves). _frozen makes them the way
+# pickle does, a bare instance whose __dict__ is set in one step; they
+# compare, hash, print and pickle like instances made by __init__
+# (tests/test_engine.py compares the two).
+_new_instance = object.__new__
+_set_attribute = object.__setattr__
+
+
+def _frozen(cls: Any, fields: Dict[str, Any]) -> Any:
+    obj = _new_instance(cls)
+    _set_attribute(obj, "__dict__", fields)
+    return obj
+
+
+_REASON_CODES: Dict[int, ReasonCode] = {int(c): c for c in ReasonCode}
+_FLAG_VALUES: Dict[int, RecsFlag] = {}  # at most 1024 (10 defined bits)
+
+
+def _recs_flag(bits: int) -> RecsFlag:
+    flags = _FLAG_VALUES.get(bits)
+    if flags is None:
+        flags = RecsFlag(bits)
+        if bits < 1 << 10:
+            _FLAG_VALUES[bits] = flags
+    return flags
+
+
 def _read_recs(r: Any) -> List[Recommendation]:
+    """Copy a pz_recs list with one pz_recs_entries call (not ~15 per item)."""
+    n = lib.pz_recs_count(r)
+    if not n:
+        return []
+    entries = (RecsEntry * n)()
+    entries[0].version = RECS_ENTRY_VERSION  # the layout of the whole array
+    got = c_size_t()
+    check(lib.pz_recs_entries(entries, n, byref(got), r, 0))
+    codes, flag_values = _REASON_CODES, _FLAG_VALUES
     out = []
-    for i in range(lib.pz_recs_count(r)):
-        because = []
-        for j in range(3):
-            b = lib.pz_recs_because(r, i, j)
-            if b is None:
-                break
-            because.append(Because(cv.decode(b), lib.pz_recs_because_share(r, i, j)))
-        code = _maybe_enum(ReasonCode, lib.pz_recs_reason_code(r, i))
-        rule = lib.pz_recs_rule(r, i)
-        reason = Reason(
-            code=code,
-            text=cv.decode(lib.pz_recs_reason(r, i)),
-            flags=RecsFlag(lib.pz_recs_flags(r, i)),
-            person_factor=lib.pz_recs_factor(r, i, _FACTOR_PERSON),
-            rules_factor=lib.pz_recs_factor(r, i, _FACTOR_RULES),
-            rule=None if rule is None else cv.decode(rule),
-            contributions=Contributions(
-                lib.pz_recs_contribution(r, i, _SIGNAL_CONTENT),
-                lib.pz_recs_contribution(r, i, _SIGNAL_POPULARITY),
-                lib.pz_recs_contribution(r, i, _SIGNAL_SEGMENT),
-                lib.pz_recs_contribution(r, i, _SIGNAL_CF),
-            ),
-            because=tuple(because),
+    for e in entries[: got.value]:
+        code = e.reason_code
+        bits = e.flags
+        flags = flag_values.get(bits)
+        rule = e.rule
+        c = e.contribution  # indexed by pz_signal - 1, factor by pz_factor_source - 1
+        f = e.factor
+        nb = e.n_because
+        if nb:
+            items, shares = e.because, e.because_share
+            because = tuple(
+                _frozen(Because, {"item": items[j].decode("utf-8", "surrogateescape"), "share": shares[j]})
+                for j in range(nb)
+            )
+        else:
+            because = ()
+        reason = _frozen(
+            Reason,
+            {
+                "code": codes.get(code, code),
+                "text": e.reason.decode("utf-8", "surrogateescape"),
+                "flags": _recs_flag(bits) if flags is None else flags,
+                "person_factor": f[0],
+                "rules_factor": f[1],
+                "rule": None if rule is None else rule.decode("utf-8", "surrogateescape"),
+                "contributions": _frozen(
+                    Contributions, {"content": c[0], "popularity": c[1], "segment": c[2], "cf": c[3]}
+                ),
+                "because": because,
+            },
         )
-        out.append(Recommendation(cv.decode(lib.pz_recs_item(r, i)), lib.pz_recs_score(r, i), reason))
+        out.append(
+            _frozen(
+                Recommendation,
+                {"item": e.item.decode("utf-8", "surrogateescape"), "score": e.score, "reason": reason},
+            )
+        )
     return out
 
 

@@ -1,5 +1,6 @@
 """Normal use of each Engine method."""
 
+import dataclasses
 import datetime as dt
 import os
 import tempfile
@@ -454,6 +455,114 @@ class CollaborativeFiltering(EngineTest):
                 self.e.import_ratings(bad, format="csv")
             with self.assertRaises(personalize.PersonalizeIOError):
                 self.e.import_ratings(os.path.join(d, "missing.csv"))
+
+
+def read_one_by_one(r):
+    """A pz_recs list read as the binding read it before 1.1: the single
+    accessors, item by item, and the dataclasses' own __init__."""
+    from personalize import Because, Contributions, Reason, Recommendation
+    from personalize._lib import lib
+
+    def text(b):
+        return b.decode("utf-8", "surrogateescape")
+
+    out = []
+    for i in range(lib.pz_recs_count(r)):
+        because = []
+        for j in range(3):
+            b = lib.pz_recs_because(r, i, j)
+            if b is None:
+                break
+            because.append(Because(text(b), lib.pz_recs_because_share(r, i, j)))
+        code = lib.pz_recs_reason_code(r, i)
+        rule = lib.pz_recs_rule(r, i)
+        reason = Reason(
+            code=ReasonCode(code) if code in ReasonCode._value2member_map_ else code,
+            text=text(lib.pz_recs_reason(r, i)),
+            flags=RecsFlag(lib.pz_recs_flags(r, i)),
+            person_factor=lib.pz_recs_factor(r, i, 1),
+            rules_factor=lib.pz_recs_factor(r, i, 2),
+            rule=None if rule is None else text(rule),
+            contributions=Contributions(*(lib.pz_recs_contribution(r, i, s) for s in (1, 2, 3, 4))),
+            because=tuple(because),
+        )
+        out.append(Recommendation(text(lib.pz_recs_item(r, i)), lib.pz_recs_score(r, i), reason))
+    return out
+
+
+class BulkReading(EngineTest):
+    """recommend() and similar_items() read each list with one
+    pz_recs_entries call; the results are those of the single accessors."""
+
+    def setUp(self):
+        super().setUp()
+        e = self.e
+        for i in range(6):
+            e.track(f"u{i}", "jazz1", "purchase")
+            e.track(f"u{i}", "rock1", "purchase")
+            e.track(f"u{i}", "rock2" if i % 2 else "folk1", "purchase")
+        e.track("ann", "jazz1", "purchase")
+        e.track("ann", "rock1", "view")
+        e.train("knn")
+        e.load_rules("rules:\n"
+                     "  - {name: rock-up, kind: boost, factor: 2, match: {features: [genre=rock]}}\n"
+                     "  - {name: calm-down, kind: bury, factor: 0.5, match: {features: [mood=calm]}}\n"
+                     "  - {name: pick, kind: pin, item: jazz3, position: 2}\n")
+        e.more("ann", "mood=upbeat")
+        e.less("ann", "era=1970s")
+
+    def fresh_list(self, user, k, similar=False):
+        from ctypes import byref
+        from personalize._lib import lib, recs_p
+        r = recs_p()
+        with self.e._h as h:
+            if similar:
+                rc = lib.pz_similar_items(byref(r), h, user.encode(), k)
+            else:
+                rc = lib.pz_recommend(byref(r), h, user.encode(), k, None)
+        self.assertEqual(rc, 0)
+        self.addCleanup(lib.pz_recs_free, r)
+        return r
+
+    def assert_same(self, got, want):
+        self.assertEqual(got, want)
+        for g, w in zip(got, want):  # equal, and alike in every other way
+            for a, b in [(g, w), (g.reason, w.reason), (g.reason.contributions, w.reason.contributions)]:
+                self.assertIs(type(a), type(b))
+                self.assertEqual(list(vars(a).items()), list(vars(b).items()))
+                self.assertEqual(hash(a), hash(b))
+                self.assertEqual(repr(a), repr(b))
+            self.assertIs(type(g.reason.code), type(w.reason.code))
+            self.assertIs(type(g.reason.flags), type(w.reason.flags))
+            for gb, wb in zip(g.reason.because, w.reason.because):
+                self.assertEqual(vars(gb), vars(wb))
+            with self.assertRaises(dataclasses.FrozenInstanceError):
+                g.reason.text = "changed"
+
+    def test_recommend_equals_the_single_accessors(self):
+        got = self.e.recommend("ann", 6)
+        want = read_one_by_one(self.fresh_list("ann", 6))
+        self.assert_same(got, want)
+        # the list exercises every field, or the comparison proves little
+        self.assertTrue(any(len(r.reason.because) >= 2 for r in got))
+        self.assertTrue(any(r.reason.rule == "pick" and r.reason.code == ReasonCode.EDITORIAL for r in got))
+        flags = RecsFlag(0)
+        for r in got:
+            flags |= r.reason.flags
+        for f in (RecsFlag.MORE, RecsFlag.LESS, RecsFlag.BOOSTED, RecsFlag.BURIED, RecsFlag.EDITORIAL):
+            self.assertTrue(flags & f, f)
+        self.assertTrue(any(r.reason.person_factor != 1 for r in got))
+        self.assertTrue(any(r.reason.rules_factor != 1 for r in got))
+        self.assertTrue(all(r.reason.text for r in got))
+
+    def test_similar_items_and_terse_equal_the_single_accessors(self):
+        self.assert_same(self.e.similar_items("jazz1", 4), read_one_by_one(self.fresh_list("jazz1", 4, similar=True)))
+        terse = self.e.recommend("ann", 6, terse=True)
+        self.assertTrue(terse and all(r.reason.text == "" and r.reason.because == () for r in terse))
+        self.assertEqual([r.item for r in terse], [r.item for r in self.e.recommend("ann", 6)])
+
+    def test_empty_list(self):
+        self.assertEqual(self.e.recommend("ann", 5, restrict_to=[]), [])
 
 
 class Persistence(EngineTest):

@@ -41,13 +41,14 @@ class Loading(unittest.TestCase):
             self.assertEqual(r.returncode, 0, r.stderr)
             self.assertEqual(r.stdout.strip(), os.path.join(d, "personalize", "libpersonalize.so.1"))
 
-    def test_wrong_major_version_is_refused(self):
+    def import_with_version(self, number):
+        """Import the package on a fake library of that version number."""
         code = (
             "import ctypes\n"
             "class Fake:\n"
             "    _name = 'fake.so'\n"
             "    def __init__(self, *a, **k):\n"
-            "        def v(): return 20301\n"
+            f"        def v(): return {number}\n"
             "        self.pz_version_number = v\n"
             "ctypes.CDLL = Fake\n"
             "try:\n"
@@ -57,9 +58,24 @@ class Loading(unittest.TestCase):
         )
         r = run_python(code, {"PERSONALIZE_LIBRARY": LIB}, pythonpath=os.path.dirname(PKG))
         self.assertEqual(r.returncode, 0, r.stderr)
-        self.assertIn("IMPORTERROR", r.stdout)
-        self.assertIn("2.3.1", r.stdout)
-        self.assertIn("major version 1", r.stdout)
+        return r.stdout
+
+    def test_wrong_major_version_is_refused(self):
+        out = self.import_with_version(20301)
+        self.assertIn("IMPORTERROR", out)
+        self.assertIn("2.3.1", out)
+        self.assertIn("major version 1", out)
+
+    def test_older_minor_version_is_refused(self):
+        # pz_recs_entries came with 1.1: a 1.0 library lacks it
+        out = self.import_with_version(10003)
+        self.assertIn("IMPORTERROR", out)
+        self.assertIn("1.0.3", out)
+        self.assertIn("needs 1.1 or later", out)
+        # a later 1.x passes the version check (and fails later, on the fake's
+        # missing symbols, with the binding's own message)
+        out = self.import_with_version(10200)
+        self.assertIn("missing symbol", out)
 
 
 if __name__ == "__main__":

@@ -3,7 +3,7 @@
 A wrong argtype (size_t declared as int, int64_t as double, a missing
 pointer level, a struct with a field out of place) corrupts memory without
 any error, so every ``PZ_API`` prototype of include/personalize/*.h is
-parsed here and compared with ``_lib.DECLARATIONS``; every options/stats
+parsed here and compared with ``_lib.DECLARATIONS``; every options/stats/entry
 struct is compared field by field with its ctypes ``Structure``, and, when a
 C compiler is available, sizes and offsets are checked against what the
 compiler really lays out.
@@ -97,9 +97,12 @@ def parse_structs(text):
             decl = " ".join(decl.replace("*", " * ").split())
             if not decl:
                 continue
-            fm = re.match(r"^(.*?)\b(\w+)$", decl)
+            fm = re.match(r"^(.*?)\b(\w+)(?: \[ ?(\d+) ?\])?$", decl.replace("[", " [").replace("]", " ]"))
             assert fm, f"cannot parse field {decl!r} of {tag}"
-            fields.append((fm.group(2), fm.group(1).strip()))
+            ctext = fm.group(1).strip()
+            if fm.group(3):  # an array: "double [4]"
+                ctext += f" [{fm.group(3)}]"
+            fields.append((fm.group(2), ctext))
         out[tag] = fields
     return out
 
@@ -129,6 +132,10 @@ class Mapper:
         """The ctypes type for a parameter/return/field C type text.
 
         Raises KeyError for a C type the binding has no rule for."""
+        am = re.match(r"^(.*) \[(\d+)\]$", ctext)
+        if am:  # a fixed array field: its element type times the length
+            assert field, f"array {ctext!r} outside a struct"
+            return self.expected(am.group(1), field=True) * int(am.group(2))
         words = [w for w in ctext.replace("*", " * ").split() if w != "const"]
         stars = words.count("*")
         base = " ".join(w for w in words if w != "*")
@@ -178,7 +185,7 @@ class Prototypes(unittest.TestCase):
         cls.mapper = Mapper()
 
     def test_parser_finds_every_exported_function(self):
-        self.assertEqual(len(self.protos), 117)
+        self.assertEqual(len(self.protos), 119)
         self.assertEqual(sorted(self.protos), sorted(_lib.DECLARATIONS))
 
     def test_parser_self_check(self):
@@ -191,6 +198,10 @@ class Prototypes(unittest.TestCase):
         m = self.mapper
         self.assertIs(m.expected("const char * const *")._type_, ctypes.c_char_p)
         self.assertIs(m.expected("pz_engine * *")._type_._type_, _lib.pz_engine)
+        s = parse_structs("typedef struct pz_t {\n  double a[4];\n  const char *b[3]; size_t n;\n} pz_t;")
+        self.assertEqual(s["pz_t"], [("a", "double [4]"), ("b", "const char * [3]"), ("n", "size_t")])
+        self.assertIs(m.expected("double [4]", field=True), ctypes.c_double * 4)
+        self.assertIs(m.expected("const char * [3]", field=True), ctypes.c_char_p * 3)
 
     def test_every_prototype_matches_its_declaration(self):
         problems = []
@@ -256,6 +267,7 @@ class Prototypes(unittest.TestCase):
             ("PZ_CF_OPTIONS_VERSION", _lib.CF_OPTIONS_VERSION),
             ("PZ_CF_STATS_VERSION", _lib.CF_STATS_VERSION),
             ("PZ_CF_IMPORT_OPTIONS_VERSION", _lib.CF_IMPORT_OPTIONS_VERSION),
+            ("PZ_RECS_ENTRY_VERSION", _lib.RECS_ENTRY_VERSION),
         ]:
             m = re.search(r"#define\s+" + macro + r"\s+(\d+)", text)
             self.assertIsNotNone(m, macro)
