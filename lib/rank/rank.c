@@ -567,17 +567,19 @@ PZ__HOT_INLINE void signals(const scorer *k, uint32_t i, uint32_t *seg_pos,
   if (k->popularity_weight != 0) by[PZ_SIGNAL_POPULARITY - 1] = pop_signal(k, i);
 }
 
-/* Can item i, whose other signals are in by, not enter a full heap
- * whatever its popularity? (Its score is at most the bound's, and an
- * equal one would lose the tie to the items already in.) */
+/* Can item i, whose other signals are in by and whose score the plan
+ * multiplies by fac, not enter a full heap whatever its popularity? (Its
+ * score is at most the bound's, the plan's multiplier keeps the order of
+ * scores, and an equal score would lose the tie to the items already
+ * in.) */
 PZ__HOT_INLINE bool pop_rejects(const scorer *k, uint32_t i, const double *by,
-                                const pz__topk *top) {
+                                double fac, const pz__topk *top) {
   if (top->n < top->k) return false;
   double up = k->popularity_weight *
               (log1p_up(pz__catalog_pop_raw(k->c, i) * k->decay) * k->inv_pop);
   double ub = by[0] + up + by[2] + by[3];
   ub += fabs(ub) * 1e-12 + 1e-300;
-  return (float)ub < top->score[0];
+  return (float)pz__plan_apply(ub, fac) < top->score[0];
 }
 
 /* The items whose popularity moved since the catalogue's popularity
@@ -797,15 +799,21 @@ static void scan(const scorer *kp, const user_view *uv, const pz__plan *pl,
       if (!any) { /* popularity, a log, last, and only when it can count */
         signals_but_pop(&k, i, &seg_pos, by);
         if (k.popularity_weight != 0) {
-          if (pop_rejects(&k, i, by, top)) continue;
+          if (pop_rejects(&k, i, by, 1, top)) continue;
           by[PZ_SIGNAL_POPULARITY - 1] = pop_signal(&k, i);
         }
         pz__topk_push(top, (float)(by[0] + by[1] + by[2] + by[3]), i);
         continue;
       }
-      signals(&k, i, &seg_pos, by);
+      double fac = (double)pi.ufac * pi.rfac;
+      signals_but_pop(&k, i, &seg_pos, by);
+      if (k.popularity_weight != 0) {
+        /* an item a promotion may take must reach its heap */
+        if (!pi.promo && pop_rejects(&k, i, by, fac, top)) continue;
+        by[PZ_SIGNAL_POPULARITY - 1] = pop_signal(&k, i);
+      }
       double sc = by[0] + by[1] + by[2] + by[3];
-      float f = (float)pz__plan_apply(sc, (double)pi.ufac * pi.rfac);
+      float f = (float)pz__plan_apply(sc, fac);
       pz__topk_push(top, f, i);
       for (uint32_t m = pi.promo; m; m &= m - 1)
         pz__topk_push(&promo[__builtin_ctz(m)], f, i);

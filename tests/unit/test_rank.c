@@ -460,12 +460,9 @@ static void test_rank_knn_alone_equals_full_scan(void **state) {
  * item takes the full scan: both give the same list, as events move
  * items, new items come and items go, before and after the order is
  * made again. */
-static void test_rank_popularity_order_equals_full_scan(void **state) {
-  (void)state;
+static void popularity_vs_full_scan(const char *cfg) {
   fixture *f = test_calloc(1, sizeof *f);
   f->tc.now = T0;
-  static const char cfg[] =
-      "ranking: {content_weight: 0, cf_weight: 0, segment_weight: 0}\n";
   assert_int_equal(test_open(&f->e, &f->ta, &f->tc, cfg), PZ_OK);
   enum { N = 400 };
   test_put_items(f->e, N);
@@ -509,6 +506,20 @@ static void test_rank_popularity_order_equals_full_scan(void **state) {
   }
   void *s = f;
   teardown(&s);
+}
+
+static void test_rank_popularity_order_equals_full_scan(void **state) {
+  (void)state;
+  popularity_vs_full_scan(
+      "ranking: {content_weight: 0, cf_weight: 0, segment_weight: 0}\n");
+}
+
+/* The same with content and popularity (the defaults, no CF model): the
+ * scans skip the logarithm of items that cannot enter the heap, with and
+ * without a plan. */
+static void test_rank_popularity_bound_equals_full_scan(void **state) {
+  (void)state;
+  popularity_vs_full_scan(NULL);
 }
 
 /* ---- pz_recs_entries: the bulk accessor (since 1.1) ---------------------- */
@@ -754,6 +765,7 @@ int main(void) {
       cmocka_unit_test(test_rank_cache_budget),
       cmocka_unit_test(test_rank_knn_alone_equals_full_scan),
       cmocka_unit_test(test_rank_popularity_order_equals_full_scan),
+      cmocka_unit_test(test_rank_popularity_bound_equals_full_scan),
       cmocka_unit_test_setup_teardown(test_rank_entries_equal_the_accessors, setup_entries, teardown),
       cmocka_unit_test_setup_teardown(test_rank_entries_paging, setup_entries, teardown),
       cmocka_unit_test_setup_teardown(test_rank_entries_bad_input, setup_entries, teardown),
