@@ -287,6 +287,24 @@ static void same_lists(const pz_recs *a, const pz_recs *b, int step) {
   }
 }
 
+/* The list for user, then the same request restricted to every item
+ * (which takes the full scan with a plan): they must agree. */
+static void same_as_restricted(pz_engine *e, const char *user, size_t k,
+                               pz_recommend_options *o,
+                               const char *const *all, size_t n_all,
+                               int step) {
+  pz_recs *a, *b;
+  assert_int_equal(pz_recommend(&a, e, user, k, o), PZ_OK);
+  o->restrict_to = all;
+  o->n_restrict = n_all;
+  assert_int_equal(pz_recommend(&b, e, user, k, o), PZ_OK);
+  o->restrict_to = NULL;
+  o->n_restrict = 0;
+  same_lists(a, b, step);
+  pz_recs_free(a);
+  pz_recs_free(b);
+}
+
 static uint64_t cache_entries(pz_engine *e) {
   uint64_t n, bytes;
   pz__ucache_stats(&e->uc, &n, &bytes);
@@ -441,14 +459,7 @@ static void test_rank_knn_alone_equals_full_scan(void **state) {
     for (size_t k = 1; k <= 90; k += 11) {
       pz_recommend_options o;
       pz_recommend_options_init(&o, PZ_RECOMMEND_OPTIONS_VERSION);
-      pz_recs *a, *b;
-      assert_int_equal(pz_recommend(&a, f->e, user, k, &o), PZ_OK);
-      o.restrict_to = all;
-      o.n_restrict = 90;
-      assert_int_equal(pz_recommend(&b, f->e, user, k, &o), PZ_OK);
-      same_lists(a, b, u);
-      pz_recs_free(a);
-      pz_recs_free(b);
+      same_as_restricted(f->e, user, k, &o, all, 90, u);
     }
   }
   void *s = f;
@@ -494,15 +505,8 @@ static void popularity_vs_full_scan(const char *cfg) {
     pz_recommend_options_init(&o, PZ_RECOMMEND_OPTIONS_VERSION);
     o.include_seen = (int)(r & 1);
     size_t k = 1 + (r >> 3) % 40;
-    pz_recs *a, *b;
     const char *who = (r >> 5) & 1 ? user : "nobody";
-    assert_int_equal(pz_recommend(&a, f->e, who, k, &o), PZ_OK);
-    o.restrict_to = all;
-    o.n_restrict = (size_t)n_items;
-    assert_int_equal(pz_recommend(&b, f->e, who, k, &o), PZ_OK);
-    same_lists(a, b, step);
-    pz_recs_free(a);
-    pz_recs_free(b);
+    same_as_restricted(f->e, who, k, &o, all, (size_t)n_items, step);
   }
   void *s = f;
   teardown(&s);
