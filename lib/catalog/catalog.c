@@ -459,6 +459,8 @@ bool pz__catalog_pop_reorder_due(const pz__catalog *c) {
 void pz__catalog_pop_maintain(pz__catalog *c) {
   pz__catalog_wrlock(c);
   if (pz__catalog_pop_reorder_due(c)) pz__catalog_pop_reorder(c);
+  /* after a failed reorder too: the next sixteen stale requests try again */
+  atomic_store_explicit(&c->pop_wanted, 0, memory_order_relaxed);
   pz__catalog_unlock(c);
 }
 

@@ -51,8 +51,8 @@ typedef struct pz__catalog {
   uint64_t *live_bits;     /* bit i: items[i]->alive (words of cap) */
   /* Popularity order: items [0, pop_order_n) by decreasing popularity at
    * the last reorder (ties by index), and the items whose popularity
-   * changed since (bits, words of cap; pop_dirty_n of them). Stored values
-   * only grow with the landmark's moves, which keep the order. */
+   * changed since (bits, words of cap; pop_dirty_n of them). A move of
+   * the landmark scales every stored value alike, which keeps the order. */
   uint32_t *pop_order;
   uint32_t pop_order_n;
   _Atomic uint64_t *pop_dirty;
@@ -127,11 +127,6 @@ bool pz__catalog_pop_want(pz__catalog *c);
 /* Take the write lock and reorder if that is due (call without the
  * lock). */
 void pz__catalog_pop_maintain(pz__catalog *c);
-static inline bool pz__catalog_pop_changed(const pz__catalog *c, uint32_t i) {
-  return i >= c->pop_order_n ||
-         ((atomic_load_explicit(&c->pop_dirty[i >> 6], memory_order_relaxed) >>
-           (i & 63)) & 1);
-}
 
 /* Read lock held. */
 void pz__catalog_pop_add(pz__catalog *c, uint32_t idx, int64_t ts,

@@ -161,7 +161,6 @@ void pz__cf_chol_solve(const double *L, uint32_t n, double *b);
 
 typedef struct pz__cfmodel {
   const pz__alloc *a;
-  uint64_t gen; /* the state's generation number when it was swapped in */
   int algorithm; /* KNN, ALS or BOTH */
   int weighting;
   uint32_t n_items, n_users, threads;
@@ -260,7 +259,8 @@ typedef struct pz__cfstate {
   const pz__alloc *a;
   pz__cf_cfg cfg;
   pz__cfmodel *model; /* may be NULL */
-  uint64_t gen;        /* models swapped in so far */
+  uint64_t gen;        /* models (or their absence) swapped in so far:
+                          what serving caches of a model key on */
   pz__builds builds;
 } pz__cfstate;
 

@@ -61,10 +61,8 @@ static int cf_train_apply(pz_engine *e, const pz_cf_options *opts) {
     if (m && !drop_gone(e, m)) {
       rc = pz__fail(PZ_ENOMEM, "out of memory while noting erasures");
     } else {
-      if (m) {
-        m->trained_at = pz__engine_clock(e);
-        m->gen = ++e->cf.gen;
-      }
+      if (m) m->trained_at = pz__engine_clock(e);
+      e->cf.gen++;
       old = e->cf.model;
       e->cf.model = m;
       m = NULL;

@@ -151,8 +151,8 @@ static int entry_build(const pz__rank_env *env, const pz__profile *p,
   int rc = e->seen ? PZ_OK : PZ_ENOMEM;
   for (uint32_t i = 0; !rc && i < p->ev_n; i++)
     e->seen[i] = pz__profile_event(p, i, NULL)->item;
+  e->gen = env->cf->gen;
   if (!rc && m) {
-    e->gen = m->gen;
     rc = pz__cfhist_read(a, env->profiles, p, m->n_items, &e->hist,
                          &e->hist_cap);
   }
@@ -227,7 +227,7 @@ static int read_user(const pz__rank_env *env, const pz__rank_req *req,
     if (segs) pick_segment(env, &x, uv);
     if (p->ev_n) {
       uv->ent = pz__ucache_get(env->uc, req->user, p->hver);
-      if (uv->ent && uv->ent->gen != (m ? m->gen : 0)) {
+      if (uv->ent && uv->ent->gen != env->cf->gen) {
         pz__uentry_release(env->a, uv->ent); /* built for another model */
         uv->ent = NULL;
       }
@@ -251,7 +251,6 @@ static int read_user(const pz__rank_env *env, const pz__rank_req *req,
 /* Warming the cache after a training: one task per shard. */
 typedef struct warm {
   const pz__rank_env *env;
-  _Atomic uint32_t full; /* stripes that took no more */
 } warm;
 
 typedef struct warm_one {
@@ -267,39 +266,42 @@ static void warm_shard(void *ud, uint32_t s, uint32_t worker) {
   pz__profiles *ps = env->profiles;
   const pz__cfmodel *m = env->cf->model;
   pz__shard *sh = &ps->shards[s];
+  /* build no more than the stripe can take without evicting */
+  size_t room = pz__ucache_room(env->uc, s), want = 0;
+  uint32_t fs = m->fs && env->cfg->cf_weight != 0 ? m->fs : 0;
   pz__shard_rdlock(ps, s);
   uint32_t n = 0, cap = sh->n;
   warm_one *list = cap ? pz__malloc(env->a, (size_t)cap * sizeof *list) : NULL;
   for (uint32_t j = 0; list && j < sh->n; j++) {
     const pz__profile *p = sh->p[j];
     if (!p || !p->ev_n || !pz__profile_personalized(ps, p)) continue;
+    size_t est = pz__uentry_bytes(p->ev_n, p->ev_n, fs);
+    if (want + est > room) break;
+    want += est;
     warm_one *o = &list[n];
     memcpy(o->id, p->id, p->idlen);
     o->id[p->idlen] = '\0';
     pz__uref_make(&o->u, o->id, p->idlen);
     pz__uentry *old = pz__ucache_get(env->uc, &o->u, p->hver);
-    bool have = old && old->gen == m->gen;
+    bool have = old && old->gen == env->cf->gen;
     pz__uentry_release(env->a, old);
     if (!have && entry_build(env, p, m, &o->e) == PZ_OK) n++;
   }
   pz__shard_unlock(ps, s);
-  bool room = true;
+  /* an entry that no longer fits, or whose person changed meanwhile, is
+   * left to the person's next request */
   for (uint32_t j = 0; j < n; j++) {
     pz__uentry *e = list[j].e;
-    /* a full stripe takes no more: the people asked for most recently
-     * stay */
-    if (room && entry_fold(env, e) == PZ_OK)
-      room = entry_keep(env, &list[j].u, e, false) || e->bytes == 0;
+    if (entry_fold(env, e) == PZ_OK) entry_keep(env, &list[j].u, e, false);
     pz__uentry_release(env->a, e);
   }
-  if (!room) atomic_fetch_add(&w->full, 1);
-  pz__free(env->a, list, (size_t)cap * sizeof *list);
+  pz__free_wipe(env->a, list, (size_t)cap * sizeof *list);
 }
 
 void pz__rank_warm(const pz__rank_env *env, uint32_t threads) {
   const pz__cfmodel *m = env->cf->model;
   if (!env->uc->sh || !m || env->cfg->cf_weight == 0) return;
-  warm w = {env, 0};
+  warm w = {env};
   pz__cf_parallel(threads, PZ__SHARDS, warm_shard, &w);
 }
 
@@ -502,7 +504,9 @@ typedef struct scorer {
 /* An upper bound of log1p(x) for finite x >= 0, within 5e-4 of it, at
  * the cost of a few multiply-adds: log(1 + x) = e log 2 + log(m) with m
  * in [1, 2), and log, being concave, lies below its tangent at the middle
- * of m's sixteenth of [1, 2). 1e-15 covers the roundings. */
+ * of m's sixteenth of [1, 2). The roundings (of 1 + x, of e log 2 and of
+ * the sum, which grow with e) are covered by 1e-14 of the result plus
+ * 1e-15. */
 static double log1p_up(double x) {
   static const double tangent[16][2] = { /* log(a), 1 / a; a = 1 + (j + .5) / 16 */
       {0.030771658666753687, 0.96969696969696972},
@@ -529,8 +533,8 @@ static double log1p_up(double x) {
   b = (b & (((uint64_t)1 << 52) - 1)) | ((uint64_t)1023 << 52);
   memcpy(&m, &b, sizeof m);
   double a = 1 + (j + 0.5) / 16;
-  return e * 0.69314718055994531 + tangent[j][0] + (m - a) * tangent[j][1] +
-         1e-15;
+  double r = e * 0.69314718055994531 + tangent[j][0] + (m - a) * tangent[j][1];
+  return r + fabs(r) * 1e-14 + 1e-15;
 }
 
 /* The weighted signals of item i but popularity (by[POPULARITY - 1] is
@@ -583,16 +587,46 @@ PZ__HOT_INLINE bool pop_rejects(const scorer *k, uint32_t i, const double *by,
 }
 
 /* The items whose popularity moved since the catalogue's popularity
- * order was made (or that came after it), live ones, in index order:
- * fn(ud, i) for each. */
-static void each_changed(const pz__catalog *c, void (*fn)(void *, uint32_t),
+ * order was made, as one request sees them: the catalogue's bits are set
+ * by writers under the read lock, so a request reads them once (a copy)
+ * and uses that copy for every question; an item changed after the copy
+ * is read with a value it really had. */
+typedef struct pop_view {
+  const pz__catalog *c;
+  uint64_t *changed; /* words of pop_order_n bits */
+  size_t words;
+} pop_view;
+
+static int pop_view_take(const pz__alloc *a, const pz__catalog *c,
+                         pop_view *v) {
+  v->c = c;
+  v->words = pz__live_words(c->pop_order_n);
+  v->changed = pz__malloc(a, (v->words ? v->words : 1) * sizeof *v->changed);
+  if (!v->changed) return PZ_ENOMEM;
+  for (size_t w = 0; w < v->words; w++)
+    v->changed[w] =
+        atomic_load_explicit(&c->pop_dirty[w], memory_order_relaxed);
+  return PZ_OK;
+}
+
+static void pop_view_free(const pz__alloc *a, pop_view *v) {
+  if (v->changed)
+    pz__free(a, v->changed, (v->words ? v->words : 1) * sizeof *v->changed);
+  v->changed = NULL;
+}
+
+static bool pop_changed(const pop_view *v, uint32_t i) {
+  return i >= v->c->pop_order_n || bit_at(v->changed, i);
+}
+
+/* The live changed items (and those that came after the order), in index
+ * order: fn(ud, i) for each. */
+static void each_changed(const pop_view *v, void (*fn)(void *, uint32_t),
                          void *ud) {
-  size_t ow = pz__live_words(c->pop_order_n);
-  for (size_t w = 0; w < ow; w++) {
-    uint64_t b = atomic_load_explicit(&c->pop_dirty[w], memory_order_relaxed) &
-                 c->live_bits[w];
-    for (; b; b &= b - 1) fn(ud, (uint32_t)(w * 64) + (uint32_t)__builtin_ctzll(b));
-  }
+  const pz__catalog *c = v->c;
+  for (size_t w = 0; w < v->words; w++)
+    for (uint64_t b = v->changed[w] & c->live_bits[w]; b; b &= b - 1)
+      fn(ud, (uint32_t)(w * 64) + (uint32_t)__builtin_ctzll(b));
   for (uint32_t i = c->pop_order_n; i < c->n; i++)
     if (pz__catalog_live(c, i)) fn(ud, i);
 }
@@ -609,27 +643,29 @@ static void max_one(void *ud, uint32_t i) {
 
 /* The largest popularity of a live item: of the changed ones, and of the
  * first unchanged live item of the order (the others come after it). */
-static double max_pop_ordered(const pz__catalog *c) {
+static double max_pop_ordered(const pop_view *v) {
+  const pz__catalog *c = v->c;
   max_walk m = {c, 0};
-  each_changed(c, max_one, &m);
+  each_changed(v, max_one, &m);
   for (uint32_t p = 0; p < c->pop_order_n; p++) {
     uint32_t i = c->pop_order[p];
-    if (!pz__catalog_live(c, i) || pz__catalog_pop_changed(c, i)) continue;
+    if (!pz__catalog_live(c, i) || pop_changed(v, i)) continue;
     m.max = PZ__MAX(m.max, pz__catalog_pop_raw(c, i));
     break;
   }
   return m.max;
 }
 
-/* ordered: the largest popularity from the catalogue's order. */
+/* ordered (not NULL): the largest popularity from the catalogue's
+ * order. */
 static scorer make_scorer(const pz__rank_env *env, const pz__rank_req *req,
                           const pz__scratch *s, const user_view *uv,
-                          const cf_view *cv, bool ordered) {
+                          const cf_view *cv, const pop_view *ordered) {
   const pz__catalog *c = env->catalog;
   double max_pop = 0, decay = 0, log_max = 0;
   if (env->cfg->popularity_weight != 0) {
     if (ordered)
-      max_pop = max_pop_ordered(c);
+      max_pop = max_pop_ordered(ordered);
     else
       for (uint32_t w = 0; w < pz__live_words(c->n); w++)
         for (uint64_t b = c->live_bits[w]; b; b &= b - 1) {
@@ -733,14 +769,15 @@ static void push_one(void *ud, uint32_t i) {
  * (all after it score no higher). The heap keeps the best (score, index)
  * pairs whatever the order of pushes, so this is the full scan's
  * result. */
-static void scan_pop(const scorer *k, const user_view *uv, pz__topk *top) {
+static void scan_pop(const scorer *k, const user_view *uv, const pop_view *v,
+                     pz__topk *top) {
   const pz__catalog *c = k->c;
   pop_push q = {k, uv, top};
-  each_changed(c, push_one, &q);
+  each_changed(v, push_one, &q);
   double by[PZ__N_SIGNALS];
   for (uint32_t p = 0; p < c->pop_order_n; p++) {
     uint32_t i = c->pop_order[p];
-    if (!bit_at(uv->cand, i) || pz__catalog_pop_changed(c, i)) continue;
+    if (!bit_at(uv->cand, i) || pop_changed(v, i)) continue;
     signals(k, i, NULL, by);
     float f = (float)(by[0] + by[1] + by[2] + by[3]);
     if (top->n == top->k) {
@@ -1079,11 +1116,13 @@ int pz__rank_recommend(const pz__rank_env *env, const pz__rank_req *req,
   uint32_t len = req->offset + req->k; /* checked against max_k */
   if (!rc) len = arrangement(&pl, len, env->cfg->max_k);
   if (!rc) rc = heaps_init(env, req, &pl, len, &h);
+  pop_view pv = {NULL, NULL, 0};
+  bool ordered = !rc && pop_alone(env, &uv, &cv, &pl, &reorder);
+  if (ordered) rc = pop_view_take(env->a, env->catalog, &pv);
   if (!rc) {
-    bool ordered = pop_alone(env, &uv, &cv, &pl, &reorder);
-    scorer sc = make_scorer(env, req, s, &uv, &cv, ordered);
+    scorer sc = make_scorer(env, req, s, &uv, &cv, ordered ? &pv : NULL);
     if (ordered) {
-      scan_pop(&sc, &uv, &h.top);
+      scan_pop(&sc, &uv, &pv, &h.top);
       pz__topk_sort(&h.top);
     } else {
       scan(&sc, &uv, &pl, &h.top, h.promo);
@@ -1099,6 +1138,7 @@ int pz__rank_recommend(const pz__rank_env *env, const pz__rank_req *req,
       pz__free(env->a, pc, (size_t)len * sizeof *pc);
     }
   }
+  pop_view_free(env->a, &pv);
   heaps_free(env, &h);
   cf_free(env->a, &cv);
   pz__catalog_unlock(env->catalog);

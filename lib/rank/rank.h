@@ -35,7 +35,8 @@ typedef struct pz__uentry {
   _Atomic uint32_t refs;
   uint64_t uhash; /* the user id's hash (the table's key) */
   uint64_t hver;  /* the profile's history version it was built from */
-  uint64_t gen;   /* the CF model generation of hist and x (0: none) */
+  uint64_t gen;   /* the CF state's generation (pz__cfstate.gen) it was
+                     built in: hist and x belong to that model */
   struct pz__uentry *hnext, *prev, *next; /* chain, LRU list */
   size_t bytes;                           /* what it holds, for the budget */
   uint32_t *seen; /* the history's items, sorted, unique */
@@ -66,6 +67,8 @@ pz__uentry *pz__ucache_get(pz__ucache *c, const pz__uref *u, uint64_t hver);
  * (evict false) room would have to be made. True if kept. */
 bool pz__ucache_put(pz__ucache *c, const pz__uref *u, pz__uentry *e,
                     bool evict);
+/* Bytes stripe `shard` can still take without evicting. */
+size_t pz__ucache_room(pz__ucache *c, uint32_t shard);
 /* Forget u's entry (erasure, merge). */
 void pz__ucache_drop(pz__ucache *c, const pz__uref *u);
 void pz__ucache_stats(pz__ucache *c, uint64_t *entries, uint64_t *bytes);

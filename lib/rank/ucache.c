@@ -143,8 +143,10 @@ bool pz__ucache_put(pz__ucache *c, const pz__uref *u, pz__uentry *e,
   if (old && (old->hver > e->hver ||
               (old->hver == e->hver && old->gen >= e->gen)))
     goto out;
+  /* without eviction nothing is taken out unless the new entry fits */
+  if (!evict && sh->bytes - (old ? old->bytes : 0) + e->bytes > c->budget)
+    goto out;
   if (old) unlink_entry(c->a, sh, old);
-  if (!evict && sh->bytes + e->bytes > c->budget) goto out;
   while (sh->head && sh->bytes + e->bytes > c->budget)
     unlink_entry(c->a, sh, sh->tail);
   if (sh->n + 1 > sh->cap && !grow(c->a, sh)) goto out;
@@ -164,6 +166,15 @@ bool pz__ucache_put(pz__ucache *c, const pz__uref *u, pz__uentry *e,
 out:
   pthread_mutex_unlock(&sh->mu);
   return done;
+}
+
+size_t pz__ucache_room(pz__ucache *c, uint32_t shard) {
+  if (!c->sh) return 0;
+  struct pz__ushard *sh = &c->sh[shard];
+  pthread_mutex_lock(&sh->mu);
+  size_t room = sh->bytes < c->budget ? c->budget - sh->bytes : 0;
+  pthread_mutex_unlock(&sh->mu);
+  return room;
 }
 
 void pz__ucache_drop(pz__ucache *c, const pz__uref *u) {

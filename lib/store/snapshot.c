@@ -280,7 +280,7 @@ static int restore(pz_engine *e, const snap *s) {
       break;
     default:
       rc = pz__cfmodel_restore(&e->alloc, &r, e->catalog.n, &e->cf.model);
-      if (!rc && e->cf.model) e->cf.model->gen = ++e->cf.gen;
+      if (!rc) e->cf.gen++;
       break;
     }
     if (!rc && r.pos != r.len)

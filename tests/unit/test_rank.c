@@ -754,6 +754,43 @@ static void test_rank_entries_bad_input(void **state) {
   pz_recs_free(r);
 }
 
+/* After a training that drops the model (CF turned off), a person's
+ * entry is made again for the new state and kept: their next request is
+ * served from the cache. */
+static void test_rank_cache_follows_model_drop(void **state) {
+  (void)state;
+  fixture *f;
+  assert_int_equal(
+      open_with((void **)&f, "cf: {algorithm: knn, neighbours: 5}\n"), 0);
+  assert_int_equal(pz_track(f->e, "p", "j1", "view", 1, T0), PZ_OK);
+  assert_int_equal(pz_track(f->e, "q", "j1", "view", 1, T0), PZ_OK);
+  assert_int_equal(pz_track(f->e, "q", "j2", "view", 1, T0), PZ_OK);
+  assert_int_equal(pz_cf_train(f->e, NULL), PZ_OK);
+  pz_cf_options o;
+  pz_cf_options_init(&o, PZ_CF_OPTIONS_VERSION);
+  o.algorithm = PZ_CF_OFF;
+  for (int round = 0; round < 2; round++) {
+    if (round) assert_int_equal(pz_cf_train(f->e, &o), PZ_OK);
+    for (int ask = 0; ask < 2; ask++) {
+      pz_recs *r;
+      assert_int_equal(pz_recommend(&r, f->e, "p", 3, NULL), PZ_OK);
+      assert_int_equal(test_position(r, "j1"), -1);
+      pz_recs_free(r);
+    }
+    pz__uref u;
+    pz__uref_make(&u, "p", 1);
+    pz__shard_rdlock(&f->e->profiles, u.shard);
+    uint64_t hver = pz__profiles_find(&f->e->profiles, &u)->hver;
+    pz__shard_unlock(&f->e->profiles, u.shard);
+    pz__uentry *ent = pz__ucache_get(&f->e->uc, &u, hver);
+    assert_non_null(ent);
+    assert_int_equal(ent->gen, f->e->cf.gen);
+    pz__uentry_release(&f->e->alloc, ent);
+  }
+  void *s = f;
+  teardown(&s);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_rank_cold_user_gets_popularity, setup, teardown),
@@ -767,6 +804,7 @@ int main(void) {
       cmocka_unit_test(test_rank_same_with_wide_hashing),
       cmocka_unit_test(test_rank_cache_changes_nothing),
       cmocka_unit_test(test_rank_cache_budget),
+      cmocka_unit_test(test_rank_cache_follows_model_drop),
       cmocka_unit_test(test_rank_knn_alone_equals_full_scan),
       cmocka_unit_test(test_rank_popularity_order_equals_full_scan),
       cmocka_unit_test(test_rank_popularity_bound_equals_full_scan),
