@@ -135,9 +135,11 @@ PZ__HOT_INLINE void pz__cf_syr_impl(float *A, float c, const float *y,
   }
 }
 
-/* Row a of A, from column b0 on, gets sum over k of c_k y_k[a] y_k[b]:
- * 32 columns at a time summed in registers over the whole history before
- * one store, instead of one pass over A per history item. */
+/* Row a of A, from column b0 on, gets c_k y_k[a] y_k[b] added for each k
+ * in turn: 32 columns at a time held in registers over the whole history
+ * and stored once, instead of one pass over A per history item. Each
+ * entry sees the same additions in the same order as h rank-1 updates
+ * would make, so the result is the same to the bit. */
 #if defined(__GNUC__) || defined(__clang__)
 PZ__HOT_INLINE void pz__cf_syrk_impl(float *A, const float *Y,
                                      const uint32_t *idx, const float *c,
@@ -146,7 +148,8 @@ PZ__HOT_INLINE void pz__cf_syrk_impl(float *A, const float *Y,
     float *row = A + (size_t)a * f;
     uint32_t b = a & ~7u;
     for (; b + 32 <= f; b += 32) {
-      v8 s0 = {0}, s1 = {0}, s2 = {0}, s3 = {0};
+      v8 s0 = ld8(row + b), s1 = ld8(row + b + 8), s2 = ld8(row + b + 16),
+         s3 = ld8(row + b + 24);
       for (uint32_t k = 0; k < h; k++) {
         const float *y = Y + (size_t)idx[k] * f;
         float w = c[k] * y[a];
@@ -156,20 +159,20 @@ PZ__HOT_INLINE void pz__cf_syrk_impl(float *A, const float *Y,
         s2 += wv * ld8(y + b + 16);
         s3 += wv * ld8(y + b + 24);
       }
-      st8(row + b, ld8(row + b) + s0);
-      st8(row + b + 8, ld8(row + b + 8) + s1);
-      st8(row + b + 16, ld8(row + b + 16) + s2);
-      st8(row + b + 24, ld8(row + b + 24) + s3);
+      st8(row + b, s0);
+      st8(row + b + 8, s1);
+      st8(row + b + 16, s2);
+      st8(row + b + 24, s3);
     }
     for (; b < f; b += 8) {
-      v8 s0 = {0};
+      v8 s0 = ld8(row + b);
       for (uint32_t k = 0; k < h; k++) {
         const float *y = Y + (size_t)idx[k] * f;
         float w = c[k] * y[a];
         v8 wv = {w, w, w, w, w, w, w, w};
         s0 += wv * ld8(y + b);
       }
-      st8(row + b, ld8(row + b) + s0);
+      st8(row + b, s0);
     }
   }
 }
