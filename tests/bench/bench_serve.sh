@@ -11,7 +11,12 @@
 # test user and reports the p50 and p99 of those calls; this tree is also
 # run with --terse (codes and contributions, no reason texts). A figure is
 # the median over the rounds; "ratio" is 1.0.0 / this tree (above 1:
-# faster now).
+# faster now). Then the lists themselves: tests/bench/dump_lists.c, built
+# against both static libraries, prints every train user's top 10 (items,
+# scores, reason codes, because-items) under the default, ALS-only,
+# kNN-only and popularity-only configurations, and the two are compared
+# row by row (popularity decays with each process's own clock, so scores
+# that involve it differ by about 1e-8).
 #
 # Environment: PZ_BENCH_SPLIT (default
 # ../shared/data/splits/ml-latest-small-pos4-seed42: a directory with
@@ -73,6 +78,38 @@ while [ "$r" -le "$rounds" ]; do
   r=$((r + 1))
 done
 
+# the lists themselves: every train user's top 10 from both builds
+# (tests/bench/dump_lists.c, compiled against each static library) under
+# four configurations, compared item by item
+dump_new=$build/tests/dump_lists
+dump_base=
+cc_dump() {
+  ${CC:-cc} -std=c11 -O2 -D_POSIX_C_SOURCE=200809L -I"$1/include" -o "$2" \
+    tests/bench/dump_lists.c "$1/lib/libpersonalize.a" \
+    $(pkg-config --libs yaml-0.1 2>/dev/null || echo -lyaml) -lpthread -lm
+}
+mkdir -p "$build/tests"
+cc_dump . "$dump_new"
+if [ -n "$base_bin" ] && cc_dump "$base_dir" "$base_dir/dump_lists" 2>/dev/null; then
+  dump_base=$base_dir/dump_lists
+fi
+compare_lists() { # NAME CONFIG
+  "$dump_new" "$2" "$split/train.tsv" >"$build/lists-new-$1.txt"
+  "$dump_base" "$2" "$split/train.tsv" >"$build/lists-base-$1.txt"
+  paste -d '|' "$build/lists-base-$1.txt" "$build/lists-new-$1.txt" | awk -F'|' -v name="$1" '
+    { split($1, a, " "); split($2, b, " "); n++
+      if (a[1] != b[1] || a[3] != b[3]) moved++
+      if (a[5] != b[5]) codes++
+      ba = ""; bb = ""
+      for (j = 6; j in a; j++) { sub(/:.*/, "", a[j]); ba = ba " " a[j] }
+      for (j = 6; j in b; j++) { sub(/:.*/, "", b[j]); bb = bb " " b[j] }
+      if (ba != bb) because++
+      d = a[4] - b[4]; if (d < 0) d = -d
+      m = a[4] < 0 ? -a[4] : a[4]
+      if (m > 0 && d / m > rel) rel = d / m }
+    END { printf "lists vs 1.0.0, %-10s %d rows: %d with another item, %d another reason, %d other because-items; largest relative score difference %.1e\n",
+            name, n, moved, codes, because, rel }'
+}
 echo "split: $split ($rounds rounds, medians; k = 10; one thread)"
 echo "machine: $(uname -m), $(nproc) CPUs, $(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -n 1)"
 echo "command: sh tests/bench/bench_serve.sh $build (pz-eval per test user, right after training)"
@@ -118,3 +155,13 @@ awk '
     }
     print "(µs; ratio = 1.0.0 / now; nDCG=? compares the lists'"'"' nDCG@10 with 1.0.0)"
   }' "$out"
+if [ -n "$dump_base" ]; then
+  plain="ranking: {content_weight: 0, popularity_weight: 0, segment_weight: 0}"
+  compare_lists default ""
+  compare_lists als "cf: {algorithm: als}
+$plain"
+  compare_lists knn "cf: {algorithm: knn, neighbours: 100}
+$plain"
+  compare_lists popular "cf: {algorithm: off}
+ranking: {content_weight: 0, cf_weight: 0, segment_weight: 0}"
+fi
