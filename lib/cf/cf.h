@@ -1,11 +1,14 @@
 /*
  * lib/cf/cf.h - internal: collaborative filtering. The interaction matrix
  * (from profiles), item-item kNN, implicit ALS (conjugate-gradient sweeps,
- * Cholesky fold-in at request time), the serving model and its state.
+ * exact Cholesky fold-in of a user's history), the serving model and its
+ * state.
  *
  * A model is immutable once swapped in, except for its list of trained
  * users, which erasures shorten under the state's write lock. It holds only
- * item-side data: a user's side is computed from their history when asked.
+ * item-side data: a user's side is computed from their history when asked
+ * (and kept by the serving cache of lib/rank until the history or the model
+ * changes).
  */
 #ifndef PZ_CF_H
 #define PZ_CF_H
@@ -115,11 +118,9 @@ float pz__cf_dot(const float *a, const float *b, uint32_t f);
 void pz__cf_axpy(float *y, float a, const float *x, uint32_t f);
 /* out = A x, A a full symmetric f x f matrix. */
 void pz__cf_symv(const float *A, const float *x, float *out, uint32_t f);
-/* A += c * y y^T: the upper triangle (in steps of 8 columns) only, all
+/* A += sum over k < h of c[k] y y^T, y = Y row idx[k] (stride f), one k
+ * after the other: the upper triangle (in steps of 8 columns) only, all
  * pz__cf_cholesky reads. */
-void pz__cf_syr(float *A, float c, const float *y, uint32_t f);
-/* A += sum over k < h of c[k] y y^T, y = Y row idx[k] (stride f): the
- * upper triangle (in steps of 8 columns) only. */
 void pz__cf_syrk(float *A, const float *Y, const uint32_t *idx, const float *c,
                  uint32_t h, uint32_t f);
 /* sum over j < f of z[j] y[j], in double (z: f doubles, zero beyond the

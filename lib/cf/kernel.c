@@ -126,14 +126,6 @@ void pz__cf_symv(const float *A, const float *x, float *out, uint32_t f) {
   symv8(A, x, out, f);
 }
 
-PZ__HOT_INLINE void pz__cf_syr_impl(float *A, float c, const float *y,
-                                     uint32_t f) {
-  for (uint32_t a = 0; a < f; a++) {
-    if (y[a] == 0) continue;
-    uint32_t b0 = a & ~7u;
-    axpy8(A + (size_t)a * f + b0, c * y[a], y + b0, f - b0);
-  }
-}
 
 /* Row a of A, from column b0 on, gets c_k y_k[a] y_k[b] added for each k
  * in turn: 32 columns at a time held in registers over the whole history
@@ -180,8 +172,13 @@ PZ__HOT_INLINE void pz__cf_syrk_impl(float *A, const float *Y,
 PZ__HOT_INLINE void pz__cf_syrk_impl(float *A, const float *Y,
                                      const uint32_t *idx, const float *c,
                                      uint32_t h, uint32_t f) {
-  for (uint32_t k = 0; k < h; k++)
-    if (c[k] != 0) pz__cf_syr_impl(A, c[k], Y + (size_t)idx[k] * f, f);
+  for (uint32_t k = 0; k < h; k++) {
+    const float *y = Y + (size_t)idx[k] * f;
+    for (uint32_t a = 0; a < f; a++) {
+      uint32_t b0 = a & ~7u;
+      axpy8(A + (size_t)a * f + b0, c[k] * y[a], y + b0, f - b0);
+    }
+  }
 }
 #endif
 
@@ -261,8 +258,6 @@ PZ__HOT_INLINE double pz__cf_loss_row_impl(const pz__cf_cg *g,
   return loss;
 }
 
-DISPATCH(void, pz__cf_syr, (float *A, float c, const float *y, uint32_t f),
-         (A, c, y, f))
 /* sum of z[j] y[j] in double, four vector sums (f a multiple of 8). */
 #if defined(__GNUC__) || defined(__clang__)
 typedef float v4f __attribute__((vector_size(16)));

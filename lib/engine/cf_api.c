@@ -74,13 +74,12 @@ static int cf_train_apply(pz_engine *e, const pz_cf_options *opts) {
   pz__cfmodel_free(old);
   if (!rc && cfg.algorithm != PZ_CF_OFF) {
     /* the people trained on get their serving state now, not on their
-     * first request; on the calling thread, since an engine used from
-     * one thread may have an allocator that is not thread-safe */
+     * first request */
     pz__rank_env env = {&e->alloc, &e->rcfg, &e->catalog, &e->profiles,
                         &e->pool,  &e->seg,  &e->cf,      &e->ov,
                         &e->ocfg,  &e->uc};
     pz__cfstate_rdlock(&e->cf);
-    pz__rank_warm(&env, 1);
+    pz__rank_warm(&env);
     pz__cfstate_unlock(&e->cf);
   }
   return rc;

@@ -248,21 +248,14 @@ static int read_user(const pz__rank_env *env, const pz__rank_req *req,
   return rc;
 }
 
-/* Warming the cache after a training: one task per shard. */
-typedef struct warm {
-  const pz__rank_env *env;
-} warm;
-
+/* Warming the cache after a training, shard by shard. */
 typedef struct warm_one {
   char id[PZ_ID_MAX + 1];
   pz__uref u;
   pz__uentry *e;
 } warm_one;
 
-static void warm_shard(void *ud, uint32_t s, uint32_t worker) {
-  (void)worker;
-  warm *w = ud;
-  const pz__rank_env *env = w->env;
+static void warm_shard(const pz__rank_env *env, uint32_t s) {
   pz__profiles *ps = env->profiles;
   const pz__cfmodel *m = env->cf->model;
   pz__shard *sh = &ps->shards[s];
@@ -298,11 +291,10 @@ static void warm_shard(void *ud, uint32_t s, uint32_t worker) {
   pz__free_wipe(env->a, list, (size_t)cap * sizeof *list);
 }
 
-void pz__rank_warm(const pz__rank_env *env, uint32_t threads) {
+void pz__rank_warm(const pz__rank_env *env) {
   const pz__cfmodel *m = env->cf->model;
   if (!env->uc->sh || !m || env->cfg->cf_weight == 0) return;
-  warm w = {env};
-  pz__cf_parallel(threads, PZ__SHARDS, warm_shard, &w);
+  for (uint32_t s = 0; s < PZ__SHARDS; s++) warm_shard(env, s);
 }
 
 /* Catalogue read lock held: the candidate bits, the live items less the

@@ -104,11 +104,13 @@ typedef struct pz__rank_req {
 int pz__rank_recommend(const pz__rank_env *env, const pz__rank_req *req,
                        pz_recs **out);
 /* CF state read-locked, right after a model was swapped in: cache entries
- * (and folded-in ALS vectors) for the people with a history, on up to
- * `threads` threads, as far as the cache's budget goes without evicting,
- * so that a person's first request after a training is served like the
- * next one. Best effort: what cannot be had is left to the request. */
-void pz__rank_warm(const pz__rank_env *env, uint32_t threads);
+ * (and folded-in ALS vectors) for the people with a history, as far as
+ * the cache's budget goes without evicting, so that a person's first
+ * request after a training is served like the next one. On the calling
+ * thread: an engine used from one thread may have an allocator that is
+ * not thread-safe. Best effort: what cannot be had is left to the
+ * request. */
+void pz__rank_warm(const pz__rank_env *env);
 
 /* ---- placement (place.c) ------------------------------------------------ */
 
