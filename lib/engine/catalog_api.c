@@ -1,5 +1,6 @@
 /* Public catalogue functions. */
 #include "engine.h"
+#include "ops.h"
 
 static int check_item(const pz_engine *e, const char *item, size_t *len) {
   if (!e) return pz__fail(PZ_EINVAL, "engine is NULL");
@@ -51,33 +52,24 @@ PZ_API int pz_item_count(size_t *n_out, pz_engine *e) {
   return PZ_OK;
 }
 
-/* ---- journaled entry points (lib/store/store.h) ---- */
+/* ---- entry points into the table of writes (ops.h) ---- */
+
+int pz__ap_item_put(pz_engine *e, const pz__arg *a) {
+  return item_put_apply(e, a[0].s, a[1].sv, a[1].fv, a[1].n);
+}
 
 PZ_API int pz_item_put(pz_engine *e, const char *item,
                        const char *const *features, const double *weights,
                        size_t n_features) {
-  pz__jtx t;
-  int rc = pz__jbegin(&t, e, PZ__J_ITEM_PUT, true);
-  if (rc) return rc;
-  /* a list the call will refuse is not written out */
-  uint32_t n = features && n_features <= PZ__ITEM_MAX_FEATURES
-                   ? (uint32_t)n_features
-                   : 0;
-  pz__jstr(&t, item);
-  pz__ju32(&t, n);
-  for (uint32_t i = 0; i < n; i++) pz__jstr(&t, features[i]);
-  pz__ju8(&t, weights != NULL);
-  for (uint32_t i = 0; weights && i < n; i++) pz__jf64(&t, weights[i]);
-  if (!rc) rc = pz__jready(&t);
-  if (!rc) rc = item_put_apply(e, item, features, weights, n_features);
-  return pz__jend(&t, rc);
+  pz__arg a[] = {PZ__STR(item), PZ__FEATS(features, weights, n_features)};
+  return pz__op_call(e, PZ__OP_ITEM_PUT, a);
+}
+
+int pz__ap_item_remove(pz_engine *e, const pz__arg *a) {
+  return item_remove_apply(e, a[0].s);
 }
 
 PZ_API int pz_item_remove(pz_engine *e, const char *item) {
-  pz__jtx t;
-  int rc = pz__jbegin(&t, e, PZ__J_ITEM_REMOVE, true);
-  pz__jstr(&t, item);
-  if (!rc) rc = pz__jready(&t);
-  if (!rc) rc = item_remove_apply(e, item);
-  return pz__jend(&t, rc);
+  pz__arg a[] = {PZ__STR(item)};
+  return pz__op_call(e, PZ__OP_ITEM_REMOVE, a);
 }

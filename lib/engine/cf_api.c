@@ -2,6 +2,7 @@
  * model, describing it, importing files, similar items. */
 #include "../rank/recs.h"
 #include "engine.h"
+#include "ops.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -338,28 +339,13 @@ PZ_API int pz_similar_items(pz_recs **out, pz_engine *e, const char *item,
   return rc;
 }
 
-/* ---- journaled entry points (lib/store/store.h) ---- */
+/* ---- entry points into the table of writes (ops.h) ---- */
+
+int pz__ap_cf_train(pz_engine *e, const pz__arg *a) {
+  return cf_train_apply(e, a[0].opt);
+}
 
 PZ_API int pz_cf_train(pz_engine *e, const pz_cf_options *opts) {
-  pz__jtx t; /* recorded once done: training runs beside the writers */
-  int rc = pz__jbegin(&t, e, PZ__J_CF_TRAIN, false);
-  pz__ju8(&t, opts != NULL);
-  if (opts) {
-    pz__ju32(&t, (uint32_t)opts->algorithm);
-    pz__ju32(&t, (uint32_t)opts->weighting);
-    pz__ju32(&t, opts->neighbours);
-    pz__ju32(&t, opts->factors);
-    pz__ju32(&t, opts->iterations);
-    pz__ju32(&t, opts->cg_steps);
-    pz__ju32(&t, opts->threads);
-    pz__ju64(&t, opts->seed);
-    pz__jf64(&t, opts->regularization);
-    pz__jf64(&t, opts->alpha);
-    pz__jf64(&t, opts->bm25_k1);
-    pz__jf64(&t, opts->bm25_b);
-    pz__jf64(&t, opts->als_share);
-  }
-  if (!rc) rc = pz__jready(&t);
-  if (!rc) rc = cf_train_apply(e, opts);
-  return pz__jend(&t, rc);
+  pz__arg a[] = {PZ__OPTS(opts)};
+  return pz__op_call(e, PZ__OP_CF_TRAIN, a);
 }

@@ -1,6 +1,7 @@
 /* Public cluster functions: training (copy the points out shard by shard,
  * train without locks, swap in), lookups and personas. */
 #include "engine.h"
+#include "ops.h"
 
 #include <string.h>
 
@@ -282,29 +283,22 @@ PZ_API int pz_cluster_name(char *buf, size_t cap, size_t *len_out,
   return rc;
 }
 
-/* ---- journaled entry points (lib/store/store.h) ---- */
+/* ---- entry points into the table of writes (ops.h) ---- */
+
+int pz__ap_cluster_train(pz_engine *e, const pz__arg *a) {
+  return cluster_train_apply(e, a[0].opt);
+}
 
 PZ_API int pz_cluster_train(pz_engine *e, const pz_cluster_options *opts) {
-  pz__jtx t; /* recorded once done: training runs beside the writers */
-  int rc = pz__jbegin(&t, e, PZ__J_CLUSTER_TRAIN, false);
-  pz__ju8(&t, opts != NULL);
-  if (opts) {
-    pz__ju32(&t, opts->k);
-    pz__ju64(&t, opts->seed);
-    pz__ju32(&t, opts->max_iterations);
-    pz__ju32(&t, opts->batch_size);
-  }
-  if (!rc) rc = pz__jready(&t);
-  if (!rc) rc = cluster_train_apply(e, opts);
-  return pz__jend(&t, rc);
+  pz__arg a[] = {PZ__OPTS(opts)};
+  return pz__op_call(e, PZ__OP_CLUSTER_TRAIN, a);
+}
+
+int pz__ap_cluster_name(pz_engine *e, const pz__arg *a) {
+  return cluster_set_name_apply(e, (int)a[0].i, a[1].s);
 }
 
 PZ_API int pz_cluster_set_name(pz_engine *e, int cluster, const char *name) {
-  pz__jtx t;
-  int rc = pz__jbegin(&t, e, PZ__J_CLUSTER_NAME, true);
-  pz__ju32(&t, (uint32_t)cluster);
-  pz__jstr(&t, name);
-  if (!rc) rc = pz__jready(&t);
-  if (!rc) rc = cluster_set_name_apply(e, cluster, name);
-  return pz__jend(&t, rc);
+  pz__arg a[] = {PZ__INT(cluster), PZ__STR(name)};
+  return pz__op_call(e, PZ__OP_CLUSTER_NAME, a);
 }

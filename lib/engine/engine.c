@@ -1,5 +1,6 @@
 /* Opening, configuring and freeing an engine. */
 #include "engine.h"
+#include "ops.h"
 
 #include <string.h>
 
@@ -158,6 +159,7 @@ int pz__engine_create(pz_engine **out, const pz_engine_options *opts,
   if ((rc = pz__ucache_init(&e->uc, &e->alloc, e->rcfg.user_cache)))
     goto no_uc;
   pthread_mutex_init(&e->save_mu, NULL);
+  pz__buf_init(&e->jrec, &e->alloc);
   e->seg.ccfg = ccfg;
   e->seg.rules = rules;
   e->cf.cfg = cfcfg;
@@ -217,6 +219,7 @@ PZ_API void pz_engine_free(pz_engine *e) {
   if (!e) return;
   pz__alloc a = e->alloc;
   pz__journal_free(e->jr, &a);
+  pz__buf_free(&e->jrec);
   pthread_mutex_destroy(&e->save_mu);
   pz__text_free(&a, &e->config);
   pz__store_cfg_free(&e->scfg, &a);
@@ -250,7 +253,7 @@ PZ_API int pz_engine_now(int64_t *now_out, const pz_engine *e) {
 
 int64_t pz__engine_clock(const pz_engine *e) {
   int64_t now;
-  if (!pz__jclock(&now)) now = e->clock(e->clock_ud);
+  if (!pz__op_clock(&now)) now = e->clock(e->clock_ud);
   return now < 0 ? 0 : now > PZ__CLOCK_MAX ? PZ__CLOCK_MAX : now;
 }
 

@@ -31,6 +31,7 @@ struct pz_engine {
   pz__text config;    /* the configuration text it was opened with */
   pz__store_cfg scfg; /* section store */
   pz__journal *jr;    /* NULL: no journal */
+  pz__buf jrec;       /* the record being written, under jr's order lock */
   pthread_mutex_t save_mu; /* one pz_engine_save at a time */
 };
 

@@ -1,6 +1,7 @@
 /* Public override functions: the person's choices (stored with the
  * profile under its shard lock) and the business rule set. */
 #include "engine.h"
+#include "ops.h"
 
 #include <math.h>
 #include <string.h>
@@ -117,13 +118,17 @@ static int adjust_apply(pz_engine *e, const char *user,
 PZ_API int pz_override_more(pz_engine *e, const char *user,
                             const char *feature, int64_t expires_ms) {
   if (!e) return pz__fail(PZ_EINVAL, "engine is NULL");
-  return pz_override_adjust(e, user, feature, e->ocfg.more_factor, expires_ms);
+  pz__arg a[] = {PZ__STR(user), PZ__STR(feature), PZ__F64(e->ocfg.more_factor),
+                 PZ__I64(expires_ms)};
+  return pz__op_call(e, PZ__OP_ADJUST, a);
 }
 
 PZ_API int pz_override_less(pz_engine *e, const char *user,
                             const char *feature, int64_t expires_ms) {
   if (!e) return pz__fail(PZ_EINVAL, "engine is NULL");
-  return pz_override_adjust(e, user, feature, e->ocfg.less_factor, expires_ms);
+  pz__arg a[] = {PZ__STR(user), PZ__STR(feature), PZ__F64(e->ocfg.less_factor),
+                 PZ__I64(expires_ms)};
+  return pz__op_call(e, PZ__OP_ADJUST, a);
 }
 
 static int not_interested_apply(pz_engine *e, const char *user,
@@ -306,119 +311,104 @@ PZ_API int pz_override_rules(pz_list **out, pz_engine *e) {
   return pz__listb_finish(&b, out);
 }
 
-/* ---- journaled entry points (lib/store/store.h) ---- */
+/* ---- entry points into the table of writes (ops.h) ---- */
+
+int pz__ap_block_item(pz_engine *e, const pz__arg *a) {
+  return block_item_apply(e, a[0].s, a[1].s, a[2].i);
+}
 
 PZ_API int pz_override_block_item(pz_engine *e, const char *user,
                                   const char *item, int64_t expires_ms) {
-  pz__jtx t;
-  int rc = pz__jbegin(&t, e, PZ__J_BLOCK_ITEM, true);
-  pz__jstr(&t, user);
-  pz__jstr(&t, item);
-  pz__ji64(&t, expires_ms);
-  if (!rc) rc = pz__jready(&t);
-  if (!rc) rc = block_item_apply(e, user, item, expires_ms);
-  return pz__jend(&t, rc);
+  pz__arg a[] = {PZ__STR(user), PZ__STR(item), PZ__I64(expires_ms)};
+  return pz__op_call(e, PZ__OP_BLOCK_ITEM, a);
+}
+
+int pz__ap_block_feature(pz_engine *e, const pz__arg *a) {
+  return block_feature_apply(e, a[0].s, a[1].s, a[2].i);
 }
 
 PZ_API int pz_override_block_feature(pz_engine *e, const char *user,
                                      const char *feature, int64_t expires_ms) {
-  pz__jtx t;
-  int rc = pz__jbegin(&t, e, PZ__J_BLOCK_FEATURE, true);
-  pz__jstr(&t, user);
-  pz__jstr(&t, feature);
-  pz__ji64(&t, expires_ms);
-  if (!rc) rc = pz__jready(&t);
-  if (!rc) rc = block_feature_apply(e, user, feature, expires_ms);
-  return pz__jend(&t, rc);
+  pz__arg a[] = {PZ__STR(user), PZ__STR(feature), PZ__I64(expires_ms)};
+  return pz__op_call(e, PZ__OP_BLOCK_FEATURE, a);
+}
+
+int pz__ap_require(pz_engine *e, const pz__arg *a) {
+  return require_apply(e, a[0].s, a[1].s, a[2].i);
 }
 
 PZ_API int pz_override_require(pz_engine *e, const char *user,
                                const char *feature, int64_t expires_ms) {
-  pz__jtx t;
-  int rc = pz__jbegin(&t, e, PZ__J_REQUIRE, true);
-  pz__jstr(&t, user);
-  pz__jstr(&t, feature);
-  pz__ji64(&t, expires_ms);
-  if (!rc) rc = pz__jready(&t);
-  if (!rc) rc = require_apply(e, user, feature, expires_ms);
-  return pz__jend(&t, rc);
+  pz__arg a[] = {PZ__STR(user), PZ__STR(feature), PZ__I64(expires_ms)};
+  return pz__op_call(e, PZ__OP_REQUIRE, a);
+}
+
+int pz__ap_pin(pz_engine *e, const pz__arg *a) {
+  return pin_apply(e, a[0].s, a[1].s, (int32_t)a[2].i, a[3].i);
 }
 
 PZ_API int pz_override_pin(pz_engine *e, const char *user, const char *item,
                            int32_t position, int64_t expires_ms) {
-  pz__jtx t;
-  int rc = pz__jbegin(&t, e, PZ__J_PIN, true);
-  pz__jstr(&t, user);
-  pz__jstr(&t, item);
-  pz__ju32(&t, (uint32_t)position);
-  pz__ji64(&t, expires_ms);
-  if (!rc) rc = pz__jready(&t);
-  if (!rc) rc = pin_apply(e, user, item, position, expires_ms);
-  return pz__jend(&t, rc);
+  pz__arg a[] = {PZ__STR(user), PZ__STR(item), PZ__INT(position),
+                 PZ__I64(expires_ms)};
+  return pz__op_call(e, PZ__OP_PIN, a);
+}
+
+int pz__ap_adjust(pz_engine *e, const pz__arg *a) {
+  return adjust_apply(e, a[0].s, a[1].s, a[2].f, a[3].i);
 }
 
 PZ_API int pz_override_adjust(pz_engine *e, const char *user,
                               const char *feature, double factor,
                               int64_t expires_ms) {
-  pz__jtx t;
-  int rc = pz__jbegin(&t, e, PZ__J_ADJUST, true);
-  pz__jstr(&t, user);
-  pz__jstr(&t, feature);
-  pz__jf64(&t, factor);
-  pz__ji64(&t, expires_ms);
-  if (!rc) rc = pz__jready(&t);
-  if (!rc) rc = adjust_apply(e, user, feature, factor, expires_ms);
-  return pz__jend(&t, rc);
+  pz__arg a[] = {PZ__STR(user), PZ__STR(feature), PZ__F64(factor),
+                 PZ__I64(expires_ms)};
+  return pz__op_call(e, PZ__OP_ADJUST, a);
+}
+
+int pz__ap_not_interested(pz_engine *e, const pz__arg *a) {
+  return not_interested_apply(e, a[0].s, a[1].s, a[2].i);
 }
 
 PZ_API int pz_override_not_interested(pz_engine *e, const char *user,
                                       const char *item, int64_t ts_ms) {
-  pz__jtx t;
-  int rc = pz__jbegin(&t, e, PZ__J_NOT_INTERESTED, true);
-  pz__jstr(&t, user);
-  pz__jstr(&t, item);
-  pz__ji64(&t, ts_ms);
-  if (!rc) rc = pz__jready(&t);
-  if (!rc) rc = not_interested_apply(e, user, item, ts_ms);
-  return pz__jend(&t, rc);
+  pz__arg a[] = {PZ__STR(user), PZ__STR(item), PZ__I64(ts_ms)};
+  return pz__op_call(e, PZ__OP_NOT_INTERESTED, a);
+}
+
+int pz__ap_opt_out(pz_engine *e, const pz__arg *a) {
+  return opt_out_apply(e, a[0].s, (int)a[1].i);
 }
 
 PZ_API int pz_override_opt_out(pz_engine *e, const char *user, int opted_out) {
-  pz__jtx t;
-  int rc = pz__jbegin(&t, e, PZ__J_OPT_OUT, true);
-  pz__jstr(&t, user);
-  pz__ju32(&t, (uint32_t)opted_out);
-  if (!rc) rc = pz__jready(&t);
-  if (!rc) rc = opt_out_apply(e, user, opted_out);
-  return pz__jend(&t, rc);
+  pz__arg a[] = {PZ__STR(user), PZ__INT(opted_out)};
+  return pz__op_call(e, PZ__OP_OPT_OUT, a);
+}
+
+int pz__ap_clear(pz_engine *e, const pz__arg *a) {
+  return clear_apply(e, a[0].s, (int)a[1].i, a[2].s);
 }
 
 PZ_API int pz_override_clear(pz_engine *e, const char *user, int kind,
                              const char *target) {
-  pz__jtx t;
-  int rc = pz__jbegin(&t, e, PZ__J_CLEAR, true);
-  pz__jstr(&t, user);
-  pz__ju32(&t, (uint32_t)kind);
-  pz__jstr(&t, target);
-  if (!rc) rc = pz__jready(&t);
-  if (!rc) rc = clear_apply(e, user, kind, target);
-  return pz__jend(&t, rc);
+  pz__arg a[] = {PZ__STR(user), PZ__INT(kind), PZ__STR(target)};
+  return pz__op_call(e, PZ__OP_CLEAR, a);
+}
+
+int pz__ap_clear_all(pz_engine *e, const pz__arg *a) {
+  return clear_all_apply(e, a[0].s);
 }
 
 PZ_API int pz_override_clear_all(pz_engine *e, const char *user) {
-  pz__jtx t;
-  int rc = pz__jbegin(&t, e, PZ__J_CLEAR_ALL, true);
-  pz__jstr(&t, user);
-  if (!rc) rc = pz__jready(&t);
-  if (!rc) rc = clear_all_apply(e, user);
-  return pz__jend(&t, rc);
+  pz__arg a[] = {PZ__STR(user)};
+  return pz__op_call(e, PZ__OP_CLEAR_ALL, a);
+}
+
+int pz__ap_rules_load(pz_engine *e, const pz__arg *a) {
+  return rules_load_apply(e, a[0].s, a[0].n);
 }
 
 PZ_API int pz_override_rules_load(pz_engine *e, const char *yaml, size_t len) {
-  pz__jtx t;
-  int rc = pz__jbegin(&t, e, PZ__J_RULES_LOAD, true);
-  pz__jbytes(&t, yaml, len);
-  if (!rc) rc = pz__jready(&t);
-  if (!rc) rc = rules_load_apply(e, yaml, len);
-  return pz__jend(&t, rc);
+  pz__arg a[] = {PZ__DOC(yaml, len)};
+  return pz__op_call(e, PZ__OP_RULES_LOAD, a);
 }

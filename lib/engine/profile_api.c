@@ -1,6 +1,7 @@
 /* Public profile functions: each validates, takes the locks in the one
  * order (catalogue, then shards by number) and calls the profile module. */
 #include "engine.h"
+#include "ops.h"
 
 #include <math.h>
 #include <string.h>
@@ -528,108 +529,93 @@ PZ_API void pz_interests_free(pz_interests *l) {
   pz_list_free((pz_list *)(void *)l);
 }
 
-/* ---- journaled entry points (lib/store/store.h) ---- */
+/* ---- entry points into the table of writes (ops.h) ---- */
+
+int pz__ap_track(pz_engine *e, const pz__arg *a) {
+  return track_apply(e, a[0].s, a[1].s, a[2].s, a[3].f, a[4].i);
+}
 
 PZ_API int pz_track(pz_engine *e, const char *user, const char *item,
                     const char *event_type, double value, int64_t ts_ms) {
-  pz__jtx t;
-  int rc = pz__jbegin(&t, e, PZ__J_TRACK, true);
-  pz__jstr(&t, user);
-  pz__jstr(&t, item);
-  pz__jstr(&t, event_type);
-  pz__jf64(&t, value);
-  pz__ji64(&t, ts_ms);
-  if (!rc) rc = pz__jready(&t);
-  if (!rc) rc = track_apply(e, user, item, event_type, value, ts_ms);
-  return pz__jend(&t, rc);
+  pz__arg a[] = {PZ__STR(user), PZ__STR(item), PZ__STR(event_type), PZ__F64(value),
+                 PZ__I64(ts_ms)};
+  return pz__op_call(e, PZ__OP_TRACK, a);
+}
+
+int pz__ap_attr_string(pz_engine *e, const pz__arg *a) {
+  return set_string_apply(e, a[0].s, a[1].s, a[2].s);
 }
 
 PZ_API int pz_profile_set_string(pz_engine *e, const char *user,
                                  const char *name, const char *value) {
-  pz__jtx t;
-  int rc = pz__jbegin(&t, e, PZ__J_ATTR_STRING, true);
-  pz__jstr(&t, user);
-  pz__jstr(&t, name);
-  pz__jstr(&t, value);
-  if (!rc) rc = pz__jready(&t);
-  if (!rc) rc = set_string_apply(e, user, name, value);
-  return pz__jend(&t, rc);
+  pz__arg a[] = {PZ__STR(user), PZ__STR(name), PZ__STR(value)};
+  return pz__op_call(e, PZ__OP_ATTR_STRING, a);
+}
+
+int pz__ap_attr_number(pz_engine *e, const pz__arg *a) {
+  return set_number_apply(e, a[0].s, a[1].s, a[2].f);
 }
 
 PZ_API int pz_profile_set_number(pz_engine *e, const char *user,
                                  const char *name, double value) {
-  pz__jtx t;
-  int rc = pz__jbegin(&t, e, PZ__J_ATTR_NUMBER, true);
-  pz__jstr(&t, user);
-  pz__jstr(&t, name);
-  pz__jf64(&t, value);
-  if (!rc) rc = pz__jready(&t);
-  if (!rc) rc = set_number_apply(e, user, name, value);
-  return pz__jend(&t, rc);
+  pz__arg a[] = {PZ__STR(user), PZ__STR(name), PZ__F64(value)};
+  return pz__op_call(e, PZ__OP_ATTR_NUMBER, a);
+}
+
+int pz__ap_attr_bool(pz_engine *e, const pz__arg *a) {
+  return set_bool_apply(e, a[0].s, a[1].s, (int)a[2].i);
 }
 
 PZ_API int pz_profile_set_bool(pz_engine *e, const char *user,
                                const char *name, int value) {
-  pz__jtx t;
-  int rc = pz__jbegin(&t, e, PZ__J_ATTR_BOOL, true);
-  pz__jstr(&t, user);
-  pz__jstr(&t, name);
-  pz__ju32(&t, (uint32_t)value);
-  if (!rc) rc = pz__jready(&t);
-  if (!rc) rc = set_bool_apply(e, user, name, value);
-  return pz__jend(&t, rc);
+  pz__arg a[] = {PZ__STR(user), PZ__STR(name), PZ__INT(value)};
+  return pz__op_call(e, PZ__OP_ATTR_BOOL, a);
+}
+
+int pz__ap_attr_timestamp(pz_engine *e, const pz__arg *a) {
+  return set_timestamp_apply(e, a[0].s, a[1].s, a[2].i);
 }
 
 PZ_API int pz_profile_set_timestamp(pz_engine *e, const char *user,
                                     const char *name, int64_t ms) {
-  pz__jtx t;
-  int rc = pz__jbegin(&t, e, PZ__J_ATTR_TIMESTAMP, true);
-  pz__jstr(&t, user);
-  pz__jstr(&t, name);
-  pz__ji64(&t, ms);
-  if (!rc) rc = pz__jready(&t);
-  if (!rc) rc = set_timestamp_apply(e, user, name, ms);
-  return pz__jend(&t, rc);
+  pz__arg a[] = {PZ__STR(user), PZ__STR(name), PZ__I64(ms)};
+  return pz__op_call(e, PZ__OP_ATTR_TIMESTAMP, a);
+}
+
+int pz__ap_attr_remove(pz_engine *e, const pz__arg *a) {
+  return remove_attribute_apply(e, a[0].s, a[1].s);
 }
 
 PZ_API int pz_profile_remove_attribute(pz_engine *e, const char *user,
                                        const char *name) {
-  pz__jtx t;
-  int rc = pz__jbegin(&t, e, PZ__J_ATTR_REMOVE, true);
-  pz__jstr(&t, user);
-  pz__jstr(&t, name);
-  if (!rc) rc = pz__jready(&t);
-  if (!rc) rc = remove_attribute_apply(e, user, name);
-  return pz__jend(&t, rc);
+  pz__arg a[] = {PZ__STR(user), PZ__STR(name)};
+  return pz__op_call(e, PZ__OP_ATTR_REMOVE, a);
+}
+
+int pz__ap_consent(pz_engine *e, const pz__arg *a) {
+  return set_consent_apply(e, a[0].s, a[1].s, (int)a[2].i);
 }
 
 PZ_API int pz_profile_set_consent(pz_engine *e, const char *user,
                                   const char *purpose, int granted) {
-  pz__jtx t;
-  int rc = pz__jbegin(&t, e, PZ__J_CONSENT, true);
-  pz__jstr(&t, user);
-  pz__jstr(&t, purpose);
-  pz__ju32(&t, (uint32_t)granted);
-  if (!rc) rc = pz__jready(&t);
-  if (!rc) rc = set_consent_apply(e, user, purpose, granted);
-  return pz__jend(&t, rc);
+  pz__arg a[] = {PZ__STR(user), PZ__STR(purpose), PZ__INT(granted)};
+  return pz__op_call(e, PZ__OP_CONSENT, a);
+}
+
+int pz__ap_merge(pz_engine *e, const pz__arg *a) {
+  return merge_apply(e, a[0].s, a[1].s);
 }
 
 PZ_API int pz_profile_merge(pz_engine *e, const char *from, const char *into) {
-  pz__jtx t;
-  int rc = pz__jbegin(&t, e, PZ__J_MERGE, true);
-  pz__jstr(&t, from);
-  pz__jstr(&t, into);
-  if (!rc) rc = pz__jready(&t);
-  if (!rc) rc = merge_apply(e, from, into);
-  return pz__jend(&t, rc);
+  pz__arg a[] = {PZ__STR(from), PZ__STR(into)};
+  return pz__op_call(e, PZ__OP_MERGE, a);
+}
+
+int pz__ap_erase(pz_engine *e, const pz__arg *a) {
+  return erase_apply(e, a[0].s);
 }
 
 PZ_API int pz_profile_erase(pz_engine *e, const char *user) {
-  pz__jtx t;
-  int rc = pz__jbegin(&t, e, PZ__J_ERASE, true);
-  pz__jstr(&t, user);
-  if (!rc) rc = pz__jready(&t);
-  if (!rc) rc = erase_apply(e, user);
-  return pz__jend(&t, rc);
+  pz__arg a[] = {PZ__STR(user)};
+  return pz__op_call(e, PZ__OP_ERASE, a);
 }

@@ -1,6 +1,7 @@
 /* Public segment and experiment functions. Lock order: segment state,
  * catalogue, then user shards. */
 #include "engine.h"
+#include "ops.h"
 
 #include <string.h>
 
@@ -325,21 +326,22 @@ PZ_API int pz_experiment_bucket(double *bucket_out, const char *user,
   return PZ_OK;
 }
 
-/* ---- journaled entry points (lib/store/store.h) ---- */
+/* ---- entry points into the table of writes (ops.h) ---- */
+
+int pz__ap_segment_load(pz_engine *e, const pz__arg *a) {
+  return segment_load_apply(e, a[0].s, a[0].n);
+}
 
 PZ_API int pz_segment_load(pz_engine *e, const char *yaml, size_t len) {
-  pz__jtx t;
-  int rc = pz__jbegin(&t, e, PZ__J_SEGMENT_LOAD, true);
-  pz__jbytes(&t, yaml, len);
-  if (!rc) rc = pz__jready(&t);
-  if (!rc) rc = segment_load_apply(e, yaml, len);
-  return pz__jend(&t, rc);
+  pz__arg a[] = {PZ__DOC(yaml, len)};
+  return pz__op_call(e, PZ__OP_SEGMENT_LOAD, a);
+}
+
+int pz__ap_segment_refresh(pz_engine *e, const pz__arg *a) {
+  return (void)a, segment_refresh_apply(e);
 }
 
 PZ_API int pz_segment_refresh(pz_engine *e) {
-  pz__jtx t; /* recorded once done: a refresh runs beside the writers */
-  int rc = pz__jbegin(&t, e, PZ__J_SEGMENT_REFRESH, false);
-  if (!rc) rc = pz__jready(&t);
-  if (!rc) rc = segment_refresh_apply(e);
-  return pz__jend(&t, rc);
+  pz__arg a[] = {PZ__STR(NULL)};
+  return pz__op_call(e, PZ__OP_SEGMENT_REFRESH, a);
 }

@@ -1,8 +1,11 @@
-/* The write journal: an append-only file of the public writes since the
- * last snapshot, replayed when an engine opens. See store.h for how a
- * write is recorded and personalize-snapshot(5) for the file format. */
-#include "../engine/engine.h"
-#include "personalize.h"
+/* The write journal: an append-only file of records (the writes since the
+ * last snapshot), replayed when an engine opens. What a record holds is
+ * the engine's business (lib/engine/ops.c); see store.h for the protocol
+ * and personalize-snapshot(5) for the file format. */
+#if defined(__linux__) && !defined(_GNU_SOURCE)
+#define _GNU_SOURCE /* fallocate(FALLOC_FL_KEEP_SIZE) */
+#endif
+#include "store.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -17,9 +20,9 @@
 #define J_MAGIC "\x89PZJ\r\n\x1a\n"
 #define J_VERSION 1u
 #define J_HEADER 64u
-#define J_MAX_PAYLOAD (64u << 20)
-#define J_NULL UINT32_MAX /* the length of a NULL string */
-#define J_RH 12u /* a record's header: length, its complement, check */
+#define J_MAX_PAYLOAD PZ__JREC_MAX
+#define J_RH PZ__JREC_HEAD /* a record's header: length, its complement, check */
+#define J_RESERVE ((uint64_t)1 << 20) /* disk space claimed ahead */
 
 struct pz__journal {
   pthread_mutex_t mu;      /* order of writes; the fields below but sync */
@@ -27,25 +30,17 @@ struct pz__journal {
   const pz__alloc *a;
   int fd;
   pz__text path;
-  pz__hashid hid;
+  uint64_t seed;
+  uint32_t bits;
   uint64_t gen;
   _Atomic uint64_t end; /* written under mu; read by syncs without it */
+  uint64_t reserved;    /* the file's blocks are allocated up to here */
   uint64_t synced;
   int64_t last_sync;
   int fsync;
   int64_t interval_ms;
   _Atomic int broken; /* the file may not match the state: refuse writes */
-  pz__buf rec;
 };
-
-static _Thread_local int tl_depth;
-static _Thread_local bool tl_fixed;
-static _Thread_local int64_t tl_now;
-
-bool pz__jclock(int64_t *now) {
-  if (tl_fixed) *now = tl_now;
-  return tl_fixed;
-}
 
 static int64_t mono_ms(void) {
   struct timespec ts;
@@ -54,69 +49,6 @@ static int64_t mono_ms(void) {
 }
 
 /* ---- recording ------------------------------------------------------------ */
-
-int pz__jbegin(pz__jtx *t, pz_engine *e, int op, bool ordered) {
-  memset(t, 0, sizeof *t);
-  t->e = e;
-  t->ordered = ordered;
-  if (!e || !e->jr || tl_depth) return PZ_OK;
-  pz__journal *j = e->jr;
-  if (ordered) {
-    pthread_mutex_lock(&j->mu);
-    if (atomic_load(&j->broken)) {
-      pthread_mutex_unlock(&j->mu);
-      return pz__fail(PZ_EIO,
-                      "journal %s: an earlier failure left it out of step "
-                      "with the engine; save a snapshot to start a new one",
-                      j->path.p);
-    }
-    t->b = &j->rec;
-    t->b->len = 0;
-    t->b->err = PZ_OK;
-  } else {
-    pz__buf_init(&t->own, j->a);
-    t->b = &t->own;
-  }
-  t->j = j;
-  tl_depth++;
-  tl_now = e->clock(e->clock_ud);
-  tl_fixed = true;
-  pz__buf_u64(t->b, 0); /* length, its complement and the check, filled */
-  pz__buf_u32(t->b, 0); /* in when the record is written */
-  pz__buf_u8(t->b, (uint8_t)op);
-  pz__buf_i64(t->b, tl_now);
-  return PZ_OK;
-}
-
-void pz__jbytes(pz__jtx *t, const char *p, size_t len) {
-  if (!t->j) return;
-  if (!p) {
-    pz__buf_u32(t->b, J_NULL);
-    return;
-  }
-  if (len >= J_NULL) len = J_NULL - 1; /* refused by the call anyway */
-  pz__buf_u32(t->b, (uint32_t)len);
-  pz__buf_put(t->b, p, len);
-  pz__buf_u8(t->b, 0);
-}
-void pz__jstr(pz__jtx *t, const char *s) {
-  pz__jbytes(t, s, s ? strnlen(s, (size_t)1 << 24) : 0);
-}
-void pz__ju8(pz__jtx *t, uint8_t v) {
-  if (t->j) pz__buf_u8(t->b, v);
-}
-void pz__ju32(pz__jtx *t, uint32_t v) {
-  if (t->j) pz__buf_u32(t->b, v);
-}
-void pz__ju64(pz__jtx *t, uint64_t v) {
-  if (t->j) pz__buf_u64(t->b, v);
-}
-void pz__ji64(pz__jtx *t, int64_t v) {
-  if (t->j) pz__buf_i64(t->b, v);
-}
-void pz__jf64(pz__jtx *t, double v) {
-  if (t->j) pz__buf_f64(t->b, v);
-}
 
 static int pwrite_all(int fd, const void *p, size_t len, uint64_t off) {
   if (pz__fault("append")) return -1;
@@ -132,27 +64,84 @@ static int pwrite_all(int fd, const void *p, size_t len, uint64_t off) {
   return 0;
 }
 
-/* Order lock held: put the record at the end (not yet counted in end). */
-static int append(pz__journal *j, pz__buf *b) {
-  if (b->err) return b->err;
-  size_t len = b->len - J_RH;
+/* Order lock held: claim disk blocks for the file up to `upto`, so that
+ * a record written below it cannot fail for want of space. A file system
+ * that cannot preallocate (EOPNOTSUPP, EINVAL) is written without a
+ * claim, as before 1.2. */
+static int reserve(pz__journal *j, uint64_t upto) {
+  if (upto <= j->reserved) return PZ_OK;
+  uint64_t to = PZ__MAX(upto, j->end + J_RESERVE);
+  int err = 0;
+  if (pz__fault("reserve")) {
+    err = errno;
+  } else {
+#if defined(__linux__) && defined(FALLOC_FL_KEEP_SIZE)
+    /* the blocks only: the file's size stays the records' end */
+    if (fallocate(j->fd, FALLOC_FL_KEEP_SIZE, (off_t)j->end,
+                  (off_t)(to - j->end)) != 0)
+      err = errno;
+#else
+    /* the blocks and the size: a zero tail, which a replay drops */
+    err = posix_fallocate(j->fd, (off_t)j->end, (off_t)(to - j->end));
+#endif
+  }
+  if (err == EOPNOTSUPP || err == EINVAL) {
+    j->reserved = UINT64_MAX;
+    return PZ_OK;
+  }
+  if (err)
+    return pz__fail(PZ_EIO,
+                    "journal %s: cannot claim %llu bytes of disk space: %s; "
+                    "nothing was changed",
+                    j->path.p, (unsigned long long)(to - j->end),
+                    strerror(err));
+  j->reserved = to;
+  return PZ_OK;
+}
+
+int pz__journal_check(pz__journal *j, size_t len) {
+  if (atomic_load(&j->broken))
+    return pz__fail(PZ_EIO,
+                    "journal %s: an earlier failure left it out of step "
+                    "with the engine; save a snapshot to start a new one",
+                    j->path.p);
   if (len > J_MAX_PAYLOAD)
-    return pz__fail(PZ_ELIMIT, "a journal record of %zu bytes is above the "
-                               "limit of 64 MiB",
+    return pz__fail(PZ_ELIMIT,
+                    "a journal record of %zu bytes is above the limit of "
+                    "64 MiB; nothing was changed",
                     len);
+  return reserve(j, j->end + J_RH + len);
+}
+
+int pz__journal_append(pz__journal *j, pz__buf *b, uint64_t *end_out) {
+  *end_out = j->end;
+  if (b->err) return b->err;
+  if (b->len < J_RH) return pz__fail(PZ_EINVAL, "a record without a header");
+  size_t len = b->len - J_RH;
+  int rc = pz__journal_check(j, len);
+  if (rc) return rc;
   uint32_t n = (uint32_t)len, guard = ~n;
   uint32_t check = (uint32_t)pz__checksum(b->p + J_RH, len);
   memcpy(b->p, &n, 4);
   memcpy(b->p + 4, &guard, 4);
   memcpy(b->p + 8, &check, 4);
-  if (pwrite_all(j->fd, b->p, b->len, j->end) == 0) return PZ_OK;
+  if (pwrite_all(j->fd, b->p, b->len, j->end) == 0) {
+    j->end += b->len;
+    *end_out = j->end;
+    return PZ_OK;
+  }
   int err = errno ? errno : EIO;
-  /* cut off what part of it reached the file */
-  if (pz__fault("truncate") || ftruncate(j->fd, (off_t)j->end) != 0)
-    atomic_store(&j->broken, 1);
+  /* the blocks were claimed: a failure here is the device's; wipe what
+   * part of the record reached the file (a zero tail is dropped by a
+   * replay) and refuse writes until a snapshot starts a new journal */
+  atomic_store(&j->broken, 1);
+  static const uint8_t zero[J_RH];
+  if (!pz__fault("truncate")) (void)pwrite_all(j->fd, zero, J_RH, j->end);
   return pz__fail(PZ_EIO, "journal %s: cannot write: %s", j->path.p,
                   strerror(err));
 }
+
+void pz__journal_break(pz__journal *j) { atomic_store(&j->broken, 1); }
 
 static int sync_to(pz__journal *j, uint64_t target) {
   int rc = PZ_OK;
@@ -176,59 +165,13 @@ static int sync_to(pz__journal *j, uint64_t target) {
   return rc;
 }
 
-int pz__jready(pz__jtx *t) {
-  return t->j && t->b->err ? t->b->err : PZ_OK; /* its arguments encoded */
-}
-
-/* The record is written after the call succeeded, still under the order
- * lock, so the journal holds exactly the calls that succeeded, in the
- * order they were applied; the call returns only once it is written. */
-int pz__jend(pz__jtx *t, int rc) {
-  pz__journal *j = t->j;
-  if (!j) return rc;
-  bool recorded = false;
-  if (!t->ordered) pthread_mutex_lock(&j->mu);
-  if (rc == PZ_OK && !(t->ordered == false && atomic_load(&j->broken))) {
-    int arc = append(j, t->b);
-    if (!arc) {
-      j->end += t->b->len;
-      recorded = true;
-    } else {
-      char why[256];
-      snprintf(why, sizeof why, "%s", pz_errmsg());
-      if (t->ordered) {
-        /* the change is in memory: the journal no longer matches */
-        atomic_store(&j->broken, 1);
-        rc = pz__fail(PZ_EIO,
-                      "%s; the change is made in memory but not recorded, "
-                      "and writes are refused until a snapshot is saved",
-                      why);
-      } else {
-        /* a derived model: a replay simply goes without it */
-        rc = pz__fail(PZ_EIO, "%s; the model is in use but not recorded",
-                      why);
-      }
-    }
-  }
-  uint64_t target = j->end;
-  /* a large record (a rules document) does not stay in memory */
-  if (t->ordered && j->rec.cap > ((size_t)1 << 20)) {
-    pz__buf_free(&j->rec);
-    pz__buf_init(&j->rec, j->a);
-  }
-  pthread_mutex_unlock(&j->mu);
-  if (!t->ordered) pz__buf_free(&t->own);
-  tl_depth--;
-  tl_fixed = false;
-  if (recorded && j->fsync == PZ__FSYNC_ALWAYS) {
-    rc = sync_to(j, target);
-  } else if (recorded && j->fsync == PZ__FSYNC_INTERVAL) {
-    pthread_mutex_lock(&j->sync_mu);
-    bool due = mono_ms() - j->last_sync >= j->interval_ms;
-    pthread_mutex_unlock(&j->sync_mu);
-    if (due) rc = sync_to(j, target);
-  }
-  return rc;
+int pz__journal_commit(pz__journal *j, uint64_t end) {
+  if (j->fsync == PZ__FSYNC_ALWAYS) return sync_to(j, end);
+  if (j->fsync != PZ__FSYNC_INTERVAL) return PZ_OK;
+  pthread_mutex_lock(&j->sync_mu);
+  bool due = mono_ms() - j->last_sync >= j->interval_ms;
+  pthread_mutex_unlock(&j->sync_mu);
+  return due ? sync_to(j, end) : PZ_OK;
 }
 
 int pz__journal_sync(pz__journal *j) {
@@ -236,11 +179,6 @@ int pz__journal_sync(pz__journal *j) {
   uint64_t target = j->end;
   pthread_mutex_unlock(&j->mu);
   return sync_to(j, target);
-}
-
-PZ_API int pz_engine_sync(pz_engine *e) {
-  if (!e) return pz__fail(PZ_EINVAL, "engine is NULL");
-  return e->jr ? pz__journal_sync(e->jr) : PZ_OK;
 }
 
 bool pz__journal_broken(pz__journal *j) { return atomic_load(&j->broken); }
@@ -257,7 +195,7 @@ void pz__journal_pos(const pz__journal *j, uint64_t *gen, uint64_t *off) {
  * starts (the offset the snapshot that began it records), 0 for the
  * first. */
 static void header(uint8_t h[J_HEADER], uint64_t gen, uint64_t base,
-                   const pz__hashid *hid) {
+                   const pz__journal *hid) {
   memset(h, 0, J_HEADER);
   memcpy(h, J_MAGIC, 8);
   uint32_t v = J_VERSION, hs = J_HEADER, bits = hid->bits;
@@ -272,7 +210,7 @@ static void header(uint8_t h[J_HEADER], uint64_t gen, uint64_t base,
 }
 
 static int check_header(const uint8_t h[J_HEADER], const char *path,
-                        const pz__hashid *hid, uint64_t *gen,
+                        const pz__journal *hid, uint64_t *gen,
                         uint64_t *base) {
   if (memcmp(h, J_MAGIC, 8) != 0)
     return pz__fail(PZ_EFORMAT, "%s: not a libpersonalize journal", path);
@@ -301,19 +239,18 @@ static int check_header(const uint8_t h[J_HEADER], const char *path,
   return PZ_OK;
 }
 
-static pz__journal *journal_new(pz_engine *e) {
-  pz__journal *j = pz__calloc(&e->alloc, 1, sizeof *j);
+static pz__journal *journal_new(const pz__jopen *o) {
+  pz__journal *j = pz__calloc(o->a, 1, sizeof *j);
   if (!j) return NULL;
-  j->a = &e->alloc;
+  j->a = o->a;
   j->fd = -1;
-  j->hid = e->hid;
-  j->fsync = e->scfg.fsync;
-  j->interval_ms = e->scfg.interval_ms;
+  j->seed = o->seed;
+  j->bits = o->bits;
+  j->fsync = o->cfg->fsync;
+  j->interval_ms = o->cfg->interval_ms;
   j->last_sync = mono_ms();
-  pz__buf_init(&j->rec, &e->alloc);
-  if (pz__text_set(&e->alloc, &j->path, e->scfg.journal.p,
-                   e->scfg.journal.len)) {
-    pz__free(&e->alloc, j, sizeof *j);
+  if (pz__text_set(o->a, &j->path, o->cfg->journal.p, o->cfg->journal.len)) {
+    pz__free(o->a, j, sizeof *j);
     return NULL;
   }
   pthread_mutex_init(&j->mu, NULL);
@@ -324,10 +261,14 @@ static pz__journal *journal_new(pz_engine *e) {
 void pz__journal_free(pz__journal *j, const pz__alloc *a) {
   if (!j) return;
   if (j->fd >= 0) {
+    /* the blocks claimed ahead go back (a crash leaves them: a zero tail,
+     * which a replay drops) */
+    if (j->reserved > j->end && j->reserved != UINT64_MAX &&
+        !atomic_load(&j->broken))
+      (void)!ftruncate(j->fd, (off_t)j->end);
     if (j->fsync != PZ__FSYNC_NEVER && j->synced < j->end) fdatasync(j->fd);
     close(j->fd);
   }
-  pz__buf_free(&j->rec);
   pz__text_free(a, &j->path);
   pthread_mutex_destroy(&j->mu);
   pthread_mutex_destroy(&j->sync_mu);
@@ -354,211 +295,20 @@ int pz__journal_rotate(pz__journal *j, uint64_t off) {
                     strerror(errno ? errno : EIO));
   }
   uint8_t h[J_HEADER];
-  header(h, j->gen + 1, off, &j->hid);
+  header(h, j->gen + 1, off, j);
   int fd = -1;
   if (!rc) rc = pz__file_replace(j->path.p, h, J_HEADER, body, len, &fd);
   if (fd >= 0) { /* in place (even if its directory entry is not synced) */
     close(j->fd);
     j->fd = fd;
     j->gen++;
-    j->end = j->synced = J_HEADER + len;
+    j->end = j->synced = j->reserved = J_HEADER + len;
     atomic_store(&j->broken, 0);
   }
   pz__free(j->a, body, len);
   pthread_mutex_unlock(&j->sync_mu);
   pthread_mutex_unlock(&j->mu);
   return rc;
-}
-
-/* ---- replay ------------------------------------------------------------------ */
-
-static const char *rstr(pz__rd *r) {
-  uint32_t n = pz__rd_u32(r);
-  if (r->err || n == J_NULL) return NULL;
-  const char *s = pz__rd_bytes(r, (uint64_t)n + 1);
-  if (s && s[n] != '\0') {
-    pz__rd_bad(r, "a string is not terminated");
-    return NULL;
-  }
-  return s;
-}
-
-/* After the last argument: the payload must end there. Checked before the
- * call, so that a record refused for its leftover bytes changes nothing
- * (the journal holds only calls that succeeded). */
-static int args_end(pz__rd *r) {
-  if (!r->err && r->pos != r->len)
-    pz__rd_bad(r, "%zu bytes left over", r->len - r->pos);
-  return r->err;
-}
-
-static int replay_item_put(pz_engine *e, pz__rd *r) {
-  const char *item = rstr(r);
-  uint32_t n = pz__rd_u32(r);
-  if (!pz__rd_count(r, n, 4, 1u << 20)) return r->err;
-  const char **f = n ? pz__calloc(&e->alloc, n, sizeof *f) : NULL;
-  double *w = n ? pz__calloc(&e->alloc, n, sizeof *w) : NULL;
-  int rc = n && (!f || !w) ? PZ_ENOMEM : PZ_OK;
-  for (uint32_t i = 0; !rc && i < n; i++) f[i] = rstr(r);
-  uint8_t has_w = rc ? 0 : pz__rd_u8(r);
-  for (uint32_t i = 0; !rc && has_w && i < n; i++) w[i] = pz__rd_f64(r);
-  if (!rc) rc = args_end(r);
-  if (!rc) rc = pz_item_put(e, item, f, has_w ? w : NULL, n);
-  pz__free(&e->alloc, (void *)f, (size_t)n * sizeof *f);
-  pz__free(&e->alloc, w, (size_t)n * sizeof *w);
-  return rc;
-}
-
-static int replay_cf_train(pz_engine *e, pz__rd *r) {
-  if (!pz__rd_u8(r)) return args_end(r) ? r->err : pz_cf_train(e, NULL);
-  pz_cf_options o;
-  pz_cf_options_init(&o, PZ_CF_OPTIONS_VERSION);
-  o.algorithm = (int)pz__rd_u32(r);
-  o.weighting = (int)pz__rd_u32(r);
-  o.neighbours = pz__rd_u32(r);
-  o.factors = pz__rd_u32(r);
-  o.iterations = pz__rd_u32(r);
-  o.cg_steps = pz__rd_u32(r);
-  o.threads = pz__rd_u32(r);
-  o.seed = pz__rd_u64(r);
-  o.regularization = pz__rd_f64(r);
-  o.alpha = pz__rd_f64(r);
-  o.bm25_k1 = pz__rd_f64(r);
-  o.bm25_b = pz__rd_f64(r);
-  o.als_share = pz__rd_f64(r);
-  return args_end(r) ? r->err : pz_cf_train(e, &o);
-}
-
-static int replay_cluster_train(pz_engine *e, pz__rd *r) {
-  if (!pz__rd_u8(r)) return args_end(r) ? r->err : pz_cluster_train(e, NULL);
-  pz_cluster_options o;
-  pz_cluster_options_init(&o, PZ_CLUSTER_OPTIONS_VERSION);
-  o.k = pz__rd_u32(r);
-  o.seed = pz__rd_u64(r);
-  o.max_iterations = pz__rd_u32(r);
-  o.batch_size = pz__rd_u32(r);
-  return args_end(r) ? r->err : pz_cluster_train(e, &o);
-}
-
-static int replay_one(pz_engine *e, pz__rd *r, int op) {
-  const char *u, *s;
-  int64_t x;
-  switch (op) {
-  case PZ__J_TRACK: {
-    u = rstr(r);
-    const char *item = rstr(r), *type = rstr(r);
-    double v = pz__rd_f64(r);
-    x = pz__rd_i64(r);
-    return args_end(r) ? r->err : pz_track(e, u, item, type, v, x);
-  }
-  case PZ__J_ATTR_STRING: {
-    u = rstr(r);
-    s = rstr(r);
-    const char *v = rstr(r);
-    return args_end(r) ? r->err : pz_profile_set_string(e, u, s, v);
-  }
-  case PZ__J_ATTR_NUMBER: {
-    u = rstr(r);
-    s = rstr(r);
-    double v = pz__rd_f64(r);
-    return args_end(r) ? r->err : pz_profile_set_number(e, u, s, v);
-  }
-  case PZ__J_ATTR_BOOL: {
-    u = rstr(r);
-    s = rstr(r);
-    int v = (int)(int32_t)pz__rd_u32(r);
-    return args_end(r) ? r->err : pz_profile_set_bool(e, u, s, v);
-  }
-  case PZ__J_ATTR_TIMESTAMP:
-    u = rstr(r);
-    s = rstr(r);
-    x = pz__rd_i64(r);
-    return args_end(r) ? r->err : pz_profile_set_timestamp(e, u, s, x);
-  case PZ__J_ATTR_REMOVE:
-    u = rstr(r);
-    s = rstr(r);
-    return args_end(r) ? r->err : pz_profile_remove_attribute(e, u, s);
-  case PZ__J_CONSENT: {
-    u = rstr(r);
-    s = rstr(r);
-    int g = (int)(int32_t)pz__rd_u32(r);
-    return args_end(r) ? r->err : pz_profile_set_consent(e, u, s, g);
-  }
-  case PZ__J_MERGE:
-    u = rstr(r);
-    s = rstr(r);
-    return args_end(r) ? r->err : pz_profile_merge(e, u, s);
-  case PZ__J_ERASE:
-    u = rstr(r);
-    return args_end(r) ? r->err : pz_profile_erase(e, u);
-  case PZ__J_ITEM_PUT: return replay_item_put(e, r);
-  case PZ__J_ITEM_REMOVE:
-    s = rstr(r);
-    return args_end(r) ? r->err : pz_item_remove(e, s);
-  case PZ__J_BLOCK_ITEM:
-  case PZ__J_BLOCK_FEATURE:
-  case PZ__J_REQUIRE: {
-    u = rstr(r);
-    s = rstr(r);
-    x = pz__rd_i64(r);
-    if (args_end(r)) return r->err;
-    return op == PZ__J_BLOCK_ITEM      ? pz_override_block_item(e, u, s, x)
-           : op == PZ__J_BLOCK_FEATURE ? pz_override_block_feature(e, u, s, x)
-                                       : pz_override_require(e, u, s, x);
-  }
-  case PZ__J_PIN: {
-    u = rstr(r);
-    s = rstr(r);
-    int32_t pos = (int32_t)pz__rd_u32(r);
-    x = pz__rd_i64(r);
-    return args_end(r) ? r->err : pz_override_pin(e, u, s, pos, x);
-  }
-  case PZ__J_ADJUST: {
-    u = rstr(r);
-    s = rstr(r);
-    double f = pz__rd_f64(r);
-    x = pz__rd_i64(r);
-    return args_end(r) ? r->err : pz_override_adjust(e, u, s, f, x);
-  }
-  case PZ__J_NOT_INTERESTED:
-    u = rstr(r);
-    s = rstr(r);
-    x = pz__rd_i64(r);
-    return args_end(r) ? r->err : pz_override_not_interested(e, u, s, x);
-  case PZ__J_OPT_OUT: {
-    u = rstr(r);
-    int v = (int)(int32_t)pz__rd_u32(r);
-    return args_end(r) ? r->err : pz_override_opt_out(e, u, v);
-  }
-  case PZ__J_CLEAR: {
-    u = rstr(r);
-    int kind = (int)(int32_t)pz__rd_u32(r);
-    s = rstr(r);
-    return args_end(r) ? r->err : pz_override_clear(e, u, kind, s);
-  }
-  case PZ__J_CLEAR_ALL:
-    u = rstr(r);
-    return args_end(r) ? r->err : pz_override_clear_all(e, u);
-  case PZ__J_RULES_LOAD:
-  case PZ__J_SEGMENT_LOAD: {
-    uint32_t n = pz__rd_u32(r);
-    const char *doc = n == J_NULL ? NULL : pz__rd_bytes(r, (uint64_t)n + 1);
-    if (args_end(r)) return r->err;
-    size_t len = doc ? n : 0;
-    return op == PZ__J_RULES_LOAD ? pz_override_rules_load(e, doc, len)
-                                  : pz_segment_load(e, doc, len);
-  }
-  case PZ__J_CLUSTER_NAME: {
-    int c = (int)(int32_t)pz__rd_u32(r);
-    s = rstr(r);
-    return args_end(r) ? r->err : pz_cluster_set_name(e, c, s);
-  }
-  case PZ__J_CF_TRAIN: return replay_cf_train(e, r);
-  case PZ__J_CLUSTER_TRAIN: return replay_cluster_train(e, r);
-  case PZ__J_SEGMENT_REFRESH:
-    return args_end(r) ? r->err : pz_segment_refresh(e);
-  default: return pz__rd_bad(r, "unknown operation %d", op);
-  }
 }
 
 static bool all_zero(int fd, uint64_t from, uint64_t to) {
@@ -574,8 +324,8 @@ static bool all_zero(int fd, uint64_t from, uint64_t to) {
 }
 
 /* Replay records from off; *good gets the end of the last whole record. */
-static int replay(pz_engine *e, pz__journal *j, uint64_t off, uint64_t size,
-                  uint64_t *good) {
+static int replay(const pz__jopen *o, pz__journal *j, uint64_t off,
+                  uint64_t size, uint64_t *good) {
   char *p = NULL;
   size_t cap = 0;
   int rc = PZ_OK;
@@ -599,12 +349,12 @@ static int replay(pz_engine *e, pz__journal *j, uint64_t off, uint64_t size,
     }
     if (off + J_RH + (uint64_t)len > size) break; /* torn: cut by a crash */
     if (cap < len) {
-      char *np = pz__malloc(&e->alloc, len);
+      char *np = pz__malloc(o->a, len);
       if (!np) {
         rc = PZ_ENOMEM;
         break;
       }
-      pz__free_wipe(&e->alloc, p, cap);
+      pz__free_wipe(o->a, p, cap);
       p = np;
       cap = len;
     }
@@ -620,62 +370,41 @@ static int replay(pz_engine *e, pz__journal *j, uint64_t off, uint64_t size,
       break;
     }
     if ((uint32_t)pz__checksum(p, len) != check) {
-      if (off + J_RH + len == size) break; /* the last record, torn */
+      /* the last record, torn (what follows it: nothing, or the zeros of
+       * blocks claimed ahead) */
+      if (all_zero(j->fd, off + J_RH + len, size)) break;
       rc = pz__fail(PZ_ECORRUPT,
                     "journal %s, byte %llu: checksum mismatch in a record "
                     "followed by others",
                     j->path.p, (unsigned long long)off);
       break;
     }
-    char what[64];
-    snprintf(what, sizeof what, "journal record %llu",
-             (unsigned long long)n_rec);
-    pz__rd r;
-    pz__rd_init(&r, p, len, what);
-    int op = pz__rd_u8(&r);
-    tl_now = pz__rd_i64(&r);
-    if (!r.err && (tl_now < -PZ__FILE_TIME_MAX / 2 ||
-                   tl_now > PZ__FILE_TIME_MAX / 2))
-      pz__rd_bad(&r, "clock reading %lld out of range", (long long)tl_now);
-    tl_fixed = !r.err;
-    rc = r.err ? r.err : replay_one(e, &r, op);
-    tl_fixed = false;
-    if (!rc && r.pos != r.len)
-      rc = pz__rd_bad(&r, "%zu bytes left over", r.len - r.pos);
-    /* Derived models (trainings, a refresh, a cluster's name) are
-     * recorded once built, possibly after writes that changed their input
-     * (an erasure) or that named their clusters: when one cannot be built
-     * again, the engine goes on without it, as it would have without the
-     * training. Every other record is a call that succeeded. */
-    if (rc && rc != PZ_ENOMEM &&
-        (op == PZ__J_CF_TRAIN || op == PZ__J_CLUSTER_TRAIN ||
-         op == PZ__J_SEGMENT_REFRESH || op == PZ__J_CLUSTER_NAME))
-      rc = PZ_OK;
+    rc = o->replay(o->ctx, (const uint8_t *)p, len);
     if (rc && rc != PZ_ENOMEM) {
-      char msg[256];
+      char msg[400];
       snprintf(msg, sizeof msg, "%s", pz_errmsg());
-      rc = pz__fail(PZ_ECORRUPT,
-                    "journal %s, byte %llu: record %llu (operation %d) "
-                    "cannot be replayed: %s",
+      rc = pz__fail(PZ_ECORRUPT, "journal %s, byte %llu: record %llu %s",
                     j->path.p, (unsigned long long)off,
-                    (unsigned long long)n_rec, op, msg);
+                    (unsigned long long)n_rec, msg);
     }
     if (rc) break;
     off += J_RH + (uint64_t)len;
     n_rec++;
   }
-  pz__free_wipe(&e->alloc, p, cap);
+  pz__free_wipe(o->a, p, cap);
   *good = off;
   return rc;
 }
 
-int pz__journal_attach(pz_engine *e, bool has_snap, uint64_t gen,
-                       uint64_t off) {
-  const char *path = e->scfg.journal.p;
+int pz__journal_open(pz__journal **out, const pz__jopen *o) {
+  *out = NULL;
+  const char *path = o->cfg->journal.p;
+  bool has_snap = o->has_snap;
+  uint64_t gen = o->gen, off = o->off;
   if (!path) return PZ_OK;
   if (!pz__host_little_endian())
     return pz__fail(PZ_EFORMAT, "journals need a little-endian host");
-  pz__journal *j = journal_new(e);
+  pz__journal *j = journal_new(o);
   if (!j) return PZ_ENOMEM;
   int rc = PZ_OK;
   /* Opened (or created: two engines racing to create it open the same
@@ -689,12 +418,12 @@ int pz__journal_attach(pz_engine *e, bool has_snap, uint64_t gen,
     /* new (or created by a crash before its header was written) */
     uint8_t h[J_HEADER];
     j->gen = has_snap ? gen + 1 : 0;
-    header(h, j->gen, has_snap ? off : 0, &j->hid);
+    header(h, j->gen, has_snap ? off : 0, j);
     if (pwrite_all(j->fd, h, J_HEADER, 0) != 0 || fdatasync(j->fd) != 0)
       rc = pz__fail(PZ_EIO, "%s: cannot write the journal: %s", path,
                     strerror(errno));
     if (!rc) rc = pz__dir_sync(path);
-    j->end = j->synced = J_HEADER;
+    j->end = j->synced = j->reserved = J_HEADER;
   } else if (j->fd < 0) {
     rc = pz__fail(PZ_EIO, "%s: cannot open the journal: %s", path,
                   strerror(errno));
@@ -707,7 +436,7 @@ int pz__journal_attach(pz_engine *e, bool has_snap, uint64_t gen,
     else if ((uint64_t)st.st_size < J_HEADER ||
              pread(j->fd, h, J_HEADER, 0) != J_HEADER)
       rc = pz__fail(PZ_EFORMAT, "%s: too short for a journal", path);
-    if (!rc) rc = check_header(h, path, &j->hid, &jgen, &base);
+    if (!rc) rc = check_header(h, path, j, &jgen, &base);
     uint64_t size = rc ? 0 : (uint64_t)st.st_size;
     if (rc) {
     } else if (!has_snap && jgen != 0) {
@@ -733,18 +462,18 @@ int pz__journal_attach(pz_engine *e, bool has_snap, uint64_t gen,
     }
     j->gen = jgen;
     uint64_t good = start;
-    if (!rc) rc = replay(e, j, start, size, &good);
+    if (!rc) rc = replay(o, j, start, size, &good);
     if (!rc && good < size) { /* drop the torn tail */
       if (ftruncate(j->fd, (off_t)good) != 0 || fdatasync(j->fd) != 0)
         rc = pz__fail(PZ_EIO, "%s: cannot cut the torn last record: %s",
                       path, strerror(errno));
     }
-    j->end = j->synced = good;
+    j->end = j->synced = j->reserved = good;
   }
   if (rc) {
-    pz__journal_free(j, &e->alloc);
+    pz__journal_free(j, o->a);
     return rc;
   }
-  e->jr = j;
+  *out = j;
   return PZ_OK;
 }

@@ -1,34 +1,28 @@
 /*
- * lib/store/store.h - internal: snapshots (snapshot.c), the write journal
- * (journal.c) and config section `store` (config.c).
+ * lib/store/store.h - internal: snapshots (snapshot.c: the container),
+ * the write journal (journal.c: the log) and config section `store`
+ * (config.c). Store knows files, sections and records; what they hold is
+ * the engine's (lib/engine/persist.c, lib/engine/ops.c).
  *
- * Every journaled public write runs as
+ * A journaled write runs, under the journal's order lock:
  *
- *   pz__jtx t;
- *   int rc = pz__jbegin(&t, e, PZ__J_OP, true);  // order lock, fixed clock
- *   pz__jstr(&t, user); ...                       // the call's arguments
- *   if (!rc) rc = pz__jready(&t);                 // encoded (memory)
- *   if (!rc) rc = apply(...);                     // the change
- *   return pz__jend(&t, rc);                      // the record, if it worked
+ *   pz__journal_check(j, len)        // refuse before the change: broken,
+ *                                    // too large, no disk space to claim
+ *   apply the change
+ *   pz__journal_append(j, &rec, &end) // the record, once the change worked
  *
- * The change is applied and then recorded, both under the journal's order
- * lock, with the clock fixed for the call, so the journal holds exactly
- * the calls that succeeded, in the order they were applied, and a replay
- * applies the same calls in the same order at the same times. The call
- * returns once the record is written (and synced, by policy). A record
- * that cannot be written after the change was made leaves the journal out
- * of step: it then refuses writes until a snapshot starts a new one.
- * Trainings are recorded after the fact (ordered = false): they run
- * without the order lock, and a replay that cannot rebuild one goes on.
- * Nested public calls (pz_override_more calls pz_override_adjust) are
- * recorded once, by the outer call. Lock order: the journal's order lock
- * comes before every state lock.
+ * and then, without the lock, pz__journal_commit(j, end) syncs by policy
+ * (concurrent committers share one fdatasync). Disk blocks are claimed
+ * ahead (posix_fallocate), so a record checked before its change cannot
+ * fail for want of space after it; an I/O error after the change leaves
+ * the journal out of step: it then refuses writes until a snapshot
+ * starts a new one. Lock order: the journal's order lock comes before
+ * every state lock.
  */
 #ifndef PZ_STORE_H
 #define PZ_STORE_H
 
 #include "../core/yaml.h"
-#include "personalize/engine.h"
 
 /* ---- config -------------------------------------------------------------- */
 
@@ -48,57 +42,46 @@ void pz__store_cfg_free(pz__store_cfg *c, const pz__alloc *a);
 
 /* ---- journal --------------------------------------------------------------- */
 
-enum pz__jop {
-  PZ__J_TRACK = 1, PZ__J_ATTR_STRING, PZ__J_ATTR_NUMBER, PZ__J_ATTR_BOOL,
-  PZ__J_ATTR_TIMESTAMP, PZ__J_ATTR_REMOVE, PZ__J_CONSENT, PZ__J_MERGE,
-  PZ__J_ERASE, PZ__J_ITEM_PUT, PZ__J_ITEM_REMOVE, PZ__J_BLOCK_ITEM,
-  PZ__J_BLOCK_FEATURE, PZ__J_REQUIRE, PZ__J_PIN, PZ__J_ADJUST,
-  PZ__J_NOT_INTERESTED, PZ__J_OPT_OUT, PZ__J_CLEAR, PZ__J_CLEAR_ALL,
-  PZ__J_RULES_LOAD, PZ__J_SEGMENT_LOAD, PZ__J_CLUSTER_NAME, PZ__J_CF_TRAIN,
-  PZ__J_CLUSTER_TRAIN, PZ__J_SEGMENT_REFRESH,
-  PZ__J_OP_END
-};
+#define PZ__JREC_HEAD 12u          /* length, its complement, checksum */
+#define PZ__JREC_MAX (64u << 20)   /* the largest payload */
 
 typedef struct pz__journal pz__journal;
 
-typedef struct pz__jtx {
-  pz_engine *e;
-  pz__journal *j; /* NULL: this call is not recorded */
-  bool ordered;
-  pz__buf own; /* the record of an unordered call */
-  pz__buf *b;  /* the record being written */
-} pz__jtx;
-
-int pz__jbegin(pz__jtx *t, pz_engine *e, int op, bool ordered);
-void pz__jstr(pz__jtx *t, const char *s); /* NULL allowed */
-void pz__ju8(pz__jtx *t, uint8_t v);
-void pz__ju32(pz__jtx *t, uint32_t v);
-void pz__ju64(pz__jtx *t, uint64_t v);
-void pz__ji64(pz__jtx *t, int64_t v);
-void pz__jf64(pz__jtx *t, double v);
-void pz__jbytes(pz__jtx *t, const char *p, size_t len); /* NULL allowed */
-/* Before the change: PZ_ENOMEM when the record could not be encoded. */
-int pz__jready(pz__jtx *t);
-int pz__jend(pz__jtx *t, int rc);
-
-/* The clock reading fixed for this thread's current write, if any. */
-bool pz__jclock(int64_t *now);
+typedef struct pz__jopen {
+  const pz__alloc *a;
+  const pz__store_cfg *cfg; /* cfg->journal.p NULL: no journal */
+  uint64_t seed;            /* the hashing identity the file must carry */
+  uint32_t bits;
+  bool has_snap;            /* a snapshot was loaded: gen and off from it */
+  uint64_t gen, off;
+  /* Called for each whole record in file order with its payload; a
+   * nonzero status stops the replay (PZ_ECORRUPT naming the record). */
+  int (*replay)(void *ctx, const uint8_t *payload, size_t len);
+  void *ctx;
+} pz__jopen;
 
 /* Open (create when missing) the configured journal, check that it
- * follows the snapshot just loaded (has_snap false: none) and replay it
- * into e, which is not shared yet. On success e journals from then on. */
-int pz__journal_attach(pz_engine *e, bool has_snap, uint64_t gen,
-                       uint64_t off);
+ * follows the snapshot just loaded and replay it. *out is NULL when no
+ * journal is configured. */
+int pz__journal_open(pz__journal **out, const pz__jopen *o);
 void pz__journal_free(pz__journal *j, const pz__alloc *a);
-/* Snapshot support: hold / release the order lock (no journaled write is
- * in progress while it is held), read the current position, and start a
- * new generation holding the records from `off` on. */
+/* The order lock: the writes' order in the file. */
 void pz__journal_lock(pz__journal *j);
 void pz__journal_unlock(pz__journal *j);
+/* Order lock held: can a record of len payload bytes be written? */
+int pz__journal_check(pz__journal *j, size_t len);
+/* Order lock held: write the record in b (PZ__JREC_HEAD bytes of room,
+ * then the payload); *end gets the file's end after it. */
+int pz__journal_append(pz__journal *j, pz__buf *b, uint64_t *end);
+/* Without the order lock: sync by policy up to end. */
+int pz__journal_commit(pz__journal *j, uint64_t end);
+/* Mark the journal out of step with the state (refuse writes). */
+void pz__journal_break(pz__journal *j);
+/* Snapshot support: the current position, and a new generation holding
+ * the records from `off` on (order lock not held). */
 void pz__journal_pos(const pz__journal *j, uint64_t *gen, uint64_t *off);
 int pz__journal_rotate(pz__journal *j, uint64_t off);
 int pz__journal_sync(pz__journal *j);
-/* Does the journal refuse writes (an earlier failure)? */
 bool pz__journal_broken(pz__journal *j);
 
 /* ---- files ------------------------------------------------------------------ */
@@ -107,7 +90,7 @@ bool pz__journal_broken(pz__journal *j);
  * a nonzero answer is taken as that errno, the operation failing as if
  * the system had refused it (full disk, read-only directory...). ops:
  * "create", "write", "sync", "rename", "dirsync" (atomic replace);
- * "append", "fsync", "truncate" (journal). */
+ * "append", "fsync", "truncate", "reserve" (journal). */
 extern int (*pz__store_fault)(const char *op);
 int pz__fault(const char *op);
 
@@ -126,9 +109,34 @@ int pz__dir_sync(const char *path);
 
 /* ---- snapshots ------------------------------------------------------------ */
 
-/* Load a snapshot file into a fresh engine (the store's snapshot at open);
- * *gen and *off get the journal position it covers. */
-int pz__snapshot_attach(pz_engine *e, const char *path, uint64_t *gen,
-                        uint64_t *off);
+#define PZ__SNAP_SECTIONS 16u /* the most sections a snapshot writes */
+
+typedef struct pz__snapinfo {
+  uint64_t seed; /* hashing identity */
+  uint32_t bits;
+  uint64_t gen, off; /* the journal position the snapshot covers */
+} pz__snapinfo;
+
+/* Write a snapshot atomically (pz__file_replace): the n sections of body
+ * at off[i], len[i] (8-aligned), with ids[i] in the table. */
+int pz__snap_write(const char *path, const pz__snapinfo *h,
+                   const uint32_t *ids, unsigned n, const pz__buf *body,
+                   const uint64_t *off, const uint64_t *len);
+
+typedef struct pz__snap {
+  const char *path;
+  uint8_t *buf;
+  size_t size;
+  pz__snapinfo info;
+  const uint8_t *sec[PZ__SNAP_SECTIONS];
+  size_t sec_len[PZ__SNAP_SECTIONS];
+} pz__snap;
+
+/* Read and check a snapshot whose sections must be ids[0..n) in order
+ * (others only when flagged optional); names[i] name them in errors.
+ * Free with pz__snap_free whatever happened. */
+int pz__snap_read(pz__snap *s, const pz__alloc *a, const char *path,
+                  const uint32_t *ids, const char *const *names, unsigned n);
+void pz__snap_free(pz__snap *s, const pz__alloc *a);
 
 #endif /* PZ_STORE_H */
