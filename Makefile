@@ -127,7 +127,7 @@ $(BUILD)/tests/%: tests/unit/%.c $(SUPPORT) tests/unit/support.h tests/unit/soft
 FUZZ_SECONDS ?= 60
 FUZZ_TARGET ?= config segments
 FUZZ_CC = clang -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-  -D_POSIX_C_SOURCE=200809L -Iinclude $(DEPS_CFLAGS)
+  -D_POSIX_C_SOURCE=200809L -Iinclude -Ilib $(DEPS_CFLAGS)
 $(BUILD)/tests/replay_config: tests/fuzz/replay.c tests/fuzz/fuzz_config.c $(AR_LIB) $(HDR)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -o $@ tests/fuzz/replay.c tests/fuzz/fuzz_config.c $(AR_LIB) \
@@ -142,11 +142,11 @@ $(BUILD)/tests/replay_snapshot: tests/fuzz/replay.c tests/fuzz/fuzz_snapshot.c t
 	  $(LDFLAGS_ALL) $(LIBS_ALL)
 $(BUILD)/tests/replay_journal: tests/fuzz/replay.c tests/fuzz/fuzz_journal.c tests/fuzz/fuzz_alloc.h $(AR_LIB) $(HDR)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -o $@ tests/fuzz/replay.c tests/fuzz/fuzz_journal.c $(AR_LIB) \
+	$(CC) $(CFLAGS_ALL) -Ilib -o $@ tests/fuzz/replay.c tests/fuzz/fuzz_journal.c $(AR_LIB) \
 	  $(LDFLAGS_ALL) $(LIBS_ALL)
 $(BUILD)/tests/seeds_%: tests/fuzz/fuzz_%.c $(AR_LIB) $(HDR)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -DFUZZ_$(shell echo $* | tr a-z A-Z)_SEEDS -o $@ $< $(AR_LIB) \
+	$(CC) $(CFLAGS_ALL) -Ilib -DFUZZ_$(shell echo $* | tr a-z A-Z)_SEEDS -o $@ $< $(AR_LIB) \
 	  $(LDFLAGS_ALL) $(LIBS_ALL)
 .PHONY: fuzz fuzz-config fuzz-segments fuzz-snapshot fuzz-journal fuzz-seeds
 fuzz: $(addprefix fuzz-,$(FUZZ_TARGET))

@@ -15,6 +15,14 @@
 #include "../segment/segment.h"
 #include "personalize/override.h"
 
+_Static_assert((int)PZ__CH_BLOCK_ITEM == (int)PZ_CHOICE_BLOCK_ITEM &&
+                   (int)PZ__CH_BLOCK_FEATURE == (int)PZ_CHOICE_BLOCK_FEATURE &&
+                   (int)PZ__CH_REQUIRE == (int)PZ_CHOICE_REQUIRE &&
+                   (int)PZ__CH_PIN == (int)PZ_CHOICE_PIN &&
+                   (int)PZ__CH_ADJUST == (int)PZ_CHOICE_ADJUST &&
+                   (int)PZ__CH_OPT_OUT == (int)PZ_CHOICE_OPT_OUT,
+               "the profile module's choice kinds are the public ones");
+
 #define PZ__RULES_MAX 256      /* business rules per set */
 #define PZ__PROMO_MAX 32       /* promote rules per set */
 #define PZ__RULE_MATCH_MAX 10000 /* features or items of one rule */

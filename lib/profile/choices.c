@@ -77,10 +77,10 @@ int pz__choices_put(pz__profiles *ps, pz__profile *p, const pz__choice *c,
     if (same_target(x, c->kind, c->target, c->tlen)) at = i;
     else if (pz__choice_active(x, now)) {
       n_live++;
-      n_req += x->kind == PZ_CHOICE_REQUIRE;
+      n_req += x->kind == PZ__CH_REQUIRE;
     }
   }
-  if (c->kind == PZ_CHOICE_REQUIRE && n_req >= PZ__REQUIRE_MAX)
+  if (c->kind == PZ__CH_REQUIRE && n_req >= PZ__REQUIRE_MAX)
     rc = pz__fail(PZ_ELIMIT, "at most %d requirements per person",
                   PZ__REQUIRE_MAX);
   else if (n_live >= max)
@@ -184,7 +184,7 @@ int pz__choices_merge(const pz__alloc *a, pz__choices **out,
      * requirements and the newest choices stay */
     uint32_t n_req = 0;
     for (uint32_t i = m->n; i-- > 0;)
-      if (m->c[i].kind == PZ_CHOICE_REQUIRE && ++n_req > PZ__REQUIRE_MAX)
+      if (m->c[i].kind == PZ__CH_REQUIRE && ++n_req > PZ__REQUIRE_MAX)
         remove_at(a, m, i);
     while (m->n > max) remove_at(a, m, 0);
     const pz__choices *od = d && d->opt_ts ? d : NULL;
@@ -216,11 +216,11 @@ void pz__choices_export(pz__buf *b, const pz__choices *ch, int64_t now) {
     if (i) pz__buf_puts(b, ",");
     pz__buf_printf(b, "{\"kind\":\"%s\",\"target\":", kind_names[c->kind]);
     pz__buf_json_str(b, c->target, c->tlen);
-    if (c->kind == PZ_CHOICE_ADJUST) {
+    if (c->kind == PZ__CH_ADJUST) {
       pz__buf_puts(b, ",\"factor\":");
       pz__buf_json_num(b, c->factor);
     }
-    if (c->kind == PZ_CHOICE_PIN && c->pos >= 0)
+    if (c->kind == PZ__CH_PIN && c->pos >= 0)
       pz__buf_printf(b, ",\"position\":%d", c->pos);
     pz__buf_printf(b, ",\"created\":%lld", (long long)c->created);
     if (c->expires)

@@ -248,9 +248,9 @@ static int read_choices(pz__rd *r, pz__profiles *ps, pz__profile *p,
     const char *t = pz__rd_str(r, item ? PZ_ID_MAX : PZ_FEATURE_MAX, &len,
                                false, "choice target");
     if (!t) return r->err;
-    if (c.kind < PZ_CHOICE_BLOCK_ITEM || c.kind > PZ_CHOICE_ADJUST ||
+    if (c.kind < PZ__CH_BLOCK_ITEM || c.kind > PZ__CH_ADJUST ||
         c.pos < -1 || !isfinite(c.factor) || !(c.factor > 0) ||
-        c.expires < 0 || (c.kind == PZ_CHOICE_REQUIRE && ++requires > PZ__REQUIRE_MAX))
+        c.expires < 0 || (c.kind == PZ__CH_REQUIRE && ++requires > PZ__REQUIRE_MAX))
       return pz__rd_bad(r, "choice %u of user \"%s\" is out of range", i,
                         p->id);
     c.tlen = (uint16_t)len;

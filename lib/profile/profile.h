@@ -11,7 +11,6 @@
 
 #include "../catalog/catalog.h"
 #include "../core/yaml.h"
-#include "personalize/override.h"
 #include "personalize/profile.h"
 
 #include <string.h>
@@ -70,6 +69,14 @@ typedef struct pz__consent {
   uint8_t granted;
 } pz__consent;
 
+/* The kinds of a stored choice: the values of the public pz_choice_kind
+ * (personalize/override.h, which belongs to the override module; the
+ * override module checks that they agree). */
+enum {
+  PZ__CH_BLOCK_ITEM = 1, PZ__CH_BLOCK_FEATURE = 2, PZ__CH_REQUIRE = 3,
+  PZ__CH_PIN = 4, PZ__CH_ADJUST = 5, PZ__CH_OPT_OUT = 6
+};
+
 /* A person's stated choice (override module semantics; stored here so
  * that erase, merge and export reach it with the rest of the profile).
  * One choice per target: items (block, pin) and features (block,
@@ -78,7 +85,7 @@ typedef struct pz__choice {
   int64_t created, expires; /* expires 0: never */
   char *target;             /* NUL-terminated item id or feature */
   uint16_t tlen;
-  uint8_t kind;  /* pz_choice_kind */
+  uint8_t kind;  /* PZ__CH_* */
   int8_t fsign;  /* features: hashed sign */
   uint32_t fidx; /* features: hashed index */
   int32_t pos;   /* pin slot or -1 */
@@ -95,7 +102,7 @@ typedef struct pz__choices {
 } pz__choices;
 
 static inline bool pz__choice_on_item(int kind) {
-  return kind == PZ_CHOICE_BLOCK_ITEM || kind == PZ_CHOICE_PIN;
+  return kind == PZ__CH_BLOCK_ITEM || kind == PZ__CH_PIN;
 }
 static inline bool pz__choice_active(const pz__choice *c, int64_t now) {
   return c->expires == 0 || now < c->expires;

@@ -6,7 +6,6 @@
 
 #include "../cf/cf.h"
 #include "../override/override.h"
-#include "../segment/segment.h"
 #include "personalize/rank.h"
 
 typedef struct pz__rank_cfg {

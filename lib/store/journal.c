@@ -131,12 +131,12 @@ int pz__journal_append(pz__journal *j, pz__buf *b, uint64_t *end_out) {
     return PZ_OK;
   }
   int err = errno ? errno : EIO;
-  /* the blocks were claimed: a failure here is the device's; wipe what
-   * part of the record reached the file (a zero tail is dropped by a
-   * replay) and refuse writes until a snapshot starts a new journal */
-  atomic_store(&j->broken, 1);
-  static const uint8_t zero[J_RH];
-  if (!pz__fault("truncate")) (void)pwrite_all(j->fd, zero, J_RH, j->end);
+  /* cut off what part of it reached the file (and the claimed blocks: a
+   * failure here is the device's, or a full disk that could not be
+   * claimed ahead) */
+  if (pz__fault("truncate") || ftruncate(j->fd, (off_t)j->end) != 0)
+    atomic_store(&j->broken, 1);
+  j->reserved = j->end;
   return pz__fail(PZ_EIO, "journal %s: cannot write: %s", j->path.p,
                   strerror(err));
 }

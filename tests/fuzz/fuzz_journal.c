@@ -48,9 +48,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* the table of write operations: the records' layouts (and, from
+ * lib/core/core.h, pz__checksum: the XXH3 of snapshots and journals) */
+#include "engine/ops.h"
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-/* lib/core/core.h: XXH3_64bits, the checksum of snapshots and journals */
-uint64_t pz__checksum(const void *p, size_t len);
 
 #define FUZZ_NAME "fuzz_journal"
 #include "fuzz_alloc.h"
@@ -249,15 +251,41 @@ static void clamp32(uint8_t *p, uint32_t to, uint32_t max) {
   if (v > to && v <= max) put32(p, to);
 }
 
+/* Where an option field of a record sits (op, now, has_options, then the
+ * fields in the table's order), or 0 when the record is too short. */
+static size_t opt_field(const uint8_t *rec, uint32_t len, const char *name,
+                        size_t *size) {
+  const pz__oprow *row = &pz__ops[rec[0]];
+  if (!row->opts || row->nargs != 1 || len < 10 || !rec[9]) return 0;
+  size_t at = 10;
+  for (unsigned i = 0; i < row->opts->n; i++) {
+    const pz__field *f = &row->opts->f[i];
+    size_t w = f->kind == PZ__F_U64 || f->kind == PZ__F_F64 ? 8 : 4;
+    if (strcmp(f->name, name) == 0) {
+      *size = w;
+      return at + w <= len ? at : 0;
+    }
+    at += w;
+  }
+  return 0;
+}
+
+static void clamp_field(uint8_t *rec, uint32_t len, const char *name,
+                        uint32_t to, uint32_t max_ok) {
+  size_t w = 0, at = opt_field(rec, len, name, &w);
+  if (at && w == 4) clamp32(rec + at, to, max_ok);
+}
+
 static void cut_down(uint8_t *rec, uint32_t len) {
-  if (len >= 38 && rec[0] == 24 && rec[9]) { /* pz_cf_train with options */
-    clamp32(rec + 22, 16, 1024);    /* factors */
-    clamp32(rec + 26, 4, 10000);    /* iterations */
-    clamp32(rec + 30, 8, 1024);     /* cg_steps */
-    clamp32(rec + 34, 4, 256);      /* threads */
-  } else if (len >= 30 && rec[0] == 25 && rec[9]) { /* pz_cluster_train */
-    clamp32(rec + 22, 100, 100000);  /* max_iterations */
-    clamp32(rec + 26, 64, 100000000); /* batch_size */
+  if (len < 10 || rec[0] >= PZ__OP_END) return;
+  if (rec[0] == PZ__OP_CF_TRAIN) {
+    clamp_field(rec, len, "factors", 16, 1024);
+    clamp_field(rec, len, "iterations", 4, 10000);
+    clamp_field(rec, len, "cg_steps", 8, 1024);
+    clamp_field(rec, len, "threads", 4, 256);
+  } else if (rec[0] == PZ__OP_CLUSTER_TRAIN) {
+    clamp_field(rec, len, "max_iterations", 100, 100000);
+    clamp_field(rec, len, "batch_size", 64, 100000000);
   }
 }
 
@@ -277,22 +305,34 @@ static void ids_add(ids *x, const char *s, size_t len) {
   x->s[x->n++][len] = '\0';
 }
 
-/* The i-th string argument of a record (0-based), if it has one there. */
-static bool rec_str(const uint8_t *rec, uint32_t len, int i, const char **s,
-                    uint32_t *n) {
-  uint32_t at = 9;
-  for (;;) {
-    if (at > len || len - at < 4) return false;
-    uint32_t l = get32(rec + at);
-    if (l == UINT32_MAX || l > len - at - 4 || len - at - 4 - l < 1)
-      return false;
-    if (i-- == 0) {
-      *s = (const char *)rec + at + 4;
-      *n = l;
-      return true;
-    }
-    at += 4 + l + 1;
+static void *dec_alloc(void *ud, void *p, size_t osize, size_t nsize) {
+  (void)ud;
+  (void)osize;
+  if (!nsize) {
+    free(p);
+    return NULL;
   }
+  return realloc(p, nsize);
+}
+
+/* Note the user and item ids a record names, by the table's argument
+ * names, when it decodes. */
+static void note_ids(const uint8_t *rec, uint32_t len, ids *users,
+                     ids *items) {
+  const pz__alloc al = {dec_alloc, NULL};
+  const pz__oprow *row;
+  int64_t now;
+  pz__arg a[PZ__OP_MAXARGS];
+  if (pz__op_decode(&al, rec, len, &row, &now, a) != PZ_OK) return;
+  for (unsigned i = 0; i < row->nargs; i++) {
+    if (row->kind[i] != PZ__A_STR || !a[i].s) continue;
+    const char *nm = row->arg[i];
+    if (!strcmp(nm, "user") || !strcmp(nm, "from") || !strcmp(nm, "into"))
+      ids_add(users, a[i].s, a[i].n);
+    else if (!strcmp(nm, "item"))
+      ids_add(items, a[i].s, a[i].n);
+  }
+  pz__op_decoded_free(&al, row, a);
 }
 
 static void walk_records(uint8_t *j, size_t size, bool seal, ids *users,
@@ -307,17 +347,7 @@ static void walk_records(uint8_t *j, size_t size, bool seal, ids *users,
       put32(j + off + 4, ~len);
       put32(j + off + 8, (uint32_t)pz__checksum(rec, len));
     }
-    int op = rec[0];
-    const char *s;
-    uint32_t n;
-    /* the operations whose first argument is a user */
-    if (((op >= 1 && op <= 9) || (op >= 12 && op <= 20)) &&
-        rec_str(rec, len, 0, &s, &n))
-      ids_add(users, s, n);
-    if (op == 8 && rec_str(rec, len, 1, &s, &n)) ids_add(users, s, n);
-    if (op == 1 && rec_str(rec, len, 1, &s, &n)) ids_add(items, s, n);
-    if ((op == 10 || op == 11) && rec_str(rec, len, 0, &s, &n))
-      ids_add(items, s, n);
+    note_ids(rec, len, users, items);
     off += J_RH + (size_t)len;
   }
 }
