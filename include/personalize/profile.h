@@ -52,6 +52,50 @@ typedef enum pz_attr_type {
 PZ_API int pz_track(pz_engine *e, const char *user, const char *item,
                     const char *event_type, double value, int64_t ts_ms);
 
+/* ---- batches (since 1.2) --------------------------------------------- */
+
+#define PZ_EVENT_VERSION 1
+/** The most events one pz_track_batch() call takes. */
+#define PZ_BATCH_MAX 1000000
+
+/** One event of pz_track_batch(): the arguments of pz_track(). Grows only
+ *  at the end; events[0].version fixes the layout of the whole array.
+ *  Since 1.2. */
+typedef struct pz_event {
+  unsigned int version;   /**< PZ_EVENT_VERSION the caller was built with */
+  const char *user;       /**< as pz_track() */
+  const char *item;
+  const char *event_type;
+  double value;
+  int64_t ts_ms;          /**< 0: the engine's clock */
+} pz_event;
+
+/**
+ * Record n events, in order, as n pz_track() calls would, in one call:
+ * consecutive events of one user share one lock and one profile lookup,
+ * the locks are taken once per run of events rather than per event, and
+ * with a journal the batch is one record. The engine's clock is read once
+ * for the whole batch.
+ *
+ * events[0].version says which pz_event layout the array has (1 ..
+ * PZ_EVENT_VERSION). The first event that pz_track() would refuse stops
+ * the batch: the events before it are recorded (and journaled), that one
+ * and every later one are not, *applied_out (when not NULL) is its index,
+ * and the status and pz_errmsg() are pz_track()'s, the message prefixed
+ * with "event N: ". On success *applied_out is n. An event dropped for
+ * want of consent (config `consent.without_consent: drop`) counts as
+ * applied, as pz_track() returns PZ_OK for it.
+ * @return PZ_OK (n may be 0); PZ_EINVAL (e NULL; events NULL with n > 0);
+ *         PZ_ELIMIT (n > PZ_BATCH_MAX; with a journal, a batch whose
+ *         record would exceed 64 MiB: nothing is applied, split it);
+ *         PZ_EVERSION (events[0].version); PZ_EIO (journal: nothing is
+ *         applied when the record cannot be claimed room); any status of
+ *         pz_track() for the event that stopped the batch.
+ * Thread safety: as pz_track(). Since 1.2.
+ */
+PZ_API int pz_track_batch(pz_engine *e, const pz_event *events, size_t n,
+                          size_t *applied_out);
+
 /**
  * Set a typed attribute (replacing any previous value of any type).
  * Strings are UTF-8, at most 4096 bytes; numbers must be finite;

@@ -8,11 +8,11 @@
 #include "common.h"
 
 #define PZ_VERSION_MAJOR 1
-#define PZ_VERSION_MINOR 1
+#define PZ_VERSION_MINOR 2
 #define PZ_VERSION_PATCH 0
 #define PZ_VERSION_NUMBER \
   (PZ_VERSION_MAJOR * 10000 + PZ_VERSION_MINOR * 100 + PZ_VERSION_PATCH)
-#define PZ_VERSION_STRING "1.1.0"
+#define PZ_VERSION_STRING "1.2.0"
 
 #ifdef __cplusplus
 extern "C" {

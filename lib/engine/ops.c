@@ -116,6 +116,8 @@ const pz__oprow pz__ops[PZ__OP_END] = {
         pz__ap_cluster_train),
     ROW(SEGMENT_REFRESH, "segment_refresh", L("pz_segment_refresh"), 0, L(0),
         L(NULL), NULL, PZ__OP_AFTER | PZ__OP_DERIVED, pz__ap_segment_refresh),
+    ROW(TRACK_BATCH, "track_batch", L("pz_track_batch"), 1, L(PZ__A_EVENTS),
+        L("events"), NULL, PZ__OP_PARTIAL, pz__ap_track_batch),
 };
 
 #undef S
@@ -209,6 +211,22 @@ int pz__op_encode(pz__buf *b, const pz__oprow *row, int64_t now,
       pz__buf_u8(b, x->fv != NULL);
       for (size_t k = 0; x->fv && k < x->n; k++) pz__buf_f64(b, x->fv[k]);
       break;
+    case PZ__A_EVENTS:
+      if (x->n && !x->ev) return pz__fail(PZ_EINVAL, "events is NULL");
+      if (x->n > PZ_BATCH_MAX)
+        return pz__fail(PZ_ELIMIT, "%zu events; at most %d per batch", x->n,
+                        PZ_BATCH_MAX);
+      pz__buf_u32(b, (uint32_t)x->n);
+      for (size_t k = 0; k < x->n; k++) {
+        const pz_event *v = &x->ev[k];
+        const char *t[3] = {v->user, v->item, v->event_type};
+        for (int q = 0; q < 3; q++)
+          put_bytes(b, t[q], t[q] ? strnlen(t[q], PZ_ID_MAX + (size_t)1) : 0);
+        pz__buf_f64(b, v->value);
+        pz__buf_i64(b, v->ts_ms);
+        if (b->len > PZ__JREC_HEAD + PZ__JREC_MAX + (size_t)64) break;
+      }
+      break;
     default: rc = put_opts(b, row->opts, x->opt); break;
     }
     if (rc) return rc;
@@ -287,6 +305,9 @@ void pz__op_decoded_free(const pz__alloc *al, const pz__oprow *row,
       pz__free(al, (void *)a[i].fv, a[i].n * sizeof *a[i].fv);
       a[i].sv = NULL;
       a[i].fv = NULL;
+    } else if (row->kind[i] == PZ__A_EVENTS) {
+      pz__free(al, (void *)a[i].ev, a[i].n * sizeof *a[i].ev);
+      a[i].ev = NULL;
     } else if (row->kind[i] == PZ__A_OPTS && a[i].opt) {
       pz__free(al, (void *)a[i].opt, row->opts->size);
       a[i].opt = NULL;
@@ -337,6 +358,28 @@ int pz__op_decode(const pz__alloc *al, const uint8_t *p, size_t len,
       if (!has_w) {
         pz__free(al, fv, (size_t)n * sizeof *fv);
         x->fv = NULL;
+      }
+      break;
+    }
+    case PZ__A_EVENTS: {
+      uint32_t n = pz__rd_u32(&r);
+      /* each event takes at least 3 * 5 + 16 bytes */
+      if (!pz__rd_count(&r, n, 31, PZ_BATCH_MAX)) break;
+      pz_event *v = n ? pz__calloc(al, n, sizeof *v) : NULL;
+      x->ev = v;
+      x->n = n;
+      if (n && !v) {
+        r.err = PZ_ENOMEM;
+        break;
+      }
+      size_t l;
+      for (uint32_t k = 0; k < n && !r.err; k++) {
+        v[k].version = PZ_EVENT_VERSION;
+        v[k].user = get_bytes(&r, &l, false);
+        v[k].item = get_bytes(&r, &l, false);
+        v[k].event_type = get_bytes(&r, &l, false);
+        v[k].value = pz__rd_f64(&r);
+        v[k].ts_ms = pz__rd_i64(&r);
       }
       break;
     }
@@ -422,22 +465,47 @@ int pz__op_call(pz_engine *e, int op, const pz__arg *a) {
    * recorded changes nothing */
   int rc = pz__op_encode(b, row, tl_now, a);
   if (!rc) rc = pz__journal_check(j, b->len - PZ__JREC_HEAD);
-  if (!rc) rc = row->apply(e, a);
+  bool record = false;
+  if (!rc) {
+    rc = row->apply(e, a);
+    record = rc == PZ_OK;
+    /* a batch stopped part way: the part it applied is recorded (a
+     * shorter record than the one checked, so it fits), and the call
+     * still fails with the stopping event's status and message */
+    if (rc && (row->flags & PZ__OP_PARTIAL) && a[0].done && *a[0].done) {
+      char why[400];
+      snprintf(why, sizeof why, "%s", pz_errmsg());
+      pz__arg part[PZ__OP_MAXARGS];
+      memcpy(part, a, row->nargs * sizeof *a);
+      part[0].n = *a[0].done;
+      b->len = 0;
+      b->err = PZ_OK;
+      pz__buf_put(b, (const char[PZ__JREC_HEAD]){0}, PZ__JREC_HEAD);
+      record = pz__op_encode(b, row, tl_now, part) == PZ_OK;
+      pz__fail(rc, "%s", why);
+      if (!record) b->err = PZ_ENOMEM; /* fails the append below */
+      record = true;
+    }
+  }
   uint64_t end = 0;
   bool recorded = false;
-  if (!rc) {
+  if (record) {
+    char why[400];
+    snprintf(why, sizeof why, "%s", pz_errmsg());
     int arc = pz__journal_append(j, b, &end);
     if (arc) {
-      /* an I/O error after the change: the journal no longer matches */
-      char why[256];
-      snprintf(why, sizeof why, "%s", pz_errmsg());
+      /* an I/O error (or no memory) after the change: the journal no
+       * longer matches */
+      char ewhy[256];
+      snprintf(ewhy, sizeof ewhy, "%s", pz_errmsg());
       pz__journal_break(j);
       rc = pz__fail(PZ_EIO,
-                    "%s; the change is made in memory but not recorded, and "
-                    "writes are refused until a snapshot is saved",
-                    why);
+                    "%s%s%s; the change is made in memory but not recorded, "
+                    "and writes are refused until a snapshot is saved",
+                    rc ? why : "", rc ? "; " : "", ewhy);
     } else {
       recorded = true;
+      if (rc) pz__fail(rc, "%s", why); /* the batch's own failure */
     }
   }
   /* a large record (a rules document) does not stay in memory */
@@ -448,7 +516,9 @@ int pz__op_call(pz_engine *e, int op, const pz__arg *a) {
   tl_fixed = false;
   tl_depth--;
   pz__journal_unlock(j);
-  return recorded ? pz__journal_commit(j, end) : rc;
+  if (!recorded) return rc;
+  int crc = pz__journal_commit(j, end);
+  return rc ? rc : crc;
 }
 
 /* ---- replay --------------------------------------------------------------------- */
@@ -504,6 +574,9 @@ void pz__op_describe(const pz__oprow *row, char *out, size_t cap) {
     if (row->kind[i] == PZ__A_FEATS) {
       ADD("u32 n, str feature[n], u8 has_weights, f64 weight[n] when "
           "has_weights is 1");
+    } else if (row->kind[i] == PZ__A_EVENTS) {
+      ADD("u32 n, then n times: str user, str item, str event_type, f64 "
+          "value, i64 ts_ms");
     } else if (row->kind[i] == PZ__A_OPTS) {
       ADD("u8 has_options, then when 1:");
       for (unsigned k = 0; k < row->opts->n; k++)

@@ -31,6 +31,7 @@ enum pz__opnum {
   PZ__OP_NOT_INTERESTED, PZ__OP_OPT_OUT, PZ__OP_CLEAR, PZ__OP_CLEAR_ALL,
   PZ__OP_RULES_LOAD, PZ__OP_SEGMENT_LOAD, PZ__OP_CLUSTER_NAME,
   PZ__OP_CF_TRAIN, PZ__OP_CLUSTER_TRAIN, PZ__OP_SEGMENT_REFRESH,
+  PZ__OP_TRACK_BATCH, /* 1.2 */
   PZ__OP_END
 };
 
@@ -42,12 +43,15 @@ enum pz__akind {
   PZ__A_I64,   /* i64 */
   PZ__A_INT,   /* int: u32, read back as i32 */
   PZ__A_FEATS, /* u32 n, str feature[n], u8 has_weights, f64 weight[n] */
-  PZ__A_OPTS   /* u8 has_options, then the option struct's fields */
+  PZ__A_OPTS,  /* u8 has_options, then the option struct's fields */
+  PZ__A_EVENTS /* u32 n, then n times: str user, str item, str event_type,
+                  f64 value, i64 ts_ms */
 };
 
 /* One argument of a call, by kind: s (STR: NUL-terminated or NULL; DOC:
  * n bytes), f, i (I64, INT), sv/fv/n (FEATS: fv may be NULL), opt (OPTS:
- * NULL for the configuration's). */
+ * NULL for the configuration's), ev/n/done (EVENTS: done, which may be
+ * NULL, gets how many were applied). */
 typedef struct pz__arg {
   const char *s;
   size_t n;
@@ -56,6 +60,8 @@ typedef struct pz__arg {
   const char *const *sv;
   const double *fv;
   const void *opt;
+  const pz_event *ev;
+  size_t *done;
 } pz__arg;
 
 #define PZ__STR(x) ((pz__arg){.s = (x)})
@@ -65,6 +71,7 @@ typedef struct pz__arg {
 #define PZ__INT(x) ((pz__arg){.i = (x)})
 #define PZ__FEATS(v, w, count) ((pz__arg){.sv = (v), .fv = (w), .n = (count)})
 #define PZ__OPTS(x) ((pz__arg){.opt = (x)})
+#define PZ__EVENTS(v, count, d) ((pz__arg){.ev = (v), .n = (count), .done = (d)})
 
 /* An option struct's field: its record encoding and where it is. */
 enum pz__fkind { PZ__F_INT, PZ__F_U32, PZ__F_U64, PZ__F_F64 };
@@ -85,7 +92,9 @@ typedef struct pz__optdesc {
 enum {
   PZ__OP_AFTER = 1u,   /* runs without the order lock, recorded once done */
   PZ__OP_DERIVED = 2u, /* rebuildable: a replay that cannot apply it goes on */
-  PZ__OP_USER = 4u     /* the first argument is a user id */
+  PZ__OP_USER = 4u,    /* the first argument is a user id */
+  PZ__OP_PARTIAL = 8u  /* an EVENTS row whose apply may stop part way
+                          (*done applied): that prefix is recorded */
 };
 
 #define PZ__OP_MAXARGS 5
@@ -152,5 +161,6 @@ int pz__ap_cluster_name(pz_engine *e, const pz__arg *a);
 int pz__ap_cf_train(pz_engine *e, const pz__arg *a);
 int pz__ap_cluster_train(pz_engine *e, const pz__arg *a);
 int pz__ap_segment_refresh(pz_engine *e, const pz__arg *a);
+int pz__ap_track_batch(pz_engine *e, const pz__arg *a);
 
 #endif /* PZ_ENGINE_OPS_H */

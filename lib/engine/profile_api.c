@@ -4,6 +4,7 @@
 #include "ops.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 static int check_name(const char *name, const char *what, size_t *len) {
@@ -30,13 +31,22 @@ static int no_consent(const pz_engine *e, const char *user, bool opted_out) {
                   "user \"%s\" has not consented to personalization", user);
 }
 
-static int track_apply(pz_engine *e, const char *user, const char *item,
-                    const char *event_type, double value, int64_t ts_ms) {
-  if (!e) return pz__fail(PZ_EINVAL, "engine is NULL");
+/* An event checked and resolved, before any lock. */
+typedef struct trk {
   pz__uref u;
-  size_t ilen, tlen;
-  int rc = pz__engine_user(&u, user);
-  if (!rc) rc = pz__check_str(item, PZ_ID_MAX, "item id", &ilen);
+  const char *user, *item;
+  size_t ilen;
+  int type;
+  double value;
+  int64_t ts;
+} trk;
+
+static int track_prepare(pz_engine *e, trk *t, const char *user,
+                         const char *item, const char *event_type,
+                         double value, int64_t ts_ms, int64_t now) {
+  size_t tlen;
+  int rc = pz__engine_user(&t->u, user);
+  if (!rc) rc = pz__check_str(item, PZ_ID_MAX, "item id", &t->ilen);
   if (!rc) rc = check_name(event_type, "event type", &tlen);
   if (!rc) rc = pz__check_finite(value, "value");
   if (!rc && fabs(value) > PZ__VALUE_MAX)
@@ -44,75 +54,161 @@ static int track_apply(pz_engine *e, const char *user, const char *item,
   if (!rc && ts_ms < 0)
     rc = pz__fail(PZ_EINVAL, "timestamp %lld is negative", (long long)ts_ms);
   if (rc) return rc;
-  int64_t now = pz__engine_clock(e);
-  int64_t ts = ts_ms ? ts_ms : (now > 0 ? now : 0);
+  t->user = user;
+  t->item = item;
+  t->value = value;
+  t->ts = ts_ms ? ts_ms : (now > 0 ? now : 0);
   /* a year past the clock is a unit mistake (microseconds?) or a broken
    * clock; such an event would outweigh every real one forever */
-  if (ts > now + PZ__FUTURE_MAX_MS)
+  if (t->ts > now + PZ__FUTURE_MAX_MS)
     return pz__fail(PZ_ERANGE,
                     "timestamp %lld is more than 366 days after the engine's "
                     "clock",
-                    (long long)ts);
-  int type = pz__profile_event_type(&e->pcfg, event_type);
-  if (type < 0)
+                    (long long)t->ts);
+  t->type = pz__profile_event_type(&e->pcfg, event_type);
+  if (t->type < 0)
     return pz__fail(PZ_ENOTFOUND, "unknown event type \"%s\"", event_type);
+  return PZ_OK;
+}
 
-  /* One catalogue read lock and one shard write lock in the common case.
-   * The rare steps that need the catalogue's write lock (a new item, moving
-   * the popularity landmark) drop both locks, do their work, and start
-   * over, so the lock order (catalogue, then shard) always holds. */
+/* The locks a run of events holds: the catalogue's read lock, one shard's
+ * write lock, and the profile found under it. */
+typedef struct held {
+  bool cat;
+  uint32_t shard; /* PZ__SHARDS: none */
+  pz__profile *p; /* the last event's profile (under the shard lock) */
+  uint64_t hash;
+} held;
+
+static void held_release(pz_engine *e, held *h) {
+  if (h->shard < PZ__SHARDS) pz__shard_unlock(&e->profiles, h->shard);
+  if (h->cat) pz__catalog_unlock(&e->catalog);
+  h->cat = false;
+  h->shard = PZ__SHARDS;
+  h->p = NULL;
+}
+
+/* One event, taking (or keeping) the locks in h. The rare steps that need
+ * the catalogue's write lock (a new item, moving the popularity landmark)
+ * drop every lock, do their work, and start over, so the lock order
+ * (catalogue, then shard) always holds. */
+static int track_one(pz_engine *e, const trk *t, held *h) {
   pz__catalog *c = &e->catalog;
   pz__profiles *ps = &e->profiles;
   bool new_item = false;
   uint32_t idx;
+  int rc;
   for (;;) {
-    pz__catalog_rdlock(c);
-    if (!pz__catalog_pop_ready(c, ts)) {
-      pz__catalog_unlock(c);
-      pz__catalog_pop_prepare(c, ts);
+    if (!h->cat) {
+      pz__catalog_rdlock(c);
+      h->cat = true;
+    }
+    if (!pz__catalog_pop_ready(c, t->ts)) {
+      held_release(e, h);
+      pz__catalog_pop_prepare(c, t->ts);
       continue;
     }
-    idx = pz__catalog_find(c, item, ilen);
+    idx = pz__catalog_find(c, t->item, t->ilen);
     if (idx != PZ__NO_ITEM) break;
-    pz__catalog_unlock(c);
+    held_release(e, h);
     if (e->refuse_unknown_items)
-      return pz__fail(PZ_ENOTFOUND, "no item \"%s\"", item);
+      return pz__fail(PZ_ENOTFOUND, "no item \"%s\"", t->item);
     /* consent first, so a refused event creates nothing, not even an item */
-    pz__shard_rdlock(ps, u.shard);
-    const pz__profile *q = pz__profiles_find(ps, &u);
+    pz__shard_rdlock(ps, t->u.shard);
+    const pz__profile *q = pz__profiles_find(ps, &t->u);
     bool ok = pz__profile_personalized(ps, q);
     bool out = q && q->ch && q->ch->opted_out;
-    pz__shard_unlock(ps, u.shard);
-    if (!ok) return no_consent(e, user, out);
-    if ((rc = pz__catalog_ensure(c, item, ilen, true, &idx, &new_item)))
+    pz__shard_unlock(ps, t->u.shard);
+    if (!ok) return no_consent(e, t->user, out);
+    if ((rc = pz__catalog_ensure(c, t->item, t->ilen, true, &idx, &new_item)))
       return rc;
   }
 
-  pz__shard_wrlock(ps, u.shard);
-  pz__profile *p = pz__profiles_find(ps, &u);
+  if (h->shard != t->u.shard) {
+    if (h->shard < PZ__SHARDS) pz__shard_unlock(ps, h->shard);
+    pz__shard_wrlock(ps, t->u.shard);
+    h->shard = t->u.shard;
+    h->p = NULL;
+  }
+  /* a run of one user's events: one lookup */
+  pz__profile *p = h->p && h->hash == t->u.hash && h->p->idlen == t->u.len &&
+                           memcmp(h->p->id, t->u.id, t->u.len) == 0
+                       ? h->p
+                       : pz__profiles_find(ps, &t->u);
   bool created = false;
+  rc = PZ_OK;
   if (!pz__profile_personalized(ps, p)) {
-    rc = no_consent(e, user, p && p->ch && p->ch->opted_out);
+    rc = no_consent(e, t->user, p && p->ch && p->ch->opted_out);
     if (rc == PZ_OK) rc = 1; /* dropped: record nothing, report success */
   } else if (!p) {
-    rc = pz__profiles_obtain(ps, &u, &p, &created);
+    rc = pz__profiles_obtain(ps, &t->u, &p, &created);
   }
   if (!rc) {
     const pz__item *it = c->items[idx];
-    rc = pz__profile_track(ps, p, idx, it->f, it->nf, (uint32_t)type, value,
-                           ts);
+    rc = pz__profile_track(ps, p, idx, it->f, it->nf, (uint32_t)t->type,
+                           t->value, t->ts);
     if (!rc)
-      pz__catalog_pop_add(c, idx, ts,
-                          pz__profile_event_amount(&e->pcfg, (uint32_t)type,
-                                                   value),
+      pz__catalog_pop_add(c, idx, t->ts,
+                          pz__profile_event_amount(&e->pcfg,
+                                                   (uint32_t)t->type,
+                                                   t->value),
                           1);
   }
-  if (rc && created) pz__profiles_remove(ps, &u);
-  pz__shard_unlock(ps, u.shard);
-  pz__catalog_unlock(c);
-  /* nothing recorded: not even the item the event would have created */
-  if (rc && new_item) pz__catalog_unmake(c, idx);
+  if (rc && created) {
+    pz__profiles_remove(ps, &t->u);
+    p = NULL;
+  }
+  h->p = p;
+  h->hash = t->u.hash;
+  if (rc && new_item) {
+    /* nothing recorded: not even the item the event would have created */
+    held_release(e, h);
+    pz__catalog_unmake(c, idx);
+  }
   return rc == 1 ? PZ_OK : rc;
+}
+
+static int track_apply(pz_engine *e, const char *user, const char *item,
+                       const char *event_type, double value, int64_t ts_ms) {
+  if (!e) return pz__fail(PZ_EINVAL, "engine is NULL");
+  trk t;
+  int rc = track_prepare(e, &t, user, item, event_type, value, ts_ms,
+                         pz__engine_clock(e));
+  if (rc) return rc;
+  held h = {false, PZ__SHARDS, NULL, 0};
+  rc = track_one(e, &t, &h);
+  held_release(e, &h);
+  return rc;
+}
+
+/* Events in order, locks kept across a run; *done: how many were applied.
+ * The locks are let go every BATCH_HOLD events, so a long batch does not
+ * keep the catalogue's writers (and, behind them, its readers) waiting. */
+#define BATCH_HOLD 256u
+static int track_batch_apply(pz_engine *e, const pz_event *ev, size_t n,
+                             size_t *done) {
+  *done = 0;
+  int64_t now = pz__engine_clock(e);
+  held h = {false, PZ__SHARDS, NULL, 0};
+  int rc = PZ_OK;
+  size_t i;
+  for (i = 0; i < n && !rc; i++) {
+    trk t;
+    rc = track_prepare(e, &t, ev[i].user, ev[i].item, ev[i].event_type,
+                       ev[i].value, ev[i].ts_ms, now);
+    if (!rc) rc = track_one(e, &t, &h);
+    if (!rc && i % BATCH_HOLD == BATCH_HOLD - 1) held_release(e, &h);
+  }
+  held_release(e, &h);
+  if (rc) {
+    char msg[400];
+    snprintf(msg, sizeof msg, "%s", pz_errmsg());
+    pz__fail(rc, "event %zu: %s", i - 1, msg);
+    *done = i - 1;
+    return rc;
+  }
+  *done = n;
+  return PZ_OK;
 }
 
 /* ---- attributes ------------------------------------------------------- */
@@ -540,6 +636,30 @@ PZ_API int pz_track(pz_engine *e, const char *user, const char *item,
   pz__arg a[] = {PZ__STR(user), PZ__STR(item), PZ__STR(event_type), PZ__F64(value),
                  PZ__I64(ts_ms)};
   return pz__op_call(e, PZ__OP_TRACK, a);
+}
+
+int pz__ap_track_batch(pz_engine *e, const pz__arg *a) {
+  size_t done;
+  return track_batch_apply(e, a[0].ev, a[0].n, a[0].done ? a[0].done : &done);
+}
+
+PZ_API int pz_track_batch(pz_engine *e, const pz_event *events, size_t n,
+                          size_t *applied_out) {
+  size_t done = 0;
+  if (applied_out) *applied_out = 0;
+  if (!e) return pz__fail(PZ_EINVAL, "engine is NULL");
+  if (!n) return PZ_OK;
+  if (!events) return pz__fail(PZ_EINVAL, "events is NULL");
+  if (n > PZ_BATCH_MAX)
+    return pz__fail(PZ_ELIMIT, "%zu events; at most %d per batch", n,
+                    PZ_BATCH_MAX);
+  if (events[0].version < 1 || events[0].version > PZ_EVENT_VERSION)
+    return pz__fail(PZ_EVERSION, "event version %u is not 1 .. %d",
+                    events[0].version, PZ_EVENT_VERSION);
+  pz__arg a[] = {PZ__EVENTS(events, n, &done)};
+  int rc = pz__op_call(e, PZ__OP_TRACK_BATCH, a);
+  if (applied_out) *applied_out = done;
+  return rc;
 }
 
 int pz__ap_attr_string(pz_engine *e, const pz__arg *a) {

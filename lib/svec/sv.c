@@ -25,24 +25,22 @@ int64_t pz__sv_find(const pz__ent *e, uint32_t n, uint32_t i) {
   return (lo < n && e[lo].i == i) ? (int64_t)lo : -1;
 }
 
-/* Lower bound of index i in e[lo, n): gallop forward from lo, then
- * binary-search the last step. src is sorted and sparse relative to v, so
- * each search starts where the previous one ended and skips ahead. */
+/* Lower bound of index i in e[lo, n): a binary search without branches
+ * on the data (the comparison selects the half with a conditional move),
+ * so its cost is log2(n - lo) dependent loads and no mispredictions.
+ * Feature hashes are uniform, so a galloping search from the previous
+ * position (src is sorted) saves little and mispredicts on every step. */
 static uint32_t lower_bound(const pz__ent *e, uint32_t lo, uint32_t n,
                             uint32_t i) {
-  uint32_t step = 1, hi = lo;
-  while (hi < n && e[hi].i < i) {
-    lo = hi + 1;
-    hi += step;
-    step *= 2;
+  if (lo >= n) return n;
+  const pz__ent *base = e + lo;
+  uint32_t len = n - lo;
+  while (len > 1) {
+    uint32_t half = len / 2;
+    base = base[half - 1].i < i ? base + half : base;
+    len -= half;
   }
-  if (hi > n) hi = n;
-  while (lo < hi) {
-    uint32_t mid = lo + (hi - lo) / 2;
-    if (e[mid].i < i) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
+  return (uint32_t)(base - e) + (base->i < i);
 }
 
 static void drop_zeros(pz__sv *v) {
@@ -64,6 +62,15 @@ int pz__sv_axpy(const pz__alloc *a, pz__sv *v, const pz__ent *src,
   /* positions found by the counting pass are reused by the update pass
    * (items have few features; the rare larger ones search again) */
   uint32_t pos[64];
+  /* The vector is usually cold (one of many profiles): ask for all of its
+   * lines at once, so the searches' dependent loads wait for one memory
+   * latency rather than one each. */
+#if defined(__GNUC__)
+  if (m > 1 && v->n <= 1024) {
+    const char *c = (const char *)v->e, *end = (const char *)(v->e + v->n);
+    for (; c < end; c += 64) __builtin_prefetch(c);
+  }
+#endif
   for (uint32_t j = 0; j < m; j++) {
     lo = lower_bound(v->e, lo, v->n, src[j].i);
     if (lo == v->n || v->e[lo].i != src[j].i) fresh++;

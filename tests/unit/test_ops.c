@@ -218,6 +218,10 @@ static void test_man_page_op_table(void **state) {
 /* ---- encode and decode --------------------------------------------------- */
 
 static const char *const feats[] = {"genre=jazz", "decade=1960s", "x y z"};
+static const pz_event events[] = {
+    {PZ_EVENT_VERSION, "user-é", "item\t7", "purchase", -2.5e-3, T0},
+    {PZ_EVENT_VERSION, "u2", "i2", "view", 1e9, 1},
+};
 static const double weights[] = {0.5, -2, 1e-300};
 
 /* Arguments with every field away from its default. */
@@ -233,6 +237,7 @@ static void sample_args(const pz__oprow *row, pz__arg *a,
     case PZ__A_I64: a[i].i = -(INT64_C(1) << 40) - (int64_t)i; break;
     case PZ__A_INT: a[i].i = -7 - (int64_t)i; break;
     case PZ__A_FEATS: a[i] = PZ__FEATS(feats, weights, 3); break;
+    case PZ__A_EVENTS: a[i] = PZ__EVENTS(events, 2, NULL); break;
     default:
       if (row->opts->size == sizeof *cf &&
           strcmp(row->opts->type, "pz_cf_options") == 0) {
@@ -298,6 +303,17 @@ static void test_round_trip_every_row(void **state) {
         for (int k = 0; k < 3; k++) {
           assert_string_equal(b[i].sv[k], feats[k]);
           assert_memory_equal(&b[i].fv[k], &weights[k], 8);
+        }
+        break;
+      case PZ__A_EVENTS:
+        assert_int_equal(b[i].n, 2);
+        for (int k = 0; k < 2; k++) {
+          assert_int_equal(b[i].ev[k].version, PZ_EVENT_VERSION);
+          assert_string_equal(b[i].ev[k].user, events[k].user);
+          assert_string_equal(b[i].ev[k].item, events[k].item);
+          assert_string_equal(b[i].ev[k].event_type, events[k].event_type);
+          assert_memory_equal(&b[i].ev[k].value, &events[k].value, 8);
+          assert_int_equal(b[i].ev[k].ts_ms, events[k].ts_ms);
         }
         break;
       default:
@@ -453,6 +469,19 @@ static void every_op(pz_engine *e, fixture *f) {
     OK(pz_profile_set_consent(e, user, "marketing", 1));
   }
   OK(pz_profile_remove_attribute(e, "user1", "vip"));
+  pz_event batch[] = {
+      {PZ_EVENT_VERSION, "user1", "item2", "view", 2.5, T0 - 1000},
+      {PZ_EVENT_VERSION, "user1", "item4", "purchase", 1, 0},
+      {PZ_EVENT_VERSION, "user9", "item2", "rating", 4, T0 - 2000},
+      {PZ_EVENT_VERSION, "user9", "item2", "no-such-type", 4, 0},
+  };
+  size_t done = 99;
+  OK(pz_track_batch(e, batch, 3, &done));
+  assert_int_equal(done, 3);
+  /* a batch stopped part way records the part it applied */
+  assert_int_equal(pz_track_batch(e, batch + 1, 3, &done), PZ_ENOTFOUND);
+  assert_int_equal(done, 2);
+  assert_non_null(strstr(pz_errmsg(), "event 2: "));
   OK(pz_override_block_item(e, "user1", "item3", T0 + 5 * DAY));
   OK(pz_override_block_feature(e, "user1", "genre=rock", T0 + DAY));
   OK(pz_override_require(e, "user2", "decade=1960s", T0 + 2 * DAY));
