@@ -159,7 +159,12 @@ int pz__engine_create(pz_engine **out, const pz_engine_options *opts,
   if ((rc = pz__ucache_init(&e->uc, &e->alloc, e->rcfg.user_cache)))
     goto no_uc;
   pthread_mutex_init(&e->save_mu, NULL);
-  pz__buf_init(&e->jrec, &e->alloc);
+  pthread_rwlock_init(&e->order, NULL);
+  pthread_mutex_init(&e->create_mu, NULL);
+  for (int i = 0; i < PZ__SHARDS; i++) {
+    pthread_mutex_init(&e->stripe[i], NULL);
+    pz__buf_init(&e->jrec[i], &e->alloc);
+  }
   e->seg.ccfg = ccfg;
   e->seg.rules = rules;
   e->cf.cfg = cfcfg;
@@ -219,7 +224,12 @@ PZ_API void pz_engine_free(pz_engine *e) {
   if (!e) return;
   pz__alloc a = e->alloc;
   pz__journal_free(e->jr, &a);
-  pz__buf_free(&e->jrec);
+  for (int i = 0; i < PZ__SHARDS; i++) {
+    pz__buf_free(&e->jrec[i]);
+    pthread_mutex_destroy(&e->stripe[i]);
+  }
+  pthread_mutex_destroy(&e->create_mu);
+  pthread_rwlock_destroy(&e->order);
   pthread_mutex_destroy(&e->save_mu);
   pz__text_free(&a, &e->config);
   pz__store_cfg_free(&e->scfg, &a);

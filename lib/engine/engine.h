@@ -31,7 +31,12 @@ struct pz_engine {
   pz__text config;    /* the configuration text it was opened with */
   pz__store_cfg scfg; /* section store */
   pz__journal *jr;    /* NULL: no journal */
-  pz__buf jrec;       /* the record being written, under jr's order lock */
+  /* the order of writes (lib/engine/ops.c): shared by a person's write,
+   * with the stripe of their shard; exclusive for the others and saves */
+  pthread_rwlock_t order;
+  pthread_mutex_t stripe[PZ__SHARDS];
+  pthread_mutex_t create_mu; /* from an item's creation to its record */
+  pz__buf jrec[PZ__SHARDS];  /* the record being written, per stripe */
   pthread_mutex_t save_mu; /* one pz_engine_save at a time */
 };
 

@@ -73,9 +73,9 @@ const pz__oprow pz__ops[PZ__OP_END] = {
     ROW(CONSENT, "consent", L("pz_profile_set_consent"), 3, L(S, S, N),
         L("user", "purpose", "granted"), NULL, U, pz__ap_consent),
     ROW(MERGE, "merge", L("pz_profile_merge"), 2, L(S, S),
-        L("from", "into"), NULL, U, pz__ap_merge),
-    ROW(ERASE, "erase", L("pz_profile_erase"), 1, L(S), L("user"), NULL, U,
-        pz__ap_erase),
+        L("from", "into"), NULL, U | PZ__OP_WIDE, pz__ap_merge),
+    ROW(ERASE, "erase", L("pz_profile_erase"), 1, L(S), L("user"), NULL,
+        U | PZ__OP_WIDE, pz__ap_erase),
     ROW(ITEM_PUT, "item_put", L("pz_item_put"), 2, L(S, PZ__A_FEATS),
         L("item", "features"), NULL, 0, pz__ap_item_put),
     ROW(ITEM_REMOVE, "item_remove", L("pz_item_remove"), 1, L(S), L("item"),
@@ -410,8 +410,63 @@ int pz__op_apply(pz_engine *e, int op, const pz__arg *a) {
   return pz__ops[op].apply(e, a);
 }
 
+/* ---- ordering ---------------------------------------------------------------------
+ *
+ * Writes that conflict keep their order in the journal; others run in
+ * parallel. A row flagged PZ__OP_USER (and not PZ__OP_WIDE) changes one
+ * person's data: it takes the engine's order lock shared and the stripe
+ * of that person's shard (the same hash as the profile shards), so two
+ * writes of one person are applied and recorded in the same order, and
+ * writes of people in different stripes run side by side. Every other
+ * write (the catalogue, rules, segments, merges and erasures, batches,
+ * a training's record) takes the order lock exclusively: it is ordered
+ * against all of them. pz_engine_save() takes it exclusively too, so it
+ * sees no write half done and needs no shard lock.
+ *
+ * An event on an unknown item creates the item: creations must reach
+ * the journal in the order they were made (item indices follow it), so a
+ * write that creates one holds the engine's creation lock from the
+ * creation to its record (pz__op_created_item()). Any record naming the
+ * new item comes after its creation, so the first record naming each
+ * new item follows the order of creation, and a replay gives every item
+ * the same index.
+ *
+ * Popularity sums of one item by writers in different stripes may be
+ * recorded in another order than they were added: a replay gives the
+ * same sums up to the rounding of their last bits. */
+
+static _Thread_local pz_engine *tl_creating; /* holds e->create_mu */
+
+void pz__op_created_item(pz_engine *e) {
+  if (!e->jr || tl_depth != 1 || tl_creating == e) return;
+  pthread_mutex_lock(&e->create_mu);
+  tl_creating = e;
+}
+
+static void release_created(pz_engine *e) {
+  if (tl_creating != e) return;
+  tl_creating = NULL;
+  pthread_mutex_unlock(&e->create_mu);
+}
+
+static bool shared_scope(const pz__oprow *row) {
+  return (row->flags & PZ__OP_USER) && !(row->flags & PZ__OP_WIDE);
+}
+
+static uint32_t stripe_of(const pz__arg *a) {
+  if (!a[0].s) return 0;
+  pz__uref u;
+  pz__uref_make(&u, a[0].s, strnlen(a[0].s, PZ_ID_MAX + 1));
+  return u.shard;
+}
+
+void pz__op_exclusive_begin(pz_engine *e) {
+  pthread_rwlock_wrlock(&e->order);
+}
+void pz__op_exclusive_end(pz_engine *e) { pthread_rwlock_unlock(&e->order); }
+
 /* A derived model (a training, a refresh) is recorded once built: with
- * the clock of its start, without the order lock while it runs. */
+ * the clock of its start, ordered against every write when recorded. */
 static int call_after(pz_engine *e, const pz__oprow *row, const pz__arg *a) {
   pz__journal *j = e->jr;
   pz__buf b;
@@ -427,11 +482,11 @@ static int call_after(pz_engine *e, const pz__oprow *row, const pz__arg *a) {
   uint64_t end = 0;
   bool recorded = false;
   if (!rc) {
-    pz__journal_lock(j);
+    pthread_rwlock_wrlock(&e->order);
     /* a journal out of step refuses records: the model is in use, and a
      * replay simply goes without it */
     if (!pz__journal_broken(j)) {
-      int arc = pz__journal_append(j, &b, &end);
+      int arc = pz__journal_append(j, &b, false, &end);
       if (arc) {
         char why[256];
         snprintf(why, sizeof why, "%s", pz_errmsg());
@@ -440,7 +495,7 @@ static int call_after(pz_engine *e, const pz__oprow *row, const pz__arg *a) {
         recorded = true;
       }
     }
-    pz__journal_unlock(j);
+    pthread_rwlock_unlock(&e->order);
   }
   pz__buf_free(&b);
   return recorded ? pz__journal_commit(j, end) : rc;
@@ -449,23 +504,37 @@ static int call_after(pz_engine *e, const pz__oprow *row, const pz__arg *a) {
 int pz__op_call(pz_engine *e, int op, const pz__arg *a) {
   const pz__oprow *row = &pz__ops[op];
   if (!e) return pz__fail(PZ_EINVAL, "engine is NULL");
+  /* a call made by another write (recorded by it) */
+  if (tl_depth) return row->apply(e, a);
   pz__journal *j = e->jr;
-  /* no journal, or a call made by another write (recorded by it) */
-  if (!j || tl_depth) return row->apply(e, a);
-  if (row->flags & PZ__OP_AFTER) return call_after(e, row, a);
-  pz__journal_lock(j);
+  if (row->flags & PZ__OP_AFTER) return j ? call_after(e, row, a) : row->apply(e, a);
+  bool shared = shared_scope(row);
+  if (shared)
+    pthread_rwlock_rdlock(&e->order);
+  else
+    pthread_rwlock_wrlock(&e->order);
+  if (!j) { /* ordered against pz_engine_save() only */
+    tl_depth++;
+    int rc = row->apply(e, a);
+    tl_depth--;
+    pthread_rwlock_unlock(&e->order);
+    return rc;
+  }
+  uint32_t st = shared ? stripe_of(a) : 0;
+  if (shared) pthread_mutex_lock(&e->stripe[st]);
   tl_depth++;
   tl_now = e->clock(e->clock_ud);
   tl_fixed = true;
-  pz__buf *b = &e->jrec;
+  pz__buf *b = &e->jrec[st];
   b->len = 0;
   b->err = PZ_OK;
   pz__buf_put(b, (const char[PZ__JREC_HEAD]){0}, PZ__JREC_HEAD);
   /* the record is made and checked first: a write that could not be
    * recorded changes nothing */
   int rc = pz__op_encode(b, row, tl_now, a);
-  if (!rc) rc = pz__journal_check(j, b->len - PZ__JREC_HEAD);
-  bool record = false;
+  size_t claim = b->len - PZ__JREC_HEAD;
+  if (!rc) rc = pz__journal_check(j, claim);
+  bool claimed = rc == PZ_OK, record = false;
   if (!rc) {
     rc = row->apply(e, a);
     record = rc == PZ_OK;
@@ -481,9 +550,9 @@ int pz__op_call(pz_engine *e, int op, const pz__arg *a) {
       b->len = 0;
       b->err = PZ_OK;
       pz__buf_put(b, (const char[PZ__JREC_HEAD]){0}, PZ__JREC_HEAD);
-      record = pz__op_encode(b, row, tl_now, part) == PZ_OK;
+      if (pz__op_encode(b, row, tl_now, part) != PZ_OK)
+        b->err = PZ_ENOMEM; /* fails the append below */
       pz__fail(rc, "%s", why);
-      if (!record) b->err = PZ_ENOMEM; /* fails the append below */
       record = true;
     }
   }
@@ -492,7 +561,11 @@ int pz__op_call(pz_engine *e, int op, const pz__arg *a) {
   if (record) {
     char why[400];
     snprintf(why, sizeof why, "%s", pz_errmsg());
-    int arc = pz__journal_append(j, b, &end);
+    /* the claim was for the full record; the append gives back its own
+     * length, the rest (a shorter partial record) is returned here */
+    if (b->len - PZ__JREC_HEAD < claim)
+      pz__journal_unclaim(j, claim - (b->len - PZ__JREC_HEAD));
+    int arc = pz__journal_append(j, b, true, &end);
     if (arc) {
       /* an I/O error (or no memory) after the change: the journal no
        * longer matches */
@@ -507,6 +580,8 @@ int pz__op_call(pz_engine *e, int op, const pz__arg *a) {
       recorded = true;
       if (rc) pz__fail(rc, "%s", why); /* the batch's own failure */
     }
+  } else if (claimed) {
+    pz__journal_unclaim(j, PZ__JREC_HEAD + claim);
   }
   /* a large record (a rules document) does not stay in memory */
   if (b->cap > ((size_t)1 << 20)) {
@@ -515,7 +590,9 @@ int pz__op_call(pz_engine *e, int op, const pz__arg *a) {
   }
   tl_fixed = false;
   tl_depth--;
-  pz__journal_unlock(j);
+  release_created(e);
+  if (shared) pthread_mutex_unlock(&e->stripe[st]);
+  pthread_rwlock_unlock(&e->order);
   if (!recorded) return rc;
   int crc = pz__journal_commit(j, end);
   return rc ? rc : crc;

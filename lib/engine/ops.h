@@ -10,12 +10,13 @@
  * snapshot man page's op table and the journal fuzzer are checked
  * against the table (tests/unit/test_ops.c).
  *
- * pz__op_call, with a journal: encode the record; under the journal's
- * order lock refuse it if it cannot be written (too large, journal out
- * of step, no disk space: nothing changes), apply it with the clock fixed
- * for the call, append the record if the apply worked; then sync by
- * policy. Rows flagged PZ__OP_AFTER (trainings, a refresh) run without
- * the order lock and are recorded once done.
+ * pz__op_call, with a journal: under the locks that order it (ops.c,
+ * "ordering": a person's stripe, or every write), encode the record,
+ * refuse it if it cannot be written (too large, journal out of step, no
+ * disk space: nothing changes), apply it with the clock fixed for the
+ * call, append the record if the apply worked; then, without the locks,
+ * sync by policy. Rows flagged PZ__OP_AFTER (trainings, a refresh) run
+ * without those locks and are recorded once done.
  */
 #ifndef PZ_ENGINE_OPS_H
 #define PZ_ENGINE_OPS_H
@@ -93,8 +94,10 @@ enum {
   PZ__OP_AFTER = 1u,   /* runs without the order lock, recorded once done */
   PZ__OP_DERIVED = 2u, /* rebuildable: a replay that cannot apply it goes on */
   PZ__OP_USER = 4u,    /* the first argument is a user id */
-  PZ__OP_PARTIAL = 8u  /* an EVENTS row whose apply may stop part way
+  PZ__OP_PARTIAL = 8u, /* an EVENTS row whose apply may stop part way
                           (*done applied): that prefix is recorded */
+  PZ__OP_WIDE = 16u    /* a USER row that also changes others' data (a
+                          merge, an erasure): ordered against every write */
 };
 
 #define PZ__OP_MAXARGS 5
@@ -119,6 +122,13 @@ int pz__op_call(pz_engine *e, int op, const pz__arg *a);
 int pz__op_apply(pz_engine *e, int op, const pz__arg *a);
 /* The journal's replay callback (ctx: the engine). */
 int pz__ops_replay(void *ctx, const uint8_t *payload, size_t len);
+/* An apply function is about to create a catalogue item: hold the
+ * engine's creation lock until the call's record is written (ops.c,
+ * ordering). */
+void pz__op_created_item(pz_engine *e);
+/* Exclude every write (pz_engine_save). */
+void pz__op_exclusive_begin(pz_engine *e);
+void pz__op_exclusive_end(pz_engine *e);
 /* The clock reading fixed for this thread's current write, if any. */
 bool pz__op_clock(int64_t *now);
 

@@ -35,8 +35,7 @@ static void put_text(pz__buf *b, const pz__text *t) {
   if (t->p) pz__buf_str(b, t->p, t->len);
 }
 
-/* Everything read-locked (and the journal's order lock held): encode the
- * sections into body. */
+/* Everything locked (lock_all): encode the sections into body. */
 static int encode(pz_engine *e, pz__buf *body, uint64_t off[N_SEC],
                   uint64_t len[N_SEC]) {
   int rc = PZ_OK;
@@ -58,20 +57,23 @@ static int encode(pz_engine *e, pz__buf *body, uint64_t off[N_SEC],
   return rc ? rc : body->err;
 }
 
+/* Every write excluded (the order lock, exclusive: ops.c), so the
+ * profiles need no lock of their own; the derived states and the
+ * catalogue are read-locked against trainings and serving's upkeep. */
 static void lock_all(pz_engine *e) {
+  pz__op_exclusive_begin(e);
   pz__segstate_rdlock(&e->seg);
   pz__ovstate_rdlock(&e->ov);
   pz__cfstate_rdlock(&e->cf);
   pz__catalog_rdlock(&e->catalog);
-  for (uint32_t s = 0; s < PZ__SHARDS; s++) pz__shard_rdlock(&e->profiles, s);
 }
 
 static void unlock_all(pz_engine *e) {
-  for (uint32_t s = PZ__SHARDS; s-- > 0;) pz__shard_unlock(&e->profiles, s);
   pz__catalog_unlock(&e->catalog);
   pz__cfstate_unlock(&e->cf);
   pz__ovstate_unlock(&e->ov);
   pz__segstate_unlock(&e->seg);
+  pz__op_exclusive_end(e);
 }
 
 PZ_API int pz_engine_save(pz_engine *e, const char *path) {
@@ -89,12 +91,10 @@ PZ_API int pz_engine_save(pz_engine *e, const char *path) {
   pz__buf_init(&body, &e->alloc);
   uint64_t off[N_SEC], len[N_SEC];
   pz__snapinfo h = {e->hid.seed, e->hid.bits, 0, 0};
-  if (e->jr) pz__journal_lock(e->jr);
   lock_all(e);
   rc = encode(e, &body, off, len);
   if (e->jr) pz__journal_pos(e->jr, &h.gen, &h.off);
   unlock_all(e);
-  if (e->jr) pz__journal_unlock(e->jr);
   /* the journal must reach the snapshot's offset on disk before the
    * snapshot names it, or a power cut could leave a snapshot that
    * expects more journal than there is */

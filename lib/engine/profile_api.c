@@ -120,6 +120,7 @@ static int track_one(pz_engine *e, const trk *t, held *h) {
     bool out = q && q->ch && q->ch->opted_out;
     pz__shard_unlock(ps, t->u.shard);
     if (!ok) return no_consent(e, t->user, out);
+    pz__op_created_item(e); /* creations reach the journal in order */
     if ((rc = pz__catalog_ensure(c, t->item, t->ilen, true, &idx, &new_item)))
       return rc;
   }

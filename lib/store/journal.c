@@ -25,8 +25,8 @@
 #define J_RESERVE ((uint64_t)1 << 20) /* disk space claimed ahead */
 
 struct pz__journal {
-  pthread_mutex_t mu;      /* order of writes; the fields below but sync */
-  pthread_mutex_t sync_mu; /* synced, last_sync; taken after mu */
+  pthread_mutex_t mu;      /* the file's end: the fields below but sync */
+  pthread_mutex_t sync_mu; /* synced; taken after mu */
   const pz__alloc *a;
   int fd;
   pz__text path;
@@ -34,9 +34,11 @@ struct pz__journal {
   uint32_t bits;
   uint64_t gen;
   _Atomic uint64_t end; /* written under mu; read by syncs without it */
-  uint64_t reserved;    /* the file's blocks are allocated up to here */
+  _Atomic uint64_t reserved; /* the file's blocks are allocated up to here
+                                (written under mu) */
+  _Atomic uint64_t claimed;  /* bytes checked for records not appended */
   uint64_t synced;
-  int64_t last_sync;
+  _Atomic int64_t last_sync; /* written under sync_mu */
   int fsync;
   int64_t interval_ms;
   _Atomic int broken; /* the file may not match the state: refuse writes */
@@ -99,7 +101,8 @@ static int reserve(pz__journal *j, uint64_t upto) {
   return PZ_OK;
 }
 
-int pz__journal_check(pz__journal *j, size_t len) {
+/* mu held */
+static int check_locked(pz__journal *j, size_t len) {
   if (atomic_load(&j->broken))
     return pz__fail(PZ_EIO,
                     "journal %s: an earlier failure left it out of step "
@@ -110,15 +113,38 @@ int pz__journal_check(pz__journal *j, size_t len) {
                     "a journal record of %zu bytes is above the limit of "
                     "64 MiB; nothing was changed",
                     len);
-  return reserve(j, j->end + J_RH + len);
+  return reserve(j, j->end + j->claimed + J_RH + len);
 }
 
-int pz__journal_append(pz__journal *j, pz__buf *b, uint64_t *end_out) {
-  *end_out = j->end;
-  if (b->err) return b->err;
-  if (b->len < J_RH) return pz__fail(PZ_EINVAL, "a record without a header");
+int pz__journal_check(pz__journal *j, size_t len) {
+  uint64_t need = J_RH + (uint64_t)len;
+  /* the common case without the lock: claimed room within the blocks
+   * already allocated */
+  if (len <= J_MAX_PAYLOAD && !atomic_load(&j->broken)) {
+    uint64_t c = atomic_fetch_add(&j->claimed, need) + need;
+    if (atomic_load(&j->end) + c <= atomic_load(&j->reserved)) return PZ_OK;
+    atomic_fetch_sub(&j->claimed, need);
+  }
+  pthread_mutex_lock(&j->mu);
+  int rc = check_locked(j, len);
+  if (!rc) atomic_fetch_add(&j->claimed, need);
+  pthread_mutex_unlock(&j->mu);
+  return rc;
+}
+
+void pz__journal_unclaim(pz__journal *j, size_t bytes) {
+  atomic_fetch_sub(&j->claimed, (uint64_t)bytes);
+}
+
+/* mu held: write the record at the end. */
+static int append_locked(pz__journal *j, pz__buf *b) {
+  if (atomic_load(&j->broken))
+    return pz__fail(PZ_EIO,
+                    "journal %s: an earlier failure left it out of step "
+                    "with the engine",
+                    j->path.p);
   size_t len = b->len - J_RH;
-  int rc = pz__journal_check(j, len);
+  int rc = reserve(j, j->end + J_RH + len); /* claimed: a no-op */
   if (rc) return rc;
   uint32_t n = (uint32_t)len, guard = ~n;
   uint32_t check = (uint32_t)pz__checksum(b->p + J_RH, len);
@@ -127,7 +153,6 @@ int pz__journal_append(pz__journal *j, pz__buf *b, uint64_t *end_out) {
   memcpy(b->p + 8, &check, 4);
   if (pwrite_all(j->fd, b->p, b->len, j->end) == 0) {
     j->end += b->len;
-    *end_out = j->end;
     return PZ_OK;
   }
   int err = errno ? errno : EIO;
@@ -139,6 +164,22 @@ int pz__journal_append(pz__journal *j, pz__buf *b, uint64_t *end_out) {
   j->reserved = j->end;
   return pz__fail(PZ_EIO, "journal %s: cannot write: %s", j->path.p,
                   strerror(err));
+}
+
+int pz__journal_append(pz__journal *j, pz__buf *b, bool claimed,
+                       uint64_t *end_out) {
+  if (b->err) {
+    if (claimed) pz__journal_unclaim(j, b->len);
+    return b->err;
+  }
+  if (b->len < J_RH) return pz__fail(PZ_EINVAL, "a record without a header");
+  pthread_mutex_lock(&j->mu);
+  if (claimed) atomic_fetch_sub(&j->claimed, (uint64_t)b->len);
+  int rc = claimed ? PZ_OK : check_locked(j, b->len - J_RH);
+  if (!rc) rc = append_locked(j, b);
+  *end_out = j->end;
+  pthread_mutex_unlock(&j->mu);
+  return rc;
 }
 
 void pz__journal_break(pz__journal *j) { atomic_store(&j->broken, 1); }
@@ -168,9 +209,7 @@ static int sync_to(pz__journal *j, uint64_t target) {
 int pz__journal_commit(pz__journal *j, uint64_t end) {
   if (j->fsync == PZ__FSYNC_ALWAYS) return sync_to(j, end);
   if (j->fsync != PZ__FSYNC_INTERVAL) return PZ_OK;
-  pthread_mutex_lock(&j->sync_mu);
-  bool due = mono_ms() - j->last_sync >= j->interval_ms;
-  pthread_mutex_unlock(&j->sync_mu);
+  bool due = mono_ms() - atomic_load(&j->last_sync) >= j->interval_ms;
   return due ? sync_to(j, end) : PZ_OK;
 }
 
@@ -182,11 +221,11 @@ int pz__journal_sync(pz__journal *j) {
 }
 
 bool pz__journal_broken(pz__journal *j) { return atomic_load(&j->broken); }
-void pz__journal_lock(pz__journal *j) { pthread_mutex_lock(&j->mu); }
-void pz__journal_unlock(pz__journal *j) { pthread_mutex_unlock(&j->mu); }
-void pz__journal_pos(const pz__journal *j, uint64_t *gen, uint64_t *off) {
+void pz__journal_pos(pz__journal *j, uint64_t *gen, uint64_t *off) {
+  pthread_mutex_lock(&j->mu);
   *gen = j->gen;
   *off = j->end;
+  pthread_mutex_unlock(&j->mu);
 }
 
 /* ---- the file -------------------------------------------------------------- */

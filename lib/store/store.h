@@ -4,20 +4,21 @@
  * (config.c). Store knows files, sections and records; what they hold is
  * the engine's (lib/engine/persist.c, lib/engine/ops.c).
  *
- * A journaled write runs, under the journal's order lock:
+ * A journaled write runs, under the locks that order it against
+ * conflicting writes (the engine's: lib/engine/ops.c):
  *
- *   pz__journal_check(j, len)        // refuse before the change: broken,
- *                                    // too large, no disk space to claim
+ *   pz__journal_check(j, len)         // refuse before the change: broken,
+ *                                     // too large, no disk space to claim
  *   apply the change
- *   pz__journal_append(j, &rec, &end) // the record, once the change worked
+ *   pz__journal_append(j, &rec, true, &end) // the record, once it worked
  *
- * and then, without the lock, pz__journal_commit(j, end) syncs by policy
- * (concurrent committers share one fdatasync). Disk blocks are claimed
- * ahead (posix_fallocate), so a record checked before its change cannot
- * fail for want of space after it; an I/O error after the change leaves
- * the journal out of step: it then refuses writes until a snapshot
- * starts a new one. Lock order: the journal's order lock comes before
- * every state lock.
+ * and then, without them, pz__journal_commit(j, end) syncs by policy
+ * (concurrent committers share one fdatasync: group commit). Disk blocks
+ * are claimed ahead (fallocate), so a record checked before its change
+ * cannot fail for want of space after it; an I/O error after the change
+ * leaves the journal out of step: it then refuses writes until a
+ * snapshot starts a new one. The journal's own lock (the file's end) is
+ * the innermost lock.
  */
 #ifndef PZ_STORE_H
 #define PZ_STORE_H
@@ -65,21 +66,27 @@ typedef struct pz__jopen {
  * journal is configured. */
 int pz__journal_open(pz__journal **out, const pz__jopen *o);
 void pz__journal_free(pz__journal *j, const pz__alloc *a);
-/* The order lock: the writes' order in the file. */
-void pz__journal_lock(pz__journal *j);
-void pz__journal_unlock(pz__journal *j);
-/* Order lock held: can a record of len payload bytes be written? */
+/* Before a change: can a record of len payload bytes be written? (not
+ * out of step, not too large, disk blocks claimed for it). On PZ_OK the
+ * space stays claimed until pz__journal_append(..., true, ...) or
+ * pz__journal_unclaim(). */
 int pz__journal_check(pz__journal *j, size_t len);
-/* Order lock held: write the record in b (PZ__JREC_HEAD bytes of room,
- * then the payload); *end gets the file's end after it. */
-int pz__journal_append(pz__journal *j, pz__buf *b, uint64_t *end);
-/* Without the order lock: sync by policy up to end. */
+/* Give back bytes (header included) of claimed space. */
+void pz__journal_unclaim(pz__journal *j, size_t bytes);
+/* Write the record in b (PZ__JREC_HEAD bytes of room, then the payload)
+ * at the end of the file; claimed: pz__journal_check() claimed its space
+ * (else it is checked here). *end gets the file's end after it. Records
+ * of concurrent callers go in the order they get the file's lock: the
+ * caller orders conflicting writes (lib/engine/ops.c). */
+int pz__journal_append(pz__journal *j, pz__buf *b, bool claimed,
+                       uint64_t *end);
+/* Sync by policy up to end (concurrent committers share one sync). */
 int pz__journal_commit(pz__journal *j, uint64_t end);
 /* Mark the journal out of step with the state (refuse writes). */
 void pz__journal_break(pz__journal *j);
 /* Snapshot support: the current position, and a new generation holding
  * the records from `off` on (order lock not held). */
-void pz__journal_pos(const pz__journal *j, uint64_t *gen, uint64_t *off);
+void pz__journal_pos(pz__journal *j, uint64_t *gen, uint64_t *off);
 int pz__journal_rotate(pz__journal *j, uint64_t off);
 int pz__journal_sync(pz__journal *j);
 bool pz__journal_broken(pz__journal *j);

@@ -9,6 +9,7 @@
 #include <cmocka.h>
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -1201,6 +1202,109 @@ static void test_sigkill(void **state) {
                 (unsigned long long)acked, runs);
 }
 
+/* The same with several writer threads, one user each ("w0", "w1", ...),
+ * the first also saving snapshots: each thread's acknowledged writes must
+ * all be there, in order, after the kill (plus at most its one write in
+ * flight). Acknowledgements are (thread, index) pairs on the pipe. */
+#define CRASH_WRITERS 3
+typedef struct crash_writer {
+  pz_engine *e;
+  int fd, id;
+  uint64_t from;
+} crash_writer;
+
+static void *crash_writer_run(void *arg) {
+  crash_writer *w = arg;
+  char user[8];
+  snprintf(user, sizeof user, "w%d", w->id);
+  for (uint64_t i = w->from;; i++) {
+    char item[32];
+    snprintf(item, sizeof item, "item%llu", (unsigned long long)i);
+    if (pz_track(w->e, user, item, "view", 1, T0 + (int64_t)i)) _exit(4);
+    uint64_t msg[2] = {(uint64_t)w->id, i};
+    if (write(w->fd, msg, sizeof msg) != sizeof msg) _exit(6);
+    if (w->id == 0 && i % 97 == 96 && pz_engine_save(w->e, NULL)) _exit(7);
+  }
+  return NULL;
+}
+
+static void crash_child_mt(fixture *f, int fd) {
+  pz_engine *e;
+  if (open_store(&e, f, "always", true)) _exit(3);
+  crash_writer w[CRASH_WRITERS];
+  pthread_t t[CRASH_WRITERS];
+  for (int k = 0; k < CRASH_WRITERS; k++) {
+    char user[8];
+    snprintf(user, sizeof user, "w%d", k);
+    size_t have = 0;
+    if (pz_profile_event_count(&have, e, user)) have = 0;
+    w[k] = (crash_writer){e, fd, k, have};
+    if (pthread_create(&t[k], NULL, crash_writer_run, &w[k])) _exit(9);
+  }
+  for (int k = 0; k < CRASH_WRITERS; k++) pthread_join(t[k], NULL);
+  _exit(10);
+}
+
+static void test_sigkill_writers(void **state) {
+  fixture *f = *state;
+  const char *env = getenv("PZ_CRASH_RUNS");
+  int runs = env ? atoi(env) : 15;
+  unsigned seed = (unsigned)time(NULL) ^ 0x5bd1e995u;
+  print_message("crash test, %d writers: %d runs, seed %u\n", CRASH_WRITERS,
+                runs, seed);
+  srand(seed);
+  uint64_t acked[CRASH_WRITERS] = {0};
+  uint64_t total = 0;
+  for (int run = 0; run < runs; run++) {
+    int p[2];
+    assert_int_equal(pipe(p), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+      close(p[0]);
+      crash_child_mt(f, p[1]);
+    }
+    close(p[1]);
+    struct timespec ts = {0, (long)(rand() % 60000) * 1000};
+    nanosleep(&ts, NULL);
+    kill(pid, SIGKILL);
+    int status;
+    waitpid(pid, &status, 0);
+    assert_true(WIFSIGNALED(status)); /* it did not fail on its own */
+    uint64_t msg[2];
+    while (read(p[0], msg, sizeof msg) == sizeof msg) {
+      assert_true(msg[0] < CRASH_WRITERS);
+      if (msg[1] + 1 > acked[msg[0]]) acked[msg[0]] = msg[1] + 1;
+    }
+    close(p[0]);
+    pz_engine *e;
+    OK(open_store(&e, f, "always", true));
+    for (int k = 0; k < CRASH_WRITERS; k++) {
+      char user[8];
+      snprintf(user, sizeof user, "w%d", k);
+      size_t c;
+      if (pz_profile_event_count(&c, e, user) != PZ_OK) c = 0;
+      if (c < acked[k] || c > acked[k] + 1)
+        fail_msg("run %d, writer %d: %zu events after %llu acknowledged",
+                 run, k, c, (unsigned long long)acked[k]);
+      if (c) {
+        static char buf[1 << 20];
+        size_t bl;
+        OK(pz_profile_export(buf, sizeof buf, &bl, e, user));
+        char want[48];
+        snprintf(want, sizeof want, "\"item%zu\"", c - 1);
+        assert_non_null(strstr(buf, want));
+      }
+      acked[k] = c;
+    }
+    pz_engine_free(e);
+  }
+  for (int k = 0; k < CRASH_WRITERS; k++) total += acked[k];
+  assert_true(total > 0);
+  print_message("crash test, %d writers: %llu writes survived %d kills\n",
+                CRASH_WRITERS, (unsigned long long)total, runs);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_round_trip, setup, teardown),
@@ -1226,6 +1330,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_journal_replay_failures, setup,
                                       teardown),
       cmocka_unit_test_setup_teardown(test_sigkill, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_sigkill_writers, setup, teardown),
   };
   return cmocka_run_group_tests_name("store", tests, NULL, NULL);
 }
