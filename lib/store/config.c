@@ -29,7 +29,8 @@ int pz__store_cfg_read(pz__store_cfg *c, const pz__alloc *a,
   const pz__ynode *n = pz__y_get(d->root, "store");
   if (!n) return PZ_OK;
   static const char *const keys[] = {"snapshot", "journal", "fsync",
-                                     "fsync_interval", NULL};
+                                     "fsync_interval", "journal_buffer",
+                                     NULL};
   int rc = pz__y_map(d, n, "store", keys);
   const pz__ynode *v;
   if (!rc && (v = pz__y_get(n, "snapshot")))
@@ -44,6 +45,11 @@ int pz__store_cfg_read(pz__store_cfg *c, const pz__alloc *a,
     rc = pz__y_duration(d, v, "store.fsync_interval", &c->interval_ms);
     if (!rc && (c->interval_ms < 1 || c->interval_ms > 3600000))
       rc = pz__y_err(d, v, "store.fsync_interval must lie in 1ms..1h");
+  }
+  if (!rc && (v = pz__y_get(n, "journal_buffer"))) {
+    uint64_t b = 0;
+    rc = pz__y_uint(d, v, "store.journal_buffer", 0, 64u << 20, &b);
+    c->buffer = (size_t)b;
   }
   if (!rc && c->snapshot.p && c->journal.p &&
       strcmp(c->snapshot.p, c->journal.p) == 0)

@@ -42,6 +42,10 @@ struct pz__journal {
   int fsync;
   int64_t interval_ms;
   _Atomic int broken; /* the file may not match the state: refuse writes */
+  /* store.journal_buffer: records not yet handed to the kernel (under
+   * mu); the file holds end - wb_len bytes */
+  char *wb;
+  size_t wb_len, wb_cap;
 };
 
 static int64_t mono_ms(void) {
@@ -136,6 +140,24 @@ void pz__journal_unclaim(pz__journal *j, size_t bytes) {
   atomic_fetch_sub(&j->claimed, (uint64_t)bytes);
 }
 
+/* mu held: hand the buffered records to the kernel. A failure loses
+ * acknowledged records: the journal is then out of step. */
+static int flush_locked(pz__journal *j) {
+  if (!j->wb_len) return PZ_OK;
+  uint64_t at = j->end - j->wb_len;
+  if (pwrite_all(j->fd, j->wb, j->wb_len, at) == 0) {
+    j->wb_len = 0;
+    return PZ_OK;
+  }
+  int err = errno ? errno : EIO;
+  atomic_store(&j->broken, 1);
+  return pz__fail(PZ_EIO,
+                  "journal %s: cannot write %zu buffered bytes: %s; "
+                  "acknowledged writes are lost from it, and writes are "
+                  "refused until a snapshot is saved",
+                  j->path.p, j->wb_len, strerror(err));
+}
+
 /* mu held: write the record at the end. */
 static int append_locked(pz__journal *j, pz__buf *b) {
   if (atomic_load(&j->broken))
@@ -151,6 +173,15 @@ static int append_locked(pz__journal *j, pz__buf *b) {
   memcpy(b->p, &n, 4);
   memcpy(b->p + 4, &guard, 4);
   memcpy(b->p + 8, &check, 4);
+  if (j->wb_cap) { /* buffered: the kernel gets it with the others */
+    if (j->wb_len + b->len > j->wb_cap && (rc = flush_locked(j))) return rc;
+    if (b->len <= j->wb_cap) {
+      memcpy(j->wb + j->wb_len, b->p, b->len);
+      j->wb_len += b->len;
+      j->end += b->len;
+      return PZ_OK;
+    }
+  }
   if (pwrite_all(j->fd, b->p, b->len, j->end) == 0) {
     j->end += b->len;
     return PZ_OK;
@@ -186,6 +217,12 @@ void pz__journal_break(pz__journal *j) { atomic_store(&j->broken, 1); }
 
 static int sync_to(pz__journal *j, uint64_t target) {
   int rc = PZ_OK;
+  if (j->wb_cap) { /* what is buffered goes to the kernel first */
+    pthread_mutex_lock(&j->mu);
+    rc = flush_locked(j);
+    pthread_mutex_unlock(&j->mu);
+    if (rc) return rc;
+  }
   pthread_mutex_lock(&j->sync_mu);
   if (j->synced < target) {
     /* every record below end is written: the sync covers the other
@@ -292,6 +329,15 @@ static pz__journal *journal_new(const pz__jopen *o) {
     pz__free(o->a, j, sizeof *j);
     return NULL;
   }
+  /* with fsync: always every record is written and synced at once */
+  if (o->cfg->buffer && o->cfg->fsync != PZ__FSYNC_ALWAYS) {
+    if (!(j->wb = pz__malloc(o->a, o->cfg->buffer))) {
+      pz__text_free(o->a, &j->path);
+      pz__free(o->a, j, sizeof *j);
+      return NULL;
+    }
+    j->wb_cap = o->cfg->buffer;
+  }
   pthread_mutex_init(&j->mu, NULL);
   pthread_mutex_init(&j->sync_mu, NULL);
   return j;
@@ -299,6 +345,8 @@ static pz__journal *journal_new(const pz__jopen *o) {
 
 void pz__journal_free(pz__journal *j, const pz__alloc *a) {
   if (!j) return;
+  if (j->fd >= 0 && !atomic_load(&j->broken)) (void)flush_locked(j);
+  if (j->wb) pz__free(a, j->wb, j->wb_cap);
   if (j->fd >= 0) {
     /* the blocks claimed ahead go back (a crash leaves them: a zero tail,
      * which a replay drops) */
@@ -317,7 +365,7 @@ void pz__journal_free(pz__journal *j, const pz__alloc *a) {
 int pz__journal_rotate(pz__journal *j, uint64_t off) {
   pthread_mutex_lock(&j->mu);
   pthread_mutex_lock(&j->sync_mu);
-  int rc = PZ_OK;
+  int rc = flush_locked(j);
   size_t len = (size_t)(j->end - off);
   uint8_t *body = len ? pz__malloc(j->a, len) : NULL;
   if (len && !body) rc = PZ_ENOMEM;

@@ -34,6 +34,7 @@ typedef struct pz__store_cfg {
   pz__text journal;  /* p NULL: no journal */
   int fsync;
   int64_t interval_ms;
+  size_t buffer; /* journal_buffer: bytes of records held before a write */
 } pz__store_cfg;
 
 void pz__store_cfg_default(pz__store_cfg *c);

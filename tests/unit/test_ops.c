@@ -648,6 +648,56 @@ static void test_refused_write_changes_nothing(void **state) {
   pz_engine_free(e);
 }
 
+/* store.journal_buffer: records wait in memory until the buffer fills, a
+ * sync, a save or the end; nothing acknowledged is lost by a clean close */
+static void test_journal_buffer(void **state) {
+  fixture *f = *state;
+  char cfg[2300], jp[128];
+  snprintf(jp, sizeof jp, "%s/journal", f->dir);
+  snprintf(cfg, sizeof cfg, "%sstore: {journal: %s, fsync: never, "
+           "journal_buffer: 4096}\n",
+           "events: {view: 1, purchase: 5}\n", jp);
+  pz_engine *e;
+  OK(test_open(&e, &f->ta, &f->tc, cfg));
+  OK(pz_track(e, "u0", "i0", "view", 1, 0));
+  assert_int_equal(file_size(jp), 64); /* the header only: buffered */
+  for (int i = 1; i < 500; i++) {
+    char u[16], it[16];
+    snprintf(u, sizeof u, "u%d", i % 7);
+    snprintf(it, sizeof it, "i%d", i % 11);
+    OK(pz_track(e, u, it, i % 2 ? "view" : "purchase", 1, 0));
+  }
+  uint64_t part = file_size(jp);
+  assert_true(part > 64); /* the buffer filled and was written */
+  OK(pz_engine_sync(e));
+  uint64_t whole = file_size(jp);
+  assert_true(whole > part);
+  /* a rules document larger than the buffer is written directly */
+  const char *rules = "rules:\n  - {name: up, kind: boost, factor: 2, "
+                      "match: {features: [genre=pop]}}\n";
+  OK(pz_override_rules_load(e, rules, strlen(rules)));
+  OK(pz_track(e, "last", "i0", "view", 1, 0));
+  pz_engine_free(e); /* writes the rest */
+  OK(test_open(&e, &f->ta, &f->tc, cfg));
+  size_t n;
+  OK(pz_profile_count(&n, e));
+  assert_int_equal(n, 8); /* u0..u6, last */
+  OK(pz_profile_event_count(&n, e, "last"));
+  assert_int_equal(n, 1);
+  pz_list *l;
+  OK(pz_override_rules(&l, e));
+  assert_int_equal(pz_list_count(l), 1);
+  pz_list_free(l);
+  pz_engine_free(e);
+  /* bad values */
+  const char *bad[] = {"-1", "67108865", "lots", "[1]", "1.5"};
+  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+    snprintf(cfg, sizeof cfg, "store: {journal: %s, journal_buffer: %s}\n",
+             jp, bad[i]);
+    assert_int_equal(test_open(&e, &f->ta, &f->tc, cfg), PZ_ECONFIG);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_every_export_is_classified),
@@ -656,6 +706,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_replay_every_op, setup, teardown),
       cmocka_unit_test_setup_teardown(test_refused_write_changes_nothing,
                                       setup, teardown),
+      cmocka_unit_test_setup_teardown(test_journal_buffer, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
