@@ -162,8 +162,9 @@ done | awk -v rounds="$rounds" '
   { vals[$1 " " $2 " cpu"] = vals[$1 " " $2 " cpu"] " " $3
     vals[$1 " " $2 " wall"] = vals[$1 " " $2 " wall"] " " $4 }
   END {
-    split("track recommend item_count event_count", op, " ")
+    split("track recommend item_count event_count track_many", op, " ")
     label["track"] = "track"
+    label["track_many"] = "track_many, per event"
     label["recommend"] = "recommend k=10"
     label["item_count"] = "cheap call: item_count()"
     label["event_count"] = "cheap call: event_count(user)"
@@ -173,7 +174,7 @@ done | awk -v rounds="$rounds" '
     printf "are the time per call over C'"'"'s (C calls/s / their calls/s; 3.00 = 3 times as long)\n\n"
     printf fmt, "", "C", "Python", "Lua", "Python/C", "Lua/C"
     printf "%s", line
-    for (i = 1; i <= 4; i++) {
+    for (i = 1; i <= 5; i++) {
       o = op[i]
       c = med("c " o " cpu"); p = med("python " o " cpu"); l = med("lua " o " cpu")
       sp[o] = spread("c " o " cpu") "/" spread("python " o " cpu") "/" spread("lua " o " cpu") " %"
@@ -191,7 +192,7 @@ done | awk -v rounds="$rounds" '
     fmt2 = "| %-30s | %-9s | %-9s | %-9s | %-9s | %-9s | %-15s | %-11s | %-11s | %-11s |\n"
     printf fmt2, "", "C", "Python", "Lua", "Python-C", "Lua-C", "spread C/Py/Lua", "C wall", "Python wall", "Lua wall"
     printf "|--------------------------------|-----------|-----------|-----------|-----------|-----------|-----------------|-------------|-------------|-------------|\n"
-    for (i = 1; i <= 4; i++) {
+    for (i = 1; i <= 5; i++) {
       o = op[i]
       printf fmt2, label[o], ns(cn[o]), ns(pn[o]), ns(ln[o]), ns(pn[o] - cn[o]), ns(ln[o] - cn[o]), \
         sp[o], rate(cw[o]), rate(pw[o]), rate(lw[o])
@@ -203,5 +204,9 @@ echo "C: static libpersonalize.a, direct calls; Python (ctypes) and Lua (C modul
   "(default config); timed loops only (catalogue put untimed). recommend: each" \
   "binding copies every field of the 10 results (item, score, reason text/code, rule," \
   "flags, contributions, factors, because) into its own objects; C reads the same" \
-  "fields in place. Peak RSS: the whole process (interpreter, library, data, one" \
-  "engine); Lua reads VmHWM, the counter behind ru_maxrss."
+  "fields in place. track_many: the events of track again, on a second fresh engine," \
+  "one pz_track_batch call per 1,000,000 events (C fills the pz_event array; Python" \
+  "passes tuples zipped from the lists; Lua builds the table of events, timed), rated" \
+  "in events per second." \
+  "Peak RSS: the whole process (interpreter, library, data, two engines in turn); Lua" \
+  "reads VmHWM, the counter behind ru_maxrss."

@@ -28,7 +28,12 @@
  *               contributions, the 2 factors, the first "because" item);
  *   item_count  --cheap pz_item_count calls (no argument to convert);
  *   event_count --cheap pz_profile_event_count calls over the recommend
- *               sequence (one string argument).
+ *               sequence (one string argument);
+ *   track_many  the --events of track again, on a second fresh engine (its
+ *               catalogue put untimed), filled into pz_event arrays and
+ *               recorded with one pz_track_batch call per PZ_BATCH_MAX
+ *               events (the bindings' track_many); its rate is in events
+ *               per second. The result checksum is the first engine's.
  * Rates are calls per second of process CPU time (CLOCK_PROCESS_CPUTIME_ID:
  * the one sub-millisecond clock stock Lua 5.4 has is os.clock(), so the
  * three programs use the same measure) and, as a cross-check, of wall time
@@ -135,9 +140,10 @@ static void generate(data *d) {
 
 /* ---- one round --------------------------------------------------------- */
 
-enum { TRACK, RECOMMEND, ITEM_COUNT, EVENT_COUNT, N_OPS };
+enum { TRACK, RECOMMEND, ITEM_COUNT, EVENT_COUNT, TRACK_MANY, N_OPS };
 static const char *const op_key[N_OPS] = {"track", "recommend",
-                                          "item_count", "event_count"};
+                                          "item_count", "event_count",
+                                          "track_many"};
 
 typedef struct span {
   double cpu, wall;
@@ -192,9 +198,7 @@ static uint32_t read_recs(const pz_recs *r, int fold, uint32_t h) {
   return h;
 }
 
-static void round_run(const data *d, double cpu_rate[N_OPS],
-                      double wall_rate[N_OPS], int verify,
-                      uint32_t *result_sum) {
+static pz_engine *engine_with_catalogue(const data *d) {
   pz_engine *e = NULL;
   check("pz_engine_open", pz_engine_open(&e, NULL));
   for (uint32_t i = 0; i < d->items; i++)
@@ -202,6 +206,36 @@ static void round_run(const data *d, double cpu_rate[N_OPS],
           pz_item_put(e, d->item_id[i],
                       (const char *const *)&d->feat[(size_t)i * FEATURES],
                       NULL, FEATURES));
+  return e;
+}
+
+/* the events of track, on a fresh engine, in pz_track_batch calls */
+static void track_many_run(const data *d, double *cpu_rate, double *wall_rate) {
+  pz_engine *e = engine_with_catalogue(d);
+  size_t cap = d->events < PZ_BATCH_MAX ? d->events : PZ_BATCH_MAX;
+  pz_event *ev = xmalloc(cap * sizeof *ev);
+  span s = span_start();
+  for (uint32_t done = 0; done < d->events;) {
+    size_t m = d->events - done < cap ? d->events - done : cap, applied = 0;
+    for (size_t k = 0; k < m; k++) {
+      uint32_t i = done + (uint32_t)k;
+      ev[k] = (pz_event){PZ_EVENT_VERSION, d->user_id[d->ev_user[i]],
+                         d->item_id[d->ev_item[i]],
+                         event_types[d->ev_type[i]], 1.0, T0 + 1000LL * i};
+    }
+    int rc = pz_track_batch(e, ev, m, &applied);
+    if (rc != PZ_OK) die_pz("pz_track_batch", rc);
+    done += (uint32_t)m;
+  }
+  span_rates(s, d->events, cpu_rate, wall_rate);
+  free(ev);
+  pz_engine_free(e);
+}
+
+static void round_run(const data *d, double cpu_rate[N_OPS],
+                      double wall_rate[N_OPS], int verify,
+                      uint32_t *result_sum) {
+  pz_engine *e = engine_with_catalogue(d);
   const int64_t t_end = T0 + 1000LL * d->events;
 
   /* track */
@@ -273,6 +307,7 @@ static void round_run(const data *d, double cpu_rate[N_OPS],
     *result_sum = fnv_u32(h, (uint32_t)n);
   }
   pz_engine_free(e);
+  track_many_run(d, &cpu_rate[TRACK_MANY], &wall_rate[TRACK_MANY]);
 }
 
 /* ---- options and output ------------------------------------------------- */
@@ -376,7 +411,7 @@ int main(int argc, char **argv) {
          rounds);
   static const char *const label[N_OPS] = {
       "pz_track", "pz_recommend k=10 (+ reading fields)", "pz_item_count",
-      "pz_profile_event_count"};
+      "pz_profile_event_count", "pz_track_batch (per event)"};
   printf("| %-38s | %-14s | %-14s | %-10s |\n", "call", "calls/s (cpu)",
          "calls/s (wall)", "ns/call");
   printf("|%.40s|%.16s|%.16s|%.12s|\n",

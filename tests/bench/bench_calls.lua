@@ -12,7 +12,10 @@
 -- equal the C program's. Each round opens a fresh engine (pz.open(), the
 -- default configuration), puts the catalogue untimed, then times track,
 -- recommend (k=10, options {now = the data's end}, one table reused; the
--- binding copies every field into tables), item_count and event_count.
+-- binding copies every field into tables), item_count and event_count;
+-- then, on a second fresh engine, track_many of the same events (the
+-- table of {user, item, type, 1.0, ts} built from the same arrays inside
+-- the timed part, then one call; its rate is in events per second).
 -- Every call's result is checked (nil, message on failure). The methods are
 -- looked up once before each loop, as a careful caller would.
 -- Rates are calls per second of process CPU time (os.clock: stock Lua 5.4
@@ -161,6 +164,18 @@ local function run_round(d, events, recs, cheap, verify)
   cpu.event_count, wall.event_count = n / (os.clock() - c0), n / ((wall_ms() - w0) / 1000)
 
   local result
+  local function track_many_round() -- the same events on a fresh engine
+    local e2 = assert(pz.open())
+    for i = 1, #d.item_ids do assert(e2:put_item(d.item_ids[i], d.feats[i])) end
+    local track_many = e2.track_many
+    local c1, w1 = os.clock(), wall_ms()
+    local batch = {}
+    for i = 1, events do batch[i] = { ev_user[i], ev_item[i], ev_type[i], 1.0, ev_ts[i] } end
+    local n2, msg2 = track_many(e2, batch)
+    if not n2 then error(msg2) end
+    cpu.track_many, wall.track_many = events / (os.clock() - c1), events / ((wall_ms() - w1) / 1000)
+    e2:close()
+  end
   if verify then -- untimed
     local h = FNV_INIT
     for c = 1, recs do h = fold_recs(h, assert(e:recommend(rec_user[c], K, ropts))) end
@@ -168,6 +183,7 @@ local function run_round(d, events, recs, cheap, verify)
     result = fnv_u32(h, assert(e:item_count()))
   end
   e:close()
+  track_many_round()
   return cpu, wall, result
 end
 
@@ -198,7 +214,7 @@ local cheap = math.max(sizes.cheap, recs)
 cheap = cheap - cheap % recs
 
 local d = generate(items, users, events, recs)
-local ops = { "track", "recommend", "item_count", "event_count" }
+local ops = { "track", "recommend", "item_count", "event_count", "track_many" }
 local rates, result = {}, nil
 for r = 1, rounds do
   io.stderr:write(string.format("bench_calls.lua: round %d/%d...\n", r, rounds))

@@ -100,10 +100,10 @@ local OPTION_KEYS = {
 -- What each function expects, so that most calls get past the argument
 -- checks and reach the library: s id, k count, i integer ms, n number,
 -- b boolean, a any attribute value, y YAML, f features, w weights,
--- c clear kind, p path, o:<kind> options. Each argument is the expected
+-- c clear kind, p path, v events (track_many), o:<kind> options. Each argument is the expected
 -- kind most of the time and a hostile value otherwise.
 local SIGNATURES = {
-  track = "s s s n i", set_attribute = "s s a", set_timestamp = "s s i",
+  track = "s s s n i", track_many = "v", set_attribute = "s s a", set_timestamp = "s s i",
   get_attribute = "s s", remove_attribute = "s s", set_consent = "s s b",
   consent = "s s", merge = "s s", erase = "s", export = "s",
   interests = "s k i", event_count = "s", profile_count = "",
@@ -296,6 +296,18 @@ return (function()
     end
     if kind == "f" then return { rng.pick(IDS), "genre=jazz" } end
     if kind == "w" then return rng.chance(0.5) and { 1, 2 } or nil end
+    if kind == "v" then -- events, now and then a hostile one among them
+      local t = {}
+      for j = 1, rng.int(5) - 1 do
+        if rng.chance(0.85) then
+          t[j] = { plausible("s"), plausible("s"), rng.pick({ "view", "click", "bogus" }),
+                   plausible("n"), plausible("i") }
+        else
+          t[j] = value()
+        end
+      end
+      return t
+    end
     if kind == "c" then
       return rng.pick({ "block_item", "block_feature", "require", "pin", "adjust" })
     end

@@ -89,6 +89,110 @@ T.test("track and recommend with reasons", function()
   T.ok(seen[1].reasons.text:find("japanese"), seen[1].reasons.text)
 end)
 
+T.test("track_many records a batch as the same track calls would", function()
+  local events = {
+    { "ann", "ramen", "click" },
+    { "ann", "miso", "view", 2, T.NOW - 60000 },
+    { "bob", "latte", "purchase" },
+    { "ann", "new-item", "like", 1, 0 },
+    { "cy", "burger", "dislike", 1.0, T.NOW - 5000 },
+    { "bob", "espresso", "rating", 4.5, nil },
+    { "ann", "ramen", "view", nil, 1.767257e12 }, -- a whole float is an integer
+  }
+  local one, many = T.engine(), T.engine()
+  for _, ev in ipairs(events) do
+    assert(one:track(ev[1], ev[2], ev[3], ev[4], ev[5]))
+  end
+  T.eq(many:track_many(events), #events)
+  for _, u in ipairs({ "ann", "bob", "cy" }) do
+    T.eq(many:export(u), one:export(u), "export of " .. u)
+  end
+  for _, i in ipairs({ "ramen", "miso", "latte", "new-item", "burger", "espresso" }) do
+    local s1, n1 = one:popularity(i)
+    local s2, n2 = many:popularity(i)
+    T.eq(s2, s1, "popularity of " .. i)
+    T.eq(n2, n1, "events on " .. i)
+  end
+  T.eq(many:profile_count(), one:profile_count())
+  T.eq(many:item_count(), one:item_count())
+  T.eq(many:event_count("ann"), 4)
+  T.ok(many:export("ann"):find('"ts":' .. T.NOW, 1, true), "ts 0: the engine's clock")
+  T.eq(many:track_many({}), 0, "an empty batch")
+  T.eq(many:event_count("ann"), 4)
+  one:close()
+  many:close()
+end)
+
+T.test("track_many: a refused event stops the batch", function()
+  local e = T.engine()
+  assert(e:set_consent("dan", "personalization", false))
+  for _, bad in ipairs({
+    { "ENOTFOUND", { "cy", "latte", "bogus" }, 'unknown event type "bogus"' },
+    { "ERANGE", { "cy", "latte", "view", 2e9 }, "" },
+    { "EINVAL", { "cy", "latte", "view", 1, -5 }, "" },
+    { "EINVAL", { "\255\254", "latte", "view" }, "" },
+    { "EINVAL", { "cy", "\192\128", "view" }, "" },
+    { "EINVAL", { "", "latte", "view" }, "" },
+    { "EINVAL", { string.rep("u", 256), "latte", "view" }, "" },
+    { "ECONSENT", { "dan", "latte", "view" }, "" },
+  }) do
+    local before = e:event_count("ann") or 0
+    local r, msg, code, applied = e:track_many({
+      { "ann", "latte", "view" }, { "ann", "miso", "view" }, bad[2],
+      { "ann", "ramen", "view" }, { "eve", "latte", "view" },
+    })
+    T.eq(r, nil, bad[1])
+    T.eq(code, bad[1])
+    T.eq(applied, 2, bad[1] .. ": applied")
+    T.ok(msg:find(": events[3]: " .. bad[3], 1, true), msg)
+    T.eq(e:event_count("ann"), before + 2, bad[1] .. ": ramen not recorded")
+    T.fails("ENOTFOUND", e.event_count, e, "eve")
+  end
+  -- the message of track for the same event, naming it
+  local _, single = e:track("cy", "latte", "bogus")
+  local _, batch = e:track_many({ { "cy", "latte", "bogus" } })
+  T.eq(batch, (single:gsub("^not found: ", "not found: events[1]: ")))
+end)
+
+T.test("track_many: input longer than one call takes goes in chunks", function()
+  local e = T.engine()
+  local ev = { "u", "latte", "view" }
+  local t = {}
+  for i = 1, 1000000 do t[i] = ev end
+  -- one call takes 1000000 events: the last one is the second call's
+  -- first, named by its place in the table
+  t[1000001] = { "u", "latte", "bogus" }
+  local r, msg, code, applied = e:track_many(t)
+  T.eq(r, nil)
+  T.eq(code, "ENOTFOUND")
+  T.eq(applied, 1000000)
+  T.ok(msg:find("events[1000001]: unknown event type", 1, true), msg)
+  local _, n = e:popularity("latte")
+  T.eq(n, 1000000, "the first call's events")
+  t = nil
+  collectgarbage("collect")
+end)
+
+T.test("track_many: a batch too large for one journal record is split", function()
+  -- 124,000 events of two 255-byte ids make a record above the journal's
+  -- 64 MiB: the library refuses it whole (ELIMIT), the binding sends it
+  -- again in halves
+  local path = os.tmpname()
+  os.remove(path)
+  local yaml = "store: {journal: '" .. path .. "', fsync: never}\n"
+  local e = assert(pz.open_string(yaml, { clock = T.NOW }))
+  local ev = { string.rep("u", 255), string.rep("i", 255), "view" }
+  local t = {}
+  for i = 1, 124000 do t[i] = ev end
+  T.eq(e:track_many(t), 124000)
+  e:close()
+  e = assert(pz.open_string(yaml, { clock = T.NOW })) -- replays the journal
+  local _, n = e:popularity(ev[2])
+  T.eq(n, 124000)
+  e:close()
+  os.remove(path)
+end)
+
 T.test("a list longer than one page of entries (32) reads whole", function()
   local e = T.engine()
   for i = 1, 70 do assert(e:put_item(string.format("x%02d", i), { "k=" .. (i % 7) })) end

@@ -115,6 +115,7 @@ T.test("a finalizer closing the engine in the middle of a call", function()
     { "train", { algorithm = "knn", neighbours = 5 } }, { "train_clusters", { k = 2 } },
     { "get_attribute", "reg1", "long" }, { "export", "reg1" },
     { "assign", "layout", "reg1" }, { "track", "reg1", "latte", "view" },
+    { "track_many", { { "reg1", "latte", "view" }, { "reg2", "miso", "click", 2 } } },
   }
   local closed_mid_call = 0
   for _, c in ipairs(calls) do

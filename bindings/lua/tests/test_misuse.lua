@@ -17,6 +17,40 @@ T.test("wrong types for ids raise", function()
   T.raises("features[2] must be a string", e.put_item, e, "x", { "a=1", 2 })
 end)
 
+T.test("track_many: misuse in any event raises before anything is recorded", function()
+  local e = T.engine()
+  local function batch(bad)
+    return { { "ann", "latte", "view" }, { "ann", "miso", "view" }, bad, { "bob", "latte", "view" } }
+  end
+  for _, c in ipairs({
+    { "events[3]: user: string expected, got nil", { nil, "latte", "view" } },
+    { "events[3]: item: string expected, got number", { "cy", 42, "view" } },
+    { "events[3]: event_type: string expected, got nil", { "cy", "latte" } },
+    { "events[3]: user: string contains a NUL byte", { "cy\0x", "latte", "view" } },
+    { "events[3]: value: number must be finite", { "cy", "latte", "view", nan } },
+    { "events[3]: value: number must be finite", { "cy", "latte", "view", -inf } },
+    { "events[3]: value: number expected, got string", { "cy", "latte", "view", "1" } },
+    { "events[3]: ts: number has no integer representation", { "cy", "latte", "view", 1, 2.5 } },
+    { "events[3]: ts: number has no integer representation", { "cy", "latte", "view", 1, 2^63 } },
+    { "events[3]: ts: integer expected, got boolean", { "cy", "latte", "view", 1, true } },
+    { "events[3]: more than 5 fields", { "cy", "latte", "view", 1, 0, "x" } },
+    { "events[3]: table expected, got string", "cy" },
+  }) do
+    T.raises(c[1], e.track_many, e, batch(c[2]))
+  end
+  T.raises("events[1]: table expected, got string", e.track_many, e, { "ann", { "a", "b", "view" } })
+  T.raises("table of events expected, got no value", e.track_many, e)
+  T.raises("table of events expected, got string", e.track_many, e, "ann")
+  T.fails("ENOTFOUND", e.event_count, e, "ann") -- nothing was recorded
+  T.fails("ENOTFOUND", e.event_count, e, "bob")
+  -- metatables are not consulted, on the list or on an event
+  local boom = { __index = function() error("consulted") end, __len = function() error("consulted") end }
+  T.eq(e:track_many(setmetatable({ setmetatable({ "ann", "latte", "view" }, boom) }, boom)), 1)
+  T.raises("events[1]: user: string expected, got nil", e.track_many, e,
+           { setmetatable({}, { __index = { "ann", "latte", "view" } }) })
+  T.eq(e:event_count("ann"), 1)
+end)
+
 T.test("methods need an engine as self", function()
   local e = T.engine()
   T.raises("personalize.engine expected", e.track, "u", "i", "view")
@@ -127,7 +161,7 @@ end)
 T.test("a closed engine raises on every method", function()
   local e = T.engine()
   e:close()
-  for _, m in ipairs({ "track", "recommend", "similar_items", "put_item",
+  for _, m in ipairs({ "track", "track_many", "recommend", "similar_items", "put_item",
                        "export", "save", "train", "block", "choices", "now",
                        "set_clock", "segments_of", "assign", "merge" }) do
     T.raises("closed engine", e[m], e, "a", "b", "c")

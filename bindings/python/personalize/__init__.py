@@ -8,7 +8,8 @@
 
 The shared library is found through the environment variable
 PERSONALIZE_LIBRARY (a path), then next to this package, then as the
-system's libpersonalize.so.1. Its version must be 1.1 or a later 1.x.
+system's libpersonalize.so.1. Its version must be 1.1 or a later 1.x
+(Engine.track_many needs 1.2: with 1.1 it raises VersionError).
 See help(personalize.Engine) and personalize.errors for the exceptions.
 """
 
@@ -54,11 +55,11 @@ from .errors import (
     strerror,
 )
 
-__version__ = "1.1.0"
+__version__ = "1.2.0"
 
 
 def library_version() -> str:
-    """The loaded libpersonalize's version string ("1.1.0")."""
+    """The loaded libpersonalize's version string ("1.2.0")."""
     return _cdll.pz_version_string().decode("ascii")
 
 

@@ -13,6 +13,11 @@ Every exported function (lib/libpersonalize.map) is declared once in
 ``DECLARATIONS`` below, with its exact C argument and result types, so
 that ctypes never guesses (a guessed ``int`` result would truncate a
 pointer on 64-bit hosts).
+
+The library must be 1.MINOR or a later 1.x. A function newer than that
+(``SINCE``) may be missing from an older library: it is then left out
+(listed in ``MISSING``) and the method that needs it raises
+``VersionError`` naming the version, while everything else works.
 """
 
 from __future__ import annotations
@@ -37,7 +42,19 @@ from ctypes import (
 
 SONAME = "libpersonalize.so.1"
 MAJOR = 1
-MINOR = 1  # the oldest minor with every function declared below (pz_recs_entries)
+MINOR = 1  # the oldest minor the binding loads (pz_recs_entries came with 1.1)
+
+# functions newer than MINOR: name -> the minor that added it. An older
+# library loads without them (see MISSING and load()).
+SINCE = {
+    "pz_track_batch": 2,  # Engine.track_many
+}
+
+# names of SINCE the loaded library lacks (set by load())
+MISSING: frozenset = frozenset()
+
+# the loaded library's (major, minor, patch), set by load()
+VERSION = (0, 0, 0)
 
 # Opaque handles: distinct pointer types so a recs pointer cannot be passed
 # where an engine is expected by mistake.
@@ -226,6 +243,25 @@ class CFImportOptions(Structure):
 
 CF_IMPORT_OPTIONS_VERSION = 1
 
+
+class Event(Structure):
+    """struct pz_event (profile.h), version 1 (since 1.2): one event of
+    pz_track_batch(), the arguments of pz_track(); events[0].version fixes
+    the layout of the whole array."""
+
+    _fields_ = [
+        ("version", c_uint),
+        ("user", c_char_p),
+        ("item", c_char_p),
+        ("event_type", c_char_p),
+        ("value", c_double),
+        ("ts_ms", c_int64),
+    ]
+
+
+EVENT_VERSION = 1
+BATCH_MAX = 1000000  # PZ_BATCH_MAX: the most events one pz_track_batch call takes
+
 # ---- the declaration table: name -> (restype, argtypes) ------------------
 
 _E = engine_p
@@ -258,6 +294,7 @@ DECLARATIONS: dict[str, tuple[object, list[object]]] = {
     "pz_item_count": (c_int, [_PSZ, _E]),
     # profile
     "pz_track": (c_int, [_E, _S, _S, _S, c_double, c_int64]),
+    "pz_track_batch": (c_int, [_E, POINTER(Event), c_size_t, _PSZ]),
     "pz_profile_set_string": (c_int, [_E, _S, _S, _S]),
     "pz_profile_set_number": (c_int, [_E, _S, _S, c_double]),
     "pz_profile_set_bool": (c_int, [_E, _S, _S, c_int]),
@@ -382,21 +419,29 @@ def _candidates() -> list[tuple[str, str]]:
     return out
 
 
-def _declare(lib: ctypes.CDLL) -> None:
+def _declare(lib: ctypes.CDLL, minor: int) -> frozenset:
+    """Declare every function; returns the names of SINCE left out because
+    the library's minor version predates them."""
+    missing = set()
     for name, (restype, argtypes) in DECLARATIONS.items():
         try:
             fn = getattr(lib, name)
         except AttributeError as exc:
+            if minor < SINCE.get(name, 0):
+                missing.add(name)
+                continue
             raise ImportError(
                 f"{lib._name}: missing symbol {name}: "
                 "the library is older than this binding expects"
             ) from exc
         fn.restype = restype
         fn.argtypes = argtypes
+    return frozenset(missing)
 
 
 def load() -> ctypes.CDLL:
     """Find, load, version-check and declare libpersonalize."""
+    global MISSING, VERSION
     errors = []
     lib = None
     for where, path in _candidates():
@@ -434,7 +479,8 @@ def load() -> ctypes.CDLL:
             f"{number // 10000}.{number // 100 % 100}.{number % 100}; "
             f"this binding needs {MAJOR}.{MINOR} or later"
         )
-    _declare(lib)
+    MISSING = _declare(lib, number // 100 % 100)
+    VERSION = (number // 10000, number // 100 % 100, number % 100)
     return lib
 
 

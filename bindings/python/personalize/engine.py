@@ -7,20 +7,26 @@ import datetime as _dt
 import enum
 import json
 import os
+import re
+import struct
 import sys
 import traceback
 import threading
-from ctypes import byref, c_double, c_int, c_int64, c_size_t, c_uint32, c_uint64
+from array import array
+from ctypes import byref, c_double, c_int, c_int64, c_size_t, c_uint, c_uint32, c_uint64
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Tuple, Union
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Mapping, Optional, Sequence, Tuple, Union
 
 from . import _convert as cv
+from . import _lib
 from ._lib import (
+    BATCH_MAX,
     CF_IMPORT_OPTIONS_VERSION,
     CF_OPTIONS_VERSION,
     CF_STATS_VERSION,
     CLUSTER_OPTIONS_VERSION,
     ENGINE_OPTIONS_VERSION,
+    EVENT_VERSION,
     RECOMMEND_OPTIONS_VERSION,
     RECS_ENTRY_VERSION,
     CFImportOptions,
@@ -28,6 +34,7 @@ from ._lib import (
     CFStats as _CFStats,
     ClusterOptions,
     EngineOptions,
+    Event,
     RecommendOptions,
     RecsEntry,
     choices_p,
@@ -39,7 +46,19 @@ from ._lib import (
     recs_p,
     svec_p,
 )
-from .errors import EBUFS, ENOTFOUND, EngineClosed, InvalidArgument, OutOfRange, PersonalizeError, check
+from .errors import (
+    EBUFS,
+    ELIMIT,
+    ENOTFOUND,
+    OK,
+    EngineClosed,
+    InvalidArgument,
+    OutOfRange,
+    PersonalizeError,
+    VersionError,
+    check,
+    error_for,
+)
 
 PathLike = Union[str, "os.PathLike[str]", bytes]  # os.PathLike of str or bytes
 Time = cv.Time
@@ -465,6 +484,212 @@ def _buffered(call: Callable[[Any, int, Any], int], first: int = 256) -> bytes:
     raise AssertionError("unreachable")
 
 
+# ---- events for pz_track_batch (Engine.track_many) --------------------------
+
+_BATCH_MAX = BATCH_MAX  # events per pz_track_batch call (the tests lower it)
+_EVENT_SHAPE = "(user, item[, event[, value[, ts]]])"
+_INT64_MIN, _INT64_MAX = cv.INT64
+_NUMBERED = re.compile(r"^event [0-9]+: ")
+
+
+def _require(name: str, what: str) -> None:
+    """Raise VersionError when the loaded library is too old to have the
+    function ``name`` (one of _lib.SINCE), which ``what`` needs."""
+    if name in _lib.MISSING:
+        raise VersionError(
+            f"{what} needs libpersonalize {_lib.MAJOR}.{_lib.SINCE[name]} or later ({name}); "
+            f"{lib._name} is libpersonalize {'.'.join(map(str, _lib.VERSION))}"
+        )
+
+
+def _pointer_code() -> Optional[str]:
+    """The array/struct format code of an int as wide as a pointer."""
+    for code in ("Q", "L", "I"):
+        if array(code).itemsize == struct.calcsize(code) == ctypes.sizeof(ctypes.c_void_p):
+            return code
+    return None
+
+
+_PTR = _pointer_code() or "Q"
+
+
+def _event_columns() -> Optional[Dict[str, Tuple[str, int, int]]]:
+    """How to fill an array of Event one field at a time: field -> (format
+    code, index of the first element, step) in a memoryview of the array
+    cast to that code. None when a field is not a whole number of its own
+    size from the start of the array (no ABI known to the binding; the
+    array is then filled event by event)."""
+    codes = {"version": ("I", c_uint), "user": (_PTR, ctypes.c_void_p), "item": (_PTR, ctypes.c_void_p),
+             "event_type": (_PTR, ctypes.c_void_p), "value": ("d", c_double), "ts_ms": ("q", c_int64)}
+    if _pointer_code() is None or [f for f, *_ in Event._fields_] != list(codes):
+        return None
+    out = {}
+    for field, (code, ctype) in codes.items():
+        size = struct.calcsize(code)
+        offset = getattr(Event, field).offset
+        if size != ctypes.sizeof(ctype) or offset % size or ctypes.sizeof(Event) % size:
+            return None
+        out[field] = (code, offset // size, ctypes.sizeof(Event) // size)
+    return out
+
+
+_EVENT_COLUMNS = _event_columns()
+
+
+class _EventAddresses(ctypes.Structure):
+    """Event with its strings as plain addresses (the same layout), for
+    filling an array event by event when _EVENT_COLUMNS is None."""
+
+    _fields_ = [(name, ctypes.c_void_p if ctype is ctypes.c_char_p else ctype) for name, ctype in Event._fields_]
+
+
+class _EventBatch:
+    """Events converted for pz_track_batch, one array per field, their
+    strings as addresses of NUL-terminated UTF-8 copies held in buffers of
+    this object (alive until the calls return). A str met again is not
+    encoded again: its copy's address is remembered (for exact str only: a
+    subclass could change what it equals)."""
+
+    __slots__ = ("address", "pages", "page", "page_address", "used", "users", "items", "types", "values", "times")
+
+    def __init__(self) -> None:
+        self.address: Dict[str, int] = {}
+        self.pages: List[Any] = []
+        self.page = memoryview(b"")
+        self.page_address = self.used = 0
+        self.clear()
+
+    def clear(self) -> None:
+        """Empty the arrays for the next chunk (the copies stay)."""
+        self.users, self.items, self.types = array(_PTR), array(_PTR), array(_PTR)
+        self.values, self.times = array("d"), array("q")
+
+    def copy(self, value: Any, what: str) -> int:
+        """The address of a NUL-terminated copy of a str as cv.text checks
+        and encodes it (TypeError, InvalidArgument)."""
+        data = cv.text(value, what)
+        need = len(data) + 1
+        if self.used + need > len(self.page):
+            size = max(need, min(2 * len(self.page), 1 << 20), 4096)
+            buf = (ctypes.c_ubyte * size)()  # zeroed: each copy ends in a NUL
+            self.pages.append(buf)
+            self.page, self.page_address, self.used = memoryview(buf).cast("B"), ctypes.addressof(buf), 0
+        self.page[self.used : self.used + need - 1] = data
+        address = self.page_address + self.used
+        self.used += need
+        if type(value) is str:
+            self.address[value] = address
+        return address
+
+    def fill(self, it: Iterator[Any], limit: int, first: int) -> bool:
+        """Convert events from ``it`` until the arrays hold ``limit`` (False)
+        or ``it`` is exhausted (True), with the conversions of Engine.track.
+        An event it would refuse raises as track would, its message
+        prefixed "event N: " (N = first + its place in the arrays)."""
+        known, copy = self.address.get, self.copy
+        users, items, types = self.users.append, self.items.append, self.types.append
+        values, times = self.values.append, self.times.append
+        n = len(self.users)
+        if n >= limit:
+            return False
+        for ev in it:
+            try:
+                if type(ev) is not tuple and type(ev) is not list:
+                    ev = _event_fields(ev)
+                k = len(ev)
+                if k == 3:
+                    user, item, event = ev
+                    value, ts = 1.0, 0
+                elif k == 2:
+                    user, item = ev
+                    event, value, ts = "view", 1.0, 0
+                elif k == 5:
+                    user, item, event, value, ts = ev
+                elif k == 4:
+                    user, item, event, value = ev
+                    ts = 0
+                else:
+                    raise TypeError(f"{k} fields; an event is {_EVENT_SHAPE}")
+                u = known(user) if type(user) is str else None
+                if u is None:
+                    u = copy(user, "user")
+                i = known(item) if type(item) is str else None
+                if i is None:
+                    i = copy(item, "item")
+                t = known(event) if type(event) is str else None
+                if t is None:
+                    t = copy(event, "event")
+                if type(value) is not float:
+                    value = cv.real(value, "value")
+                if type(ts) is not int or not _INT64_MIN <= ts <= _INT64_MAX:
+                    ts = cv.time_ms(ts, "ts")
+            except PersonalizeError as exc:
+                raise error_for(exc.code, f"event {first + n}: {exc.message}") from None
+            except TypeError as exc:
+                raise TypeError(f"event {first + n}: {exc}") from None
+            users(u)
+            items(i)
+            types(t)
+            values(value)
+            times(ts)
+            n += 1
+            if n >= limit:
+                return False
+        return True
+
+    def events(self) -> Any:
+        """The converted events as an array of Event."""
+        n = len(self.users)
+        columns = {"user": self.users, "item": self.items, "event_type": self.types,
+                   "value": self.values, "ts_ms": self.times}
+        if _EVENT_COLUMNS is None:
+            raw = (_EventAddresses * n)(
+                *zip([EVENT_VERSION] * n, self.users, self.items, self.types, self.values, self.times)
+            )
+            return (Event * n).from_buffer(raw)
+        out = (Event * n)()
+        view = memoryview(out).cast("B")
+        columns["version"] = array("I", [EVENT_VERSION]) * n
+        for field, column in columns.items():
+            code, start, step = _EVENT_COLUMNS[field]
+            view.cast(code)[start::step] = column
+        return out
+
+
+def _event_fields(ev: Any) -> Tuple[Any, ...]:
+    """A sequence other than tuple or list as a tuple; anything else (a
+    str, bytes, a mapping, a number) raises TypeError."""
+    if isinstance(ev, (str, bytes, bytearray, memoryview)) or not isinstance(ev, Sequence):
+        raise TypeError(f"an event is a tuple {_EVENT_SHAPE}, not {type(ev).__name__}")
+    return tuple(ev)
+
+
+def _track_batch(e: Any, events: Any, first: int) -> Tuple[int, Optional[PersonalizeError]]:
+    """pz_track_batch on an array of Event whose first event has index
+    ``first`` in the caller's sequence: (events applied, the exception for
+    the status or None). A batch the journal refuses as one record larger
+    than its limit (PZ_ELIMIT, nothing applied, no event named) is sent
+    again in halves. pz_errmsg's "event N: " is renumbered from ``first``."""
+    n = len(events)
+    size = ctypes.sizeof(Event)
+    got = c_size_t()
+    done, step = 0, n
+    while done < n:
+        m = min(step, n - done)
+        part = events if m == n else (Event * m).from_buffer(events, done * size)
+        rc = lib.pz_track_batch(e, part, m, byref(got))
+        done += got.value
+        if rc == OK:
+            continue
+        raw = lib.pz_errmsg()
+        message = raw.decode("utf-8", "replace") if raw else ""
+        if rc == ELIMIT and got.value == 0 and m > 1 and not _NUMBERED.match(message):
+            step = (m + 1) // 2
+            continue
+        return done, error_for(rc, _NUMBERED.sub(f"event {first + done}: ", message, count=1))
+    return done, None
+
+
 # ---- the engine ------------------------------------------------------------
 
 
@@ -675,6 +900,73 @@ class Engine(_OwnsHandle):
         t = cv.time_ms(ts, "ts")
         with self._h as e:
             check(lib.pz_track(e, u, i, ev, v, t))
+
+    def track_many(self, events: Iterable[Sequence[Any]]) -> int:
+        """Record events in order, as that many :meth:`track` calls would,
+        with one library call per 1,000,000 events (pz_track_batch, which
+        needs libpersonalize 1.2: with an older one this raises
+        :class:`~personalize.VersionError`). Each event is a tuple (or list)
+        ``(user, item)``, ``(user, item, event)``, ``(user, item, event,
+        value)`` or ``(user, item, event, value, ts)``, with the defaults
+        and conversions of :meth:`track`. Returns the number of events
+        recorded: all of them.
+
+        The first event that :meth:`track` would refuse stops the batch: the
+        events before it are recorded, it and those after it are not, and
+        the exception :meth:`track` would raise for it is raised, its
+        message prefixed with "event N: " (N its index, from 0). Every
+        exception raised by track_many, including one from iterating
+        ``events`` (after the events before are recorded), carries
+        ``applied``: the number of events recorded.
+
+        Unlike separate calls, a batch reads the engine's clock once: the
+        events with ts 0 all get the time of the call."""
+        applied = 0
+        try:
+            _require("pz_track_batch", "Engine.track_many")
+            if isinstance(events, (str, bytes, bytearray, memoryview)):
+                raise TypeError(f"events must be an iterable of tuples {_EVENT_SHAPE}, not a single "
+                                f"{type(events).__name__}")
+            try:
+                it = iter(events)
+            except TypeError:
+                raise TypeError(f"events must be an iterable of tuples {_EVENT_SHAPE}, not "
+                                f"{type(events).__name__}") from None
+            limit = _BATCH_MAX
+            batch = _EventBatch()
+            ended = False
+            while not ended:
+                try:
+                    ended = batch.fill(it, limit, applied)
+                except Exception:
+                    # the events before the one that failed are recorded, as
+                    # track() calls in a loop would have recorded them
+                    done, error = self._track_batch(batch, applied)
+                    applied += done
+                    if error is not None:
+                        raise error from None  # an earlier event stopped the batch
+                    raise
+                done, error = self._track_batch(batch, applied)
+                applied += done
+                if error is not None:
+                    raise error
+            return applied
+        except Exception as exc:
+            try:
+                exc.applied = applied  # type: ignore[attr-defined]
+            except (AttributeError, TypeError):  # an exception type without a __dict__
+                pass
+            raise
+
+    def _track_batch(self, batch: _EventBatch, first: int) -> Tuple[int, Optional[PersonalizeError]]:
+        """Send the events converted into ``batch`` and empty it: (number
+        applied, the exception for the event that stopped it or None)."""
+        if not batch.users:
+            return 0, None
+        events = batch.events()
+        batch.clear()
+        with self._h as e:
+            return _track_batch(e, events, first)
 
     def set_attribute(self, user: str, name: str, value: Union[AttributeValue, int, _dt.datetime]) -> None:
         """Set a typed attribute. The type follows the Python value: str ->

@@ -35,6 +35,10 @@ call (a negative count, an int too large for the C type, a str that is not
 encodable as UTF-8 or holds a NUL) raise :class:`InvalidArgument` or
 :class:`OutOfRange` with the same codes the library would use. Wrong
 Python types raise plain :class:`TypeError`.
+
+An exception raised by :meth:`Engine.track_many` (of any class, TypeError
+included) also carries ``.applied``: the number of events recorded before
+the one that stopped the batch.
 """
 
 from __future__ import annotations

@@ -23,6 +23,9 @@ class Identifiers(EngineTest):
             "track user": lambda: e.track(bad, "jazz1"),
             "track item": lambda: e.track("ann", bad),
             "track event": lambda: e.track("ann", "jazz1", bad),
+            "track_many user": lambda: e.track_many([(bad, "jazz1")]),
+            "track_many item": lambda: e.track_many([("ann", bad)]),
+            "track_many event": lambda: e.track_many([("ann", "jazz1", bad)]),
             "put_item": lambda: e.put_item(bad, ["genre=jazz"]),
             "put_item feature": lambda: e.put_item("new", [bad] if bad != "x" * 256 else ["x" * 2000]),
             "set_attribute user": lambda: e.set_attribute(bad, "a", 1),
@@ -69,6 +72,8 @@ class Identifiers(EngineTest):
             with self.subTest(value=bad):
                 with self.assertRaises(TypeError):
                     e.track(bad, "jazz1")
+                with self.assertRaises(TypeError):
+                    e.track_many([(bad, "jazz1")])
                 with self.assertRaises(TypeError):
                     e.recommend(bad, 3)
                 with self.assertRaises(TypeError):
@@ -124,6 +129,8 @@ class Numbers(EngineTest):
                 with self.assertRaises(InvalidArgument):
                     e.track("ann", "jazz1", "view", bad)
                 with self.assertRaises(InvalidArgument):
+                    e.track_many([("ann", "jazz1", "view", bad)])
+                with self.assertRaises(InvalidArgument):
                     e.set_attribute("ann", "x", bad)
                 with self.assertRaises(InvalidArgument):
                     e.put_item("new", {"genre=jazz": bad})
@@ -141,6 +148,10 @@ class Numbers(EngineTest):
             e.track("ann", "jazz1", "view", 1e10)
         with self.assertRaises(OutOfRange):
             e.track("ann", "jazz1", "view", 10 ** 400)  # too big for a double
+        with self.assertRaises(OutOfRange):
+            e.track_many([("ann", "jazz1", "view", 1e10)])
+        with self.assertRaises(OutOfRange):
+            e.track_many([("ann", "jazz1", "view", 10 ** 400)])
         with self.assertRaises(OutOfRange):
             e.recommend("ann", 3, diversity=1.5)
         with self.assertRaises(InvalidArgument):
@@ -180,6 +191,10 @@ class Numbers(EngineTest):
             e.track("ann", "jazz1", ts=2 ** 63 - 1)  # far future: a unit mistake
         with self.assertRaises(OutOfRange):
             e.track("ann", "jazz1", ts=-(2 ** 64))
+        for ts, exc in ((-1, InvalidArgument), (2 ** 63, OutOfRange), (2 ** 63 - 1, OutOfRange),
+                        (-(2 ** 64), OutOfRange)):
+            with self.assertRaises(exc):
+                e.track_many([("ann", "jazz1", "view", 1.0, ts)])
         with self.assertRaises(InvalidArgument):
             e.recommend("ann", 3, now=-5)
         with self.assertRaises(OutOfRange):

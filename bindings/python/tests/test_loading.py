@@ -77,6 +77,56 @@ class Loading(unittest.TestCase):
         out = self.import_with_version(10200)
         self.assertIn("missing symbol", out)
 
+    def run_without_track_batch(self, number, code):
+        """Run code on the real library, as libpersonalize of that version
+        number without pz_track_batch (a 1.1 library, or a broken 1.2)."""
+        prelude = (
+            "import ctypes\n"
+            "class Older(ctypes.CDLL):\n"
+            "    def __getattr__(self, name):\n"
+            "        if name == 'pz_track_batch':\n"
+            "            raise AttributeError(name)\n"
+            "        if name == 'pz_version_number':\n"
+            f"            return lambda: {number}\n"
+            "        return super().__getattr__(name)\n"
+            "ctypes.CDLL = Older\n"
+        )
+        r = run_python(prelude + code, {"PERSONALIZE_LIBRARY": LIB}, pythonpath=os.path.dirname(PKG))
+        self.assertEqual(r.returncode, 0, r.stderr)
+        return r.stdout
+
+    def test_a_1_1_library_loads_and_track_many_names_the_version_it_needs(self):
+        # pz_track_batch came with 1.2: a 1.1 library lacks it, and only
+        # track_many needs it
+        out = self.run_without_track_batch(10104, (
+            "import personalize\n"
+            "from personalize import _lib\n"
+            "print('MISSING', sorted(_lib.MISSING))\n"
+            "e = personalize.Engine()\n"
+            "e.put_item('a', ['x=1'])\n"
+            "e.track('u', 'a')\n"
+            "try:\n"
+            "    e.track_many([('u', 'a')])\n"
+            "except personalize.VersionError as exc:\n"
+            "    print('VERSIONERROR', exc, exc.applied)\n"
+            "print('EVENTS', e.event_count('u'), e.recommend('u', 1, include_seen=True)[0].item)\n"
+        ))
+        self.assertIn("MISSING ['pz_track_batch']", out)
+        self.assertIn("VERSIONERROR", out)
+        self.assertIn("Engine.track_many needs libpersonalize 1.2 or later (pz_track_batch)", out)
+        self.assertIn("is libpersonalize 1.1.4 0\n", out)
+        self.assertIn("EVENTS 1 a", out)
+
+    def test_a_1_2_library_without_pz_track_batch_is_refused(self):
+        out = self.run_without_track_batch(10200, (
+            "try:\n"
+            "    import personalize\n"
+            "except ImportError as e:\n"
+            "    print('IMPORTERROR', e)\n"
+        ))
+        self.assertIn("IMPORTERROR", out)
+        self.assertIn("missing symbol pz_track_batch", out)
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -185,7 +185,7 @@ class Prototypes(unittest.TestCase):
         cls.mapper = Mapper()
 
     def test_parser_finds_every_exported_function(self):
-        self.assertEqual(len(self.protos), 119)
+        self.assertEqual(len(self.protos), 120)
         self.assertEqual(sorted(self.protos), sorted(_lib.DECLARATIONS))
 
     def test_parser_self_check(self):
@@ -268,6 +268,8 @@ class Prototypes(unittest.TestCase):
             ("PZ_CF_STATS_VERSION", _lib.CF_STATS_VERSION),
             ("PZ_CF_IMPORT_OPTIONS_VERSION", _lib.CF_IMPORT_OPTIONS_VERSION),
             ("PZ_RECS_ENTRY_VERSION", _lib.RECS_ENTRY_VERSION),
+            ("PZ_EVENT_VERSION", _lib.EVENT_VERSION),
+            ("PZ_BATCH_MAX", _lib.BATCH_MAX),
         ]:
             m = re.search(r"#define\s+" + macro + r"\s+(\d+)", text)
             self.assertIsNotNone(m, macro)
