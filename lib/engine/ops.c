@@ -216,6 +216,23 @@ int pz__op_encode(pz__buf *b, const pz__oprow *row, int64_t now,
       if (x->n > PZ_BATCH_MAX)
         return pz__fail(PZ_ELIMIT, "%zu events; at most %d per batch", x->n,
                         PZ_BATCH_MAX);
+      {
+        /* the record's size first: one over the limit is refused before
+         * it is built */
+        size_t total = 9 + 4;
+        for (size_t k = 0; k < x->n; k++) {
+          const pz_event *v = &x->ev[k];
+          const char *t[3] = {v->user, v->item, v->event_type};
+          for (int q = 0; q < 3; q++)
+            total += 4 + (t[q] ? strnlen(t[q], PZ_ID_MAX + (size_t)1) + 1 : 0);
+          total += 16;
+        }
+        if (total > PZ__JREC_MAX)
+          return pz__fail(PZ_ELIMIT,
+                          "a journal record of %zu bytes is above the limit "
+                          "of 64 MiB; nothing was changed (split the batch)",
+                          total);
+      }
       pz__buf_u32(b, (uint32_t)x->n);
       for (size_t k = 0; k < x->n; k++) {
         const pz_event *v = &x->ev[k];
