@@ -600,6 +600,7 @@ int pz__op_call(pz_engine *e, int op, const pz__arg *a) {
   } else if (claimed) {
     pz__journal_unclaim(j, PZ__JREC_HEAD + claim);
   }
+  if (claimed) pz__journal_done(j);
   /* a large record (a rules document) does not stay in memory */
   if (b->cap > ((size_t)1 << 20)) {
     pz__buf_free(b);

@@ -8,6 +8,7 @@
 #include "store.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <fcntl.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -37,6 +38,7 @@ struct pz__journal {
   _Atomic uint64_t reserved; /* the file's blocks are allocated up to here
                                 (written under mu) */
   _Atomic uint64_t claimed;  /* bytes checked for records not appended */
+  _Atomic int pending;       /* writes between their check and append */
   uint64_t synced;
   _Atomic int64_t last_sync; /* written under sync_mu */
   int fsync;
@@ -47,6 +49,14 @@ struct pz__journal {
   char *wb;
   size_t wb_len, wb_cap;
 };
+
+#define GROUP_WAIT_US 200
+
+static int64_t mono_us(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
 
 static int64_t mono_ms(void) {
   struct timespec ts;
@@ -126,12 +136,18 @@ int pz__journal_check(pz__journal *j, size_t len) {
    * already allocated */
   if (len <= J_MAX_PAYLOAD && !atomic_load(&j->broken)) {
     uint64_t c = atomic_fetch_add(&j->claimed, need) + need;
-    if (atomic_load(&j->end) + c <= atomic_load(&j->reserved)) return PZ_OK;
+    if (atomic_load(&j->end) + c <= atomic_load(&j->reserved)) {
+      atomic_fetch_add(&j->pending, 1);
+      return PZ_OK;
+    }
     atomic_fetch_sub(&j->claimed, need);
   }
   pthread_mutex_lock(&j->mu);
   int rc = check_locked(j, len);
-  if (!rc) atomic_fetch_add(&j->claimed, need);
+  if (!rc) {
+    atomic_fetch_add(&j->claimed, need);
+    atomic_fetch_add(&j->pending, 1);
+  }
   pthread_mutex_unlock(&j->mu);
   return rc;
 }
@@ -139,6 +155,8 @@ int pz__journal_check(pz__journal *j, size_t len) {
 void pz__journal_unclaim(pz__journal *j, size_t bytes) {
   atomic_fetch_sub(&j->claimed, (uint64_t)bytes);
 }
+
+void pz__journal_done(pz__journal *j) { atomic_fetch_sub(&j->pending, 1); }
 
 /* mu held: hand the buffered records to the kernel. A failure loses
  * acknowledged records: the journal is then out of step. */
@@ -225,8 +243,16 @@ static int sync_to(pz__journal *j, uint64_t target) {
   }
   pthread_mutex_lock(&j->sync_mu);
   if (j->synced < target) {
+    /* Group commit: writes that are between their check and their record
+     * (applying their change) will want a sync too; give them a moment
+     * (at most GROUP_WAIT_US) to append, so this sync covers them. */
+    if (j->fsync == PZ__FSYNC_ALWAYS && atomic_load(&j->pending) > 0) {
+      int64_t t0 = mono_us();
+      while (atomic_load(&j->pending) > 0 && mono_us() - t0 < GROUP_WAIT_US)
+        sched_yield();
+    }
     /* every record below end is written: the sync covers the other
-     * writers' records too (group commit) */
+     * writers' records too */
     uint64_t upto = atomic_load(&j->end);
     if (!pz__fault("fsync") && fdatasync(j->fd) == 0) {
       j->synced = PZ__MAX(target, upto);

@@ -74,6 +74,9 @@ void pz__journal_free(pz__journal *j, const pz__alloc *a);
 int pz__journal_check(pz__journal *j, size_t len);
 /* Give back bytes (header included) of claimed space. */
 void pz__journal_unclaim(pz__journal *j, size_t bytes);
+/* After a successful check, once the write is appended or given up: it
+ * is no longer one that a group commit waits for. */
+void pz__journal_done(pz__journal *j);
 /* Write the record in b (PZ__JREC_HEAD bytes of room, then the payload)
  * at the end of the file; claimed: pz__journal_check() claimed its space
  * (else it is checked here). *end gets the file's end after it. Records

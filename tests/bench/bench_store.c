@@ -970,8 +970,9 @@ static void section_journal(const opts *o, const char *mach, const char *cmd,
   if (rc) die_pz("pz_engine_save", rc);
   pz_engine_free(e);
 
-  jfig base, pol[3], two, itwo, four, buf, btwo;
+  jfig base, btw, pol[3], two, itwo, four, buf, btwo;
   journal_runs(snap, &d, POL_NONE, 1, o->journal_ops, o->runs, &base);
+  journal_runs(snap, &d, POL_NONE, 2, o->journal_ops, o->runs, &btw);
   journal_runs(snap, &d, POL_NEVER, 1, o->journal_ops, o->runs, &pol[0]);
   journal_runs(snap, &d, POL_INTERVAL, 1, o->journal_ops, o->runs, &pol[1]);
   journal_runs(snap, &d, POL_ALWAYS, 1, o->always_ops, o->runs, &pol[2]);
@@ -1010,6 +1011,9 @@ static void section_journal(const opts *o, const char *mach, const char *cmd,
   row("pz_track, no journal (baseline), 1 thread", m, "1.000 of the baseline");
   snprintf(m, sizeof m, "%.2f / %.2f us", base.p50_us, base.p99_us);
   row("  per call p50 / p99", m, "");
+  snprintf(m, sizeof m, "%.0f calls/s", btw.ops_s);
+  snprintf(n, sizeof n, "%.2fx no journal on 1 thread", btw.ops_s / base.ops_s);
+  row("pz_track, no journal, 2 threads", m, n);
   for (int p = 0; p < 3; p++) {
     snprintf(fg, sizeof fg, "pz_track, journal fsync %s, 1 thread",
              pol_name[p]);
