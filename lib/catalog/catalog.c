@@ -57,6 +57,23 @@ uint32_t pz__catalog_find(const pz__catalog *c, const char *id, size_t len) {
                         item_key, c);
 }
 
+void pz__catalog_prefetch(const pz__catalog *c, uint64_t hash, int stage) {
+  if (stage == 0) {
+    pz__idmap_prefetch(&c->map, hash);
+    return;
+  }
+  uint32_t idx = pz__idmap_peek(&c->map, hash);
+  if (idx >= c->n) return;
+  const pz__item *it = c->items[idx];
+  if (stage == 1) {
+    PZ__PREFETCH(it);
+    PZ__PREFETCH(&c->pop[idx]);
+    PZ__PREFETCH(&c->count[idx]);
+  } else if (it && it->f) {
+    PZ__PREFETCH(it->f);
+  }
+}
+
 int pz__catalog_hash_features(const pz__catalog *c,
                               const char *const *features,
                               const double *weights, size_t n,

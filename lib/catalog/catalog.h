@@ -92,6 +92,10 @@ int pz__catalog_remove(pz__catalog *c, const char *id, size_t len);
 
 /* Lock held. Index of an item (alive or not), or PZ__NO_ITEM. */
 uint32_t pz__catalog_find(const pz__catalog *c, const char *id, size_t len);
+/* Prefetch what an event on the item with this id hash touches: stage 0
+ * its id slot, 1 the item and its popularity counters, 2 its features.
+ * Only while no other thread changes the catalogue; changes nothing. */
+void pz__catalog_prefetch(const pz__catalog *c, uint64_t hash, int stage);
 /* Lock held. Index of a live item, or PZ__NO_ITEM. */
 static inline uint32_t pz__catalog_find_live(const pz__catalog *c,
                                              const char *id, size_t len) {

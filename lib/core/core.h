@@ -83,6 +83,11 @@ uint32_t pz__idmap_find(const pz__idmap *m, uint64_t hash, const char *key,
 /* Make room for one more entry (may rehash). PZ_OK or PZ_ENOMEM. */
 int pz__idmap_reserve(const pz__alloc *a, pz__idmap *m, pz__key_fn key_of,
                       const void *ctx);
+/* Prefetch the first slot hash probes; the index in that slot when its
+ * tag matches (the key is not compared: a guess, for prefetching), else
+ * UINT32_MAX. */
+void pz__idmap_prefetch(const pz__idmap *m, uint64_t hash);
+uint32_t pz__idmap_peek(const pz__idmap *m, uint64_t hash);
 /* Insert after pz__idmap_reserve succeeded; key must be absent. */
 void pz__idmap_insert(pz__idmap *m, uint64_t hash, uint32_t idx);
 /* Remove idx (which must be present under hash). */
@@ -243,6 +248,13 @@ void pz__builds_note(const pz__alloc *a, pz__builds *b, const char *id,
 #define PZ__HOT_INLINE static inline __attribute__((always_inline))
 #else
 #define PZ__HOT_INLINE static inline
+#endif
+
+/* A hint to fetch the cache line at p (never faults, never reads). */
+#if defined(__GNUC__)
+#define PZ__PREFETCH(p) __builtin_prefetch(p)
+#else
+#define PZ__PREFETCH(p) ((void)(p))
 #endif
 
 #define PZ__MIN(a, b) ((a) < (b) ? (a) : (b))

@@ -33,6 +33,18 @@ uint32_t pz__idmap_find(const pz__idmap *m, uint64_t hash, const char *key,
   }
 }
 
+void pz__idmap_prefetch(const pz__idmap *m, uint64_t hash) {
+  if (m->cap) PZ__PREFETCH(&m->slots[(uint32_t)hash & (m->cap - 1)]);
+}
+
+uint32_t pz__idmap_peek(const pz__idmap *m, uint64_t hash) {
+  if (m->cap == 0) return UINT32_MAX;
+  uint64_t s = m->slots[(uint32_t)hash & (m->cap - 1)];
+  if (s == EMPTY || s == GONE || (uint32_t)(s >> 32) != tag_of(hash))
+    return UINT32_MAX;
+  return (uint32_t)s - 1;
+}
+
 static void put_slot(uint64_t *slots, uint32_t cap, uint64_t hash,
                      uint32_t idx) {
   uint32_t mask = cap - 1;

@@ -72,6 +72,42 @@ pz__profile *pz__profiles_find(pz__profiles *ps, const pz__uref *u) {
   return idx == UINT32_MAX ? NULL : s->p[idx];
 }
 
+void pz__profiles_prefetch(const pz__profiles *ps, const pz__uref *u,
+                           int stage) {
+  const pz__shard *s = &ps->shards[u->shard];
+  if (stage == 0) {
+    pz__idmap_prefetch(&s->map, u->hash);
+    return;
+  }
+  uint32_t idx = pz__idmap_peek(&s->map, u->hash);
+  if (idx >= s->n) return;
+  if (stage == 1) {
+    PZ__PREFETCH(&s->p[idx]);
+    return;
+  }
+  const pz__profile *p = s->p[idx];
+  if (!p) return;
+  if (stage == 2) {
+    PZ__PREFETCH(p);
+    PZ__PREFETCH((const char *)p + 64);
+    return;
+  }
+  if (p->iv.e) {
+    const char *c = (const char *)p->iv.e;
+    size_t bytes = PZ__MIN((size_t)p->iv.n * sizeof *p->iv.e, (size_t)2048);
+    for (size_t off = 0; off < bytes; off += 64) PZ__PREFETCH(c + off);
+  }
+  if (p->ev && p->ev_cap) {
+    uint32_t k = p->ev_head;
+    if (p->ev_n < p->ev_cap) {
+      k = p->ev_head + p->ev_n;
+      if (k >= p->ev_cap) k -= p->ev_cap;
+    }
+    PZ__PREFETCH(&p->ev[k]);
+    PZ__PREFETCH(&p->evt[k]);
+  }
+}
+
 int pz__profiles_obtain(pz__profiles *ps, const pz__uref *u,
                         pz__profile **out, bool *created) {
   pz__shard *s = &ps->shards[u->shard];

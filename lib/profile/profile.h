@@ -191,6 +191,13 @@ void pz__shard_unlock(pz__profiles *ps, uint32_t shard);
 
 /* Shard lock held. */
 pz__profile *pz__profiles_find(pz__profiles *ps, const pz__uref *u);
+/* Prefetch what a write of u's profile touches, in stages that each read
+ * what the one before fetched: 0 the id slot, 1 the profile's pointer,
+ * 2 the profile, 3 its interest vector and the history slot the next
+ * event takes. Only while no other thread writes profiles (the engine's
+ * order lock held exclusively); it changes nothing. */
+void pz__profiles_prefetch(const pz__profiles *ps, const pz__uref *u,
+                           int stage);
 /* Shard write lock held. Find or create. *created tells which. */
 int pz__profiles_obtain(pz__profiles *ps, const pz__uref *u,
                         pz__profile **out, bool *created);

@@ -705,6 +705,76 @@ static void test_threads_serving_cache(void **state) {
   pz_engine_free(engine);
 }
 
+/* Batches (which look ahead without locks while they exclude other
+ * writers), single writers, readers and saves at once, with a journal:
+ * every event lands, and the journal replays to the same counts. */
+#define BT_USERS 40
+#define BT_ROUNDS 30
+static void *bt_batcher(void *arg) {
+  int w = (int)(intptr_t)arg;
+  static _Thread_local char ids[BT_USERS][2][24];
+  pz_event ev[BT_USERS];
+  for (int k = 0; k < BT_ROUNDS; k++) {
+    for (int u = 0; u < BT_USERS; u++) {
+      snprintf(ids[u][0], sizeof ids[u][0], "b%d-u%d", w, u / 2); /* runs */
+      snprintf(ids[u][1], sizeof ids[u][1], "item%d", (u * 7 + k) % 60);
+      ev[u] = (pz_event){PZ_EVENT_VERSION, ids[u][0], ids[u][1], "view", 1,
+                         1700000000000LL + k};
+    }
+    size_t done;
+    if (pz_track_batch(engine, ev, BT_USERS, &done) != PZ_OK) return (void *)1;
+  }
+  return NULL;
+}
+
+static void *bt_saver(void *arg) {
+  const char *path = arg;
+  for (int i = 0; i < 5; i++)
+    if (pz_engine_save(engine, path) != PZ_OK) return (void *)1;
+  return NULL;
+}
+
+static void test_threads_batches(void **state) {
+  (void)state;
+  char dir[64], cfg[320], snap[128];
+  assert_int_equal(test_tmpdir_make(dir, "pz_thr"), 0);
+  snprintf(cfg, sizeof cfg,
+           "store: {journal: %s/journal, snapshot: %s/store.snap, fsync: "
+           "never}\n",
+           dir, dir); /* saves go elsewhere: the journal holds everything */
+  snprintf(snap, sizeof snap, "%s/copy.snap", dir);
+  assert_int_equal(pz_engine_open_string(&engine, cfg, strlen(cfg)), PZ_OK);
+  test_put_items(engine, 60);
+  pthread_t th[6];
+  assert_int_equal(pthread_create(&th[0], NULL, bt_batcher, (void *)0), 0);
+  assert_int_equal(pthread_create(&th[1], NULL, bt_batcher, (void *)1), 0);
+  assert_int_equal(pthread_create(&th[2], NULL, writer, (void *)0), 0);
+  assert_int_equal(pthread_create(&th[3], NULL, writer, (void *)1), 0);
+  assert_int_equal(pthread_create(&th[4], NULL, reader, NULL), 0);
+  assert_int_equal(pthread_create(&th[5], NULL, bt_saver, snap), 0);
+  for (int i = 0; i < 6; i++) {
+    void *ret;
+    assert_int_equal(pthread_join(th[i], &ret), 0);
+    if (ret) fail_msg("thread %d failed with %p", i, ret);
+  }
+  size_t n, want = 2 * (BT_USERS / 2) + 2 * USERS_PER_WRITER;
+  assert_int_equal(pz_profile_count(&n, engine), PZ_OK);
+  assert_int_equal(n, want);
+  assert_int_equal(pz_profile_event_count(&n, engine, "b1-u3"), PZ_OK);
+  assert_int_equal(n, 2 * BT_ROUNDS);
+  pz_engine_free(engine);
+  int orc = pz_engine_open_string(&engine, cfg, strlen(cfg));
+  if (orc) fail_msg("reopen: %s", pz_errmsg());
+  assert_int_equal(pz_profile_count(&n, engine), PZ_OK);
+  assert_int_equal(n, want);
+  assert_int_equal(pz_profile_event_count(&n, engine, "b0-u19"), PZ_OK);
+  assert_int_equal(n, 2 * BT_ROUNDS);
+  assert_int_equal(pz_profile_event_count(&n, engine, "w1-u24"), PZ_OK);
+  assert_int_equal(n, EVENTS_PER_USER);
+  pz_engine_free(engine);
+  test_tmpdir_remove(dir);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_threads_writers_readers_catalogue),
@@ -712,6 +782,7 @@ int main(void) {
       cmocka_unit_test(test_threads_cf_model_swap),
       cmocka_unit_test(test_threads_overrides),
       cmocka_unit_test(test_threads_serving_cache),
+      cmocka_unit_test(test_threads_batches),
   };
   return cmocka_run_group_tests_name("threads", tests, NULL, NULL);
 }
