@@ -415,7 +415,8 @@ int pz__journal_rotate(pz__journal *j, uint64_t off) {
     close(j->fd);
     j->fd = fd;
     j->gen++;
-    j->end = j->synced = j->reserved = J_HEADER + len;
+    j->end = j->synced = J_HEADER + len;
+    atomic_store(&j->reserved, J_HEADER + len);
     atomic_store(&j->broken, 0);
   }
   pz__free(j->a, body, len);
@@ -536,7 +537,8 @@ int pz__journal_open(pz__journal **out, const pz__jopen *o) {
       rc = pz__fail(PZ_EIO, "%s: cannot write the journal: %s", path,
                     strerror(errno));
     if (!rc) rc = pz__dir_sync(path);
-    j->end = j->synced = j->reserved = J_HEADER;
+    j->end = j->synced = J_HEADER;
+    atomic_store(&j->reserved, J_HEADER);
   } else if (j->fd < 0) {
     rc = pz__fail(PZ_EIO, "%s: cannot open the journal: %s", path,
                   strerror(errno));
@@ -581,7 +583,8 @@ int pz__journal_open(pz__journal **out, const pz__jopen *o) {
         rc = pz__fail(PZ_EIO, "%s: cannot cut the torn last record: %s",
                       path, strerror(errno));
     }
-    j->end = j->synced = j->reserved = good;
+    j->end = j->synced = good;
+    atomic_store(&j->reserved, good);
   }
   if (rc) {
     pz__journal_free(j, o->a);
