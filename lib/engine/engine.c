@@ -158,8 +158,10 @@ int pz__engine_create(pz_engine **out, const pz_engine_options *opts,
   if ((rc = pz__ovstate_init(&e->ov, &e->alloc))) goto no_ov;
   if ((rc = pz__ucache_init(&e->uc, &e->alloc, e->rcfg.user_cache)))
     goto no_uc;
+  /* writer preference: a steady stream of people's writes (shared) must
+   * not keep a save or a catalogue change waiting; no path takes it twice */
+  if ((rc = pz__rwlock_init(&e->order))) goto no_order;
   pthread_mutex_init(&e->save_mu, NULL);
-  pthread_rwlock_init(&e->order, NULL);
   pthread_mutex_init(&e->create_mu, NULL);
   for (int i = 0; i < PZ__SHARDS; i++) {
     pthread_mutex_init(&e->stripe[i], NULL);
@@ -171,6 +173,8 @@ int pz__engine_create(pz_engine **out, const pz_engine_options *opts,
   e->ov.rules = brules;
   *out = e;
   return PZ_OK;
+no_order:
+  pz__ucache_free(&e->uc);
 no_uc:
   pz__ovstate_free(&e->ov);
 no_ov:
