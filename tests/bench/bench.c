@@ -209,10 +209,26 @@ static pz_engine *ingest(const dataset *d, counter *c, ingest_result *r) {
  * event structs are built before timing, as the strings are for pz_track);
  * the events per second of the calls. */
 #define BATCH 1000u
-static double ingest_batch(const dataset *d) {
+static double ingest_batch(const dataset *d, const char *journal) {
   counter c;
   memset(&c, 0, sizeof c);
-  pz_engine *e = open_counted(&c);
+  pz_engine *e;
+  if (journal) { /* the same, recorded in a journal (fsync: interval) */
+    char yaml[600];
+    snprintf(yaml, sizeof yaml, "store: {journal: \"%s\", fsync: interval}\n",
+             journal);
+    unlink(journal);
+    pz_engine_options o;
+    int rc = pz_engine_options_init(&o, PZ_ENGINE_OPTIONS_VERSION);
+    o.alloc = count_alloc;
+    o.alloc_ud = &c;
+    o.config_text = yaml;
+    o.config_len = strlen(yaml);
+    if (!rc) rc = pz_engine_open_with(&e, &o);
+    if (rc) die_pz("pz_engine_open_with (journal)", rc);
+  } else {
+    e = open_counted(&c);
+  }
   load_items(e, d);
   pz_event *v = xmalloc(d->n_ev * sizeof *v);
   for (size_t i = 0; i < d->n_ev; i++) {
@@ -230,6 +246,7 @@ static double ingest_batch(const dataset *d) {
   double t1 = now_s();
   free(v);
   pz_engine_free(e);
+  if (journal) unlink(journal);
   return (double)d->n_ev / (t1 - t0);
 }
 
@@ -1308,6 +1325,9 @@ int main(int argc, char **argv) {
    * one measurement is enough). */
   double *eps = xmalloc(b.runs * sizeof *eps);
   double *beps = xmalloc(b.runs * sizeof *beps);
+  double *jeps = xmalloc(b.runs * sizeof *jeps);
+  char jpath[64];
+  snprintf(jpath, sizeof jpath, "/tmp/pz_bench_journal.%ld", (long)getpid());
   counter c0, cx;
   ingest_result r0, rx;
   pz_engine *e = NULL;
@@ -1317,7 +1337,7 @@ int main(int argc, char **argv) {
     fprintf(stderr, "bench: ingest run %u/%u...\n", run + 1, b.runs);
     if (run % 2 == 1) {
       fprintf(stderr, "bench: batch ingest run %u/%u...\n", run + 1, b.runs);
-      beps[run] = ingest_batch(&d);
+      beps[run] = ingest_batch(&d, NULL);
     }
     if (run == 0) {
       e = ingest(&d, &c0, &r0);
@@ -1329,10 +1349,14 @@ int main(int argc, char **argv) {
     }
     if (run % 2 == 0) {
       fprintf(stderr, "bench: batch ingest run %u/%u...\n", run + 1, b.runs);
-      beps[run] = ingest_batch(&d);
+      beps[run] = ingest_batch(&d, NULL);
     }
+    fprintf(stderr, "bench: batch ingest with a journal, run %u/%u...\n",
+            run + 1, b.runs);
+    jeps[run] = ingest_batch(&d, jpath);
   }
   double eps_med = median(eps, b.runs), beps_med = median(beps, b.runs);
+  double jeps_med = median(jeps, b.runs);
   breakdown bd;
   measure(e, &bd);
   size_t n_profiles = 0;
@@ -1471,6 +1495,9 @@ int main(int argc, char **argv) {
            beps_med / eps_med);
   snprintf(t, sizeof t, ">= %.1f M/s", TARGET_BATCH_EPS / 1e6);
   row(f, m, t, beps_med / TARGET_BATCH_EPS, beps_med >= TARGET_BATCH_EPS);
+  snprintf(m, sizeof m, "%.2f M/s (%.2fx no journal)", jeps_med / 1e6,
+           jeps_med / beps_med);
+  row("  the same with a journal (fsync: interval)", m, "", 0, 0);
 
   snprintf(m, sizeof m, "%.0f B", per_profile);
   snprintf(t, sizeof t, "<= %.0f B", target_mem);
@@ -1572,6 +1599,7 @@ int main(int argc, char **argv) {
   int all_ok = eps_med >= TARGET_INGEST_EPS && p99_med <= TARGET_P99_MS;
   free(eps);
   free(beps);
+  free(jeps);
   free(ms);
   free(p50);
   free(p99);
