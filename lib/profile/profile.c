@@ -153,15 +153,11 @@ void pz__profiles_remove(pz__profiles *ps, const pz__uref *u) {
 /* Ask for a profile's parts ahead of use (its struct must be in cache
  * already, or this stalls on it). */
 static inline void prefetch_parts(const pz__profile *p) {
-#if defined(__GNUC__)
-  __builtin_prefetch(p->attrs);
-  __builtin_prefetch(p->evt);
-  __builtin_prefetch(p->ev);
-  if (p->ev) __builtin_prefetch((const char *)p->ev + 64); /* NULL + 64: UB */
-  __builtin_prefetch(p->iv.e);
-#else
-  (void)p;
-#endif
+  PZ__PREFETCH(p->attrs);
+  PZ__PREFETCH(p->evt);
+  PZ__PREFETCH(p->ev);
+  if (p->ev) PZ__PREFETCH((const char *)p->ev + 64); /* NULL + 64: UB */
+  PZ__PREFETCH(p->iv.e);
 }
 
 int pz__profiles_each(pz__profiles *ps, pz__profile_fn fn, void *ud) {
@@ -171,9 +167,7 @@ int pz__profiles_each(pz__profiles *ps, pz__profile_fn fn, void *ud) {
     pz__shard_rdlock(ps, s);
     for (uint32_t j = 0; !rc && j < sh->n; j++) {
       /* two profiles ahead for the struct, one ahead for its parts */
-#if defined(__GNUC__)
-      if (j + 2 < sh->n && sh->p[j + 2]) __builtin_prefetch(sh->p[j + 2]);
-#endif
+      if (j + 2 < sh->n && sh->p[j + 2]) PZ__PREFETCH(sh->p[j + 2]);
       if (j + 1 < sh->n && sh->p[j + 1]) prefetch_parts(sh->p[j + 1]);
       if (sh->p[j]) rc = fn(sh->p[j], ud);
     }

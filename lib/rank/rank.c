@@ -805,8 +805,8 @@ static void scan(const scorer *kp, const user_view *uv, const pz__plan *pl,
        * ahead, so that the branches on them (the plan's above all) do
        * not wait for memory one item at a time */
       if (items) {
-        if (i + 16 < c->n) __builtin_prefetch(c->items[i + 16]);
-        if (i + 8 < c->n) __builtin_prefetch(c->items[i + 8]->f);
+        if (i + 16 < c->n) PZ__PREFETCH(c->items[i + 16]);
+        if (i + 8 < c->n) PZ__PREFETCH(c->items[i + 8]->f);
       }
       pz__pitem pi = neutral;
       if (any) {

@@ -65,12 +65,10 @@ int pz__sv_axpy(const pz__alloc *a, pz__sv *v, const pz__ent *src,
   /* The vector is usually cold (one of many profiles): ask for all of its
    * lines at once, so the searches' dependent loads wait for one memory
    * latency rather than one each. */
-#if defined(__GNUC__)
-  if (m > 1 && v->n <= 1024) {
+  if (m > 1 && v->n && v->n <= 1024) {
     const char *c = (const char *)v->e, *end = (const char *)(v->e + v->n);
-    for (; c < end; c += 64) __builtin_prefetch(c);
+    for (; c < end; c += 64) PZ__PREFETCH(c);
   }
-#endif
   for (uint32_t j = 0; j < m; j++) {
     lo = lower_bound(v->e, lo, v->n, src[j].i);
     if (lo == v->n || v->e[lo].i != src[j].i) fresh++;

@@ -946,6 +946,17 @@ static void journal_note(const jfig *f, char *buf, size_t cap) {
              f->seconds);
 }
 
+/* A run's two rows: calls per second with cmp (its comparison), then the
+ * per-call latency with the journal's note. */
+static void journal_rows(const char *fig, const jfig *f, const char *cmp) {
+  char m[64], n[128];
+  snprintf(m, sizeof m, "%.0f calls/s", f->ops_s);
+  row(fig, m, cmp);
+  snprintf(m, sizeof m, "%.2f / %.2f us", f->p50_us, f->p99_us);
+  journal_note(f, n, sizeof n);
+  row("  per call p50 / p99", m, n);
+}
+
 static void section_journal(const opts *o, const char *mach, const char *cmd,
                             double *ph) {
   meter sm; /* the whole section */
@@ -1001,8 +1012,8 @@ static void section_journal(const opts *o, const char *mach, const char *cmd,
          "p50 / p99 of each run's calls (each call timed,\n"
          "         which adds two clock reads to it); fdatasync calls "
          "counted by a wrapper in this program%s;\n"
-         "         2 writers: each tracks the events of its own users "
-         "(user %% 2), %u calls in all\n\n",
+         "         N writers: each tracks the events of its own users "
+         "(user %% N); always: %u calls in all\n\n",
          tmp_dir, fs, o->runs, HAVE_SYNC_COUNT ? "" : " (not on this system)",
          o->always_ops);
   table_head();
@@ -1017,48 +1028,24 @@ static void section_journal(const opts *o, const char *mach, const char *cmd,
   for (int p = 0; p < 3; p++) {
     snprintf(fg, sizeof fg, "pz_track, journal fsync %s, 1 thread",
              pol_name[p]);
-    snprintf(m, sizeof m, "%.0f calls/s", pol[p].ops_s);
     snprintf(n, sizeof n, "%.3f of the baseline", pol[p].ops_s / base.ops_s);
-    row(fg, m, n);
-    snprintf(m, sizeof m, "%.2f / %.2f us", pol[p].p50_us, pol[p].p99_us);
-    journal_note(&pol[p], n, sizeof n);
-    row("  per call p50 / p99", m, n);
+    journal_rows(fg, &pol[p], n);
   }
-  snprintf(m, sizeof m, "%.0f calls/s", two.ops_s);
   snprintf(n, sizeof n, "%.2fx always on 1 thread; %.3f of the baseline",
            two.ops_s / pol[2].ops_s, two.ops_s / base.ops_s);
-  row("pz_track, journal fsync always, 2 threads", m, n);
-  snprintf(m, sizeof m, "%.2f / %.2f us", two.p50_us, two.p99_us);
-  journal_note(&two, n, sizeof n);
-  row("  per call p50 / p99", m, n);
-  snprintf(m, sizeof m, "%.0f calls/s", four.ops_s);
+  journal_rows("pz_track, journal fsync always, 2 threads", &two, n);
   snprintf(n, sizeof n, "%.2fx always on 1 thread (target >= 2.5x)",
            four.ops_s / pol[2].ops_s);
-  row("pz_track, journal fsync always, 4 threads", m, n);
-  snprintf(m, sizeof m, "%.2f / %.2f us", four.p50_us, four.p99_us);
-  journal_note(&four, n, sizeof n);
-  row("  per call p50 / p99", m, n);
-  snprintf(m, sizeof m, "%.0f calls/s", itwo.ops_s);
+  journal_rows("pz_track, journal fsync always, 4 threads", &four, n);
   snprintf(n, sizeof n, "%.2fx interval on 1 thread (target >= 1.6x)",
            itwo.ops_s / pol[1].ops_s);
-  row("pz_track, journal fsync interval, 2 threads", m, n);
-  snprintf(m, sizeof m, "%.2f / %.2f us", itwo.p50_us, itwo.p99_us);
-  journal_note(&itwo, n, sizeof n);
-  row("  per call p50 / p99", m, n);
-  snprintf(m, sizeof m, "%.0f calls/s", buf.ops_s);
+  journal_rows("pz_track, journal fsync interval, 2 threads", &itwo, n);
   snprintf(n, sizeof n, "%.3f of the baseline (target >= 0.8)",
            buf.ops_s / base.ops_s);
-  row("pz_track, interval + journal_buffer 256 KiB", m, n);
-  snprintf(m, sizeof m, "%.2f / %.2f us", buf.p50_us, buf.p99_us);
-  journal_note(&buf, n, sizeof n);
-  row("  per call p50 / p99", m, n);
-  snprintf(m, sizeof m, "%.0f calls/s", btwo.ops_s);
+  journal_rows("pz_track, interval + journal_buffer 256 KiB", &buf, n);
   snprintf(n, sizeof n, "%.2fx buffered on 1 thread (target >= 1.6x)",
            btwo.ops_s / buf.ops_s);
-  row("pz_track, interval + buffer, 2 threads", m, n);
-  snprintf(m, sizeof m, "%.2f / %.2f us", btwo.p50_us, btwo.p99_us);
-  journal_note(&btwo, n, sizeof n);
-  row("  per call p50 / p99", m, n);
+  journal_rows("pz_track, interval + buffer, 2 threads", &btwo, n);
   if (HAVE_SYNC_COUNT)
     printf("\nfdatasync per call below 1 with several writers means they "
            "shared syncs (group commit); always, 1 thread: %.3f, 2 threads: "

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <dirent.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* Each block carries its size in a header so that osize can be checked. */
@@ -102,4 +103,26 @@ int test_position(const pz_recs *r, const char *item) {
   for (size_t i = 0; i < pz_recs_count(r); i++)
     if (strcmp(pz_recs_item(r, i), item) == 0) return (int)i;
   return -1;
+}
+
+char *test_slurp(const char *path, size_t *len) {
+  FILE *fp = fopen(path, "rb");
+  assert_non_null(fp);
+  assert_int_equal(fseek(fp, 0, SEEK_END), 0);
+  long n = ftell(fp);
+  assert_true(n >= 0);
+  assert_int_equal(fseek(fp, 0, SEEK_SET), 0);
+  char *p = malloc((size_t)n + 1);
+  assert_non_null(p);
+  assert_int_equal(fread(p, 1, (size_t)n, fp), (size_t)n);
+  p[n] = '\0';
+  fclose(fp);
+  if (len) *len = (size_t)n;
+  return p;
+}
+
+uint64_t test_file_size(const char *path) {
+  struct stat st;
+  assert_int_equal(stat(path, &st), 0);
+  return (uint64_t)st.st_size;
 }

@@ -41,4 +41,11 @@ int test_position(const pz_recs *r, const char *item);
 int test_tmpdir_make(char *dir, const char *prefix);
 int test_tmpdir_remove(const char *dir);
 
+/* A whole file, NUL-terminated (len, when not NULL, gets its size
+ * without the NUL); fails the test when it cannot be read. Free with
+ * free(). */
+char *test_slurp(const char *path, size_t *len);
+/* A file's size; fails the test when it cannot be stat'ed. */
+uint64_t test_file_size(const char *path);
+
 #endif

@@ -29,21 +29,6 @@
     assert_int_equal(rc_, PZ_OK);                                             \
   } while (0)
 
-static char *slurp(const char *path, size_t *len) {
-  FILE *f = fopen(path, "rb");
-  if (!f) return NULL;
-  fseek(f, 0, SEEK_END);
-  long n = ftell(f);
-  fseek(f, 0, SEEK_SET);
-  char *p = malloc((size_t)n + 1);
-  assert_non_null(p);
-  assert_int_equal(fread(p, 1, (size_t)n, f), (size_t)n);
-  p[n] = '\0';
-  fclose(f);
-  if (len) *len = (size_t)n;
-  return p;
-}
-
 static const pz__oprow *row_of_api(const char *name) {
   for (int op = 1; op < PZ__OP_END; op++)
     for (int k = 0; k < 3 && pz__ops[op].api[k]; k++)
@@ -104,7 +89,7 @@ static bool is_not_write(const char *name) {
 
 static void test_every_export_is_classified(void **state) {
   (void)state;
-  char *map = slurp("lib/libpersonalize.map", NULL);
+  char *map = test_slurp("lib/libpersonalize.map", NULL);
   assert_non_null(map);
   int n = 0, unclassified = 0, both = 0;
   /* symbols: identifiers starting pz_ followed by ';' */
@@ -169,7 +154,7 @@ static void squash(char *s) { /* collapse white space */
 
 static void test_man_page_op_table(void **state) {
   (void)state;
-  char *man = slurp("man/man5/personalize-snapshot.5", NULL);
+  char *man = test_slurp("man/man5/personalize-snapshot.5", NULL);
   assert_non_null(man);
   char *t = strstr(man, "op\tcall\targuments\n");
   assert_non_null(t);
@@ -410,7 +395,7 @@ static int teardown(void **state) {
   pz__store_fault = NULL;
   assert_int_equal(f->ta.live_blocks, 0);
   assert_int_equal(f->ta.bad_osize, 0);
-  if (!getenv("KEEP")) test_tmpdir_remove(f->dir);
+  test_tmpdir_remove(f->dir);
   test_free(f);
   return 0;
 }
@@ -418,7 +403,7 @@ static int teardown(void **state) {
 /* Which ops a journal file holds (each record decoded by the table). */
 static void ops_in_journal(const char *path, bool seen[PZ__OP_END]) {
   size_t len;
-  char *j = slurp(path, &len);
+  char *j = test_slurp(path, &len);
   assert_non_null(j);
   pz__alloc al = {0};
   test_alloc ta = {0};
@@ -557,7 +542,7 @@ static void test_replay_every_op(void **state) {
   OK(pz_engine_save(e, b));
   pz_engine_free(e);
   size_t al, bl;
-  char *sa = slurp(a, &al), *sb = slurp(b, &bl);
+  char *sa = test_slurp(a, &al), *sb = test_slurp(b, &bl);
   assert_int_equal(al, bl);
   /* section by section (personalize-snapshot(5)); the CF model's
    * train_seconds (a wall-clock measure, at byte 29 of CFMD) aside */
@@ -585,12 +570,6 @@ static void test_replay_every_op(void **state) {
 
 /* ---- a write that cannot be recorded changes nothing ------------------------- */
 
-static uint64_t file_size(const char *p) {
-  struct stat st;
-  assert_int_equal(stat(p, &st), 0);
-  return (uint64_t)st.st_size;
-}
-
 static int fail_reserve(const char *op) {
   return strcmp(op, "reserve") == 0 ? ENOSPC : 0;
 }
@@ -602,7 +581,7 @@ static void test_refused_write_changes_nothing(void **state) {
   OK(pz_track(e, "u", "i", "view", 1, 0));
   char jp[128];
   snprintf(jp, sizeof jp, "%s/journal", f->dir);
-  uint64_t before = file_size(jp);
+  uint64_t before = test_file_size(jp);
   /* a rules document over the 64 MiB record limit */
   size_t big = (64u << 20) + 100;
   char *doc = malloc(big);
@@ -618,10 +597,10 @@ static void test_refused_write_changes_nothing(void **state) {
   OK(pz_override_rules(&l, e));
   assert_int_equal(pz_list_count(l), 0); /* not applied */
   pz_list_free(l);
-  assert_int_equal(file_size(jp), before);
+  assert_int_equal(test_file_size(jp), before);
   /* the journal is still usable */
   OK(pz_track(e, "u", "i", "view", 1, 0));
-  assert_true(file_size(jp) > before);
+  assert_true(test_file_size(jp) > before);
   /* no disk space to claim: refused before the change */
   size_t n0 = 0, n1 = 0;
   OK(pz_profile_count(&n0, e));
@@ -637,10 +616,10 @@ static void test_refused_write_changes_nothing(void **state) {
   assert_int_equal(rc, PZ_EIO);
   OK(pz_profile_count(&n1, e));
   assert_int_equal(n1, n0 + (size_t)(i - 1)); /* the refused one is absent */
-  uint64_t size = file_size(jp);
+  uint64_t size = test_file_size(jp);
   /* and the journal takes writes again, then replays to the same state */
   OK(pz_track(e, "after", "i", "view", 1, 0));
-  assert_true(file_size(jp) > size);
+  assert_true(test_file_size(jp) > size);
   pz_engine_free(e);
   OK(test_open(&e, &f->ta, &f->tc, f->cfg));
   OK(pz_profile_count(&n1, e));
@@ -660,17 +639,17 @@ static void test_journal_buffer(void **state) {
   pz_engine *e;
   OK(test_open(&e, &f->ta, &f->tc, cfg));
   OK(pz_track(e, "u0", "i0", "view", 1, 0));
-  assert_int_equal(file_size(jp), 64); /* the header only: buffered */
+  assert_int_equal(test_file_size(jp), 64); /* the header only: buffered */
   for (int i = 1; i < 500; i++) {
     char u[16], it[16];
     snprintf(u, sizeof u, "u%d", i % 7);
     snprintf(it, sizeof it, "i%d", i % 11);
     OK(pz_track(e, u, it, i % 2 ? "view" : "purchase", 1, 0));
   }
-  uint64_t part = file_size(jp);
+  uint64_t part = test_file_size(jp);
   assert_true(part > 64); /* the buffer filled and was written */
   OK(pz_engine_sync(e));
-  uint64_t whole = file_size(jp);
+  uint64_t whole = test_file_size(jp);
   assert_true(whole > part);
   /* a rules document larger than the buffer is written directly */
   const char *rules = "rules:\n  - {name: up, kind: boost, factor: 2, "

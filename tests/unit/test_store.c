@@ -148,19 +148,6 @@ static int load(pz_engine **e, fixture *f, const char *path,
   return pz_engine_load(e, path, &o);
 }
 
-static char *slurp(const char *path, size_t *len) {
-  FILE *fp = fopen(path, "rb");
-  assert_non_null(fp);
-  fseek(fp, 0, SEEK_END);
-  long n = ftell(fp);
-  fseek(fp, 0, SEEK_SET);
-  char *p = malloc((size_t)n + 1);
-  assert_int_equal(fread(p, 1, (size_t)n, fp), (size_t)n);
-  fclose(fp);
-  *len = (size_t)n;
-  return p;
-}
-
 static void spit(const char *path, const void *p, size_t len) {
   FILE *fp = fopen(path, "wb");
   assert_non_null(fp);
@@ -242,7 +229,7 @@ static void test_round_trip(void **state) {
   snprintf(again, sizeof again, "%s/again", f->dir);
   OK(pz_engine_save(l, again));
   size_t n1, n2;
-  char *s1 = slurp(f->path, &n1), *s2 = slurp(again, &n2);
+  char *s1 = test_slurp(f->path, &n1), *s2 = test_slurp(again, &n2);
   assert_int_equal(n1, n2);
   assert_memory_equal(s1, s2, n1);
   free(s1);
@@ -264,7 +251,7 @@ static char *small_snapshot(fixture *f, size_t *len) {
   fill(e, 3);
   OK(pz_engine_save(e, f->path));
   pz_engine_free(e);
-  return slurp(f->path, len);
+  return test_slurp(f->path, len);
 }
 
 static bool load_fails_cleanly(fixture *f, const char *path, int *code) {
@@ -335,7 +322,7 @@ static void test_bit_flips(void **state) {
         fail_msg("flip at %zu bit %d loaded and leaked %ld blocks", off, bit,
                  f->ta.live_blocks);
       size_t m;
-      char *again = slurp(resave, &m);
+      char *again = test_slurp(resave, &m);
       assert_int_equal(m, n);
       if (memcmp(again, good, n) != 0)
         fail_msg("a flip at byte %zu bit %d loaded different data", off, bit);
@@ -589,7 +576,7 @@ static void test_hash_identity_and_config(void **state) {
   pz_engine_free(l);
   /* the file is untouched by all that */
   size_t m;
-  char *after = slurp(f->path, &m);
+  char *after = test_slurp(f->path, &m);
   assert_int_equal(m, n);
   assert_memory_equal(after, good, n);
   free(after);
@@ -663,7 +650,7 @@ static void test_save_failures(void **state) {
   fill(e, 3);
   OK(pz_engine_save(e, f->path));
   size_t n;
-  char *good = slurp(f->path, &n);
+  char *good = test_slurp(f->path, &n);
   char *before, *after;
   size_t bl, al;
   OK(pz_track(e, "user0", "item2", "view", 1, 0)); /* the engine moves on */
@@ -704,7 +691,7 @@ static void test_save_failures(void **state) {
       fail_msg("%s: \"%s\"", io[i].op, pz_errmsg());
     fault(NULL, 0);
     size_t m;
-    char *now = slurp(f->path, &m);
+    char *now = test_slurp(f->path, &m);
     /* (a failed directory sync comes after the rename: the new file is in
      * place but its name may not be durable yet, so it is reported) */
     if (strcmp(io[i].op, "dirsync") != 0) {
@@ -799,12 +786,6 @@ static void test_journal_replay(void **state) {
   pz_engine_free(e);
 }
 
-static uint64_t file_size(const char *p) {
-  struct stat st;
-  assert_int_equal(stat(p, &st), 0);
-  return (uint64_t)st.st_size;
-}
-
 static void test_journal_torn_tail(void **state) {
   fixture *f = *state;
   char jp[160];
@@ -816,11 +797,11 @@ static void test_journal_torn_tail(void **state) {
     snprintf(item, sizeof item, "item%d", i);
     OK(pz_track(e, "u", item, "view", 1, T0 + i));
   }
-  uint64_t before_last = file_size(jp);
+  uint64_t before_last = test_file_size(jp);
   OK(pz_profile_set_string(e, "u", "last", "the last write"));
   pz_engine_free(e);
   size_t n;
-  char *full = slurp(jp, &n);
+  char *full = test_slurp(jp, &n);
   assert_true(n > before_last);
   /* the last record cut at every byte: everything before it survives */
   for (size_t cut = before_last; cut < n; cut++) {
@@ -834,7 +815,7 @@ static void test_journal_torn_tail(void **state) {
     assert_int_equal(pz_profile_get_string(buf, sizeof buf, &bl, e, "u", "last"),
                      PZ_ENOTFOUND);
     /* the torn bytes are gone and new writes follow the good ones */
-    assert_int_equal(file_size(jp), before_last);
+    assert_int_equal(test_file_size(jp), before_last);
     OK(pz_profile_set_string(e, "u", "last", "again"));
     pz_engine_free(e);
     OK(open_store(&e, f, "interval", false));
@@ -848,7 +829,7 @@ static void test_journal_torn_tail(void **state) {
   spit(jp, z, before_last + 300);
   OK(open_store(&e, f, "interval", false));
   pz_engine_free(e);
-  assert_int_equal(file_size(jp), before_last);
+  assert_int_equal(test_file_size(jp), before_last);
   free(z);
   /* damage in the middle is not a torn tail: refused */
   full[before_last - 3] ^= 0x10;
@@ -857,7 +838,7 @@ static void test_journal_torn_tail(void **state) {
   assert_int_equal(open_store(&e, f, "interval", false), PZ_ECORRUPT);
   assert_null(e);
   assert_non_null(strstr(pz_errmsg(), "checksum mismatch"));
-  assert_int_equal(file_size(jp), n); /* left as it was */
+  assert_int_equal(test_file_size(jp), n); /* left as it was */
   free(full);
 }
 
@@ -870,10 +851,10 @@ static void test_journal_generations(void **state) {
   OK(open_store(&e, f, "always", true));
   fill(e, 3);
   OK(pz_engine_save(e, NULL)); /* the store's snapshot: a new journal */
-  assert_int_equal(file_size(jp), 64);
+  assert_int_equal(test_file_size(jp), 64);
   OK(pz_track(e, "later", "item1", "view", 1, 0)); /* after the snapshot */
   OK(pz_engine_save(e, old)); /* a copy elsewhere: the journal stays */
-  assert_true(file_size(jp) > 64);
+  assert_true(test_file_size(jp) > 64);
   OK(pz_track(e, "later", "item2", "view", 1, 0));
   char *a, *b;
   size_t al, bl;
@@ -902,13 +883,13 @@ static void test_journal_generations(void **state) {
   pz_engine_free(e);
   unlink(f->path);
   size_t jn;
-  char *jbytes = slurp(jp, &jn);
+  char *jbytes = test_slurp(jp, &jn);
   e = (pz_engine *)&e;
   assert_int_equal(open_store(&e, f, "always", true), PZ_ECORRUPT);
   assert_null(e);
   assert_non_null(strstr(pz_errmsg(), "continues a snapshot"));
   size_t jn2;
-  char *jbytes2 = slurp(jp, &jn2);
+  char *jbytes2 = test_slurp(jp, &jn2);
   assert_int_equal(jn, jn2);
   assert_memory_equal(jbytes, jbytes2, jn); /* untouched */
   free(jbytes);
@@ -932,7 +913,7 @@ static void test_journal_generations(void **state) {
 
 static bool file_has(const char *path, const char *needle) {
   size_t n;
-  char *s = slurp(path, &n);
+  char *s = test_slurp(path, &n);
   bool found = memmem(s, n, needle, strlen(needle)) != NULL;
   free(s);
   return found;
@@ -986,7 +967,7 @@ static void test_journal_failures(void **state) {
   pz_engine *e;
   OK(open_store(&e, f, "always", true));
   OK(pz_track(e, "u", "item1", "view", 1, 0));
-  uint64_t size = file_size(jp);
+  uint64_t size = test_file_size(jp);
   /* a full disk: the change is made (it is recorded after), but the
    * record is not, so the journal refuses writes until a save */
   fault("append", ENOSPC);
@@ -997,7 +978,7 @@ static void test_journal_failures(void **state) {
   size_t c;
   OK(pz_profile_event_count(&c, e, "u"));
   assert_int_equal(c, 2);
-  assert_int_equal(file_size(jp), size); /* no part of it left */
+  assert_int_equal(test_file_size(jp), size); /* no part of it left */
   assert_int_equal(pz_item_put(e, "x", NULL, NULL, 0), PZ_EIO);
   assert_non_null(strstr(pz_errmsg(), "save a snapshot"));
   OK(pz_engine_save(e, NULL)); /* holds item2; a new journal */
@@ -1070,13 +1051,13 @@ static void test_journal_replay_failures(void **state) {
   assert_int_equal(pz_track(e, "u", "b", "nope", 1, 0), PZ_ENOTFOUND);
   OK(pz_track(e, "u", "b", "rare", 1, 0)); /* the last record */
   pz_engine_free(e);
-  uint64_t size = file_size(jp);
+  uint64_t size = test_file_size(jp);
   e = (pz_engine *)&e;
   assert_int_equal(test_open(&e, &f->ta, &f->tc, without), PZ_ECORRUPT);
   assert_null(e);
   assert_non_null(strstr(pz_errmsg(), "cannot be replayed"));
   assert_non_null(strstr(pz_errmsg(), "\"rare\""));
-  assert_int_equal(file_size(jp), size); /* nothing cut */
+  assert_int_equal(test_file_size(jp), size); /* nothing cut */
   OK(test_open(&e, &f->ta, &f->tc, with_rare));
   size_t c;
   OK(pz_profile_event_count(&c, e, "u"));
@@ -1138,6 +1119,29 @@ static void crash_child(fixture *f, int fd) {
   }
 }
 
+/* Fork a child running child(f, write end of a pipe), let it run for up
+ * to max_us (random), kill it with SIGKILL and reap it; the read end of
+ * the pipe holds what it acknowledged. */
+static int crash_once(fixture *f, void (*child)(fixture *, int),
+                      long max_us) {
+  int p[2];
+  assert_int_equal(pipe(p), 0);
+  pid_t pid = fork();
+  assert_true(pid >= 0);
+  if (pid == 0) {
+    close(p[0]);
+    child(f, p[1]);
+  }
+  close(p[1]);
+  struct timespec ts = {0, (rand() % max_us) * 1000};
+  nanosleep(&ts, NULL);
+  kill(pid, SIGKILL);
+  int status;
+  waitpid(pid, &status, 0);
+  assert_true(WIFSIGNALED(status)); /* it did not fail on its own */
+  return p[0];
+}
+
 static void test_sigkill(void **state) {
   fixture *f = *state;
   const char *env = getenv("PZ_CRASH_RUNS");
@@ -1148,27 +1152,13 @@ static void test_sigkill(void **state) {
   uint64_t acked = 0; /* over all runs: the child goes on where it was */
   bool any = false;
   for (int run = 0; run < runs; run++) {
-    int p[2];
-    assert_int_equal(pipe(p), 0);
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-      close(p[0]);
-      crash_child(f, p[1]);
-    }
-    close(p[1]);
-    struct timespec ts = {0, (long)(rand() % 40000) * 1000};
-    nanosleep(&ts, NULL);
-    kill(pid, SIGKILL);
-    int status;
-    waitpid(pid, &status, 0);
-    assert_true(WIFSIGNALED(status)); /* it did not fail on its own */
+    int rd = crash_once(f, crash_child, 40000);
     uint64_t i;
-    while (read(p[0], &i, sizeof i) == sizeof i) {
+    while (read(rd, &i, sizeof i) == sizeof i) {
       acked = i + 1;
       any = true;
     }
-    close(p[0]);
+    close(rd);
     pz_engine *e;
     OK(open_store(&e, f, "always", true));
     size_t c;
@@ -1256,27 +1246,13 @@ static void test_sigkill_writers(void **state) {
   uint64_t acked[CRASH_WRITERS] = {0};
   uint64_t total = 0;
   for (int run = 0; run < runs; run++) {
-    int p[2];
-    assert_int_equal(pipe(p), 0);
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-      close(p[0]);
-      crash_child_mt(f, p[1]);
-    }
-    close(p[1]);
-    struct timespec ts = {0, (long)(rand() % 60000) * 1000};
-    nanosleep(&ts, NULL);
-    kill(pid, SIGKILL);
-    int status;
-    waitpid(pid, &status, 0);
-    assert_true(WIFSIGNALED(status)); /* it did not fail on its own */
+    int rd = crash_once(f, crash_child_mt, 60000);
     uint64_t msg[2];
-    while (read(p[0], msg, sizeof msg) == sizeof msg) {
+    while (read(rd, msg, sizeof msg) == sizeof msg) {
       assert_true(msg[0] < CRASH_WRITERS);
       if (msg[1] + 1 > acked[msg[0]]) acked[msg[0]] = msg[1] + 1;
     }
-    close(p[0]);
+    close(rd);
     pz_engine *e;
     OK(open_store(&e, f, "always", true));
     for (int k = 0; k < CRASH_WRITERS; k++) {
