@@ -70,7 +70,7 @@ typedef struct pz__cfhist {
 } pz__cfhist;
 
 /* Shard lock held: the profile's history as (item, summed amount > 0),
- * items below n_items. Arrays from a, sized cap = p->ev_n (freed by
+ * items below n_items. Arrays from a, sized cap = p->h.n (freed by
  * pz__cfhist_free with that). */
 int pz__cfhist_read(const pz__alloc *a, const pz__profiles *ps,
                     const pz__profile *p, uint32_t n_items, pz__cfhist *h,

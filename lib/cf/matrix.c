@@ -19,12 +19,13 @@ static int cmp_pair(const void *x, const void *y) {
 static uint32_t aggregate(const pz__profiles *ps, const pz__profile *p,
                           uint32_t n_items, pair *buf) {
   uint32_t n = 0;
-  for (uint32_t i = 0; i < p->ev_n; i++) {
-    uint8_t type;
-    const pz__event *ev = pz__profile_event(p, i, &type);
-    if (ev->item >= n_items) continue;
-    double amt = pz__profile_event_amount(ps->cfg, type, ev->value);
-    if (amt > 0) buf[n++] = (pair){ev->item, (float)amt};
+  pz__hist_it at = pz__hist_iter(&p->h);
+  pz__event ev;
+  uint8_t type;
+  while (pz__hist_next(&at, &ev, &type)) {
+    if (ev.item >= n_items) continue;
+    double amt = pz__profile_event_amount(ps->cfg, type, ev.value);
+    if (amt > 0) buf[n++] = (pair){ev.item, (float)amt};
   }
   qsort(buf, n, sizeof *buf, cmp_pair);
   uint32_t w = 0;
@@ -39,11 +40,11 @@ int pz__cfhist_read(const pz__alloc *a, const pz__profiles *ps,
                     const pz__profile *p, uint32_t n_items, pz__cfhist *h,
                     uint32_t *cap) {
   memset(h, 0, sizeof *h);
-  *cap = p->ev_n;
-  if (!p->ev_n) return PZ_OK;
-  pair *buf = pz__malloc(a, (size_t)p->ev_n * sizeof *buf);
-  h->item = pz__malloc(a, (size_t)p->ev_n * sizeof *h->item);
-  h->r = pz__malloc(a, (size_t)p->ev_n * sizeof *h->r);
+  *cap = p->h.n;
+  if (!p->h.n) return PZ_OK;
+  pair *buf = pz__malloc(a, (size_t)p->h.n * sizeof *buf);
+  h->item = pz__malloc(a, (size_t)p->h.n * sizeof *h->item);
+  h->r = pz__malloc(a, (size_t)p->h.n * sizeof *h->r);
   int rc = PZ_OK;
   if (!buf || !h->item || !h->r) {
     rc = PZ_ENOMEM;
@@ -54,7 +55,7 @@ int pz__cfhist_read(const pz__alloc *a, const pz__profiles *ps,
       h->r[i] = buf[i].r;
     }
   }
-  pz__free(a, buf, (size_t)p->ev_n * sizeof *buf);
+  pz__free(a, buf, (size_t)p->h.n * sizeof *buf);
   if (rc) pz__cfhist_free(a, h, *cap);
   return rc;
 }
@@ -90,15 +91,15 @@ static int grow64(const pz__alloc *a, void **p, uint64_t *cap, uint64_t need,
 static int collect_user(const pz__profile *p, void *ud) {
   collect *c = ud;
   pz__cfmat *m = c->m;
-  if (!p->ev_n ||
+  if (!p->h.n ||
       !pz__profile_personalized(c->ps, p))
     return PZ_OK;
-  if (p->ev_n > c->buf_cap) {
-    size_t nb = (size_t)p->ev_n * sizeof *c->buf;
+  if (p->h.n > c->buf_cap) {
+    size_t nb = (size_t)p->h.n * sizeof *c->buf;
     pair *b = pz__realloc(c->a, c->buf, (size_t)c->buf_cap * sizeof *c->buf, nb);
     if (!b) return PZ_ENOMEM;
     c->buf = b;
-    c->buf_cap = p->ev_n;
+    c->buf_cap = p->h.n;
   }
   uint32_t n = aggregate(c->ps, p, m->n_items, c->buf);
   if (!n) return PZ_OK;

@@ -14,11 +14,12 @@ static int check_name(const char *name, const char *what, size_t *len) {
 /* Add (sign +1) or give back (sign -1) the share of item popularity of
  * every event in p's history (catalogue lock held). */
 static void share_popularity(pz_engine *e, const pz__profile *p, int sign) {
-  for (uint32_t i = 0; i < p->ev_n; i++) {
-    uint8_t type;
-    const pz__event *ev = pz__profile_event(p, i, &type);
-    double amount = pz__profile_event_amount(&e->pcfg, type, ev->value);
-    pz__catalog_pop_add(&e->catalog, ev->item, ev->ts, sign * amount, sign);
+  pz__hist_it at = pz__hist_iter(&p->h);
+  pz__event ev;
+  uint8_t type;
+  while (pz__hist_next(&at, &ev, &type)) {
+    double amount = pz__profile_event_amount(&e->pcfg, type, ev.value);
+    pz__catalog_pop_add(&e->catalog, ev.item, ev.ts, sign * amount, sign);
   }
 }
 
@@ -483,7 +484,7 @@ PZ_API int pz_profile_event_count(size_t *n_out, pz_engine *e,
   if (rc) return rc;
   pz__shard_rdlock(&e->profiles, u.shard);
   pz__profile *p = pz__profiles_find(&e->profiles, &u);
-  if (p) *n_out = p->ev_n;
+  if (p) *n_out = p->h.n;
   pz__shard_unlock(&e->profiles, u.shard);
   return p ? PZ_OK : pz__fail(PZ_ENOTFOUND, "no user \"%s\"", user);
 }

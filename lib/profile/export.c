@@ -70,9 +70,10 @@ static void export_consent(pz__buf *b, const pz__profiles *ps,
 static void export_events(pz__buf *b, const pz__profiles *ps,
                           const pz__profile *p, const pz__catalog *c) {
   pz__buf_puts(b, "\"events\":[");
-  for (uint32_t i = 0; i < p->ev_n; i++) {
-    uint8_t type;
-    const pz__event *ev = pz__profile_event(p, i, &type);
+  pz__hist_it at = pz__hist_iter(&p->h);
+  pz__event e, *ev = &e;
+  uint8_t type;
+  for (uint32_t i = 0; pz__hist_next(&at, &e, &type); i++) {
     const pz__item *it = c->items[ev->item];
     if (i) pz__buf_puts(b, ",");
     pz__buf_puts(b, "{\"item\":");

@@ -11,13 +11,14 @@ static void save_one(pz__buf *b, const pz__profile *p) {
   pz__buf_i64(b, p->landmark);
   pz__buf_u32(b, p->iv.n);
   pz__buf_array(b, p->iv.e, p->iv.n, sizeof *p->iv.e);
-  pz__buf_u32(b, p->ev_n);
-  for (uint32_t i = 0; i < p->ev_n; i++) {
-    uint8_t type;
-    const pz__event *ev = pz__profile_event(p, i, &type);
-    pz__buf_i64(b, ev->ts);
-    pz__buf_u32(b, ev->item);
-    pz__buf_f32(b, ev->value);
+  pz__buf_u32(b, p->h.n);
+  pz__hist_it at = pz__hist_iter(&p->h);
+  pz__event ev;
+  uint8_t type;
+  while (pz__hist_next(&at, &ev, &type)) {
+    pz__buf_i64(b, ev.ts);
+    pz__buf_u32(b, ev.item);
+    pz__buf_f32(b, ev.value);
     pz__buf_u8(b, type);
   }
   pz__buf_u16(b, p->n_attrs);
@@ -122,18 +123,7 @@ static int read_history(pz__rd *r, pz__profiles *ps, pz__profile *p,
   const size_t rec = 8 + 4 + 4 + 1;
   if (!pz__rd_count(r, n, rec, UINT32_MAX)) return r->err;
   uint32_t limit = ps->cfg->history_limit;
-  uint32_t skip = n > limit ? n - limit : 0, keep = n - skip;
-  if (keep) {
-    pz__event *ev = pz__malloc(ps->a, (size_t)keep * sizeof *ev);
-    uint8_t *evt = ev ? pz__malloc(ps->a, keep) : NULL;
-    if (!evt) {
-      pz__free(ps->a, ev, (size_t)keep * sizeof *ev);
-      return PZ_ENOMEM;
-    }
-    p->ev = ev;
-    p->evt = evt;
-    p->ev_cap = keep;
-  }
+  uint32_t skip = n > limit ? n - limit : 0;
   for (uint32_t i = 0; i < n; i++) {
     int64_t ts = pz__rd_i64(r);
     uint32_t item = pz__rd_u32(r);
@@ -151,8 +141,8 @@ static int read_history(pz__rd *r, pz__profiles *ps, pz__profile *p,
                       "configuration does not define",
                       m->type_name[type]);
     if (i < skip) continue;
-    p->ev[p->ev_n] = (pz__event){ts, item, value};
-    p->evt[p->ev_n++] = m->type[type];
+    int rc = pz__hist_add(ps->a, &p->h, ts, item, m->type[type], value, limit);
+    if (rc) return rc;
   }
   return PZ_OK;
 }

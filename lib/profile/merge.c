@@ -12,9 +12,7 @@ typedef struct merged {
   uint8_t n_consent;
   pz__sv iv;
   int64_t landmark;
-  pz__event *ev;
-  uint8_t *evt;
-  uint32_t ev_n;
+  pz__hist h;
   pz__attr *attrs;
   uint16_t n_attrs;
   pz__choices *ch;
@@ -23,8 +21,7 @@ typedef struct merged {
 static void merged_free(const pz__alloc *a, merged *m) {
   pz__free(a, m->consent, (size_t)m->n_consent * sizeof *m->consent);
   pz__sv_free(a, &m->iv, true);
-  pz__free_wipe(a, m->ev, (size_t)m->ev_n * sizeof *m->ev);
-  pz__free_wipe(a, m->evt, m->ev_n);
+  pz__hist_free(a, &m->h);
   for (uint16_t i = 0; i < m->n_attrs; i++) pz__attr_release(a, &m->attrs[i]);
   pz__choices_free(a, m->ch);
 }
@@ -81,20 +78,21 @@ typedef struct tagged {
  * history_limit events are kept. */
 static int merge_history(pz__profiles *ps, merged *m, const pz__profile *d,
                          const pz__profile *s) {
-  size_t n = (size_t)d->ev_n + s->ev_n;
+  size_t n = (size_t)d->h.n + s->h.n;
   if (!n) return PZ_OK;
   tagged *t = pz__malloc(ps->a, n * sizeof *t);
   if (!t) return PZ_ENOMEM;
   size_t k = 0;
   const pz__profile *both[2] = {d, s};
-  for (int w = 0; w < 2; w++)
-    for (uint32_t i = 0; i < both[w]->ev_n; i++) {
-      uint8_t ty;
-      t[k].e = *pz__profile_event(both[w], i, &ty);
+  for (int w = 0; w < 2; w++) {
+    pz__hist_it at = pz__hist_iter(&both[w]->h);
+    uint8_t ty;
+    while (pz__hist_next(&at, &t[k].e, &ty)) {
       t[k].type = ty;
       t[k].seq = (uint32_t)k;
       k++;
     }
+  }
   qsort(t, n, sizeof *t, cmp_ts);
   for (size_t i = 1; i < n; i++) { /* qsort is not stable: restore order */
     tagged x = t[i];
@@ -107,21 +105,12 @@ static int merge_history(pz__profiles *ps, merged *m, const pz__profile *d,
   }
   size_t keep = PZ__MIN(n, (size_t)ps->cfg->history_limit);
   size_t first = n - keep;
-  m->ev = pz__malloc(ps->a, keep * sizeof *m->ev);
-  m->evt = m->ev ? pz__malloc(ps->a, keep) : NULL;
-  if (!m->evt) {
-    pz__free(ps->a, m->ev, keep * sizeof *m->ev);
-    m->ev = NULL;
-    pz__free_wipe(ps->a, t, n * sizeof *t);
-    return PZ_ENOMEM;
-  }
-  for (size_t i = 0; i < keep; i++) {
-    m->ev[i] = t[first + i].e;
-    m->evt[i] = (uint8_t)t[first + i].type;
-  }
-  m->ev_n = (uint32_t)keep;
+  int rc = PZ_OK;
+  for (size_t i = first; !rc && i < n; i++)
+    rc = pz__hist_add(ps->a, &m->h, t[i].e.ts, t[i].e.item, t[i].type,
+                      t[i].e.value, ps->cfg->history_limit);
   pz__free_wipe(ps->a, t, n * sizeof *t);
-  return PZ_OK;
+  return rc;
 }
 
 /* Both interest vectors are brought to the later landmark, then added. */
@@ -190,10 +179,7 @@ int pz__profile_merge(pz__profiles *ps, pz__profile *d, const pz__profile *s,
   d->n_consent = m.n_consent;
   d->iv = m.iv;
   d->landmark = m.landmark;
-  d->ev = m.ev;
-  d->evt = m.evt;
-  d->ev_n = d->ev_cap = m.ev_n;
-  d->ev_head = 0;
+  d->h = m.h;
   d->attrs = m.attrs;
   d->n_attrs = m.n_attrs;
   d->attrs_cap = (uint16_t)attrs_cap;

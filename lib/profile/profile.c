@@ -28,8 +28,7 @@ int pz__profiles_init(pz__profiles *ps, const pz__alloc *a,
 static void profile_destroy(const pz__alloc *a, pz__profile *p) {
   if (!p) return;
   pz__sv_free(a, &p->iv, true);
-  pz__free_wipe(a, p->ev, (size_t)p->ev_cap * sizeof *p->ev);
-  pz__free_wipe(a, p->evt, p->ev_cap);
+  pz__hist_free(a, &p->h);
   for (uint16_t i = 0; i < p->n_attrs; i++) pz__attr_release(a, &p->attrs[i]);
   pz__free_wipe(a, p->attrs, (size_t)p->attrs_cap * sizeof *p->attrs);
   pz__free_wipe(a, p->consent, (size_t)p->n_consent * sizeof *p->consent);
@@ -97,15 +96,7 @@ void pz__profiles_prefetch(const pz__profiles *ps, const pz__uref *u,
     size_t bytes = PZ__MIN((size_t)p->iv.n * sizeof *p->iv.e, (size_t)2048);
     for (size_t off = 0; off < bytes; off += 64) PZ__PREFETCH(c + off);
   }
-  if (p->ev && p->ev_cap) {
-    uint32_t k = p->ev_head;
-    if (p->ev_n < p->ev_cap) {
-      k = p->ev_head + p->ev_n;
-      if (k >= p->ev_cap) k -= p->ev_cap;
-    }
-    PZ__PREFETCH(&p->ev[k]);
-    PZ__PREFETCH(&p->evt[k]);
-  }
+  if (p->h.b) PZ__PREFETCH(p->h.b + p->h.off + p->h.len); /* the end */
 }
 
 int pz__profiles_obtain(pz__profiles *ps, const pz__uref *u,
@@ -154,9 +145,10 @@ void pz__profiles_remove(pz__profiles *ps, const pz__uref *u) {
  * already, or this stalls on it). */
 static inline void prefetch_parts(const pz__profile *p) {
   PZ__PREFETCH(p->attrs);
-  PZ__PREFETCH(p->evt);
-  PZ__PREFETCH(p->ev);
-  if (p->ev) PZ__PREFETCH((const char *)p->ev + 64); /* NULL + 64: UB */
+  if (p->h.b) { /* NULL + off: UB */
+    PZ__PREFETCH(p->h.b + p->h.off);
+    PZ__PREFETCH(p->h.b + p->h.off + 64);
+  }
   PZ__PREFETCH(p->iv.e);
 }
 
@@ -188,7 +180,7 @@ size_t pz__profiles_count(pz__profiles *ps) {
 
 size_t pz__profile_bytes(const pz__profile *p) {
   size_t b = sizeof *p + p->idlen + 1 + pz__sv_bytes(&p->iv) +
-             (size_t)p->ev_cap * (sizeof *p->ev + 1) +
+             p->h.cap +
              (size_t)p->attrs_cap * sizeof *p->attrs +
              (size_t)p->n_consent * sizeof *p->consent +
              pz__choices_bytes(p->ch);
@@ -209,52 +201,13 @@ double pz__profile_decay_factor(const pz__profiles *ps, const pz__profile *p,
   return pz__decay_factor(now, p->landmark, ps->cfg->half_life_ms);
 }
 
-/* Room for one more history entry: grow by half up to the limit, then
- * the oldest entry is overwritten (ring). */
-static int history_reserve(pz__profiles *ps, pz__profile *p) {
-  uint32_t limit = ps->cfg->history_limit;
-  if (p->ev_n < p->ev_cap || p->ev_cap >= limit) return PZ_OK;
-  uint64_t ncap = (uint64_t)p->ev_cap + p->ev_cap / 2 + 4;
-  if (ncap > limit) ncap = limit;
-  pz__event *ne = pz__malloc(ps->a, (size_t)ncap * sizeof *ne);
-  uint8_t *nt = ne ? pz__malloc(ps->a, (size_t)ncap) : NULL;
-  if (!nt) {
-    pz__free(ps->a, ne, (size_t)ncap * sizeof *ne);
-    return PZ_ENOMEM;
-  }
-  /* below the limit the ring never wrapped, so head is 0 */
-  if (p->ev_n) {
-    memcpy(ne, p->ev, (size_t)p->ev_n * sizeof *ne);
-    memcpy(nt, p->evt, p->ev_n);
-  }
-  pz__free_wipe(ps->a, p->ev, (size_t)p->ev_cap * sizeof *p->ev);
-  pz__free_wipe(ps->a, p->evt, p->ev_cap);
-  p->ev = ne;
-  p->evt = nt;
-  p->ev_cap = (uint32_t)ncap;
-  return PZ_OK;
-}
-
-static void history_append(pz__profile *p, int64_t ts, uint32_t item,
-                           uint32_t type, double value) {
-  uint32_t k;
-  if (p->ev_n < p->ev_cap) {
-    k = p->ev_head + p->ev_n;
-    if (k >= p->ev_cap) k -= p->ev_cap;
-    p->ev_n++;
-  } else { /* full at the limit: overwrite the oldest */
-    k = p->ev_head;
-    p->ev_head = (p->ev_head + 1) % p->ev_cap;
-  }
-  p->ev[k] = (pz__event){ts, item, (float)value};
-  p->evt[k] = (uint8_t)type;
-}
-
 int pz__profile_track(pz__profiles *ps, pz__profile *p, uint32_t item,
                       const pz__ent *f, uint32_t nf, uint32_t type,
                       double value, int64_t ts) {
   const pz__profile_cfg *cfg = ps->cfg;
-  int rc = history_reserve(ps, p);
+  uint8_t code[PZ__HIST_EV_MAX];
+  uint32_t len = pz__hist_encode(&p->h, ts, item, type, (float)value, code);
+  int rc = pz__hist_reserve(ps->a, &p->h, len);
   if (rc) return rc;
   double amount = cfg->types[type].weight * value;
   if (nf && amount != 0) {
@@ -282,18 +235,14 @@ int pz__profile_track(pz__profiles *ps, pz__profile *p, uint32_t item,
       if (cfg->half_life_ms > 0) p->landmark += (int64_t)k * cfg->half_life_ms;
     }
   }
-  history_append(p, ts, item, type, value);
+  pz__hist_append(&p->h, code, len, ts, cfg->history_limit);
   pz__profile_touch(ps, p);
   return PZ_OK;
 }
 
 void pz__profile_clear_behaviour(pz__profiles *ps, pz__profile *p) {
   pz__sv_free(ps->a, &p->iv, true);
-  pz__free_wipe(ps->a, p->ev, (size_t)p->ev_cap * sizeof *p->ev);
-  pz__free_wipe(ps->a, p->evt, p->ev_cap);
-  p->ev = NULL;
-  p->evt = NULL;
-  p->ev_n = p->ev_cap = p->ev_head = 0;
+  pz__hist_free(ps->a, &p->h);
   p->landmark = 0;
   pz__profile_touch(ps, p);
 }

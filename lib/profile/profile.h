@@ -26,11 +26,95 @@
 
 enum { PZ__PURPOSE_PERSONALIZATION = 0 };
 
+/* One event of a history, as read back (pz__hist_next). */
 typedef struct pz__event {
   int64_t ts;
   uint32_t item;
   float value;
 } pz__event;
+
+/* A person's history: its events in arrival order, each coded in 2 to
+ * PZ__HIST_EV_MAX bytes (lib/profile/history.c):
+ *   tag      bits 0-4 the event type (31: the type follows in a byte),
+ *            bits 5-6 how the value is kept (0: 1.0; 1: a byte holding
+ *            twice the value, for 0, 0.5, ... 127.5; 2: the float's 4
+ *            bytes; 3: a whole number, zigzag varint), bit 7: the step is
+ *            in whole seconds
+ *   [type]   only when the tag says 31
+ *   step     varint (LEB128) of the zigzag-coded difference from the time
+ *            of the event before (in ms, or in s when bit 7 is set)
+ *   item     varint of the item index
+ *   [value]  as the tag says
+ * The bytes [off, off + len) of b hold the events, oldest first. When the
+ * history is at its limit the oldest event goes: off moves past it (its
+ * bytes are wiped) and base takes its time, the reference of the next
+ * event's step. Capacity is compacted or grown by an eighth. */
+#define PZ__HIST_EV_MAX 21
+typedef struct pz__hist {
+  uint8_t *b;
+  int64_t base; /* time of the event before the oldest held (0 at first) */
+  int64_t last; /* time of the newest event (base when none) */
+  uint32_t off, len, cap;
+  uint32_t n; /* events held */
+} pz__hist;
+
+/* Reading a history, oldest event first. */
+typedef struct pz__hist_it {
+  const uint8_t *p, *end;
+  int64_t ts;
+} pz__hist_it;
+
+static inline pz__hist_it pz__hist_iter(const pz__hist *h) {
+  pz__hist_it it = {NULL, NULL, h->base};
+  if (h->b) {
+    it.p = h->b + h->off;
+    it.end = it.p + h->len;
+  }
+  return it;
+}
+
+static inline uint64_t pz__hist_varint(const uint8_t **q) {
+  const uint8_t *p = *q;
+  uint64_t v = *p & 0x7f;
+  unsigned shift = 7;
+  while (*p++ & 0x80) {
+    v |= (uint64_t)(*p & 0x7f) << shift;
+    shift += 7;
+  }
+  *q = p;
+  return v;
+}
+
+/* The next event (type may be NULL); false after the newest. */
+static inline bool pz__hist_next(pz__hist_it *it, pz__event *e,
+                                 uint8_t *type) {
+  if (it->p >= it->end) return false;
+  const uint8_t *q = it->p;
+  unsigned tag = *q++, t = tag & 31;
+  if (t == 31) t = *q++;
+  uint64_t z = pz__hist_varint(&q);
+  uint64_t step = (z >> 1) ^ (0 - (z & 1)); /* zigzag: two's complement */
+  if (tag & 0x80) step *= 1000;
+  it->ts = (int64_t)((uint64_t)it->ts + step);
+  e->ts = it->ts;
+  e->item = (uint32_t)pz__hist_varint(&q);
+  switch ((tag >> 5) & 3) {
+  case 0: e->value = 1.0f; break;
+  case 1: e->value = (float)*q++ * 0.5f; break;
+  case 2:
+    memcpy(&e->value, q, sizeof e->value);
+    q += sizeof e->value;
+    break;
+  default: {
+    uint64_t v = pz__hist_varint(&q);
+    e->value = (float)(int64_t)((v >> 1) ^ (0 - (v & 1)));
+    break;
+  }
+  }
+  it->p = q;
+  if (type) *type = (uint8_t)t;
+  return true;
+}
 
 /* An attribute. Short names (< 16 bytes) and short string values (< 8
  * bytes) live inline: segment scans then read one line per attribute
@@ -111,9 +195,7 @@ static inline bool pz__choice_active(const pz__choice *c, int64_t now) {
 typedef struct pz__profile {
   int64_t landmark; /* forward-decay landmark of iv */
   pz__sv iv;        /* interests, signed hashed features */
-  pz__event *ev;    /* history: a ring once it reaches history_limit */
-  uint8_t *evt;     /* event type of each history entry */
-  uint32_t ev_n, ev_cap, ev_head;
+  pz__hist h;       /* history, at most history_limit events */
   pz__attr *attrs;
   uint16_t n_attrs, attrs_cap;
   pz__consent *consent;
@@ -217,14 +299,23 @@ size_t pz__profile_bytes(const pz__profile *p);
 int pz__profile_track(pz__profiles *ps, pz__profile *p, uint32_t item,
                       const pz__ent *f, uint32_t nf, uint32_t type,
                       double value, int64_t ts);
-/* i-th history event in arrival order. */
-static inline const pz__event *pz__profile_event(const pz__profile *p,
-                                                 uint32_t i, uint8_t *type) {
-  uint32_t k = p->ev_head + i;
-  if (k >= p->ev_cap) k -= p->ev_cap;
-  if (type) *type = p->evt[k];
-  return &p->ev[k];
-}
+/* ---- history coding (lib/profile/history.c) -------------------------- */
+/* Code an event that would follow h's newest into out; returns its
+ * length. ts >= 0 and type < PZ__MAX_EVENT_TYPES. */
+uint32_t pz__hist_encode(const pz__hist *h, int64_t ts, uint32_t item,
+                         uint32_t type, float value,
+                         uint8_t out[PZ__HIST_EV_MAX]);
+/* Room for len more bytes at the end. On failure nothing changed. */
+int pz__hist_reserve(const pz__alloc *a, pz__hist *h, uint32_t len);
+/* Append a coded event (room reserved), first dropping the oldest events
+ * while limit or more are held. Cannot fail. */
+void pz__hist_append(pz__hist *h, const uint8_t *code, uint32_t len,
+                     int64_t ts, uint32_t limit);
+/* Encode, reserve, append. On failure nothing changed. */
+int pz__hist_add(const pz__alloc *a, pz__hist *h, int64_t ts, uint32_t item,
+                 uint32_t type, float value, uint32_t limit);
+/* Wipe and free; h becomes empty. */
+void pz__hist_free(const pz__alloc *a, pz__hist *h);
 /* Popularity amount of an event: max(0, weight * value). */
 double pz__profile_event_amount(const pz__profile_cfg *cfg, uint32_t type,
                                 double value);

@@ -146,11 +146,15 @@ static int entry_build(const pz__rank_env *env, const pz__profile *p,
   if (!e) return PZ_ENOMEM;
   atomic_init(&e->refs, 1);
   e->hver = p->hver;
-  e->seen_cap = p->ev_n;
-  e->seen = pz__malloc(a, (size_t)p->ev_n * sizeof *e->seen);
+  e->seen_cap = p->h.n;
+  e->seen = pz__malloc(a, (size_t)p->h.n * sizeof *e->seen);
   int rc = e->seen ? PZ_OK : PZ_ENOMEM;
-  for (uint32_t i = 0; !rc && i < p->ev_n; i++)
-    e->seen[i] = pz__profile_event(p, i, NULL)->item;
+  if (!rc) {
+    pz__hist_it at = pz__hist_iter(&p->h);
+    pz__event ev;
+    for (uint32_t i = 0; pz__hist_next(&at, &ev, NULL); i++)
+      e->seen[i] = ev.item;
+  }
   e->gen = env->cf->gen;
   if (!rc && m) {
     rc = pz__cfhist_read(a, env->profiles, p, m->n_items, &e->hist,
@@ -160,9 +164,9 @@ static int entry_build(const pz__rank_env *env, const pz__profile *p,
     pz__uentry_release(a, e);
     return rc;
   }
-  qsort(e->seen, p->ev_n, sizeof *e->seen, cmp_u32);
+  qsort(e->seen, p->h.n, sizeof *e->seen, cmp_u32);
   uint32_t w = 0;
-  for (uint32_t i = 0; i < p->ev_n; i++)
+  for (uint32_t i = 0; i < p->h.n; i++)
     if (!w || e->seen[w - 1] != e->seen[i]) e->seen[w++] = e->seen[i];
   e->n_seen = w;
   *out = e;
@@ -225,7 +229,7 @@ static int read_user(const pz__rank_env *env, const pz__rank_req *req,
   if (!rc) rc = load_vector(env, req, p, s, uv);
   if (!rc && p) {
     if (segs) pick_segment(env, &x, uv);
-    if (p->ev_n) {
+    if (p->h.n) {
       uv->ent = pz__ucache_get(env->uc, req->user, p->hver);
       if (uv->ent && uv->ent->gen != env->cf->gen) {
         pz__uentry_release(env->a, uv->ent); /* built for another model */
@@ -267,8 +271,8 @@ static void warm_shard(const pz__rank_env *env, uint32_t s) {
   warm_one *list = cap ? pz__malloc(env->a, (size_t)cap * sizeof *list) : NULL;
   for (uint32_t j = 0; list && j < sh->n; j++) {
     const pz__profile *p = sh->p[j];
-    if (!p || !p->ev_n || !pz__profile_personalized(ps, p)) continue;
-    size_t est = pz__uentry_bytes(p->ev_n, p->ev_n, fs);
+    if (!p || !p->h.n || !pz__profile_personalized(ps, p)) continue;
+    size_t est = pz__uentry_bytes(p->h.n, p->h.n, fs);
     if (want + est > room) break;
     want += est;
     warm_one *o = &list[n];

@@ -112,26 +112,23 @@ static void summarize(pz__segctx *x) {
   }
   x->summed = true;
   const pz__profile *p = x->p;
-  if (!p || !p->ev_n) return;
-  /* the ring in (at most) two straight runs */
-  uint32_t end1 = p->ev_head + p->ev_n;
-  uint32_t runs[2][2] = {{p->ev_head, PZ__MIN(end1, p->ev_cap)},
-                         {0, end1 > p->ev_cap ? end1 - p->ev_cap : 0}};
-  for (int run = 0; run < 2; run++)
-    for (uint32_t k = runs[run][0]; k < runs[run][1]; k++) {
-      uint32_t s = r->type_first[p->evt[k]];
-      if (s == PZ__NO_SLOT) continue;
-      const pz__event *ev = &p->ev[k];
-      do {
-        struct pz__bval *b = &bv[s];
-        if (ev->ts > b->last) b->last = ev->ts;
-        if (ev->ts >= b->from) {
-          b->count += 1;
-          b->sum += ev->value;
-        }
-        s = r->bs[s].next;
-      } while (s != PZ__NO_SLOT);
-    }
+  if (!p || !p->h.n) return;
+  pz__hist_it at = pz__hist_iter(&p->h);
+  pz__event ev;
+  uint8_t type;
+  while (pz__hist_next(&at, &ev, &type)) {
+    uint32_t s = r->type_first[type];
+    if (s == PZ__NO_SLOT) continue;
+    do {
+      struct pz__bval *b = &bv[s];
+      if (ev.ts > b->last) b->last = ev.ts;
+      if (ev.ts >= b->from) {
+        b->count += 1;
+        b->sum += ev.value;
+      }
+      s = r->bs[s].next;
+    } while (s != PZ__NO_SLOT);
+  }
 }
 
 /* count, sum or days since the last event of a type. */

@@ -79,9 +79,10 @@ static int add_member(const pz__segpop_env *env, acc *g, const pz__profile *p,
                sizeof *g->who))
     return PZ_ENOMEM;
   g->who[g->n_who++] = hash;
-  for (uint32_t i = 0; i < p->ev_n; i++) {
-    uint8_t type;
-    const pz__event *ev = pz__profile_event(p, i, &type);
+  pz__hist_it at = pz__hist_iter(&p->h);
+  pz__event e, *ev = &e;
+  uint8_t type;
+  while (pz__hist_next(&at, &e, &type)) {
     if (ev->item >= env->n_items) continue;
     double amount = pz__profile_event_amount(env->pcfg, type, ev->value);
     float add = (float)(amount * pz__decay_gain(ev->ts, landmark,
@@ -107,7 +108,7 @@ typedef struct group_scan {
 
 static int scan_one(const pz__profile *p, void *ud) {
   group_scan *gs = ud;
-  if (!p->ev_n) return PZ_OK;
+  if (!p->h.n) return PZ_OK;
   pz__segctx_user(gs->x, p);
   if (!gs->x->behaviour) return PZ_OK;
   pz__uref u;
