@@ -194,7 +194,7 @@ check-sanitize:
 # detector can track, so test_stress ran without it; saves now exclude
 # writers with one lock.) The timeout keeps a hang from stalling CI.
 TSAN_CC ?= clang
-TSAN_TESTS := test_threads test_stress
+TSAN_TESTS := test_threads test_stress test_journal
 TSAN_OPTS := halt_on_error=1 second_deadlock_stack=1
 check-tsan:
 	$(MAKE) $(TSAN_TESTS:%=build/tsan/tests/%) BUILD=build/tsan OUT=build/tsan/lib \

@@ -27,7 +27,8 @@
 
 struct pz__journal {
   pthread_mutex_t mu;      /* the file's end: the fields below but sync */
-  pthread_mutex_t sync_mu; /* synced; taken after mu */
+  pthread_mutex_t sync_mu; /* the sync state below; taken after mu */
+  pthread_cond_t sync_cv;  /* a sync ended */
   const pz__alloc *a;
   int fd;
   pz__text path;
@@ -39,7 +40,15 @@ struct pz__journal {
                                 (written under mu) */
   _Atomic uint64_t claimed;  /* bytes checked for records not appended */
   _Atomic int pending;       /* writes between their check and append */
-  uint64_t synced;
+  _Atomic uint64_t records;  /* appended since open (written under mu) */
+  /* Positions a commit waits for are logical: base + a file offset, where
+   * base grows by the old file's length at each rotation, so a write that
+   * took its position before a rotation compares right after it. */
+  uint64_t base;   /* written under mu and sync_mu, with no sync running */
+  uint64_t synced; /* logical position the file is synced to */
+  bool syncing;    /* a thread is in fdatasync (without sync_mu) */
+  uint64_t synced_records; /* records the last sync covered, and how many */
+  uint64_t group;          /* were new to it (all under sync_mu) */
   _Atomic int64_t last_sync; /* written under sync_mu */
   int fsync;
   int64_t interval_ms;
@@ -197,11 +206,13 @@ static int append_locked(pz__journal *j, pz__buf *b) {
       memcpy(j->wb + j->wb_len, b->p, b->len);
       j->wb_len += b->len;
       j->end += b->len;
+      j->records++;
       return PZ_OK;
     }
   }
   if (pwrite_all(j->fd, b->p, b->len, j->end) == 0) {
     j->end += b->len;
+    j->records++;
     return PZ_OK;
   }
   int err = errno ? errno : EIO;
@@ -226,13 +237,17 @@ int pz__journal_append(pz__journal *j, pz__buf *b, bool claimed,
   if (claimed) atomic_fetch_sub(&j->claimed, (uint64_t)b->len);
   int rc = claimed ? PZ_OK : check_locked(j, b->len - J_RH);
   if (!rc) rc = append_locked(j, b);
-  *end_out = j->end;
+  *end_out = j->base + j->end;
   pthread_mutex_unlock(&j->mu);
   return rc;
 }
 
 void pz__journal_break(pz__journal *j) { atomic_store(&j->broken, 1); }
 
+/* Sync the file up to logical position target. One thread syncs (the
+ * leader), without the lock, so the writers it covers learn so at once;
+ * the others wait for it to end and lead the next sync if it did not cover
+ * them. */
 static int sync_to(pz__journal *j, uint64_t target) {
   int rc = PZ_OK;
   if (j->wb_cap) { /* what is buffered goes to the kernel first */
@@ -242,29 +257,48 @@ static int sync_to(pz__journal *j, uint64_t target) {
     if (rc) return rc;
   }
   pthread_mutex_lock(&j->sync_mu);
-  if (j->synced < target) {
-    /* Group commit: writes that are between their check and their record
-     * (applying their change) will want a sync too; give them a moment
-     * (at most GROUP_WAIT_US) to append, so this sync covers them. */
-    if (j->fsync == PZ__FSYNC_ALWAYS && atomic_load(&j->pending) > 0) {
-      int64_t t0 = mono_us();
-      while (atomic_load(&j->pending) > 0 && mono_us() - t0 < GROUP_WAIT_US)
-        sched_yield();
-    }
-    /* every record below end is written: the sync covers the other
-     * writers' records too */
-    uint64_t upto = atomic_load(&j->end);
-    if (!pz__fault("fsync") && fdatasync(j->fd) == 0) {
-      j->synced = PZ__MAX(target, upto);
-    } else {
-      atomic_store(&j->broken, 1);
-      rc = pz__fail(PZ_EIO,
-                    "journal %s: cannot sync: %s; the change is made but "
-                    "may not survive a crash",
-                    j->path.p, strerror(errno));
-    }
-    j->last_sync = mono_ms();
+  while (j->synced < target && j->syncing)
+    pthread_cond_wait(&j->sync_cv, &j->sync_mu);
+  if (j->synced >= target) {
+    pthread_mutex_unlock(&j->sync_mu);
+    return PZ_OK;
   }
+  j->syncing = true; /* rotation waits for this to end: base stays */
+  uint64_t want = j->synced_records + j->group;
+  pthread_mutex_unlock(&j->sync_mu);
+  /* Group commit: writes that are between their check and their record
+   * (applying their change) will want a sync too, and so will as many
+   * writers as the last sync served (each waits for its sync before it
+   * writes again, so they come back): give them a moment (at most
+   * GROUP_WAIT_US) to append, so this sync covers them. A lone writer
+   * finds its group complete and does not wait. */
+  if (j->fsync == PZ__FSYNC_ALWAYS) {
+    int64_t t0 = mono_us();
+    while ((atomic_load(&j->pending) > 0 || atomic_load(&j->records) < want) &&
+           mono_us() - t0 < GROUP_WAIT_US)
+      sched_yield();
+  }
+  /* every record below end is written: the sync covers the other
+   * writers' records too */
+  uint64_t recs = atomic_load(&j->records);
+  uint64_t upto = j->base + atomic_load(&j->end);
+  bool ok = !pz__fault("fsync") && fdatasync(j->fd) == 0;
+  int err = errno;
+  pthread_mutex_lock(&j->sync_mu);
+  if (ok) {
+    j->synced = PZ__MAX(j->synced, PZ__MAX(target, upto));
+    j->group = recs - j->synced_records;
+    j->synced_records = recs;
+  } else {
+    atomic_store(&j->broken, 1);
+    rc = pz__fail(PZ_EIO,
+                  "journal %s: cannot sync: %s; the change is made but "
+                  "may not survive a crash",
+                  j->path.p, strerror(err));
+  }
+  j->last_sync = mono_ms();
+  j->syncing = false;
+  pthread_cond_broadcast(&j->sync_cv);
   pthread_mutex_unlock(&j->sync_mu);
   return rc;
 }
@@ -278,7 +312,7 @@ int pz__journal_commit(pz__journal *j, uint64_t end) {
 
 int pz__journal_sync(pz__journal *j) {
   pthread_mutex_lock(&j->mu);
-  uint64_t target = j->end;
+  uint64_t target = j->base + j->end;
   pthread_mutex_unlock(&j->mu);
   return sync_to(j, target);
 }
@@ -376,6 +410,7 @@ static pz__journal *journal_new(const pz__jopen *o) {
   pthread_mutex_init(&j->mu, NULL);
 #endif
   pthread_mutex_init(&j->sync_mu, NULL);
+  pthread_cond_init(&j->sync_cv, NULL);
   return j;
 }
 
@@ -389,18 +424,22 @@ void pz__journal_free(pz__journal *j, const pz__alloc *a) {
     if (j->reserved > j->end && j->reserved != UINT64_MAX &&
         !atomic_load(&j->broken))
       (void)!ftruncate(j->fd, (off_t)j->end);
-    if (j->fsync != PZ__FSYNC_NEVER && j->synced < j->end) fdatasync(j->fd);
+    if (j->fsync != PZ__FSYNC_NEVER && j->synced < j->base + j->end)
+      fdatasync(j->fd);
     close(j->fd);
   }
   pz__text_free(a, &j->path);
   pthread_mutex_destroy(&j->mu);
   pthread_mutex_destroy(&j->sync_mu);
+  pthread_cond_destroy(&j->sync_cv);
   pz__free(a, j, sizeof *j);
 }
 
 int pz__journal_rotate(pz__journal *j, uint64_t off) {
   pthread_mutex_lock(&j->mu);
   pthread_mutex_lock(&j->sync_mu);
+  while (j->syncing) /* a leader reads base and fd without the locks */
+    pthread_cond_wait(&j->sync_cv, &j->sync_mu);
   int rc = flush_locked(j);
   size_t len = (size_t)(j->end - off);
   uint8_t *body = len ? pz__malloc(j->a, len) : NULL;
@@ -425,7 +464,11 @@ int pz__journal_rotate(pz__journal *j, uint64_t off) {
     close(j->fd);
     j->fd = fd;
     j->gen++;
-    j->end = j->synced = J_HEADER + len;
+    /* everything written before is in the snapshot or the new file,
+     * synced: every position taken before counts as synced */
+    j->base += j->end;
+    j->end = J_HEADER + len;
+    j->synced = j->base + j->end;
     atomic_store(&j->reserved, J_HEADER + len);
     atomic_store(&j->broken, 0);
   }
