@@ -16,6 +16,7 @@ static const struct {
     {PZ_EIO, "EIO"},         {PZ_EFORMAT, "EFORMAT"},
     {PZ_ECORRUPT, "ECORRUPT"}, {PZ_ECONSENT, "ECONSENT"},
     {PZ_ETYPE, "ETYPE"},     {PZ_ELIMIT, "ELIMIT"},
+    {PZ_EFORK, "EFORK"},
     {PZ_EUSER, "EUSER"},
 };
 

@@ -30,6 +30,8 @@ typedef enum pz_status {
   PZ_ECONSENT = -13, /**< the user has not consented to this purpose */
   PZ_ETYPE = -14,    /**< a value of another type is stored under that name */
   PZ_ELIMIT = -15,   /**< a capacity limit of the engine would be exceeded */
+  PZ_EFORK = -16,    /**< the engine belongs to another process: this one is a
+                          fork() of the one that opened it (since 1.2) */
   PZ_EUSER = -30     /**< reserved for callers' callbacks; never produced here */
 } pz_status;
 

@@ -27,6 +27,7 @@ PZ_API const char *pz_strerror(int status) {
   case PZ_ECONSENT: return "no consent for this purpose";
   case PZ_ETYPE: return "wrong type";
   case PZ_ELIMIT: return "limit exceeded";
+  case PZ_EFORK: return "engine opened by another process";
   case PZ_EUSER: return "stopped by the caller";
   default: return "unknown status code";
   }

@@ -3,7 +3,7 @@
 #include "ops.h"
 
 static int check_item(const pz_engine *e, const char *item, size_t *len) {
-  if (!e) return pz__fail(PZ_EINVAL, "engine is NULL");
+  PZ__ENGINE_CHECK(e);
   return pz__check_str(item, PZ_ID_MAX, "item id", len);
 }
 
@@ -46,6 +46,7 @@ PZ_API int pz_item_popularity(double *score_out, uint64_t *events_out,
 
 PZ_API int pz_item_count(size_t *n_out, pz_engine *e) {
   if (!n_out || !e) return pz__fail(PZ_EINVAL, "NULL argument");
+  PZ__ENGINE_CHECK(e);
   pz__catalog_rdlock(&e->catalog);
   *n_out = e->catalog.live;
   pz__catalog_unlock(&e->catalog);

@@ -36,7 +36,7 @@ static bool drop_gone(pz_engine *e, pz__cfmodel *m) {
 }
 
 static int cf_train_apply(pz_engine *e, const pz_cf_options *opts) {
-  if (!e) return pz__fail(PZ_EINVAL, "engine is NULL");
+  PZ__ENGINE_CHECK(e);
   pz__cf_cfg cfg = e->cf.cfg;
   if (opts) {
     if (opts->version != PZ_CF_OPTIONS_VERSION)
@@ -88,6 +88,7 @@ static int cf_train_apply(pz_engine *e, const pz_cf_options *opts) {
 
 PZ_API int pz_cf_stats_get(pz_cf_stats *out, pz_engine *e) {
   if (!out || !e) return pz__fail(PZ_EINVAL, "NULL argument");
+  PZ__ENGINE_CHECK(e);
   if (out->version != PZ_CF_STATS_VERSION)
     return pz__fail(PZ_EVERSION, "cf stats version %u is not %d",
                     out->version, PZ_CF_STATS_VERSION);
@@ -115,6 +116,7 @@ PZ_API int pz_cf_stats_get(pz_cf_stats *out, pz_engine *e) {
 PZ_API int pz_cf_loss(double *buf, size_t cap, size_t *n_out, pz_engine *e) {
   if (!n_out || !e || (!buf && cap))
     return pz__fail(PZ_EINVAL, "NULL argument");
+  PZ__ENGINE_CHECK(e);
   int rc = PZ_OK;
   pz__cfstate_rdlock(&e->cf);
   const pz__cfmodel *m = e->cf.model;
@@ -181,7 +183,7 @@ static int import_row(const pz__irow *row, void *ud) {
 PZ_API int pz_cf_import(pz_engine *e, const char *path,
                         const pz_cf_import_options *opts, uint64_t *rows_out) {
   if (rows_out) *rows_out = 0;
-  if (!e) return pz__fail(PZ_EINVAL, "engine is NULL");
+  PZ__ENGINE_CHECK(e);
   pz_cf_import_options defaults;
   if (!opts) {
     pz_cf_import_options_init(&defaults, PZ_CF_IMPORT_OPTIONS_VERSION);
@@ -290,7 +292,7 @@ PZ_API int pz_similar_items(pz_recs **out, pz_engine *e, const char *item,
                             size_t k) {
   if (!out) return pz__fail(PZ_EINVAL, "out is NULL");
   *out = NULL;
-  if (!e) return pz__fail(PZ_EINVAL, "engine is NULL");
+  PZ__ENGINE_CHECK(e);
   size_t len;
   int rc = pz__check_str(item, PZ_ID_MAX, "item id", &len);
   if (rc) return rc;

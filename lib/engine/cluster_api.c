@@ -95,7 +95,7 @@ static int collect(pz_engine *e, uint32_t m, points *out) {
 }
 
 static int cluster_train_apply(pz_engine *e, const pz_cluster_options *opts) {
-  if (!e) return pz__fail(PZ_EINVAL, "engine is NULL");
+  PZ__ENGINE_CHECK(e);
   pz__cluster_cfg cfg = e->seg.ccfg;
   int rc = options(&cfg, opts);
   if (rc) return rc;
@@ -132,6 +132,7 @@ static int cluster_train_apply(pz_engine *e, const pz_cluster_options *opts) {
 
 PZ_API int pz_cluster_count(size_t *n_out, pz_engine *e) {
   if (!n_out || !e) return pz__fail(PZ_EINVAL, "NULL argument");
+  PZ__ENGINE_CHECK(e);
   pz__segstate_rdlock(&e->seg);
   *n_out = e->seg.clusters ? e->seg.clusters->k : 0;
   pz__segstate_unlock(&e->seg);
@@ -140,6 +141,7 @@ PZ_API int pz_cluster_count(size_t *n_out, pz_engine *e) {
 
 PZ_API int pz_cluster_of(int *cluster_out, pz_engine *e, const char *user) {
   if (!cluster_out || !e) return pz__fail(PZ_EINVAL, "NULL argument");
+  PZ__ENGINE_CHECK(e);
   *cluster_out = -1;
   pz__uref u;
   int rc = pz__engine_user(&u, user);
@@ -174,6 +176,7 @@ static int cluster_at(pz_engine *e, int c, pz__cluster **out) {
 
 PZ_API int pz_cluster_size(size_t *n_out, pz_engine *e, int cluster) {
   if (!n_out || !e) return pz__fail(PZ_EINVAL, "NULL argument");
+  PZ__ENGINE_CHECK(e);
   pz__segstate_rdlock(&e->seg);
   pz__cluster *c;
   int rc = cluster_at(e, cluster, &c);
@@ -186,7 +189,7 @@ PZ_API int pz_cluster_describe(pz_list **out, pz_engine *e, int cluster,
                                size_t k) {
   if (!out) return pz__fail(PZ_EINVAL, "out is NULL");
   *out = NULL;
-  if (!e) return pz__fail(PZ_EINVAL, "engine is NULL");
+  PZ__ENGINE_CHECK(e);
   if (k == 0) return pz__fail(PZ_EINVAL, "k is 0");
   if (k > 10000) return pz__fail(PZ_ERANGE, "k must be at most 10000");
   const pz__alloc *a = &e->alloc;
@@ -229,7 +232,7 @@ PZ_API int pz_cluster_describe(pz_list **out, pz_engine *e, int cluster,
 }
 
 static int cluster_set_name_apply(pz_engine *e, int cluster, const char *name) {
-  if (!e) return pz__fail(PZ_EINVAL, "engine is NULL");
+  PZ__ENGINE_CHECK(e);
   size_t len = 0;
   char *copy = NULL;
   if (name) {
@@ -264,6 +267,7 @@ static int cluster_set_name_apply(pz_engine *e, int cluster, const char *name) {
 PZ_API int pz_cluster_name(char *buf, size_t cap, size_t *len_out,
                            pz_engine *e, int cluster) {
   if (!len_out || !e) return pz__fail(PZ_EINVAL, "NULL argument");
+  PZ__ENGINE_CHECK(e);
   if (!buf && cap) return pz__fail(PZ_EINVAL, "buf is NULL");
   *len_out = 0;
   pz__segstate_rdlock(&e->seg);

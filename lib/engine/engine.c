@@ -3,6 +3,27 @@
 #include "ops.h"
 
 #include <string.h>
+#include <unistd.h>
+
+/* ---- fork -------------------------------------------------------------- */
+
+_Atomic uint32_t pz__forks;
+
+static void count_fork(void) {
+  atomic_fetch_add_explicit(&pz__forks, 1, memory_order_relaxed);
+}
+static pthread_once_t fork_once = PTHREAD_ONCE_INIT;
+/* glibc drops the handler when a dlopen()ed library is unloaded */
+static void watch_forks(void) { (void)pthread_atfork(NULL, NULL, count_fork); }
+
+int pz__engine_forked(const pz_engine *e) {
+  return pz__fail(PZ_EFORK,
+                  "this engine was opened by process %d and this process "
+                  "(%d) is a fork() of it: an engine cannot be shared across "
+                  "fork(); open a new engine in this process (servers that "
+                  "fork workers: open engines after the fork)",
+                  e->pid, (int)getpid());
+}
 
 static int read_hashing(pz_engine *e, const pz__ydoc *d) {
   const pz__ynode *n = pz__y_get(d->root, "hashing");
@@ -132,6 +153,9 @@ int pz__engine_create(pz_engine **out, const pz_engine_options *opts,
   }
   pz_engine *e = pz__calloc(&a, 1, sizeof *e);
   if (!e) return PZ_ENOMEM;
+  pthread_once(&fork_once, watch_forks);
+  e->forks = atomic_load(&pz__forks);
+  e->pid = (int)getpid();
   e->alloc = a;
   e->clock = opts->clock ? opts->clock : pz__clock_system;
   e->clock_ud = opts->clock ? opts->clock_ud : NULL;
@@ -226,6 +250,13 @@ PZ_API int pz_engine_open_string(pz_engine **out, const char *yaml,
 
 PZ_API void pz_engine_free(pz_engine *e) {
   if (!e) return;
+  if (atomic_load(&pz__forks) != e->forks) {
+    /* a fork's copy: its files are the owner's (no flush, no truncation,
+     * no sync), and locks that other threads held at the fork stay held
+     * here: close the journal's descriptor, leave the memory */
+    pz__journal_abandon(e->jr);
+    return;
+  }
   pz__alloc a = e->alloc;
   pz__journal_free(e->jr, &a);
   for (int i = 0; i < PZ__SHARDS; i++) {
@@ -248,7 +279,7 @@ PZ_API void pz_engine_free(pz_engine *e) {
 }
 
 PZ_API int pz_engine_set_clock(pz_engine *e, pz_clock_fn fn, void *ud) {
-  if (!e) return pz__fail(PZ_EINVAL, "engine is NULL");
+  PZ__ENGINE_CHECK(e);
   e->clock = fn ? fn : pz__clock_system;
   e->clock_ud = fn ? ud : NULL;
   return PZ_OK;
@@ -256,6 +287,7 @@ PZ_API int pz_engine_set_clock(pz_engine *e, pz_clock_fn fn, void *ud) {
 
 PZ_API int pz_engine_now(int64_t *now_out, const pz_engine *e) {
   if (!now_out || !e) return pz__fail(PZ_EINVAL, "NULL argument");
+  PZ__ENGINE_CHECK(e);
   *now_out = pz__engine_clock(e);
   return PZ_OK;
 }

@@ -38,7 +38,30 @@ struct pz_engine {
   pthread_mutex_t create_mu; /* from an item's creation to its record */
   pz__buf jrec[PZ__SHARDS];  /* the record being written, per stripe */
   pthread_mutex_t save_mu; /* one pz_engine_save at a time */
+  uint32_t forks; /* pz__forks when it was opened */
+  int pid;        /* the process that opened it (messages only) */
 };
+
+/* fork()s this process has made children by (a pthread_atfork handler
+ * counts them in the child): an engine whose count differs was opened by
+ * an ancestor. */
+extern _Atomic uint32_t pz__forks;
+int pz__engine_forked(const pz_engine *e);
+/* The first check of every public function with an engine: not NULL, and
+ * owned by this process (an atomic load, no system call). */
+static inline int pz__engine_usable(const pz_engine *e) {
+  if (!e) return pz__fail(PZ_EINVAL, "engine is NULL");
+  if (__builtin_expect(
+          atomic_load_explicit(&pz__forks, memory_order_relaxed) != e->forks,
+          0))
+    return pz__engine_forked(e);
+  return PZ_OK;
+}
+#define PZ__ENGINE_CHECK(e)                                                    \
+  do {                                                                         \
+    int usable_ = pz__engine_usable(e);                                        \
+    if (usable_) return usable_;                                               \
+  } while (0)
 
 /* Create an engine from options without the store (no snapshot, no
  * journal). With no configuration in opts, `fallback` (may be NULL) is

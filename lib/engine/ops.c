@@ -520,7 +520,7 @@ static int call_after(pz_engine *e, const pz__oprow *row, const pz__arg *a) {
 
 int pz__op_call(pz_engine *e, int op, const pz__arg *a) {
   const pz__oprow *row = &pz__ops[op];
-  if (!e) return pz__fail(PZ_EINVAL, "engine is NULL");
+  PZ__ENGINE_CHECK(e);
   /* a call made by another write (recorded by it) */
   if (tl_depth) return row->apply(e, a);
   pz__journal *j = e->jr;

@@ -43,7 +43,7 @@ static int check_item(pz_engine *e, const char *id, size_t len) {
 }
 
 static int put(pz_engine *e, const char *user, want *w) {
-  if (!e) return pz__fail(PZ_EINVAL, "engine is NULL");
+  PZ__ENGINE_CHECK(e);
   pz__uref u;
   pz__choice c;
   memset(&c, 0, sizeof c);
@@ -105,7 +105,7 @@ static int pin_apply(pz_engine *e, const char *user, const char *item,
 static int adjust_apply(pz_engine *e, const char *user,
                               const char *feature, double factor,
                               int64_t expires_ms) {
-  if (!e) return pz__fail(PZ_EINVAL, "engine is NULL");
+  PZ__ENGINE_CHECK(e);
   int rc = pz__check_finite(factor, "factor");
   if (rc) return rc;
   if (factor == 1 || factor < e->ocfg.min_factor || factor > e->ocfg.max_factor)
@@ -117,7 +117,7 @@ static int adjust_apply(pz_engine *e, const char *user,
 
 PZ_API int pz_override_more(pz_engine *e, const char *user,
                             const char *feature, int64_t expires_ms) {
-  if (!e) return pz__fail(PZ_EINVAL, "engine is NULL");
+  PZ__ENGINE_CHECK(e);
   pz__arg a[] = {PZ__STR(user), PZ__STR(feature), PZ__F64(e->ocfg.more_factor),
                  PZ__I64(expires_ms)};
   return pz__op_call(e, PZ__OP_ADJUST, a);
@@ -125,7 +125,7 @@ PZ_API int pz_override_more(pz_engine *e, const char *user,
 
 PZ_API int pz_override_less(pz_engine *e, const char *user,
                             const char *feature, int64_t expires_ms) {
-  if (!e) return pz__fail(PZ_EINVAL, "engine is NULL");
+  PZ__ENGINE_CHECK(e);
   pz__arg a[] = {PZ__STR(user), PZ__STR(feature), PZ__F64(e->ocfg.less_factor),
                  PZ__I64(expires_ms)};
   return pz__op_call(e, PZ__OP_ADJUST, a);
@@ -133,7 +133,7 @@ PZ_API int pz_override_less(pz_engine *e, const char *user,
 
 static int not_interested_apply(pz_engine *e, const char *user,
                                       const char *item, int64_t ts_ms) {
-  if (!e) return pz__fail(PZ_EINVAL, "engine is NULL");
+  PZ__ENGINE_CHECK(e);
   pz__uref u;
   size_t len;
   int rc = pz__engine_user(&u, user);
@@ -162,7 +162,7 @@ static int not_interested_apply(pz_engine *e, const char *user,
 }
 
 static int opt_out_apply(pz_engine *e, const char *user, int opted_out) {
-  if (!e) return pz__fail(PZ_EINVAL, "engine is NULL");
+  PZ__ENGINE_CHECK(e);
   pz__uref u;
   int rc = pz__engine_user(&u, user);
   if (rc) return rc;
@@ -188,6 +188,7 @@ static int opt_out_apply(pz_engine *e, const char *user, int opted_out) {
 PZ_API int pz_override_opted_out(int *out, pz_engine *e, const char *user) {
   if (out) *out = 0;
   if (!out || !e) return pz__fail(PZ_EINVAL, "NULL argument");
+  PZ__ENGINE_CHECK(e);
   pz__uref u;
   int rc = pz__engine_user(&u, user);
   if (rc) return rc;
@@ -201,7 +202,7 @@ PZ_API int pz_override_opted_out(int *out, pz_engine *e, const char *user) {
 /* The user's profile, returned with its shard write-locked. */
 static int with_profile(pz_engine *e, const char *user, pz__uref *u,
                         pz__profile **p) {
-  if (!e) return pz__fail(PZ_EINVAL, "engine is NULL");
+  PZ__ENGINE_CHECK(e);
   int rc = pz__engine_user(u, user);
   if (rc) return rc;
   pz__shard_wrlock(&e->profiles, u->shard);
@@ -212,7 +213,7 @@ static int with_profile(pz_engine *e, const char *user, pz__uref *u,
 
 static int clear_apply(pz_engine *e, const char *user, int kind,
                              const char *target) {
-  if (!e) return pz__fail(PZ_EINVAL, "engine is NULL");
+  PZ__ENGINE_CHECK(e);
   if (kind < PZ_CHOICE_BLOCK_ITEM || kind > PZ_CHOICE_ADJUST)
     return pz__fail(PZ_EINVAL, "kind %d is not a choice kind (1..5)", kind);
   bool item = pz__choice_on_item(kind);
@@ -242,7 +243,7 @@ PZ_API int pz_override_list(pz_choices **out, pz_engine *e, const char *user,
                             int64_t now_ms) {
   if (!out) return pz__fail(PZ_EINVAL, "out is NULL");
   *out = NULL;
-  if (!e) return pz__fail(PZ_EINVAL, "engine is NULL");
+  PZ__ENGINE_CHECK(e);
   pz__uref u;
   int64_t now;
   int rc = pz__engine_user(&u, user);
@@ -259,7 +260,7 @@ PZ_API int pz_override_list(pz_choices **out, pz_engine *e, const char *user,
 /* ---- business rules ------------------------------------------------------ */
 
 static int rules_load_apply(pz_engine *e, const char *yaml, size_t len) {
-  if (!e) return pz__fail(PZ_EINVAL, "engine is NULL");
+  PZ__ENGINE_CHECK(e);
   if (!yaml && len) return pz__fail(PZ_EINVAL, "yaml is NULL");
   pz__ydoc d;
   int rc = pz__yaml_parse(&d, &e->alloc, yaml ? yaml : "", len, "rules");
@@ -300,7 +301,7 @@ static int rules_load_apply(pz_engine *e, const char *yaml, size_t len) {
 PZ_API int pz_override_rules(pz_list **out, pz_engine *e) {
   if (!out) return pz__fail(PZ_EINVAL, "out is NULL");
   *out = NULL;
-  if (!e) return pz__fail(PZ_EINVAL, "engine is NULL");
+  PZ__ENGINE_CHECK(e);
   pz__listb b;
   pz__listb_init(&b, &e->alloc);
   pz__ovstate_rdlock(&e->ov);

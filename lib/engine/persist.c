@@ -77,7 +77,7 @@ static void unlock_all(pz_engine *e) {
 }
 
 PZ_API int pz_engine_save(pz_engine *e, const char *path) {
-  if (!e) return pz__fail(PZ_EINVAL, "engine is NULL");
+  PZ__ENGINE_CHECK(e);
   if (!path) path = e->scfg.snapshot.p;
   if (!path)
     return pz__fail(PZ_EINVAL, "path is NULL and the configuration has no "
@@ -114,7 +114,7 @@ PZ_API int pz_engine_save(pz_engine *e, const char *path) {
 }
 
 PZ_API int pz_engine_sync(pz_engine *e) {
-  if (!e) return pz__fail(PZ_EINVAL, "engine is NULL");
+  PZ__ENGINE_CHECK(e);
   return e->jr ? pz__journal_sync(e->jr) : PZ_OK;
 }
 

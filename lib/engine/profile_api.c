@@ -172,7 +172,7 @@ static int track_one(pz_engine *e, const trk *t, held *h) {
 
 static int track_apply(pz_engine *e, const char *user, const char *item,
                        const char *event_type, double value, int64_t ts_ms) {
-  if (!e) return pz__fail(PZ_EINVAL, "engine is NULL");
+  PZ__ENGINE_CHECK(e);
   trk t;
   int rc = track_prepare(e, &t, user, item, event_type, value, ts_ms,
                          pz__engine_clock(e));
@@ -259,7 +259,7 @@ static int track_batch_apply(pz_engine *e, const pz_event *ev, size_t n,
 
 static int set_attr(pz_engine *e, const char *user, const char *name, int type,
                     double num, int64_t ts, const char *str) {
-  if (!e) return pz__fail(PZ_EINVAL, "engine is NULL");
+  PZ__ENGINE_CHECK(e);
   pz__uref u;
   size_t nlen, slen = 0;
   int rc = pz__engine_user(&u, user);
@@ -312,7 +312,7 @@ static int set_timestamp_apply(pz_engine *e, const char *user,
 /* Find an attribute under the shard read lock; the caller unlocks. */
 static int get_attr(pz_engine *e, const char *user, const char *name,
                     pz__uref *u, const pz__attr **out) {
-  if (!e) return pz__fail(PZ_EINVAL, "engine is NULL");
+  PZ__ENGINE_CHECK(e);
   size_t nlen;
   int rc = pz__engine_user(u, user);
   if (!rc) rc = check_name(name, "attribute name", &nlen);
@@ -403,7 +403,7 @@ PZ_API int pz_profile_get_timestamp(int64_t *out, pz_engine *e,
 
 static int remove_attribute_apply(pz_engine *e, const char *user,
                                        const char *name) {
-  if (!e) return pz__fail(PZ_EINVAL, "engine is NULL");
+  PZ__ENGINE_CHECK(e);
   pz__uref u;
   size_t nlen;
   int rc = pz__engine_user(&u, user);
@@ -430,7 +430,7 @@ static int purpose_of(const pz_engine *e, const char *purpose, int *out) {
 
 static int set_consent_apply(pz_engine *e, const char *user,
                                   const char *purpose, int granted) {
-  if (!e) return pz__fail(PZ_EINVAL, "engine is NULL");
+  PZ__ENGINE_CHECK(e);
   pz__uref u;
   int pi, rc = pz__engine_user(&u, user);
   if (!rc) rc = purpose_of(e, purpose, &pi);
@@ -463,6 +463,7 @@ static int set_consent_apply(pz_engine *e, const char *user,
 PZ_API int pz_profile_get_consent(int *granted_out, pz_engine *e,
                                   const char *user, const char *purpose) {
   if (!granted_out || !e) return pz__fail(PZ_EINVAL, "NULL argument");
+  PZ__ENGINE_CHECK(e);
   pz__uref u;
   int pi, rc = pz__engine_user(&u, user);
   if (!rc) rc = purpose_of(e, purpose, &pi);
@@ -479,6 +480,7 @@ PZ_API int pz_profile_get_consent(int *granted_out, pz_engine *e,
 PZ_API int pz_profile_event_count(size_t *n_out, pz_engine *e,
                                   const char *user) {
   if (!n_out || !e) return pz__fail(PZ_EINVAL, "NULL argument");
+  PZ__ENGINE_CHECK(e);
   pz__uref u;
   int rc = pz__engine_user(&u, user);
   if (rc) return rc;
@@ -491,6 +493,7 @@ PZ_API int pz_profile_event_count(size_t *n_out, pz_engine *e,
 
 PZ_API int pz_profile_count(size_t *n_out, pz_engine *e) {
   if (!n_out || !e) return pz__fail(PZ_EINVAL, "NULL argument");
+  PZ__ENGINE_CHECK(e);
   *n_out = pz__profiles_count(&e->profiles);
   return PZ_OK;
 }
@@ -498,7 +501,7 @@ PZ_API int pz_profile_count(size_t *n_out, pz_engine *e) {
 /* ---- merge and erase --------------------------------------------------- */
 
 static int merge_apply(pz_engine *e, const char *from, const char *into) {
-  if (!e) return pz__fail(PZ_EINVAL, "engine is NULL");
+  PZ__ENGINE_CHECK(e);
   pz__uref uf, ui;
   int rc = pz__engine_user(&uf, from);
   if (!rc) rc = pz__engine_user(&ui, into);
@@ -550,7 +553,7 @@ static int merge_apply(pz_engine *e, const char *from, const char *into) {
 }
 
 static int erase_apply(pz_engine *e, const char *user) {
-  if (!e) return pz__fail(PZ_EINVAL, "engine is NULL");
+  PZ__ENGINE_CHECK(e);
   pz__uref u;
   int rc = pz__engine_user(&u, user);
   if (rc) return rc;
@@ -577,6 +580,7 @@ static int erase_apply(pz_engine *e, const char *user) {
 PZ_API int pz_profile_export(char *buf, size_t cap, size_t *len_out,
                              pz_engine *e, const char *user) {
   if (!len_out || !e) return pz__fail(PZ_EINVAL, "NULL argument");
+  PZ__ENGINE_CHECK(e);
   if (!buf && cap) return pz__fail(PZ_EINVAL, "buf is NULL");
   pz__uref u;
   int rc = pz__engine_user(&u, user);
@@ -609,7 +613,7 @@ PZ_API int pz_profile_interests(pz_interests **out, pz_engine *e,
                                 const char *user, size_t k, int64_t now_ms) {
   if (!out) return pz__fail(PZ_EINVAL, "out is NULL");
   *out = NULL;
-  if (!e) return pz__fail(PZ_EINVAL, "engine is NULL");
+  PZ__ENGINE_CHECK(e);
   pz__uref u;
   int64_t now;
   int rc = pz__engine_user(&u, user);
@@ -691,7 +695,7 @@ PZ_API int pz_track_batch(pz_engine *e, const pz_event *events, size_t n,
                           size_t *applied_out) {
   size_t done = 0;
   if (applied_out) *applied_out = 0;
-  if (!e) return pz__fail(PZ_EINVAL, "engine is NULL");
+  PZ__ENGINE_CHECK(e);
   if (!n) return PZ_OK;
   if (!events) return pz__fail(PZ_EINVAL, "events is NULL");
   if (n > PZ_BATCH_MAX)

@@ -78,7 +78,7 @@ PZ_API int pz_recommend(pz_recs **out, pz_engine *e, const char *user,
                         size_t k, const pz_recommend_options *opts) {
   if (!out) return pz__fail(PZ_EINVAL, "out is NULL");
   *out = NULL;
-  if (!e) return pz__fail(PZ_EINVAL, "engine is NULL");
+  PZ__ENGINE_CHECK(e);
   pz__uref u;
   int rc = pz__engine_user(&u, user);
   if (rc) return rc;

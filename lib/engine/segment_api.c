@@ -36,7 +36,7 @@ static int segment_index(pz_engine *e, const char *segment, uint32_t *out) {
 }
 
 static int segment_load_apply(pz_engine *e, const char *yaml, size_t len) {
-  if (!e) return pz__fail(PZ_EINVAL, "engine is NULL");
+  PZ__ENGINE_CHECK(e);
   if (!yaml && len) return pz__fail(PZ_EINVAL, "yaml is NULL");
   pz__ydoc d;
   int rc = pz__yaml_parse(&d, &e->alloc, yaml ? yaml : "", len, "segments");
@@ -100,6 +100,7 @@ static int test_fn(pz__segctx *x, void *ud) {
 PZ_API int pz_segment_test(int *in_out, pz_engine *e, const char *segment,
                            const char *user) {
   if (!in_out || !e) return pz__fail(PZ_EINVAL, "NULL argument");
+  PZ__ENGINE_CHECK(e);
   *in_out = 0;
   int rc = pz__check_str(segment, PZ_ID_MAX, "segment name", NULL);
   if (rc) return rc;
@@ -119,7 +120,7 @@ static int of_fn(pz__segctx *x, void *ud) {
 PZ_API int pz_segment_of(pz_list **out, pz_engine *e, const char *user) {
   if (!out) return pz__fail(PZ_EINVAL, "out is NULL");
   *out = NULL;
-  if (!e) return pz__fail(PZ_EINVAL, "engine is NULL");
+  PZ__ENGINE_CHECK(e);
   pz__listb b;
   pz__listb_init(&b, &e->alloc);
   int rc = with_user(e, user, of_fn, &b);
@@ -164,7 +165,7 @@ PZ_API int pz_segment_members(pz_list **out, pz_engine *e,
                               const char *segment) {
   if (!out) return pz__fail(PZ_EINVAL, "out is NULL");
   *out = NULL;
-  if (!e) return pz__fail(PZ_EINVAL, "engine is NULL");
+  PZ__ENGINE_CHECK(e);
   int rc = pz__check_str(segment, PZ_ID_MAX, "segment name", NULL);
   if (rc) return rc;
   pz__segctx x;
@@ -192,7 +193,7 @@ static void counts_fn(pz__segctx *x, const pz__profile *p, void *ud) {
 PZ_API int pz_segment_counts(pz_list **out, pz_engine *e) {
   if (!out) return pz__fail(PZ_EINVAL, "out is NULL");
   *out = NULL;
-  if (!e) return pz__fail(PZ_EINVAL, "engine is NULL");
+  PZ__ENGINE_CHECK(e);
   pz__segctx x;
   int rc = read_begin(e, &x);
   if (rc) return rc;
@@ -218,7 +219,7 @@ PZ_API int pz_segment_counts(pz_list **out, pz_engine *e) {
 }
 
 static int segment_refresh_apply(pz_engine *e) {
-  if (!e) return pz__fail(PZ_EINVAL, "engine is NULL");
+  PZ__ENGINE_CHECK(e);
   pz__builds_begin(&e->seg.builds);
   pz__segctx x;
   int rc = read_begin(e, &x);
@@ -290,6 +291,7 @@ PZ_API int pz_experiment_assign(char *variant, size_t cap, size_t *len_out,
                                 pz_engine *e, const char *experiment,
                                 const char *user) {
   if (!len_out || !e) return pz__fail(PZ_EINVAL, "NULL argument");
+  PZ__ENGINE_CHECK(e);
   if (!variant && cap) return pz__fail(PZ_EINVAL, "variant is NULL");
   *len_out = 0;
   size_t ulen;

@@ -32,6 +32,7 @@ PZ_API int pz_svec_new(pz_svec **out, const pz_engine *e) {
   *out = NULL;
   pz__alloc a;
   pz__hashid h = {0, 20};
+  if (e) PZ__ENGINE_CHECK(e);
   if (e) pz__engine_svec_params(e, &a, &h);
   else pz__alloc_default(&a);
   pz_svec *v = pz__calloc(&a, 1, sizeof *v);

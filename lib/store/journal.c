@@ -435,6 +435,13 @@ void pz__journal_free(pz__journal *j, const pz__alloc *a) {
   pz__free(a, j, sizeof *j);
 }
 
+void pz__journal_abandon(pz__journal *j) {
+  if (j && j->fd >= 0) {
+    close(j->fd);
+    j->fd = -1;
+  }
+}
+
 int pz__journal_rotate(pz__journal *j, uint64_t off) {
   pthread_mutex_lock(&j->mu);
   pthread_mutex_lock(&j->sync_mu);

@@ -67,6 +67,9 @@ typedef struct pz__jopen {
  * journal is configured. */
 int pz__journal_open(pz__journal **out, const pz__jopen *o);
 void pz__journal_free(pz__journal *j, const pz__alloc *a);
+/* In a fork()ed child: close the descriptor, touching neither the file
+ * nor the locks (the memory is left). */
+void pz__journal_abandon(pz__journal *j);
 /* Before a change: can a record of len payload bytes be written? (not
  * out of step, not too large, disk blocks claimed for it). On PZ_OK the
  * space stays claimed until pz__journal_append(..., true, ...) or

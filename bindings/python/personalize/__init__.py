@@ -41,6 +41,7 @@ from .errors import (
     ConsentError,
     CorruptError,
     EngineClosed,
+    ForkError,
     FormatError,
     InternalError,
     InvalidArgument,
@@ -71,7 +72,7 @@ def library_version_number() -> int:
 __all__ = [
     "AlreadyExists", "Because", "BufferTooSmall", "CFAlgorithm", "CFModelStats", "CFWeighting",
     "Choice", "ChoiceKind", "ConfigError", "ConsentError", "Contributions", "CorruptError",
-    "Engine", "EngineClosed", "FormatError", "InternalError", "InvalidArgument", "LimitExceeded",
+    "Engine", "EngineClosed", "ForkError", "FormatError", "InternalError", "InvalidArgument", "LimitExceeded",
     "NotFound", "OutOfMemory", "OutOfRange", "PersonalizeError", "PersonalizeIOError",
     "RatingsFormat", "Reason", "ReasonCode", "Recommendation", "RecsFlag", "RuleKind",
     "SparseVector", "Timestamp", "TypeMismatch", "VersionError", "experiment_bucket",

@@ -12,6 +12,7 @@ import struct
 import sys
 import traceback
 import threading
+import weakref
 from array import array
 from ctypes import byref, c_double, c_int, c_int64, c_size_t, c_uint, c_uint32, c_uint64
 from dataclasses import dataclass
@@ -266,6 +267,8 @@ class _Handle:
 
     __slots__ = ("ptr", "_cond", "_inflight", "_closed", "_free_on_exit", "_local", "_keep")
 
+    __slots__ += ("__weakref__",)
+
     def __init__(self, ptr: Any, keep: Any = None) -> None:
         self.ptr = ptr
         self._cond = threading.Condition(threading.Lock())
@@ -274,6 +277,16 @@ class _Handle:
         self._free_on_exit = False
         self._local = threading.local()
         self._keep = keep  # objects the engine points to (the clock callback)
+        _HANDLES.add(self)
+
+    def _after_fork(self) -> None:
+        """In a fork()ed child: the threads that were in calls are gone, and
+        the lock may have been held by one of them. A fresh guard lets
+        calls reach the library (which refuses them: ForkError) and close()
+        release the copy without waiting for calls that will never end."""
+        self._cond = threading.Condition(threading.Lock())
+        self._inflight = 0
+        self._local = threading.local()
 
     @property
     def closed(self) -> bool:
@@ -323,6 +336,17 @@ class _Handle:
         if ptr:
             self._free(ptr)
 
+
+_HANDLES: "weakref.WeakSet[_Handle]" = weakref.WeakSet()
+
+
+def _handles_after_fork() -> None:
+    for h in list(_HANDLES):
+        h._after_fork()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_handles_after_fork)
 
 # a closed handle for Engine objects made without __init__ (Engine.__new__)
 _NO_HANDLE = _Handle(None)

@@ -27,7 +27,14 @@ would expect, so ordinary handlers work::
     ConsentError        -13    --  (PermissionError would make it an OSError)
     TypeMismatch        -14    TypeError
     LimitExceeded       -15    --
+    ForkError           -16    --  (the engine was opened before a fork)
     ==================  =====  ========================================
+
+An :class:`~personalize.Engine` belongs to the process that opened it: in
+a child made by ``os.fork()`` (``multiprocessing`` with the fork start
+method, gunicorn or uWSGI workers forked after the engine was opened)
+every method raises :class:`ForkError` and closing the engine only closes
+its files. Open engines after the fork, in each worker.
 
 :class:`EngineClosed` (an :class:`InvalidArgument`, code -3) is raised by
 any method of a closed engine. Errors caught by the binding before the
@@ -63,6 +70,7 @@ ECORRUPT = -12
 ECONSENT = -13
 ETYPE = -14
 ELIMIT = -15
+EFORK = -16
 
 
 def strerror(code: int) -> str:
@@ -160,6 +168,12 @@ class LimitExceeded(PersonalizeError):
     code = ELIMIT
 
 
+class ForkError(PersonalizeError):
+    """The engine was opened by another process, of which this one is a
+    fork: open a new engine in this process."""
+    code = EFORK
+
+
 class EngineClosed(InvalidArgument):
     """A method was called on a closed engine."""
 
@@ -182,6 +196,7 @@ _BY_CODE = {
         ConsentError,
         TypeMismatch,
         LimitExceeded,
+        ForkError,
     )
 }
 
