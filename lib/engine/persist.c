@@ -86,7 +86,18 @@ PZ_API int pz_engine_save(pz_engine *e, const char *path) {
   if (rc) return rc;
   if (!pz__host_little_endian())
     return pz__fail(PZ_EFORMAT, "snapshots need a little-endian host");
+  if (e->jr && pz__same_file(path, e->scfg.journal.p))
+    return pz__fail(PZ_EINVAL,
+                    "%s is the engine's journal (store.journal): a snapshot "
+                    "there would replace it and strand every write since",
+                    path);
+  /* a new journal generation starts after the store's snapshot (a copy
+   * saved elsewhere leaves the journal as it is) */
+  bool rotate = e->jr && (!e->scfg.snapshot.p ||
+                          pz__same_file(e->scfg.snapshot.p, path));
   pthread_mutex_lock(&e->save_mu);
+  /* what saves that died mid-write left beside the target */
+  pz__file_sweep(path);
   pz__buf body;
   pz__buf_init(&body, &e->alloc);
   uint64_t off[N_SEC], len[N_SEC];
@@ -97,14 +108,14 @@ PZ_API int pz_engine_save(pz_engine *e, const char *path) {
   unlock_all(e);
   /* the journal must reach the snapshot's offset on disk before the
    * snapshot names it, or a power cut could leave a snapshot that
-   * expects more journal than there is */
-  if (!rc && e->jr) rc = pz__journal_sync(e->jr);
+   * expects more journal than there is; a journal out of step (deleted,
+   * failed) is about to be replaced by the store's save, which holds all
+   * it should have */
+  if (!rc && e->jr && !(rotate && pz__journal_broken(e->jr)))
+    rc = pz__journal_sync(e->jr);
   if (!rc) rc = pz__snap_write(path, &h, sec_id, N_SEC, &body, off, len);
   pz__buf_free(&body);
-  /* a new journal generation starts after the store's snapshot (a copy
-   * saved elsewhere leaves the journal as it is) */
-  if (!rc && e->jr &&
-      (!e->scfg.snapshot.p || strcmp(e->scfg.snapshot.p, path) == 0))
+  if (!rc && rotate)
     /* on failure the old journal still fits the new snapshot; but a
      * journal that refuses writes stays so until a new one starts */
     if (pz__journal_rotate(e->jr, h.off) && pz__journal_broken(e->jr))
@@ -197,6 +208,9 @@ int pz__engine_attach_store(pz_engine *e) {
   uint64_t gen = 0, off = 0;
   bool has = false;
   const char *path = e->scfg.snapshot.p;
+  /* temporary files of saves and journal rotations that died mid-write */
+  if (path) pz__file_sweep(path);
+  if (e->scfg.journal.p) pz__file_sweep(e->scfg.journal.p);
   if (path) {
     struct stat st;
     if (stat(path, &st) == 0) {

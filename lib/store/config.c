@@ -52,7 +52,7 @@ int pz__store_cfg_read(pz__store_cfg *c, const pz__alloc *a,
     c->buffer = (size_t)b;
   }
   if (!rc && c->snapshot.p && c->journal.p &&
-      strcmp(c->snapshot.p, c->journal.p) == 0)
+      pz__same_file(c->snapshot.p, c->journal.p))
     rc = pz__y_err(d, n, "store.snapshot and store.journal are one file");
   return rc;
 }

@@ -2,8 +2,11 @@
  * directory) and files read whole. */
 #include "store.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
@@ -55,6 +58,71 @@ int pz__dir_sync(const char *path) {
                           strerror(errno));
   close(fd);
   return rc;
+}
+
+/* dir gets path's directory ("." when none), *base its last component. */
+static void split_path(const char *path, char dir[4096], const char **base) {
+  const char *slash = strrchr(path, '/');
+  if (!slash) {
+    snprintf(dir, 4096, ".");
+    *base = path;
+    return;
+  }
+  size_t n = (size_t)(slash - path);
+  if (n == 0) n = 1; /* "/x": the root */
+  if (n > 4095) n = 4095;
+  memcpy(dir, path, n);
+  dir[n] = '\0';
+  *base = slash + 1;
+}
+
+bool pz__same_file(const char *a, const char *b) {
+  struct stat sa, sb;
+  bool ea = stat(a, &sa) == 0, eb = stat(b, &sb) == 0;
+  if (ea && eb) return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+  if (ea || eb) return false;
+  /* neither exists yet: the same name in the same directory */
+  char da[4096], db[4096];
+  const char *na, *nb;
+  split_path(a, da, &na);
+  split_path(b, db, &nb);
+  if (strcmp(na, nb) != 0) return false;
+  if (stat(da, &sa) != 0 || stat(db, &sb) != 0) return strcmp(da, db) == 0;
+  return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+int pz__file_sweep(const char *path) {
+  char dir[4096];
+  const char *base;
+  if (strlen(path) > 4000) return 0;
+  split_path(path, dir, &base);
+  size_t blen = strlen(base);
+  DIR *d = opendir(dir);
+  if (!d) return 0;
+  int removed = 0;
+  struct dirent *de;
+  while ((de = readdir(d))) {
+    /* BASE.tmp.PID.N, as pz__file_replace names them */
+    const char *n = de->d_name;
+    if (strncmp(n, base, blen) != 0 || strncmp(n + blen, ".tmp.", 5) != 0)
+      continue;
+    char *end;
+    errno = 0;
+    long pid = strtol(n + blen + 5, &end, 10);
+    if (errno || pid <= 0 || end == n + blen + 5 || *end != '.') continue;
+    const char *serial = end + 1;
+    if (!*serial || strspn(serial, "0123456789") != strlen(serial)) continue;
+    /* only when its writer is gone (a live process may be mid-save) */
+    if (pid == (long)getpid() || kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+      continue;
+    char full[8192];
+    snprintf(full, sizeof full, "%s/%s", dir, n);
+    struct stat st;
+    if (lstat(full, &st) == 0 && S_ISREG(st.st_mode) && unlink(full) == 0)
+      removed++;
+  }
+  closedir(d);
+  return removed;
 }
 
 int pz__file_replace(const char *path, const void *head, size_t head_len,

@@ -50,6 +50,7 @@ struct pz__journal {
   uint64_t synced_records; /* records the last sync covered, and how many */
   uint64_t group;          /* were new to it (all under sync_mu) */
   _Atomic int64_t last_sync; /* written under sync_mu */
+  _Atomic int64_t last_check; /* of the file's identity (mono ms) */
   int fsync;
   int64_t interval_ms;
   _Atomic int broken; /* the file may not match the state: refuse writes */
@@ -244,6 +245,34 @@ int pz__journal_append(pz__journal *j, pz__buf *b, bool claimed,
 
 void pz__journal_break(pz__journal *j) { atomic_store(&j->broken, 1); }
 
+/* Is the file at the journal's path still the one it writes to? A
+ * journal deleted or replaced (rename, copy over) under the engine would
+ * take writes that no reopen finds. */
+static int check_identity(pz__journal *j) {
+  struct stat fs, ps;
+  bool gone = fstat(j->fd, &fs) != 0 || fs.st_nlink == 0 ||
+              stat(j->path.p, &ps) != 0 || ps.st_dev != fs.st_dev ||
+              ps.st_ino != fs.st_ino;
+  if (!gone) return PZ_OK;
+  atomic_store(&j->broken, 1);
+  return pz__fail(PZ_EIO,
+                  "journal %s was deleted or replaced while the engine wrote "
+                  "to it: the writes since are in no file a reopen reads; "
+                  "save a snapshot (pz_engine_save) to start a new journal",
+                  j->path.p);
+}
+
+/* At most once per IDENTITY_CHECK_MS when no sync runs (fsync never, or
+ * interval between syncs): one thread checks. */
+#define IDENTITY_CHECK_MS 1000
+static int check_identity_now_and_then(pz__journal *j) {
+  int64_t now = mono_ms(), last = atomic_load(&j->last_check);
+  if (now - last < IDENTITY_CHECK_MS ||
+      !atomic_compare_exchange_strong(&j->last_check, &last, now))
+    return PZ_OK;
+  return check_identity(j);
+}
+
 /* Sync the file up to logical position target. One thread syncs (the
  * leader), without the lock, so the writers it covers learn so at once;
  * the others wait for it to end and lead the next sync if it did not cover
@@ -282,10 +311,13 @@ static int sync_to(pz__journal *j, uint64_t target) {
    * writers' records too */
   uint64_t recs = atomic_load(&j->records);
   uint64_t upto = j->base + atomic_load(&j->end);
-  bool ok = !pz__fault("fsync") && fdatasync(j->fd) == 0;
+  int idrc = check_identity(j);
+  bool ok = !idrc && !pz__fault("fsync") && fdatasync(j->fd) == 0;
   int err = errno;
   pthread_mutex_lock(&j->sync_mu);
-  if (ok) {
+  if (idrc) {
+    rc = idrc;
+  } else if (ok) {
     j->synced = PZ__MAX(j->synced, PZ__MAX(target, upto));
     j->group = recs - j->synced_records;
     j->synced_records = recs;
@@ -305,9 +337,10 @@ static int sync_to(pz__journal *j, uint64_t target) {
 
 int pz__journal_commit(pz__journal *j, uint64_t end) {
   if (j->fsync == PZ__FSYNC_ALWAYS) return sync_to(j, end);
-  if (j->fsync != PZ__FSYNC_INTERVAL) return PZ_OK;
-  bool due = mono_ms() - atomic_load(&j->last_sync) >= j->interval_ms;
-  return due ? sync_to(j, end) : PZ_OK;
+  if (j->fsync == PZ__FSYNC_INTERVAL &&
+      mono_ms() - atomic_load(&j->last_sync) >= j->interval_ms)
+    return sync_to(j, end);
+  return check_identity_now_and_then(j);
 }
 
 int pz__journal_sync(pz__journal *j) {
@@ -384,7 +417,7 @@ static pz__journal *journal_new(const pz__jopen *o) {
   j->bits = o->bits;
   j->fsync = o->cfg->fsync;
   j->interval_ms = o->cfg->interval_ms;
-  j->last_sync = mono_ms();
+  j->last_sync = j->last_check = mono_ms();
   if (pz__text_set(o->a, &j->path, o->cfg->journal.p, o->cfg->journal.len)) {
     pz__free(o->a, j, sizeof *j);
     return NULL;

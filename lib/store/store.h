@@ -116,6 +116,14 @@ int pz__fault(const char *op);
  * renamed into place; -1 otherwise. */
 int pz__file_replace(const char *path, const void *head, size_t head_len,
                      const void *body, size_t body_len, int *fd_out);
+/* Do two paths name one file? Existing files are compared by device and
+ * inode (links and spellings such as ./x and x agree); two paths of which
+ * neither exists yet by their directory's identity and last name. */
+bool pz__same_file(const char *a, const char *b);
+/* Remove the temporary files that pz__file_replace left beside path when
+ * its process died mid-write (PATH.tmp.PID.N, regular files, PID not a
+ * live process nor this one). Returns how many were removed. */
+int pz__file_sweep(const char *path);
 int pz__file_read(const pz__alloc *a, const char *path, uint8_t **buf,
                   size_t *len);
 /* fsync of the directory holding path. */
