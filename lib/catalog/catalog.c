@@ -158,7 +158,34 @@ static int names_add(pz__catalog *c, const char *text, size_t len,
   return PZ_OK;
 }
 
+/* Write lock held: may n feature texts add their names (those not named
+ * yet) under limits.feature_names? */
+static int names_room(const pz__catalog *c, const char *const *features,
+                      uint32_t n) {
+  if (!c->max_names || pz__unbounded) return PZ_OK;
+  uint32_t fresh = 0;
+  for (uint32_t j = 0; j < n; j++) {
+    uint32_t ix;
+    int sign;
+    pz__feature_hash(&c->hid, features[j], strlen(features[j]), &ix, &sign);
+    fresh += !pz__catalog_fname(c, ix);
+  }
+  if (!pz__over_limit(c->names_used, fresh, c->max_names)) return PZ_OK;
+  return pz__fail(PZ_ELIMIT,
+                  "%u feature names, and %u new ones would pass "
+                  "limits.feature_names (%u)",
+                  c->names_used, fresh, c->max_names);
+}
+
 /* ---- items -------------------------------------------------------------- */
+
+/* Write lock held: room for one more live item under limits.items? */
+static int item_room(const pz__catalog *c, const char *id, size_t len) {
+  if (!pz__over_limit(c->live, 1, c->max_live)) return PZ_OK;
+  return pz__fail(PZ_ELIMIT,
+                  "%u items, the most limits.items allows: no item \"%.*s\"",
+                  c->live, (int)len, id);
+}
 
 /* Write lock held: item i's bit in the live bitmap, which the serving
  * path walks instead of the scattered item records. */
@@ -272,7 +299,11 @@ int pz__catalog_put(pz__catalog *c, const char *id, size_t len,
   }
 
   pz__catalog_wrlock(c);
-  rc = names_reserve(c, nraw);
+  /* the limits first: a refused put adds no name either */
+  uint32_t had = pz__catalog_find(c, id, len);
+  if (had == PZ__NO_ITEM || !c->items[had]->alive) rc = item_room(c, id, len);
+  if (!rc) rc = names_room(c, features, nraw);
+  if (!rc) rc = names_reserve(c, nraw);
   for (uint32_t j = 0; rc == PZ_OK && j < nraw; j++) {
     size_t flen = strlen(features[j]);
     uint32_t ix;
@@ -338,7 +369,8 @@ int pz__catalog_ensure(pz__catalog *c, const char *id, size_t len,
   pz__catalog_wrlock(c);
   idx = pz__catalog_find(c, id, len); /* another writer may have made it */
   if (idx == PZ__NO_ITEM) {
-    rc = reserve_item_slot(c);
+    rc = item_room(c, id, len);
+    if (!rc) rc = reserve_item_slot(c);
     pz__item *it = rc ? NULL : item_new(c->a, id, len, NULL, 0);
     if (!rc && !it) rc = PZ_ENOMEM;
     if (!rc) {

@@ -62,6 +62,7 @@ typedef struct pz__catalog {
 
   pz__fname *names; /* open addressing by index; text NULL = empty */
   uint32_t names_cap, names_used;
+  uint32_t max_live, max_names; /* limits.items, .feature_names (0: none) */
 } pz__catalog;
 
 static inline size_t pz__live_words(uint32_t cap) { return ((size_t)cap + 63) / 64; }

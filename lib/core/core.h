@@ -50,6 +50,15 @@ int pz__fail(int code, const char *fmt, ...)
 /* Out-of-memory: fixed text, no formatting, returns PZ_ENOMEM. */
 int pz__oom(void);
 
+/* ---- host-chosen limits (config section limits) ------------------------ */
+/* Nonzero while this thread replays a journal or restores a snapshot:
+ * what was accepted once is not refused for a limit lowered since. */
+extern _Thread_local int pz__unbounded;
+/* Would one more make n pass max (0: no limit)? */
+static inline bool pz__over_limit(uint64_t n, uint64_t more, uint64_t max) {
+  return max && !pz__unbounded && n + more > max;
+}
+
 /* ---- validation ----------------------------------------------------- */
 
 bool pz__utf8_valid(const char *s, size_t len);

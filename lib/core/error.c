@@ -6,6 +6,7 @@
 
 #define ERRMSG_CAP 512
 
+_Thread_local int pz__unbounded;
 static _Thread_local char errmsg[ERRMSG_CAP];
 static _Thread_local int have_errmsg;
 

@@ -57,6 +57,35 @@ static int read_catalog(pz_engine *e, const pz__ydoc *d) {
   return rc;
 }
 
+#define CONFIG_TEXT_MAX ((size_t)16 << 20) /* as for files (core/yaml.c) */
+
+static int read_limits(pz_engine *e, const pz__ydoc *d) {
+  e->lim_profiles = 10000000;
+  e->lim_items = 10000000;
+  e->lim_names = 10000000;
+  e->lim_doc = (size_t)16 << 20;
+  const pz__ynode *n = pz__y_get(d->root, "limits");
+  if (!n) return PZ_OK;
+  static const char *const keys[] = {"profiles", "items", "feature_names",
+                                     "document_bytes", NULL};
+  int rc = pz__y_map(d, n, "limits", keys);
+  const pz__ynode *v;
+  uint64_t x;
+  if (!rc && (v = pz__y_get(n, "profiles")) &&
+      !(rc = pz__y_uint(d, v, "limits.profiles", 0, UINT32_MAX - 1, &x)))
+    e->lim_profiles = x;
+  if (!rc && (v = pz__y_get(n, "items")) &&
+      !(rc = pz__y_uint(d, v, "limits.items", 0, UINT32_MAX - 2, &x)))
+    e->lim_items = (uint32_t)x;
+  if (!rc && (v = pz__y_get(n, "feature_names")) &&
+      !(rc = pz__y_uint(d, v, "limits.feature_names", 0, 1u << 29, &x)))
+    e->lim_names = (uint32_t)x;
+  if (!rc && (v = pz__y_get(n, "document_bytes")) &&
+      !(rc = pz__y_uint(d, v, "limits.document_bytes", 1024, 64u << 20, &x)))
+    e->lim_doc = (size_t)x;
+  return rc;
+}
+
 static int configure(pz_engine *e, const pz_engine_options *o,
                      const pz__text *fallback, pz__rules **rules,
                      pz__brules **brules) {
@@ -79,11 +108,16 @@ static int configure(pz_engine *e, const pz_engine_options *o,
   }
   if (o->config_path) {
     rc = pz__yaml_parse_file(&d, &e->alloc, o->config_path, &e->config);
+  } else if (len > CONFIG_TEXT_MAX) {
+    return pz__fail(PZ_ELIMIT,
+                    "configuration text of %zu bytes; at most 16 MiB", len);
   } else if (text || len) {
     rc = pz__yaml_parse(&d, &e->alloc, text, len, NULL);
     if (!rc && (rc = pz__text_set(&e->alloc, &e->config, text, len)))
       pz__yaml_free(&d);
   } else {
+    pz__ydoc none = {0};
+    read_limits(e, &none);
     return pz__ovr_cfg_read(&e->ocfg, &e->pcfg, NULL);
   }
   if (rc) return rc;
@@ -91,10 +125,11 @@ static int configure(pz_engine *e, const pz_engine_options *o,
                                          "profile", "consent", "catalog",
                                          "ranking", "segments", "experiments",
                                          "clusters", "cf", "overrides",
-                                         "rules", "store", NULL};
+                                         "rules", "store", "limits", NULL};
   rc = pz__y_map(&d, d.root, "the configuration", sections);
   if (!rc) rc = read_hashing(e, &d);
   if (!rc) rc = read_catalog(e, &d);
+  if (!rc) rc = read_limits(e, &d);
   if (!rc) rc = pz__profile_cfg_read(&e->pcfg, &d);
   if (!rc) rc = pz__ovr_cfg_read(&e->ocfg, &e->pcfg, &d);
   if (!rc) rc = pz__rank_cfg_read(&e->rcfg, &d);
@@ -175,6 +210,9 @@ int pz__engine_create(pz_engine **out, const pz_engine_options *opts,
     goto no_catalog;
   if ((rc = pz__profiles_init(&e->profiles, &e->alloc, &e->pcfg)))
     goto no_profiles;
+  e->catalog.max_live = e->lim_items;
+  e->catalog.max_names = e->lim_names;
+  e->profiles.max_live = e->lim_profiles;
   if ((rc = pz__scratch_pool_init(&e->pool, &e->alloc, e->hid.bits)))
     goto no_pool;
   if ((rc = pz__segstate_init(&e->seg, &e->alloc))) goto no_seg;

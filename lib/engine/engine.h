@@ -38,6 +38,10 @@ struct pz_engine {
   pthread_mutex_t create_mu; /* from an item's creation to its record */
   pz__buf jrec[PZ__SHARDS];  /* the record being written, per stripe */
   pthread_mutex_t save_mu; /* one pz_engine_save at a time */
+  /* limits (config section limits; 0: none) */
+  uint64_t lim_profiles;
+  uint32_t lim_items, lim_names;
+  size_t lim_doc; /* bytes of a rules or segment document */
   uint32_t forks; /* pz__forks when it was opened */
   int pid;        /* the process that opened it (messages only) */
 };

@@ -628,7 +628,9 @@ int pz__ops_replay(void *ctx, const uint8_t *p, size_t len) {
     tl_now = now;
     tl_fixed = true;
     tl_depth++;
+    pz__unbounded++; /* recorded: accepted once, under the limits then */
     rc = row->apply(e, a);
+    pz__unbounded--;
     tl_depth--;
     tl_fixed = false;
     pz__op_decoded_free(&e->alloc, row, a);

@@ -149,6 +149,7 @@ static int restore(pz_engine *e, const pz__snap *s) {
                     s->path, (unsigned long long)s->info.seed, s->info.bits,
                     (unsigned long long)e->hid.seed, e->hid.bits);
   int rc = PZ_OK;
+  pz__unbounded++; /* a snapshot holds what was accepted once */
   for (int k = SEC_CATL; k < N_SEC && !rc; k++) {
     pz__rd r;
     pz__rd_init(&r, s->sec[k], s->sec_len[k], sec_name[k]);
@@ -188,6 +189,7 @@ static int restore(pz_engine *e, const pz__snap *s) {
       pz__fail(rc, "%s: %s", s->path, msg);
     }
   }
+  pz__unbounded--;
   return rc;
 }
 

@@ -38,6 +38,10 @@ static int segment_index(pz_engine *e, const char *segment, uint32_t *out) {
 static int segment_load_apply(pz_engine *e, const char *yaml, size_t len) {
   PZ__ENGINE_CHECK(e);
   if (!yaml && len) return pz__fail(PZ_EINVAL, "yaml is NULL");
+  if (pz__over_limit(len, 0, e->lim_doc))
+    return pz__fail(PZ_ELIMIT,
+                    "a segment document of %zu bytes; limits.document_bytes is "
+                    "%zu", len, e->lim_doc);
   pz__ydoc d;
   int rc = pz__yaml_parse(&d, &e->alloc, yaml ? yaml : "", len, "segments");
   if (rc) return rc;

@@ -115,8 +115,20 @@ int pz__profiles_obtain(pz__profiles *ps, const pz__uref *u,
                     s->n + 1, sizeof *s->freelist);
   if (!rc) rc = pz__idmap_reserve(ps->a, &s->map, profile_key, s);
   if (rc) return rc;
+  /* counted first, so that writers in other shards cannot pass it */
+  uint64_t live = atomic_fetch_add(&ps->n_live, 1);
+  if (pz__over_limit(live, 1, ps->max_live)) {
+    atomic_fetch_sub(&ps->n_live, 1);
+    return pz__fail(PZ_ELIMIT,
+                    "%llu profiles, the most limits.profiles allows: no "
+                    "profile for \"%.*s\"",
+                    (unsigned long long)live, (int)u->len, u->id);
+  }
   pz__profile *p = pz__calloc(ps->a, 1, sizeof *p + u->len + 1);
-  if (!p) return PZ_ENOMEM;
+  if (!p) {
+    atomic_fetch_sub(&ps->n_live, 1);
+    return PZ_ENOMEM;
+  }
   p->idlen = (uint8_t)u->len;
   memcpy(p->id, u->id, u->len);
   pz__profile_touch(ps, p);
@@ -139,6 +151,7 @@ void pz__profiles_remove(pz__profiles *ps, const pz__uref *u) {
   s->p[idx] = NULL;
   s->freelist[s->n_free++] = idx;
   s->live--;
+  atomic_fetch_sub(&ps->n_live, 1);
 }
 
 /* Ask for a profile's parts ahead of use (its struct must be in cache

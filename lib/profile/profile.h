@@ -239,6 +239,8 @@ typedef struct pz__profiles {
   const pz__profile_cfg *cfg;
   pz__shard shards[PZ__SHARDS];
   _Atomic uint64_t hver_next; /* last history version handed out */
+  uint64_t max_live;          /* limits.profiles (0: none) */
+  _Atomic uint64_t n_live;    /* profiles in all shards */
 } pz__profiles;
 
 /* Shard write lock held: the profile's history changed. */
