@@ -162,6 +162,7 @@ static void dataset_free(dataset *d) {
 
 typedef struct ingest_result {
   double eps;          /* events per second */
+  size_t live_open;    /* allocator bytes of the empty engine */
   size_t live_items;   /* allocator bytes after loading items */
   size_t live_after;   /* ... after ingest */
   double rss_delta;    /* resident bytes gained during ingest */
@@ -189,6 +190,7 @@ static void load_items(pz_engine *e, const dataset *d) {
 static pz_engine *ingest(const dataset *d, counter *c, ingest_result *r) {
   memset(c, 0, sizeof *c);
   pz_engine *e = open_counted(c);
+  r->live_open = c->live;
   load_items(e, d);
   r->live_items = c->live;
   double rss0 = rss_bytes();
@@ -1601,6 +1603,22 @@ int main(int argc, char **argv) {
   } else {
     row("    the same, MovieLens ratings", "skipped: no file", "", 0, 0);
   }
+  /* the catalogue: feature names (slots and texts) apart from items */
+  const pz__catalog *cat = &e->catalog;
+  double names_bytes = (double)cat->names_cap * sizeof(pz__fname);
+  for (uint32_t i = 0; i < cat->names_cap; i++)
+    if (cat->names[i].text) names_bytes += cat->names[i].len + 1;
+  double items_bytes =
+      (double)(r0.live_items - r0.live_open) - names_bytes;
+  snprintf(m, sizeof m, "%.0f B", items_bytes / p->items);
+  snprintf(f, sizeof f, "memory/item (%u features), allocator",
+           p->features_per_item);
+  row(f, m, "(info: sizes limits.items)", 0, 0);
+  snprintf(m, sizeof m, "%.1f B (%u names)",
+           cat->names_used ? names_bytes / cat->names_used : 0,
+           cat->names_used);
+  row("memory/feature name, slot and text", m,
+      "(info: limits.feature_names)", 0, 0);
   double other = delta - bd.all - bd.tables;
   snprintf(m, sizeof m, "%.0f B", other / users);
   row("  other (allocator delta - the above)", m, "", 0, 0);
