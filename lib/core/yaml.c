@@ -123,7 +123,10 @@ int pz__yaml_parse(pz__ydoc *d, const pz__alloc *a, const char *text,
     case YAML_MAPPING_START_EVENT:
     case YAML_SEQUENCE_START_EVENT: {
       if (++nodes > MAX_NODES) {
-        rc = pz__y_err(d, NULL, "too many YAML nodes");
+        pz__ynode pos = {.line = (uint32_t)ev.start_mark.line + 1,
+                         .col = (uint32_t)ev.start_mark.column + 1};
+        rc = pz__y_err(d, &pos, "too many YAML nodes (at most %d)",
+                       (int)MAX_NODES);
         break;
       }
       int kind = ev.type == YAML_SCALAR_EVENT        ? PZ__Y_SCALAR

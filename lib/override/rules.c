@@ -29,9 +29,11 @@ static int not_interested_type(pz__ovr_cfg *cfg, pz__profile_cfg *pcfg,
                            "\"%s\" in events", name);
   if (t < 0) {
     if (pcfg->n_types >= PZ__MAX_EVENT_TYPES)
-      return pz__fail(PZ_ECONFIG, "%s: the events section is full, so the "
-                      "\"dislike\" type of overrides cannot be added: name "
-                      "one in overrides.not_interested_event", d->file);
+      return pz__y_err(d, pz__y_get(d->root, "events"),
+                       "the events section is full (%d types), so the "
+                       "\"dislike\" type of overrides cannot be added: name "
+                       "one in overrides.not_interested_event",
+                       PZ__MAX_EVENT_TYPES);
     t = (int)pcfg->n_types++;
     snprintf(pcfg->types[t].name, sizeof pcfg->types[t].name, "dislike");
     pcfg->types[t].weight = -3.0;
