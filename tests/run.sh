@@ -104,6 +104,7 @@ kiosk_example() { # each rule and each choice visibly at work, steps 0 to 7
 check "kiosk_overrides example: rules and a person's choices at each step" kiosk_example
 check "every exported symbol has a man page" sh tests/check_man.sh "$OUT"
 check "modules include only what DESIGN section 2 lets them use" sh tests/check_layers.sh
+check "man pages list PZ_EFORK (engine functions) and PZ_EIO (journaled writes)" python3 tests/check_man_errors.py
 
 # suites with their own runners (bindings, the C++ example, install): each
 # prints its tests and ends with "NAME: N passed, M failed"
