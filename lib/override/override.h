@@ -167,8 +167,10 @@ void pz__plan_free(pz__plan *pl);
  * closed) and to no one otherwise. Catalogue read-locked. */
 int pz__plan_rules(pz__plan *pl, const pz__brules *r, const pz__rules *segs,
                    pz__segctx *x, const pz__catalog *c);
-/* The person's choices in force at now (shard and catalogue locked). */
-int pz__plan_choices(pz__plan *pl, const pz__choices *ch,
+/* The person's choices in force at now (shard and catalogue locked).
+ * filters_only: their blocks and requirements alone (personalization is
+ * off: their stated exclusions still hold, pins and more/less do not). */
+int pz__plan_choices(pz__plan *pl, const pz__choices *ch, bool filters_only,
                      const pz__catalog *c, int64_t now);
 /* The request's exclude and restrict lists (restrict NULL: none). */
 int pz__plan_request(pz__plan *pl, const pz__catalog *c,

@@ -107,13 +107,16 @@ int pz__plan_rules(pz__plan *pl, const pz__brules *r, const pz__rules *segs,
   return rc;
 }
 
-int pz__plan_choices(pz__plan *pl, const pz__choices *ch,
+int pz__plan_choices(pz__plan *pl, const pz__choices *ch, bool filters_only,
                      const pz__catalog *c, int64_t now) {
   int rc = PZ_OK;
   uint32_t req = 0;
   for (uint32_t k = 0; ch && !rc && k < ch->n; k++) {
     const pz__choice *x = &ch->c[k];
     if (!pz__choice_active(x, now)) continue;
+    if (filters_only && (x->kind == PZ_CHOICE_PIN ||
+                         x->kind == PZ_CHOICE_ADJUST))
+      continue;
     switch (x->kind) {
     case PZ_CHOICE_BLOCK_ITEM:
     case PZ_CHOICE_PIN: {

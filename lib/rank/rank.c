@@ -215,6 +215,8 @@ static int read_user(const pz__rank_env *env, const pz__rank_req *req,
   bool open = pz__profile_personalized(ps, p);
   uv->gate_closed = !open;
   uv->opted_out = p && p->ch && p->ch->opted_out;
+  /* stated exclusions hold whatever the gate (an allergen stays out) */
+  const pz__choices *gated_choices = !open && p ? p->ch : NULL;
   if (!open) p = NULL;
   pz__segctx x;
   bool segs = (p && env->seg->segpop && env->seg->rules) ||
@@ -240,7 +242,9 @@ static int read_user(const pz__rank_env *env, const pz__rank_req *req,
         uv->fresh = rc == PZ_OK;
       }
     }
-    if (!rc) rc = pz__plan_choices(pl, p->ch, env->catalog, req->now);
+    if (!rc) rc = pz__plan_choices(pl, p->ch, false, env->catalog, req->now);
+  } else if (!rc && gated_choices) {
+    rc = pz__plan_choices(pl, gated_choices, true, env->catalog, req->now);
   }
   if (!rc)
     rc = pz__plan_rules(pl, br, env->seg->rules, segs ? &x : NULL,

@@ -396,11 +396,15 @@ static void test_opt_out(void **state) {
   assert_int_equal(pz_override_opted_out(&out, f->e, "ada"), PZ_OK);
   assert_int_equal(out, 1);
   /* the non-personalized list: what a stranger gets, popularity first,
-   * her block and pin not applied, nothing of her history */
+   * nothing of her history, her pin not applied, but her block holds
+   * (a stated exclusion: an allergen stays out whatever the gate) */
   pz_recs *r = rec(f->e, "ada", 20, NULL), *s = rec(f->e, "stranger", 20, NULL);
-  assert_int_equal(pz_recs_count(r), pz_recs_count(s));
-  for (size_t i = 0; i < pz_recs_count(r); i++) {
-    assert_string_equal(pz_recs_item(r, i), pz_recs_item(s, i));
+  assert_int_equal(test_position(r, "p1"), -1);
+  assert_true(test_position(s, "p1") >= 0);
+  assert_int_equal(pz_recs_count(r) + 1, pz_recs_count(s));
+  for (size_t i = 0, j = 0; i < pz_recs_count(r); i++, j++) {
+    if (strcmp(pz_recs_item(s, j), "p1") == 0) j++;
+    assert_string_equal(pz_recs_item(r, i), pz_recs_item(s, j));
     assert_true(pz_recs_flags(r, i) & PZ_RECS_NOT_PERSONALIZED);
     assert_non_null(strstr(pz_recs_reason(r, i),
                            "personalization is off, as you asked"));
@@ -443,15 +447,19 @@ static void test_opt_out(void **state) {
   assert_int_equal(pz_track(f->e, "ada", "f1", "view", 1, T0), PZ_OK);
 }
 
-/* Choices are stated data: without consent they are kept but not
- * applied, and the list says it is not personalized. */
-static void test_no_consent_keeps_choices_unapplied(void **state) {
+/* Choices are stated data: without consent the list is not personalized
+ * (no pin, no more/less), but the person's blocks and requirements still
+ * hold (1.0 and 1.1 dropped them: a blocked allergen came back). */
+static void test_no_consent_blocks_hold_pins_wait(void **state) {
   fixture *f = *state;
   assert_int_equal(pz_profile_set_consent(f->e, "una", "personalization", 0),
                    PZ_OK);
   assert_int_equal(pz_override_block_item(f->e, "una", "p1", 0), PZ_OK);
+  assert_int_equal(pz_override_pin(f->e, "una", "r3", 0, 0), PZ_OK);
   pz_recs *r = rec(f->e, "una", 3, NULL);
-  assert_string_equal(pz_recs_item(r, 0), "p1");
+  assert_int_equal(test_position(r, "p1"), -1);
+  assert_string_not_equal(pz_recs_item(r, 0), "r3"); /* the pin waits */
+  assert_int_equal(pz_recs_flags(r, 0) & PZ_RECS_PINNED, 0);
   assert_true(pz_recs_flags(r, 0) & PZ_RECS_NOT_PERSONALIZED);
   assert_null(strstr(pz_recs_reason(r, 0), "as you asked"));
   pz_recs_free(r);
@@ -459,6 +467,7 @@ static void test_no_consent_keeps_choices_unapplied(void **state) {
                    PZ_OK);
   r = rec(f->e, "una", 3, NULL);
   assert_int_equal(test_position(r, "p1"), -1);
+  assert_string_equal(pz_recs_item(r, 0), "r3"); /* now the pin counts */
   assert_int_equal(pz_recs_flags(r, 0) & PZ_RECS_NOT_PERSONALIZED, 0);
   pz_recs_free(r);
 }
@@ -759,8 +768,8 @@ static void test_requirement_vs_promotion(void **state) {
   pz_recs_free(r);
 }
 
-/* Opt-out against everything: the person's choices go, the business's
- * rules stay. */
+/* Opt-out against everything: the person's pins and more/less go, the
+ * business's rules stay, and so do the person's blocks. */
 static void test_opt_out_vs_rules_and_choices(void **state) {
   fixture *f = *state;
   static const char doc[] =
@@ -778,10 +787,11 @@ static void test_opt_out_vs_rules_and_choices(void **state) {
   pz_recs_free(r);
   assert_int_equal(pz_override_opt_out(f->e, "ada", 1), PZ_OK);
   r = rec(f->e, "ada", 10, NULL);
-  assert_string_equal(pz_recs_item(r, 1), "f2");
-  assert_int_equal(pz_recs_reason_code(r, 1), PZ_REASON_EDITORIAL);
-  assert_int_equal(test_position(r, "p1"), -1);
-  assert_true(test_position(r, "f1") >= 0);
+  /* her block holds, over the business's pin of a folk item too, as it
+   * did before she opted out; her own pin waits */
+  assert_int_equal(test_position(r, "f2"), -1);
+  assert_int_equal(test_position(r, "f1"), -1);
+  assert_int_equal(test_position(r, "p1"), -1); /* the business filter */
   assert_true(test_position(r, "j1") >= 0); /* her history is not read */
   for (size_t i = 0; i < pz_recs_count(r); i++)
     assert_int_equal(pz_recs_flags(r, i) & PZ_RECS_PINNED, 0);
@@ -1432,7 +1442,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_expiry_at_the_exact_boundary, setup, teardown),
       cmocka_unit_test_setup_teardown(test_not_interested_hides_and_lowers_similar, setup, teardown),
       cmocka_unit_test_setup_teardown(test_opt_out, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_no_consent_keeps_choices_unapplied, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_no_consent_blocks_hold_pins_wait, setup, teardown),
       cmocka_unit_test_setup_teardown(test_merge_carries_choices_newer_wins, setup, teardown),
       cmocka_unit_test_setup_teardown(test_export_and_erase_reach_choices, setup, teardown),
       cmocka_unit_test_setup_teardown(test_filter_and_segment_filter, setup_rules, teardown),
