@@ -76,6 +76,19 @@ static void split_path(const char *path, char dir[4096], const char **base) {
   *base = slash + 1;
 }
 
+const char *pz__path_hint(const char *path, int err) {
+  if (err == EACCES || err == EROFS)
+    return " (the directory must be writable by this process)";
+  if (err != ENOENT) return "";
+  char dir[4096];
+  const char *base;
+  split_path(path, dir, &base);
+  struct stat st;
+  if (stat(dir, &st) == 0) return "";
+  return " (its directory does not exist: the library does not create "
+         "directories; make it first, e.g. mkdir -p -m 700)";
+}
+
 bool pz__same_file(const char *a, const char *b) {
   struct stat sa, sb;
   bool ea = stat(a, &sa) == 0, eb = stat(b, &sb) == 0;
@@ -138,8 +151,11 @@ int pz__file_replace(const char *path, const void *head, size_t head_len,
   int fd = pz__fault("create")
                ? -1
                : open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0)
-    return pz__fail(PZ_EIO, "%s: cannot create: %s", tmp, strerror(errno));
+  if (fd < 0) {
+    int err = errno;
+    return pz__fail(PZ_EIO, "%s: cannot create: %s%s", tmp, strerror(err),
+                    pz__path_hint(path, err));
+  }
   const char *step = "write";
   /* a journal is locked before its name appears */
   int ok = (!fd_out || flock(fd, LOCK_EX | LOCK_NB) == 0 ||

@@ -633,8 +633,9 @@ int pz__journal_open(pz__journal **out, const pz__jopen *o) {
     j->end = j->synced = J_HEADER;
     atomic_store(&j->reserved, J_HEADER);
   } else if (j->fd < 0) {
-    rc = pz__fail(PZ_EIO, "%s: cannot open the journal: %s", path,
-                  strerror(errno));
+    int err = errno;
+    rc = pz__fail(PZ_EIO, "%s: cannot open the journal: %s%s", path,
+                  strerror(err), pz__path_hint(path, err));
   } else {
     struct stat st;
     uint8_t h[J_HEADER];

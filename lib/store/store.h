@@ -120,6 +120,9 @@ int pz__file_replace(const char *path, const void *head, size_t head_len,
  * inode (links and spellings such as ./x and x agree); two paths of which
  * neither exists yet by their directory's identity and last name. */
 bool pz__same_file(const char *a, const char *b);
+/* Advice to append to a message about path failing with err ("" when
+ * none): a missing directory, a directory that cannot be written. */
+const char *pz__path_hint(const char *path, int err);
 /* Remove the temporary files that pz__file_replace left beside path when
  * its process died mid-write (PATH.tmp.PID.N, regular files, PID not a
  * live process nor this one). Returns how many were removed. */

@@ -206,6 +206,23 @@ static void test_misuse_leftover_temporary_files(void **state) {
   pz_engine_free(e);
 }
 
+/* A store in a directory that does not exist: refused with what to do
+ * (1.0.0: a bare "No such file or directory"). */
+static void test_misuse_missing_directory(void **state) {
+  fx *f = *state;
+  char journal[200], snap[200];
+  snprintf(journal, sizeof journal, "%s/no/such/dir/journal", f->dir);
+  snprintf(snap, sizeof snap, "%s/no/such/dir/snap", f->dir);
+  pz_engine *e;
+  assert_int_equal(open_with(&e, f, "never", snap, journal), PZ_EIO);
+  assert_null(e);
+  assert_non_null(strstr(pz_errmsg(), "directory does not exist"));
+  e = open_store(f, "never");
+  assert_int_equal(pz_engine_save(e, snap), PZ_EIO);
+  assert_non_null(strstr(pz_errmsg(), "directory does not exist"));
+  pz_engine_free(e);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_misuse_journal_deleted_always,
@@ -220,6 +237,8 @@ int main(void) {
                                       setup, teardown),
       cmocka_unit_test_setup_teardown(test_misuse_leftover_temporary_files,
                                       setup, teardown),
+      cmocka_unit_test_setup_teardown(test_misuse_missing_directory, setup,
+                                      teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
