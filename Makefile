@@ -105,7 +105,12 @@ $(LUA_MOD): $(LUA_SRC) $(wildcard bindings/lua/*.h) $(SO) $(OUT)/libpersonalize.
 .PHONY: lua
 lua: $(LUA_MOD)
 
-demo: all
+# the build is quiet (its log is kept; shown whole when it fails)
+demo:
+	@mkdir -p $(BUILD)
+	@echo "demo: building (log: $(BUILD)/demo-build.log)..."
+	@$(MAKE) --no-print-directory all > $(BUILD)/demo-build.log 2>&1 || \
+	  { cat $(BUILD)/demo-build.log; exit 1; }
 	@sh examples/demo.sh $(BUILD)
 
 # ---- tests -------------------------------------------------------------------
