@@ -22,8 +22,9 @@
  * choice on a target replaces the older one. Choices are stated data: they
  * are kept whatever the consent, exported by pz_profile_export(), carried
  * over by pz_profile_merge() (the newer choice wins a shared target) and
- * erased by pz_profile_erase(). They apply only while the person is
- * personalized (consent to "personalization" and not opted out). In a
+ * erased by pz_profile_erase(). Pins and more/less apply only while the
+ * person is personalized (consent to "personalization" and not opted
+ * out); blocks and requirements hold whatever the consent (since 1.2). In a
  * merge, of two choices on one target the one made later wins; made at
  * the same millisecond, the account's (`into`) wins.
  *

@@ -472,6 +472,32 @@ static void test_no_consent_blocks_hold_pins_wait(void **state) {
   pz_recs_free(r);
 }
 
+/* One rule for feature weights, as override.h states it: a block or a
+ * requirement matches an item that carries the feature at any weight,
+ * even a negative one. */
+static void test_block_matches_negative_weight(void **state) {
+  (void)state;
+  pz_engine *e;
+  assert_int_equal(pz_engine_open(&e, NULL), PZ_OK);
+  const char *h[] = {"genre=horror"}, *j[] = {"genre=jazz"};
+  const double neg[] = {-2.0};
+  assert_int_equal(pz_item_put(e, "h1", h, neg, 1), PZ_OK);
+  assert_int_equal(pz_item_put(e, "j1", j, NULL, 1), PZ_OK);
+  assert_int_equal(pz_override_block_feature(e, "ann", "genre=horror", 0),
+                   PZ_OK);
+  assert_int_equal(pz_override_require(e, "bob", "genre=horror", 0), PZ_OK);
+  pz_recs *r;
+  assert_int_equal(pz_recommend(&r, e, "ann", 5, NULL), PZ_OK);
+  assert_int_equal(test_position(r, "h1"), -1);
+  assert_true(test_position(r, "j1") >= 0);
+  pz_recs_free(r);
+  assert_int_equal(pz_recommend(&r, e, "bob", 5, NULL), PZ_OK);
+  assert_int_equal(pz_recs_count(r), 1);
+  assert_string_equal(pz_recs_item(r, 0), "h1");
+  pz_recs_free(r);
+  pz_engine_free(e);
+}
+
 static void test_merge_carries_choices_newer_wins(void **state) {
   fixture *f = *state;
   /* the account chose first ... */
@@ -1443,6 +1469,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_not_interested_hides_and_lowers_similar, setup, teardown),
       cmocka_unit_test_setup_teardown(test_opt_out, setup, teardown),
       cmocka_unit_test_setup_teardown(test_no_consent_blocks_hold_pins_wait, setup, teardown),
+      cmocka_unit_test(test_block_matches_negative_weight),
       cmocka_unit_test_setup_teardown(test_merge_carries_choices_newer_wins, setup, teardown),
       cmocka_unit_test_setup_teardown(test_export_and_erase_reach_choices, setup, teardown),
       cmocka_unit_test_setup_teardown(test_filter_and_segment_filter, setup_rules, teardown),
