@@ -66,8 +66,8 @@ uint32_t pz__hist_encode(const pz__hist *h, int64_t ts, uint32_t item,
 }
 
 int pz__hist_reserve(const pz__alloc *a, pz__hist *h, uint32_t len) {
-  if ((uint64_t)h->off + h->len + len <= h->cap) return PZ_OK;
-  uint64_t need = (uint64_t)h->len + len;
+  if ((uint64_t)h->off + h->len + len + PZ__HIST_PAD <= h->cap) return PZ_OK;
+  uint64_t need = (uint64_t)h->len + len + PZ__HIST_PAD;
   if (h->off >= h->cap / 8 && need <= h->cap) {
     /* at the limit the oldest events left a gap at the front: close it
      * and wipe what the move left behind */
@@ -81,6 +81,7 @@ int pz__hist_reserve(const pz__alloc *a, pz__hist *h, uint32_t len) {
   uint8_t *nb = pz__malloc(a, (size_t)ncap);
   if (!nb) return PZ_ENOMEM;
   if (h->len) memcpy(nb, h->b + h->off, h->len);
+  memset(nb + h->len, 0, (size_t)ncap - h->len); /* the zero tail */
   pz__free_wipe(a, h->b, h->cap);
   h->b = nb;
   h->cap = (uint32_t)ncap;

@@ -48,8 +48,11 @@ typedef struct pz__event {
  * The bytes [off, off + len) of b hold the events, oldest first. When the
  * history is at its limit the oldest event goes: off moves past it (its
  * bytes are wiped) and base takes its time, the reference of the next
- * event's step. Capacity is compacted or grown by an eighth. */
+ * event's step. Capacity is compacted or grown by an eighth; every byte
+ * outside [off, off + len) is zero, and at least PZ__HIST_PAD of them
+ * follow the last event (the decoder reads eight bytes at a time). */
 #define PZ__HIST_EV_MAX 21
+#define PZ__HIST_PAD 8 /* zero bytes kept past the last event */
 typedef struct pz__hist {
   uint8_t *b;
   int64_t base; /* time of the event before the oldest held (0 at first) */
@@ -73,12 +76,35 @@ static inline pz__hist_it pz__hist_iter(const pz__hist *h) {
   return it;
 }
 
+/* A varint (LEB128) at *q. The buffer holds PZ__HIST_PAD zero bytes past
+ * its last event, so eight bytes can be read at once: the first byte with
+ * its top bit clear ends the number, and its 7-bit groups are gathered
+ * without a branch per byte. */
 static inline uint64_t pz__hist_varint(const uint8_t **q) {
   const uint8_t *p = *q;
-  uint64_t v = *p & 0x7f;
-  unsigned shift = 7;
-  while (*p++ & 0x80) {
+  uint64_t w;
+  memcpy(&w, p, sizeof w);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+  w = __builtin_bswap64(w);
+#endif
+  uint64_t stop = ~w & UINT64_C(0x8080808080808080);
+  if (__builtin_expect(stop != 0, 1)) {
+    unsigned len = ((unsigned)__builtin_ctzll(stop) >> 3) + 1;
+    uint64_t v = (w & 0x7f) | (w >> 1 & UINT64_C(0x3f80)) |
+                 (w >> 2 & UINT64_C(0x1fc000)) |
+                 (w >> 3 & UINT64_C(0xfe00000)) |
+                 (w >> 4 & UINT64_C(0x7f0000000)) |
+                 (w >> 5 & UINT64_C(0x3f800000000)) |
+                 (w >> 6 & UINT64_C(0x1fc0000000000)) |
+                 (w >> 7 & UINT64_C(0xfe000000000000));
+    *q = p + len;
+    return v & ((UINT64_C(1) << (7 * len)) - 1);
+  }
+  uint64_t v = 0; /* 9 or 10 bytes: times near 2^61 */
+  unsigned shift = 0;
+  for (;;) {
     v |= (uint64_t)(*p & 0x7f) << shift;
+    if (!(*p++ & 0x80)) break;
     shift += 7;
   }
   *q = p;
