@@ -45,6 +45,15 @@ for f in "$c_bin" "$lua_mod" "$so"; do
     exit 1
   fi
 done
+# a C program older than the library it was linked with measures the old
+# code (one built before pz_track_batch printed "inf" for track_many)
+for f in "$c_bin"; do
+  if [ "$out/libpersonalize.a" -nt "$f" ]; then
+    echo "bench_bindings: $f is older than $out/libpersonalize.a; run" \
+      "'make $f' (make bench does) first" >&2
+    exit 1
+  fi
+done
 for p in "$python" "$lua"; do
   if ! command -v "$p" >/dev/null 2>&1; then
     echo "bench_bindings: $p not found" >&2
