@@ -265,8 +265,8 @@ static int check_identity(pz__journal *j) {
 /* At most once per IDENTITY_CHECK_MS when no sync runs (fsync never, or
  * interval between syncs): one thread checks. */
 #define IDENTITY_CHECK_MS 1000
-static int check_identity_now_and_then(pz__journal *j) {
-  int64_t now = mono_ms(), last = atomic_load(&j->last_check);
+static int check_identity_now_and_then(pz__journal *j, int64_t now) {
+  int64_t last = atomic_load(&j->last_check);
   if (now - last < IDENTITY_CHECK_MS ||
       !atomic_compare_exchange_strong(&j->last_check, &last, now))
     return PZ_OK;
@@ -337,10 +337,11 @@ static int sync_to(pz__journal *j, uint64_t target) {
 
 int pz__journal_commit(pz__journal *j, uint64_t end) {
   if (j->fsync == PZ__FSYNC_ALWAYS) return sync_to(j, end);
+  int64_t now = mono_ms(); /* one clock reading for both questions */
   if (j->fsync == PZ__FSYNC_INTERVAL &&
-      mono_ms() - atomic_load(&j->last_sync) >= j->interval_ms)
+      now - atomic_load(&j->last_sync) >= j->interval_ms)
     return sync_to(j, end);
-  return check_identity_now_and_then(j);
+  return check_identity_now_and_then(j, now);
 }
 
 int pz__journal_sync(pz__journal *j) {
