@@ -158,18 +158,14 @@ static int names_add(pz__catalog *c, const char *text, size_t len,
   return PZ_OK;
 }
 
-/* Write lock held: may n feature texts add their names (those not named
- * yet) under limits.feature_names? */
-static int names_room(const pz__catalog *c, const char *const *features,
+/* Write lock held: may n hashed features (pz__catalog_hash_features'
+ * entries) add their names (those not named yet) under
+ * limits.feature_names? */
+static int names_room(const pz__catalog *c, const pz__ent *hashed,
                       uint32_t n) {
   if (!c->max_names || pz__unbounded) return PZ_OK;
   uint32_t fresh = 0;
-  for (uint32_t j = 0; j < n; j++) {
-    uint32_t ix;
-    int sign;
-    pz__feature_hash(&c->hid, features[j], strlen(features[j]), &ix, &sign);
-    fresh += !pz__catalog_fname(c, ix);
-  }
+  for (uint32_t j = 0; j < n; j++) fresh += !pz__catalog_fname(c, hashed[j].i);
   if (!pz__over_limit(c->names_used, fresh, c->max_names)) return PZ_OK;
   return pz__fail(PZ_ELIMIT,
                   "%u feature names, and %u new ones would pass "
@@ -302,7 +298,7 @@ int pz__catalog_put(pz__catalog *c, const char *id, size_t len,
   /* the limits first: a refused put adds no name either */
   uint32_t had = pz__catalog_find(c, id, len);
   if (had == PZ__NO_ITEM || !c->items[had]->alive) rc = item_room(c, id, len);
-  if (!rc) rc = names_room(c, features, nraw);
+  if (!rc) rc = names_room(c, raw, nraw);
   if (!rc) rc = names_reserve(c, nraw);
   for (uint32_t j = 0; rc == PZ_OK && j < nraw; j++) {
     size_t flen = strlen(features[j]);

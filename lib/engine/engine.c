@@ -59,11 +59,14 @@ static int read_catalog(pz_engine *e, const pz__ydoc *d) {
 
 #define CONFIG_TEXT_MAX ((size_t)16 << 20) /* as for files (core/yaml.c) */
 
-static int read_limits(pz_engine *e, const pz__ydoc *d) {
+static void limits_default(pz_engine *e) {
   e->lim_profiles = 10000000;
   e->lim_items = 10000000;
   e->lim_names = 10000000;
   e->lim_doc = (size_t)16 << 20;
+}
+
+static int read_limits(pz_engine *e, const pz__ydoc *d) {
   const pz__ynode *n = pz__y_get(d->root, "limits");
   if (!n) return PZ_OK;
   static const char *const keys[] = {"profiles", "items", "feature_names",
@@ -98,6 +101,7 @@ static int configure(pz_engine *e, const pz_engine_options *o,
   *rules = NULL;
   *brules = NULL;
   pz__store_cfg_default(&e->scfg);
+  limits_default(e);
   pz__ydoc d;
   int rc;
   const char *text = o->config_text;
@@ -116,8 +120,6 @@ static int configure(pz_engine *e, const pz_engine_options *o,
     if (!rc && (rc = pz__text_set(&e->alloc, &e->config, text, len)))
       pz__yaml_free(&d);
   } else {
-    pz__ydoc none = {0};
-    read_limits(e, &none);
     return pz__ovr_cfg_read(&e->ocfg, &e->pcfg, NULL);
   }
   if (rc) return rc;

@@ -27,7 +27,7 @@ uint32_t pz__hist_encode(const pz__hist *h, int64_t ts, uint32_t item,
     s /= 1000;
     tag |= 0x80;
   }
-  uint64_t z = ((uint64_t)s << 1) ^ (0 - ((uint64_t)s >> 63)); /* zigzag */
+  uint64_t z = pz__zigzag((uint64_t)s);
   unsigned vcode;
   float twice = value * 2.0f;
   if (value == 1.0f) vcode = 0;
@@ -57,7 +57,7 @@ uint32_t pz__hist_encode(const pz__hist *h, int64_t ts, uint32_t item,
     break;
   case 3: {
     int64_t v = (int32_t)value;
-    o = put_varint(o, ((uint64_t)v << 1) ^ (0 - ((uint64_t)v >> 63)));
+    o = put_varint(o, pz__zigzag((uint64_t)v));
     break;
   }
   default: break;

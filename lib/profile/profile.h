@@ -76,6 +76,15 @@ static inline pz__hist_it pz__hist_iter(const pz__hist *h) {
   return it;
 }
 
+/* Zigzag: small magnitudes of either sign as small unsigned numbers
+ * (0, -1, 1, -2 ... as 0, 1, 2, 3 ...), in two's complement. */
+static inline uint64_t pz__zigzag(uint64_t x) {
+  return (x << 1) ^ (0 - (x >> 63));
+}
+static inline uint64_t pz__unzigzag(uint64_t z) {
+  return (z >> 1) ^ (0 - (z & 1));
+}
+
 /* A varint (LEB128) at *q. The buffer holds PZ__HIST_PAD zero bytes past
  * its last event, so eight bytes can be read at once: the first byte with
  * its top bit clear ends the number, and its 7-bit groups are gathered
@@ -119,7 +128,7 @@ static inline bool pz__hist_next(pz__hist_it *it, pz__event *e,
   unsigned tag = *q++, t = tag & 31;
   if (t == 31) t = *q++;
   uint64_t z = pz__hist_varint(&q);
-  uint64_t step = (z >> 1) ^ (0 - (z & 1)); /* zigzag: two's complement */
+  uint64_t step = pz__unzigzag(z);
   if (tag & 0x80) step *= 1000;
   it->ts = (int64_t)((uint64_t)it->ts + step);
   e->ts = it->ts;
@@ -133,7 +142,7 @@ static inline bool pz__hist_next(pz__hist_it *it, pz__event *e,
     break;
   default: {
     uint64_t v = pz__hist_varint(&q);
-    e->value = (float)(int64_t)((v >> 1) ^ (0 - (v & 1)));
+    e->value = (float)(int64_t)pz__unzigzag(v);
     break;
   }
   }

@@ -590,7 +590,11 @@ static void usage(FILE *f) {
              "          overrides section: 50000 users, 50000 items, 2500000 "
              "events,\n"
              "          2 runs over --requests users (features and seed as "
-             "above)\n");
+             "above)\n"
+             "Environment: PZ_BENCH_RATINGS, a MovieLens ratings.csv for the "
+             "history-size row\n"
+             "          (default ../shared/data/ml-latest-small/ratings.csv; "
+             "skipped when absent)\n");
 }
 
 static void parse(int argc, char **argv, bench_opts *b) {
@@ -1601,7 +1605,8 @@ int main(int argc, char **argv) {
     snprintf(t, sizeof t, "<= %.0f B", TARGET_PER_EVENT);
     row(f, m, t, rb / TARGET_PER_EVENT, rb <= TARGET_PER_EVENT);
   } else {
-    row("    the same, MovieLens ratings", "skipped: no file", "", 0, 0);
+    row("    the same, MovieLens ratings", "skipped: no file",
+        "(set PZ_BENCH_RATINGS)", 0, 0);
   }
   /* the catalogue: feature names (slots and texts) apart from items */
   const pz__catalog *cat = &e->catalog;

@@ -105,6 +105,14 @@ int test_position(const pz_recs *r, const char *item) {
   return -1;
 }
 
+size_t test_event_count(pz_engine *e, const char *user) {
+  size_t n = 0;
+  int rc = pz_profile_event_count(&n, e, user);
+  if (rc == PZ_ENOTFOUND) return 0;
+  assert_int_equal(rc, PZ_OK);
+  return n;
+}
+
 char *test_slurp(const char *path, size_t *len) {
   FILE *fp = fopen(path, "rb");
   assert_non_null(fp);

@@ -34,6 +34,9 @@ void test_put_items(pz_engine *e, int n);
 
 /* Where item is in a ranked list, or -1. */
 int test_position(const pz_recs *r, const char *item);
+/* Events in user's history; 0 for a user without a profile. Any other
+ * failure fails the test. */
+size_t test_event_count(pz_engine *e, const char *user);
 
 /* A scratch directory: dir (a buffer of at least 64 bytes) gets a new
  * directory /tmp/PREFIX_XXXXXX; remove deletes its files and itself.

@@ -45,11 +45,6 @@ static pz_engine *open_store(const fx *f) {
   return e;
 }
 
-static size_t events_of(pz_engine *e, const char *user) {
-  size_t n = 0;
-  int rc = pz_profile_event_count(&n, e, user);
-  return rc == PZ_ENOTFOUND ? 0 : n;
-}
 
 /* In the child: the calls a worker would make, each refused. Returns the
  * number of calls that were not refused with PZ_EFORK (the exit status). */
@@ -101,8 +96,8 @@ static void test_fork_child_is_refused(void **state) {
   assert_int_equal(pz_engine_sync(e), PZ_OK);
   pz_engine_free(e);
   e = open_store(f); /* every acknowledged write is there */
-  assert_int_equal(events_of(e, "ann"), 20);
-  assert_int_equal(events_of(e, "kid"), 0);
+  assert_int_equal(test_event_count(e, "ann"), 20);
+  assert_int_equal(test_event_count(e, "kid"), 0);
   pz_engine_free(e);
 }
 
@@ -163,9 +158,9 @@ static void test_fork_with_busy_threads(void **state) {
   assert_true(w0 > 0 && w1 > 0);
   pz_engine_free(e);
   e = open_store(f);
-  assert_int_equal(events_of(e, "w0"), (size_t)w0);
-  assert_int_equal(events_of(e, "w1"), (size_t)w1);
-  assert_int_equal(events_of(e, "kid"), 0);
+  assert_int_equal(test_event_count(e, "w0"), (size_t)w0);
+  assert_int_equal(test_event_count(e, "w1"), (size_t)w1);
+  assert_int_equal(test_event_count(e, "kid"), 0);
   pz_engine_free(e);
 }
 

@@ -167,39 +167,28 @@ static void test_history_limit_of_one(void **state) {
   pz__hist_free(&a, &h);
 }
 
-static int fail_alloc = 0;
-static void *failing(void *ud, void *ptr, size_t osize, size_t nsize) {
-  (void)ud;
-  (void)osize;
-  if (nsize == 0) {
-    free(ptr);
-    return NULL;
-  }
-  if (fail_alloc) return NULL;
-  return realloc(ptr, nsize);
-}
-
 static void test_history_failed_growth_changes_nothing(void **state) {
   (void)state;
-  pz__alloc a = {failing, NULL};
+  test_alloc ta;
+  test_alloc_reset(&ta);
+  pz__alloc a = {test_alloc_fn, &ta};
   pz__hist h = {0};
   ev want[200];
   uint32_t n = 0;
   for (; n < 200; n++) {
     want[n] = (ev){1000 * (int64_t)n, n, 1, 1.0f};
-    fail_alloc = 0;
     uint8_t code[PZ__HIST_EV_MAX];
     uint32_t len = pz__hist_encode(&h, want[n].ts, want[n].item, want[n].type,
                                    want[n].value, code);
-    if (h.off + h.len + len > h.cap) { /* this add must grow: fail it */
-      fail_alloc = 1;
+    if (h.off + h.len + len + PZ__HIST_PAD > h.cap) { /* must grow: fail it */
+      ta.fail_at = ta.count + 1;
       pz__hist before = h;
       assert_int_equal(pz__hist_add(&a, &h, want[n].ts, want[n].item,
                                     want[n].type, want[n].value, 1000),
                        PZ_ENOMEM);
       assert_memory_equal(&before, &h, sizeof h);
       expect_events(&h, want, n);
-      fail_alloc = 0;
+      ta.fail_at = 0;
     }
     assert_int_equal(pz__hist_add(&a, &h, want[n].ts, want[n].item,
                                   want[n].type, want[n].value, 1000),
@@ -207,6 +196,8 @@ static void test_history_failed_growth_changes_nothing(void **state) {
   }
   expect_events(&h, want, n);
   pz__hist_free(&a, &h);
+  assert_int_equal(ta.live_blocks, 0);
+  assert_int_equal(ta.bad_osize, 0);
 }
 
 /* What the layout promises for common shapes: a view a few seconds after

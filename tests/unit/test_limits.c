@@ -20,10 +20,6 @@ static pz_engine *open_yaml(const char *y) {
   return e;
 }
 
-static size_t events_of(pz_engine *e, const char *user) {
-  size_t n = 0;
-  return pz_profile_event_count(&n, e, user) == PZ_OK ? n : 0;
-}
 
 static void test_limits_profiles(void **state) {
   (void)state;
@@ -69,8 +65,8 @@ static void test_limits_profiles(void **state) {
   e = open_yaml(y);
   assert_int_equal(pz_profile_count(&n, e), PZ_OK);
   assert_int_equal(n, 3);
-  assert_int_equal(events_of(e, "a"), 2);
-  assert_int_equal(events_of(e, "b"), 2);
+  assert_int_equal(test_event_count(e, "a"), 2);
+  assert_int_equal(test_event_count(e, "b"), 2);
   assert_int_equal(pz_track(e, "f", "i1", "view", 1, 0), PZ_ELIMIT);
   pz_engine_free(e);
   assert_int_equal(test_tmpdir_remove(dir), 0);
@@ -88,7 +84,7 @@ static void test_limits_items(void **state) {
   /* an unknown item in an event would be created: refused, and the event
    * changes nothing */
   assert_int_equal(pz_track(e, "ann", "z", "view", 1, 0), PZ_ELIMIT);
-  assert_int_equal(events_of(e, "ann"), 0);
+  assert_int_equal(test_event_count(e, "ann"), 0);
   size_t n;
   assert_int_equal(pz_item_count(&n, e), PZ_OK);
   assert_int_equal(n, 2);
