@@ -44,6 +44,7 @@ void pz__catalog_free(pz__catalog *c) {
     if (c->names[i].text)
       pz__free(c->a, c->names[i].text, (size_t)c->names[i].len + 1);
   pz__free(c->a, c->names, (size_t)c->names_cap * sizeof *c->names);
+  pz__finv_free(c->a, c->finv);
   pz__idmap_free(c->a, &c->map);
   pthread_rwlock_destroy(&c->lock);
 }
@@ -319,6 +320,7 @@ int pz__catalog_put(pz__catalog *c, const char *id, size_t len,
       rc = PZ_ENOMEM;
     } else {
       if (!c->items[idx]->alive) c->live++;
+      pz__catalog_finv_touch(c, idx);
       item_free(c->a, c->items[idx]);
       c->items[idx] = it;
       live_bit(c, idx, true);
@@ -345,6 +347,7 @@ int pz__catalog_remove(pz__catalog *c, const char *id, size_t len) {
     it->alive = 0;
     c->live--;
     live_bit(c, idx, false);
+    pz__catalog_finv_touch(c, idx);
   }
   pz__catalog_unlock(c);
   return rc;
@@ -387,6 +390,7 @@ void pz__catalog_unmake(pz__catalog *c, uint32_t idx) {
     it->alive = 0;
     c->live--;
     live_bit(c, idx, false);
+    pz__catalog_finv_touch(c, idx);
   }
   pz__catalog_unlock(c);
 }

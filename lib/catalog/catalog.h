@@ -36,6 +36,23 @@ typedef struct pz__fname {
   char *text;
 } pz__fname;
 
+/* The feature index (lib/catalog/finv.c): the live items of each feature
+ * index as they were at the build, in increasing order. Items changed
+ * since (put again, removed) are marked dirty; items from built_n on came
+ * after it. Either kind must be tested on its own features. */
+typedef struct pz__finv {
+  uint32_t *key;   /* open addressing: feature index + 1, 0 empty */
+  uint32_t *group; /* the key's group */
+  uint32_t cap;    /* slots, a power of two */
+  uint32_t *start; /* group g's items: item[start[g], start[g + 1]) */
+  uint32_t n_groups;
+  uint32_t *item;
+  size_t n_item;
+  uint32_t built_n;
+  uint64_t *dirty; /* words of built_n */
+  uint32_t dirty_n;
+} pz__finv;
+
 typedef struct pz__catalog {
   pthread_rwlock_t lock;
   const pz__alloc *a;
@@ -59,6 +76,9 @@ typedef struct pz__catalog {
   _Atomic uint32_t pop_dirty_n;
   _Atomic uint32_t pop_wanted; /* requests that found the order stale */
   int64_t pop_landmark;
+
+  pz__finv *finv;              /* NULL until requests want one */
+  _Atomic uint32_t finv_wanted; /* requests that found it stale */
 
   pz__fname *names; /* open addressing by index; text NULL = empty */
   uint32_t names_cap, names_used;
@@ -132,6 +152,27 @@ bool pz__catalog_pop_want(pz__catalog *c);
 /* Take the write lock and reorder if that is due (call without the
  * lock). */
 void pz__catalog_pop_maintain(pz__catalog *c);
+
+/* ---- the feature index ------------------------------------------------- */
+/* Lock held: is there no index, or have so many items changed since it
+ * was built that it no longer pays? */
+bool pz__catalog_finv_due(const pz__catalog *c);
+/* Lock held: a request found the index due. True for the one that makes
+ * it PZ__FINV_BUILD_AFTER of them: it should call
+ * pz__catalog_finv_maintain once it has let every lock go. */
+#define PZ__FINV_BUILD_AFTER 4
+bool pz__catalog_finv_want(pz__catalog *c);
+/* Take the write lock and build the index again if that is due. */
+void pz__catalog_finv_maintain(pz__catalog *c);
+/* Write lock held: item idx changed (its features or its life). */
+void pz__catalog_finv_touch(pz__catalog *c, uint32_t idx);
+void pz__finv_free(const pz__alloc *a, pz__finv *x);
+/* The items of a feature index (*n of them, increasing), or NULL. */
+const uint32_t *pz__finv_items(const pz__finv *x, uint32_t key, uint32_t *n);
+/* Has item i changed since the index was built? */
+static inline bool pz__finv_changed(const pz__finv *x, uint32_t i) {
+  return i >= x->built_n || ((x->dirty[i >> 6] >> (i & 63)) & 1);
+}
 
 /* Read lock held. */
 void pz__catalog_pop_add(pz__catalog *c, uint32_t idx, int64_t ts,

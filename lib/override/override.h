@@ -180,6 +180,17 @@ int pz__plan_request(pz__plan *pl, const pz__catalog *c,
  * last. PZ_OK or PZ_ENOMEM. */
 int pz__plan_finish(pz__plan *pl);
 
+/* What the feature index tells of the plan for the candidates cand
+ * (words of 64 items): ok, the candidates that may pass every hard filter
+ * (those it leaves out certainly fail one); touched, those whose outcome
+ * needs pz__plan_item (an action may multiply, promote or name them, or
+ * the index does not know their features). An item ok and not touched
+ * passes with both multipliers 1 and no promotion. tmp: words of
+ * scratch. Catalogue read-locked, the plan finished, x the catalogue's
+ * index. */
+void pz__plan_prefilter(const pz__plan *pl, const pz__finv *x,
+                        const uint64_t *cand, size_t words, uint64_t *ok,
+                        uint64_t *touched, uint64_t *tmp);
 /* What the plan does to one item. */
 typedef struct pz__pitem {
   bool ok;      /* passes every hard filter */

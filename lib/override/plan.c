@@ -362,6 +362,61 @@ void pz__plan_item_at(const pz__plan *pl, uint32_t idx, const pz__item *it,
   evaluate(pl, idx, it, ia_at, false, o);
 }
 
+/* Bit i of b over the items of a feature: set or cleared. */
+static void postings_set(uint64_t *b, const uint32_t *it, uint32_t n) {
+  for (uint32_t k = 0; k < n; k++) b[it[k] >> 6] |= (uint64_t)1 << (it[k] & 63);
+}
+
+static void postings_clear(uint64_t *b, const uint32_t *it, uint32_t n) {
+  for (uint32_t k = 0; k < n; k++)
+    b[it[k] >> 6] &= ~((uint64_t)1 << (it[k] & 63));
+}
+
+enum {
+  OUT_KINDS = 1u << PZ__PA_FILTER | 1u << PZ__PA_BLOCK | 1u << PZ__PA_EXCLUDE,
+  FAC_KINDS = 1u << PZ__PA_ADJUST | 1u << PZ__PA_RULE_FACTOR | 1u << PZ__PA_PROMO
+};
+
+void pz__plan_prefilter(const pz__plan *pl, const pz__finv *x,
+                        const uint64_t *cand, size_t words, uint64_t *ok,
+                        uint64_t *touched, uint64_t *tmp) {
+  memcpy(ok, cand, words * sizeof *ok);
+  memset(touched, 0, words * sizeof *touched);
+  uint32_t reqs[PZ__REQUIRE_MAX], n_req = 0;
+  for (uint32_t j = 0, e; j < pl->n_fa; j = e) {
+    uint32_t key = pl->fa[j].key, kinds = 0, n;
+    for (e = j; e < pl->n_fa && pl->fa[e].key == key; e++) {
+      kinds |= 1u << pl->fa[e].kind;
+      if (pl->fa[e].kind == PZ__PA_REQUIRE && n_req < PZ__REQUIRE_MAX)
+        reqs[n_req++] = e;
+    }
+    const uint32_t *it = pz__finv_items(x, key, &n);
+    if (kinds & OUT_KINDS) postings_clear(ok, it, n);
+    if (kinds & FAC_KINDS) postings_set(touched, it, n);
+  }
+  /* one requirement (one action each) at a time: ok keeps the items that
+   * carry its feature */
+  for (uint32_t r = 0; r < n_req; r++) {
+    uint32_t n;
+    const uint32_t *it = pz__finv_items(x, pl->fa[reqs[r]].key, &n);
+    memset(tmp, 0, words * sizeof *tmp);
+    postings_set(tmp, it, n);
+    for (size_t w = 0; w < words; w++) ok[w] &= tmp[w];
+  }
+  for (uint32_t j = 0; j < pl->n_ia; j++)
+    if (pl->ia[j].key < (uint64_t)words * 64)
+      touched[pl->ia[j].key >> 6] |= (uint64_t)1 << (pl->ia[j].key & 63);
+  /* the items the index does not know as they are: all of their own */
+  size_t bw = pz__live_words(x->built_n);
+  for (size_t w = 0; w < words; w++) {
+    uint64_t ch = w < bw ? x->dirty[w] : ~(uint64_t)0;
+    if (w + 1 == bw && (x->built_n & 63))
+      ch |= ~(((uint64_t)1 << (x->built_n & 63)) - 1);
+    ok[w] = (ok[w] & ~ch) | (cand[w] & ch);
+    touched[w] |= ch;
+  }
+}
+
 uint32_t pz__promo_slots(const pz__promo *p, uint32_t len, uint32_t *out,
                          uint32_t cap) {
   uint32_t n = 0;

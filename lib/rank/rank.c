@@ -793,8 +793,47 @@ static void scan_pop(const scorer *k, const user_view *uv, const pop_view *v,
 /* Catalogue read lock held. Candidates pass the seen filter and the
  * plan's hard filters; scores get the plan's multipliers. promo[j]
  * collects promotion j's matching items. */
+/* What the feature index told of the plan (pz__plan_prefilter), or
+ * ok NULL. */
+typedef struct prefiltered {
+  uint64_t *ok, *touched, *tmp;
+  size_t words;
+} prefiltered;
+
+static void prefilter_free(const pz__alloc *a, prefiltered *f) {
+  size_t bytes = (f->words ? f->words : 1) * sizeof(uint64_t);
+  pz__free(a, f->ok, bytes);
+  pz__free(a, f->touched, bytes);
+  pz__free(a, f->tmp, bytes);
+  memset(f, 0, sizeof *f);
+}
+
+/* Catalogue read lock held, the plan finished: the feature index's answer
+ * when the plan acts on features and there is an index (else f->ok NULL,
+ * and *want says whether this request should build one once it lets its
+ * locks go). Without memory for it the scan goes item by item. */
+static void prefilter(const pz__rank_env *env, const user_view *uv,
+                      const pz__plan *pl, prefiltered *f, bool *want) {
+  memset(f, 0, sizeof *f);
+  pz__catalog *c = env->catalog;
+  if (!pl->n_fa) return;
+  if (pz__catalog_finv_due(c)) *want = pz__catalog_finv_want(c);
+  if (!c->finv) return;
+  f->words = uv->cand_words;
+  size_t bytes = (f->words ? f->words : 1) * sizeof(uint64_t);
+  f->ok = pz__malloc(env->a, bytes);
+  f->touched = pz__malloc(env->a, bytes);
+  f->tmp = pz__malloc(env->a, bytes);
+  if (!f->ok || !f->touched || !f->tmp) {
+    prefilter_free(env->a, f);
+    return;
+  }
+  pz__plan_prefilter(pl, c->finv, uv->cand, f->words, f->ok, f->touched,
+                     f->tmp);
+}
+
 static void scan(const scorer *kp, const user_view *uv, const pz__plan *pl,
-                 pz__topk *top, pz__topk *promo) {
+                 const prefiltered *pf, pz__topk *top, pz__topk *promo) {
   const scorer k = *kp;
   const pz__catalog *c = k.c;
   uint32_t seg_pos = 0, ia_at = 0, only_at = 0;
@@ -806,8 +845,11 @@ static void scan(const scorer *kp, const user_view *uv, const pz__plan *pl,
     pz__topk_sort(top);
     return;
   }
+  /* with the feature index, the candidates it leaves in; the others have
+   * failed a hard filter */
+  const uint64_t *walk = pf->ok ? pf->ok : uv->cand;
   for (size_t w = 0; w < uv->cand_words; w++)
-    for (uint64_t b = uv->cand[w]; b; b &= b - 1) {
+    for (uint64_t b = walk[w]; b; b &= b - 1) {
       uint32_t i = (uint32_t)(w * 64) + (uint32_t)__builtin_ctzll(b);
       /* the item records and their features are scattered: fetch them
        * ahead, so that the branches on them (the plan's above all) do
@@ -826,7 +868,9 @@ static void scan(const scorer *kp, const user_view *uv, const pz__plan *pl,
         }
         while (ia_at < pl->n_ia && pl->ia[ia_at].key < i) ia_at++;
         bool ia_hit = ia_at < pl->n_ia && pl->ia[ia_at].key == i;
-        if (ia_hit || pz__plan_touches(pl, c->items[i]))
+        if (pf->ok && !bit_at(pf->touched, i))
+          ; /* passes as it is: multipliers 1, no promotion */
+        else if (ia_hit || pz__plan_touches(pl, c->items[i]))
           pz__plan_item_at(pl, i, c->items[i], ia_at, &pi);
         else if (!free_pass) /* no feature of it is required */
           continue;
@@ -1098,7 +1142,7 @@ int pz__rank_recommend(const pz__rank_env *env, const pz__rank_req *req,
   cf_view cv;
   pz__plan pl;
   heaps h;
-  bool reorder = false;
+  bool reorder = false, build_index = false;
   memset(&cv, 0, sizeof cv);
   memset(&h, 0, sizeof h);
   pz__plan_init(&pl, env->a, env->ocfg);
@@ -1125,7 +1169,10 @@ int pz__rank_recommend(const pz__rank_env *env, const pz__rank_req *req,
       scan_pop(&sc, &uv, &pv, &h.top);
       pz__topk_sort(&h.top);
     } else {
-      scan(&sc, &uv, &pl, &h.top, h.promo);
+      prefiltered pf;
+      prefilter(env, &uv, &pl, &pf, &build_index);
+      scan(&sc, &uv, &pl, &pf, &h.top, h.promo);
+      prefilter_free(env->a, &pf);
     }
     pz__placed *pc;
     uint32_t n;
@@ -1150,5 +1197,6 @@ int pz__rank_recommend(const pz__rank_env *env, const pz__rank_req *req,
   pz__free(env->a, uv.cand, (uv.cand_words ? uv.cand_words : 1) * sizeof *uv.cand);
   pz__scratch_give(env->pool, s);
   if (reorder) pz__catalog_pop_maintain(env->catalog);
+  if (build_index) pz__catalog_finv_maintain(env->catalog);
   return rc;
 }
