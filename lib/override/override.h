@@ -180,17 +180,6 @@ int pz__plan_request(pz__plan *pl, const pz__catalog *c,
  * last. PZ_OK or PZ_ENOMEM. */
 int pz__plan_finish(pz__plan *pl);
 
-/* What the feature index tells of the plan for the candidates cand
- * (words of 64 items): ok, the candidates that may pass every hard filter
- * (those it leaves out certainly fail one); touched, those whose outcome
- * needs pz__plan_item (an action may multiply, promote or name them, or
- * the index does not know their features). An item ok and not touched
- * passes with both multipliers 1 and no promotion. tmp: words of
- * scratch. Catalogue read-locked, the plan finished, x the catalogue's
- * index. */
-void pz__plan_prefilter(const pz__plan *pl, const pz__finv *x,
-                        const uint64_t *cand, size_t words, uint64_t *ok,
-                        uint64_t *touched, uint64_t *tmp);
 /* What the plan does to one item. */
 typedef struct pz__pitem {
   bool ok;      /* passes every hard filter */
@@ -208,6 +197,49 @@ void pz__plan_item(const pz__plan *pl, uint32_t idx, const pz__item *it,
  * (ia_at: the first with key >= idx), as a scan in item order does. */
 void pz__plan_item_at(const pz__plan *pl, uint32_t idx, const pz__item *it,
                       uint32_t ia_at, pz__pitem *out);
+/* What the feature index tells of the plan for the candidates cand
+ * (words of 64 items): ok, the candidates that may pass every hard filter
+ * (those it leaves out certainly fail one); touched, those of them that an
+ * action may multiply or promote, or whose features the index does not
+ * know (changed since it was built: pz__finv_changed). Of the touched
+ * items the index knows, the multipliers and promotions evaluate would
+ * give, applied in its order; an item ok and not touched passes with both
+ * multipliers 1 and no promotion. */
+typedef struct pz__prefilter {
+  const pz__alloc *a;
+  const pz__finv *x;
+  size_t words;
+  uint64_t *ok, *touched, *tmp;
+  double *uf, *rf;  /* per item (touched ones only) */
+  uint32_t *promo;
+  uint64_t **seen;  /* per rule that may meet an item twice: a bit each */
+  uint32_t n_seen;
+  int32_t *seen_of; /* rule -> its seen bits, or -1 */
+  uint32_t n_refs;
+} pz__prefilter;
+/* Catalogue read-locked, the plan finished, x the catalogue's index;
+ * mem: pz__prefilter_bytes(words) of working memory (8-byte aligned) that
+ * f's arrays point into. PZ_OK (free f with pz__prefilter_free), or
+ * PZ_ENOMEM with nothing to free. */
+size_t pz__prefilter_bytes(size_t words);
+int pz__plan_prefilter(const pz__plan *pl, const pz__finv *x,
+                       const uint64_t *cand, size_t words, void *mem,
+                       pz__prefilter *f);
+void pz__prefilter_free(pz__prefilter *f);
+/* What the plan does to item i, touched and not changed (no detail). */
+PZ__HOT_INLINE void pz__prefilter_item(const pz__plan *pl,
+                                       const pz__prefilter *f, uint32_t i,
+                                       pz__pitem *o) {
+  const pz__ovr_cfg *c = pl->cfg;
+  double u = f->uf[i], r = f->rf[i];
+  o->ok = true;
+  o->more = o->less = o->boost = o->bury = -1;
+  o->ufac = u < c->min_factor ? c->min_factor : u > c->max_factor ? c->max_factor : u;
+  o->rfac = r < c->rule_min_factor   ? c->rule_min_factor
+            : r > c->rule_max_factor ? c->rule_max_factor
+                                     : r;
+  o->promo = f->promo[i];
+}
 /* The plan's feature filter: 1024 bits over the feature keys of fa. */
 static inline uint32_t pz__plan_bloom_bit(uint32_t key) {
   return (key * 2654435761u) >> 22;

@@ -372,17 +372,108 @@ static void postings_clear(uint64_t *b, const uint32_t *it, uint32_t n) {
     b[it[k] >> 6] &= ~((uint64_t)1 << (it[k] & 63));
 }
 
+static inline bool bit_of(const uint64_t *b, uint32_t i) {
+  return (b[i >> 6] >> (i & 63)) & 1;
+}
+
 enum {
   OUT_KINDS = 1u << PZ__PA_FILTER | 1u << PZ__PA_BLOCK | 1u << PZ__PA_EXCLUDE,
   FAC_KINDS = 1u << PZ__PA_ADJUST | 1u << PZ__PA_RULE_FACTOR | 1u << PZ__PA_PROMO
 };
 
-void pz__plan_prefilter(const pz__plan *pl, const pz__finv *x,
-                        const uint64_t *cand, size_t words, uint64_t *ok,
-                        uint64_t *touched, uint64_t *tmp) {
-  memcpy(ok, cand, words * sizeof *ok);
-  memset(touched, 0, words * sizeof *touched);
+size_t pz__prefilter_bytes(size_t words) {
+  size_t w1 = words ? words : 1;
+  return w1 * 3 * sizeof(uint64_t) + w1 * 64 * (2 * sizeof(double) + sizeof(uint32_t));
+}
+
+void pz__prefilter_free(pz__prefilter *f) {
+  const pz__alloc *a = f->a;
+  size_t words = f->words ? f->words : 1;
+  for (uint32_t r = 0; r < f->n_seen; r++)
+    pz__free(a, f->seen[r], words * sizeof **f->seen);
+  pz__free(a, f->seen, (f->n_seen ? f->n_seen : 1) * sizeof *f->seen);
+  pz__free(a, f->seen_of, (f->n_refs ? f->n_refs : 1) * sizeof *f->seen_of);
+  memset(f, 0, sizeof *f);
+}
+
+/* One action on item i, as evaluate's apply does it (without the
+ * detail): the rules that may meet an item twice have a bit per item. */
+PZ__HOT_INLINE void scatter_one(pz__prefilter *f, const pz__pact *x,
+                                uint32_t i) {
+  switch (x->kind) {
+  case PZ__PA_ADJUST: f->uf[i] *= x->factor; break;
+  case PZ__PA_RULE_FACTOR: {
+    int32_t s = f->seen_of[x->ref];
+    if (s >= 0) {
+      uint64_t *b = f->seen[s], m = (uint64_t)1 << (i & 63);
+      if (b[i >> 6] & m) break;
+      b[i >> 6] |= m;
+    }
+    f->rf[i] *= x->factor;
+    break;
+  }
+  case PZ__PA_PROMO: f->promo[i] |= 1u << x->ref; break;
+  default: break;
+  }
+}
+
+/* Bits for the rule-factor rules with more than one action in the plan
+ * (which may meet one item twice; a rule multiplies an item once). */
+static int seen_make(pz__prefilter *f, const pz__plan *pl) {
+  uint32_t refs = pl->rules ? pl->rules->n : 0;
+  f->n_refs = refs;
+  if (!refs) return PZ_OK;
+  f->seen_of = pz__malloc(f->a, refs * sizeof *f->seen_of);
+  uint32_t *count = f->seen_of ? pz__calloc(f->a, refs, sizeof *count) : NULL;
+  if (!count) return PZ_ENOMEM;
+  for (uint32_t j = 0; j < pl->n_fa + pl->n_ia; j++) {
+    const pz__pact *x = j < pl->n_fa ? &pl->fa[j] : &pl->ia[j - pl->n_fa];
+    if (x->kind == PZ__PA_RULE_FACTOR && x->ref < refs) count[x->ref]++;
+  }
+  uint32_t need = 0;
+  for (uint32_t r = 0; r < refs; r++) need += count[r] > 1;
+  int rc = PZ_OK;
+  if (need && !(f->seen = pz__malloc(f->a, need * sizeof *f->seen)))
+    rc = PZ_ENOMEM;
+  for (uint32_t r = 0; r < refs; r++) {
+    f->seen_of[r] = -1;
+    if (rc || count[r] < 2) continue;
+    uint64_t *b = pz__calloc(f->a, f->words ? f->words : 1, sizeof *b);
+    if (!b) {
+      rc = PZ_ENOMEM;
+      continue;
+    }
+    f->seen_of[r] = (int32_t)f->n_seen;
+    f->seen[f->n_seen++] = b;
+  }
+  pz__free(f->a, count, refs * sizeof *count);
+  return rc;
+}
+
+int pz__plan_prefilter(const pz__plan *pl, const pz__finv *x,
+                       const uint64_t *cand, size_t words, void *mem,
+                       pz__prefilter *f) {
+  memset(f, 0, sizeof *f);
+  f->a = pl->a;
+  f->x = x;
+  f->words = words;
+  size_t w1 = words ? words : 1, items = w1 * 64;
+  /* doubles first: every part stays aligned */
+  f->uf = mem;
+  f->rf = f->uf + items;
+  f->ok = (uint64_t *)(void *)(f->rf + items);
+  f->touched = f->ok + w1;
+  f->tmp = f->touched + w1;
+  f->promo = (uint32_t *)(void *)(f->tmp + w1);
+  int rc = seen_make(f, pl);
+  if (rc) {
+    pz__prefilter_free(f);
+    return rc;
+  }
+  memcpy(f->ok, cand, words * sizeof *f->ok);
+  memset(f->touched, 0, words * sizeof *f->touched);
   uint32_t reqs[PZ__REQUIRE_MAX], n_req = 0;
+  /* what each feature does: out, or touched (to be multiplied) */
   for (uint32_t j = 0, e; j < pl->n_fa; j = e) {
     uint32_t key = pl->fa[j].key, kinds = 0, n;
     for (e = j; e < pl->n_fa && pl->fa[e].key == key; e++) {
@@ -391,30 +482,59 @@ void pz__plan_prefilter(const pz__plan *pl, const pz__finv *x,
         reqs[n_req++] = e;
     }
     const uint32_t *it = pz__finv_items(x, key, &n);
-    if (kinds & OUT_KINDS) postings_clear(ok, it, n);
-    if (kinds & FAC_KINDS) postings_set(touched, it, n);
+    if (kinds & OUT_KINDS) postings_clear(f->ok, it, n);
+    if (kinds & FAC_KINDS) postings_set(f->touched, it, n);
+  }
+  for (uint32_t j = 0; j < pl->n_ia; j++) {
+    uint32_t i = pl->ia[j].key;
+    if (i >= (uint64_t)words * 64) continue;
+    if ((1u << pl->ia[j].kind) & OUT_KINDS)
+      f->ok[i >> 6] &= ~((uint64_t)1 << (i & 63));
+    else
+      f->touched[i >> 6] |= (uint64_t)1 << (i & 63);
   }
   /* one requirement (one action each) at a time: ok keeps the items that
    * carry its feature */
   for (uint32_t r = 0; r < n_req; r++) {
     uint32_t n;
     const uint32_t *it = pz__finv_items(x, pl->fa[reqs[r]].key, &n);
-    memset(tmp, 0, words * sizeof *tmp);
-    postings_set(tmp, it, n);
-    for (size_t w = 0; w < words; w++) ok[w] &= tmp[w];
+    memset(f->tmp, 0, words * sizeof *f->tmp);
+    postings_set(f->tmp, it, n);
+    for (size_t w = 0; w < words; w++) f->ok[w] &= f->tmp[w];
   }
-  for (uint32_t j = 0; j < pl->n_ia; j++)
-    if (pl->ia[j].key < (uint64_t)words * 64)
-      touched[pl->ia[j].key >> 6] |= (uint64_t)1 << (pl->ia[j].key & 63);
   /* the items the index does not know as they are: all of their own */
   size_t bw = pz__live_words(x->built_n);
   for (size_t w = 0; w < words; w++) {
     uint64_t ch = w < bw ? x->dirty[w] : ~(uint64_t)0;
     if (w + 1 == bw && (x->built_n & 63))
       ch |= ~(((uint64_t)1 << (x->built_n & 63)) - 1);
-    ok[w] = (ok[w] & ~ch) | (cand[w] & ch);
-    touched[w] |= ch;
+    f->ok[w] = (f->ok[w] & ~ch) | (cand[w] & ch);
+    f->touched[w] = (f->touched[w] & f->ok[w]) | (ch & f->ok[w]);
   }
+  /* the multipliers of the touched items that pass, in the order
+   * evaluate applies them to each item: its item actions, then its
+   * features in increasing index (the order of fa's keys), each key's
+   * actions in fa's order */
+  for (size_t w = 0; w < words; w++)
+    for (uint64_t b = f->touched[w]; b; b &= b - 1) {
+      uint32_t i = (uint32_t)(w * 64) + (uint32_t)__builtin_ctzll(b);
+      f->uf[i] = f->rf[i] = 1;
+      f->promo[i] = 0;
+    }
+  for (uint32_t j = 0; j < pl->n_ia; j++) {
+    uint32_t i = pl->ia[j].key;
+    if (i < (uint64_t)words * 64 && bit_of(f->touched, i))
+      scatter_one(f, &pl->ia[j], i);
+  }
+  for (uint32_t j = 0; j < pl->n_fa; j++) {
+    const pz__pact *a = &pl->fa[j];
+    if (!((1u << a->kind) & FAC_KINDS)) continue;
+    uint32_t n;
+    const uint32_t *it = pz__finv_items(x, a->key, &n);
+    for (uint32_t k = 0; k < n; k++)
+      if (bit_of(f->touched, it[k])) scatter_one(f, a, it[k]);
+  }
+  return PZ_OK;
 }
 
 uint32_t pz__promo_slots(const pz__promo *p, uint32_t len, uint32_t *out,

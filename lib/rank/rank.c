@@ -793,47 +793,26 @@ static void scan_pop(const scorer *k, const user_view *uv, const pop_view *v,
 /* Catalogue read lock held. Candidates pass the seen filter and the
  * plan's hard filters; scores get the plan's multipliers. promo[j]
  * collects promotion j's matching items. */
-/* What the feature index told of the plan (pz__plan_prefilter), or
- * ok NULL. */
-typedef struct prefiltered {
-  uint64_t *ok, *touched, *tmp;
-  size_t words;
-} prefiltered;
-
-static void prefilter_free(const pz__alloc *a, prefiltered *f) {
-  size_t bytes = (f->words ? f->words : 1) * sizeof(uint64_t);
-  pz__free(a, f->ok, bytes);
-  pz__free(a, f->touched, bytes);
-  pz__free(a, f->tmp, bytes);
-  memset(f, 0, sizeof *f);
-}
-
 /* Catalogue read lock held, the plan finished: the feature index's answer
- * when the plan acts on features and there is an index (else f->ok NULL,
- * and *want says whether this request should build one once it lets its
- * locks go). Without memory for it the scan goes item by item. */
-static void prefilter(const pz__rank_env *env, const user_view *uv,
-                      const pz__plan *pl, prefiltered *f, bool *want) {
+ * (pz__plan_prefilter) when the plan acts on features and there is an
+ * index (else f->ok NULL, and *want says whether this request should
+ * build one once it lets its locks go). Without memory for it the scan
+ * goes item by item. */
+static void prefilter(const pz__rank_env *env, pz__scratch *s,
+                      const user_view *uv, const pz__plan *pl,
+                      pz__prefilter *f, bool *want) {
   memset(f, 0, sizeof *f);
   pz__catalog *c = env->catalog;
   if (!pl->n_fa) return;
   if (pz__catalog_finv_due(c)) *want = pz__catalog_finv_want(c);
   if (!c->finv) return;
-  f->words = uv->cand_words;
-  size_t bytes = (f->words ? f->words : 1) * sizeof(uint64_t);
-  f->ok = pz__malloc(env->a, bytes);
-  f->touched = pz__malloc(env->a, bytes);
-  f->tmp = pz__malloc(env->a, bytes);
-  if (!f->ok || !f->touched || !f->tmp) {
-    prefilter_free(env->a, f);
-    return;
-  }
-  pz__plan_prefilter(pl, c->finv, uv->cand, f->words, f->ok, f->touched,
-                     f->tmp);
+  void *mem = pz__scratch_mem(env->a, s, pz__prefilter_bytes(uv->cand_words));
+  if (mem)
+    pz__plan_prefilter(pl, c->finv, uv->cand, uv->cand_words, mem, f);
 }
 
 static void scan(const scorer *kp, const user_view *uv, const pz__plan *pl,
-                 const prefiltered *pf, pz__topk *top, pz__topk *promo) {
+                 const pz__prefilter *pf, pz__topk *top, pz__topk *promo) {
   const scorer k = *kp;
   const pz__catalog *c = k.c;
   uint32_t seg_pos = 0, ia_at = 0, only_at = 0;
@@ -870,6 +849,8 @@ static void scan(const scorer *kp, const user_view *uv, const pz__plan *pl,
         bool ia_hit = ia_at < pl->n_ia && pl->ia[ia_at].key == i;
         if (pf->ok && !bit_at(pf->touched, i))
           ; /* passes as it is: multipliers 1, no promotion */
+        else if (pf->ok && !pz__finv_changed(pf->x, i))
+          pz__prefilter_item(pl, pf, i, &pi);
         else if (ia_hit || pz__plan_touches(pl, c->items[i]))
           pz__plan_item_at(pl, i, c->items[i], ia_at, &pi);
         else if (!free_pass) /* no feature of it is required */
@@ -1169,10 +1150,10 @@ int pz__rank_recommend(const pz__rank_env *env, const pz__rank_req *req,
       scan_pop(&sc, &uv, &pv, &h.top);
       pz__topk_sort(&h.top);
     } else {
-      prefiltered pf;
-      prefilter(env, &uv, &pl, &pf, &build_index);
+      pz__prefilter pf;
+      prefilter(env, s, &uv, &pl, &pf, &build_index);
       scan(&sc, &uv, &pl, &pf, &h.top, h.promo);
-      prefilter_free(env->a, &pf);
+      if (pf.ok) pz__prefilter_free(&pf);
     }
     pz__placed *pc;
     uint32_t n;

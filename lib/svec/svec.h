@@ -72,6 +72,8 @@ typedef struct pz__scratch {
   uint32_t hcap;     /* hashed mode capacity (power of two) */
   uint32_t *touched; /* indices set, for sparse clearing */
   uint32_t n_touched, touched_cap;
+  void *req;       /* a request's working memory, kept for the next one */
+  size_t req_size;
   struct pz__scratch *next; /* pool link */
 } pz__scratch;
 
@@ -81,6 +83,9 @@ void pz__scratch_free(const pz__alloc *a, pz__scratch *s);
 int pz__scratch_load(const pz__alloc *a, pz__scratch *s, const pz__ent *e,
                      uint32_t n);
 void pz__scratch_clear(pz__scratch *s);
+/* At least size bytes of working memory (contents undefined), kept with
+ * the scratch for the requests that take it next; NULL without memory. */
+void *pz__scratch_mem(const pz__alloc *a, pz__scratch *s, size_t size);
 /* Value at index i (0 when absent). */
 static inline float pz__scratch_get(const pz__scratch *s, uint32_t i) {
   if (s->dense) return s->dense[i];
