@@ -239,10 +239,11 @@ void pz__cfuser_free(const pz__alloc *a, pz__cfuser *u);
 /* Raw ALS scores of every model item (m->n_items floats). */
 void pz__cfuser_als(const pz__cfuser *u, float *als);
 /* Raw kNN scores of the items the history's neighbour lists reach (every
- * other item scores 0): each such item gets its bit set in tbits (zeroed
- * by the caller, m->n_items bits), its score in knn and its index in
- * touched (m->n_items entries at most); returns how many. The sums are
- * taken in history order, neighbour lists in order. */
+ * other item scores 0): knn (m->n_items, zero on entry) gets each such
+ * item's score, tbits (m->n_items bits, zero on entry) its bit, touched
+ * (m->n_items entries at most) its index, in increasing order; returns
+ * how many. The sums are taken in history order, neighbour lists in
+ * order. */
 uint32_t pz__cfuser_knn(const pz__cfuser *u, float *knn, uint64_t *tbits,
                         uint32_t *touched);
 /* Contribution of each history item to item i's raw kNN and ALS scores

@@ -129,21 +129,23 @@ void pz__cfuser_als(const pz__cfuser *u, float *als) {
 uint32_t pz__cfuser_knn(const pz__cfuser *u, float *knn, uint64_t *tbits,
                         uint32_t *touched) {
   const pz__cfmodel *m = u->m;
-  uint32_t n = 0;
+  /* no branch on whether an item was reached before: its score starts at
+   * 0 either way, and the bits say which were */
   for (uint32_t k = 0; k < u->h->n; k++) {
     uint32_t j = u->h->item[k];
     float r = u->h->r[k];
-    for (uint64_t q = m->nptr[j]; q < m->nptr[j + 1]; q++) {
-      uint32_t i = m->nidx[q];
-      uint64_t bit = (uint64_t)1 << (i & 63);
-      if (!(tbits[i >> 6] & bit)) {
-        tbits[i >> 6] |= bit;
-        touched[n++] = i;
-        knn[i] = 0;
-      }
-      knn[i] += r * m->nsim[q];
+    const uint32_t *idx = m->nidx;
+    const float *sim = m->nsim;
+    for (uint64_t q = m->nptr[j], e = m->nptr[j + 1]; q < e; q++) {
+      uint32_t i = idx[q];
+      tbits[i >> 6] |= (uint64_t)1 << (i & 63);
+      knn[i] += r * sim[q];
     }
   }
+  uint32_t n = 0;
+  for (size_t w = 0; w < pz__live_words(m->n_items); w++)
+    for (uint64_t b = tbits[w]; b; b &= b - 1)
+      touched[n++] = (uint32_t)(w * 64) + (uint32_t)__builtin_ctzll(b);
   return n;
 }
 

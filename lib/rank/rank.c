@@ -353,7 +353,7 @@ static const pz__fname *best_feature(const pz__catalog *c,
 typedef struct cf_view {
   pz__cfuser u;
   bool on;       /* CF has something to say */
-  float *knn;    /* raw kNN scores of the touched items (tbits) */
+  float *knn;    /* raw kNN scores (0 for the items tbits leaves out) */
   uint64_t *tbits;
   uint32_t *touched;
   uint32_t n_touched;
@@ -366,8 +366,7 @@ typedef struct cf_view {
 PZ__HOT_INLINE float cf_at(const cf_view *v, uint32_t i) {
   double x = 0;
   if (v->knn) {
-    float kv = bit_at(v->tbits, i) ? v->knn[i] : 0;
-    x += (1 - v->share) * (kv - v->k_min) * v->k_inv;
+    x += (1 - v->share) * (v->knn[i] - v->k_min) * v->k_inv; /* 0 untouched */
   }
   if (v->als) x += v->share * (v->als[i] - v->a_min) * v->a_inv;
   return (float)x;
@@ -412,41 +411,42 @@ static void spans(const user_view *uv, cf_view *v) {
   v->a_inv = amx > amn ? 1.0 / (amx - amn) : 0;
 }
 
+/* The kNN scores and their bits go back to the scratch zero. */
 static void cf_free(const pz__alloc *a, cf_view *v) {
   pz__cfuser_free(a, &v->u);
-  size_t words = pz__live_words(v->n);
-  pz__free(a, v->knn, (size_t)v->n * sizeof *v->knn);
-  pz__free(a, v->tbits, (words ? words : 1) * sizeof *v->tbits);
-  pz__free(a, v->touched, (size_t)v->n * sizeof *v->touched);
-  pz__free(a, v->als, (size_t)v->n * sizeof *v->als);
+  if (v->knn) {
+    for (uint32_t t = 0; t < v->n_touched; t++) v->knn[v->touched[t]] = 0;
+    memset(v->tbits, 0, pz__live_words(v->n) * sizeof *v->tbits);
+  }
   memset(v, 0, sizeof *v);
 }
 
-/* CF state read-locked. Leaves v->on false when CF has nothing to say. */
-static int cf_prepare(const pz__rank_env *env, const user_view *uv,
-                      cf_view *v) {
+/* CF state read-locked. Leaves v->on false when CF has nothing to say.
+ * The scores live in the scratch's memory: kNN's (and its bits) in the
+ * part that is zero between requests. */
+static int cf_prepare(const pz__rank_env *env, pz__scratch *s,
+                      const user_view *uv, cf_view *v) {
   memset(v, 0, sizeof *v);
   const pz__cfmodel *m = env->cf->model;
   const pz__cfhist *h = user_hist(uv);
   if (!m || !h->n || env->cfg->cf_weight == 0) return PZ_OK;
   bool als = m->algorithm != PZ_CF_KNN, knn = m->algorithm != PZ_CF_ALS;
   const pz__alloc *a = env->a;
-  v->n = m->n_items;
+  uint32_t n = m->n_items;
   v->share = !knn ? 1 : !als ? 0 : m->als_share;
-  size_t words = pz__live_words(v->n);
-  int rc = PZ_OK;
+  size_t words = pz__live_words(n);
+  size_t zbytes = (size_t)n * sizeof(float) + words * sizeof(uint64_t);
+  size_t bytes = (size_t)n * (sizeof(float) + sizeof(uint32_t));
+  char *z = knn ? pz__scratch_mem(a, s, PZ__MEM_CF_ZERO, zbytes ? zbytes : 8) : NULL;
+  char *p = pz__scratch_mem(a, s, PZ__MEM_CF, bytes ? bytes : 8);
+  if ((knn && !z) || !p) return PZ_ENOMEM;
+  v->n = n;
   if (knn) {
-    v->knn = pz__malloc(a, (size_t)v->n * sizeof *v->knn);
-    v->tbits = pz__calloc(a, words ? words : 1, sizeof *v->tbits);
-    v->touched = pz__malloc(a, (size_t)v->n * sizeof *v->touched);
-    if (!v->knn || !v->tbits || !v->touched) rc = PZ_ENOMEM;
+    v->tbits = (uint64_t *)(void *)z; /* first: aligned */
+    v->knn = (float *)(void *)(z + words * sizeof(uint64_t));
+    v->touched = (uint32_t *)(void *)p;
   }
-  if (!rc && als && !(v->als = pz__malloc(a, (size_t)v->n * sizeof *v->als)))
-    rc = PZ_ENOMEM;
-  if (rc) {
-    cf_free(a, v);
-    return rc;
-  }
+  if (als) v->als = (float *)(void *)(p + (size_t)n * sizeof(uint32_t));
   pz__cfuser_init(&v->u, m, h, uv->ent->x);
   if (knn) v->n_touched = pz__cfuser_knn(&v->u, v->knn, v->tbits, v->touched);
   if (als) pz__cfuser_als(&v->u, v->als);
@@ -806,7 +806,8 @@ static void prefilter(const pz__rank_env *env, pz__scratch *s,
   if (!pl->n_fa) return;
   if (pz__catalog_finv_due(c)) *want = pz__catalog_finv_want(c);
   if (!c->finv) return;
-  void *mem = pz__scratch_mem(env->a, s, pz__prefilter_bytes(uv->cand_words));
+  void *mem = pz__scratch_mem(env->a, s, PZ__MEM_PLAN,
+                              pz__prefilter_bytes(uv->cand_words));
   if (mem)
     pz__plan_prefilter(pl, c->finv, uv->cand, uv->cand_words, mem, f);
 }
@@ -1137,7 +1138,7 @@ int pz__rank_recommend(const pz__rank_env *env, const pz__rank_req *req,
     rc = pz__plan_request(&pl, env->catalog, req->exclude, req->n_exclude,
                           req->restrict_to, req->n_restrict);
   if (!rc) rc = pz__plan_finish(&pl);
-  if (!rc) rc = cf_prepare(env, &uv, &cv);
+  if (!rc) rc = cf_prepare(env, s, &uv, &cv);
   uint32_t len = req->offset + req->k; /* checked against max_k */
   if (!rc) len = arrangement(&pl, len, env->cfg->max_k);
   if (!rc) rc = heaps_init(env, req, &pl, len, &h);

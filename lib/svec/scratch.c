@@ -24,18 +24,19 @@ void pz__scratch_free(const pz__alloc *a, pz__scratch *s) {
   pz__free(a, s->keys, (size_t)s->hcap * sizeof *s->keys);
   pz__free(a, s->vals, (size_t)s->hcap * sizeof *s->vals);
   pz__free(a, s->touched, (size_t)s->touched_cap * sizeof *s->touched);
-  pz__free(a, s->req, s->req_size);
+  for (int m = 0; m < 3; m++) pz__free(a, s->mem[m], s->mem_size[m]);
   pz__free(a, s, sizeof *s);
 }
 
-void *pz__scratch_mem(const pz__alloc *a, pz__scratch *s, size_t size) {
-  if (size <= s->req_size) return s->req;
+void *pz__scratch_mem(const pz__alloc *a, pz__scratch *s, int slot,
+                      size_t size) {
+  if (size <= s->mem_size[slot]) return s->mem[slot];
   size_t want = size + size / 4; /* a catalogue that grows a little */
-  void *m = pz__malloc(a, want);
+  void *m = slot == PZ__MEM_CF_ZERO ? pz__calloc(a, want, 1) : pz__malloc(a, want);
   if (!m) return NULL;
-  pz__free(a, s->req, s->req_size);
-  s->req = m;
-  s->req_size = want;
+  pz__free(a, s->mem[slot], s->mem_size[slot]);
+  s->mem[slot] = m;
+  s->mem_size[slot] = want;
   return m;
 }
 

@@ -72,10 +72,13 @@ typedef struct pz__scratch {
   uint32_t hcap;     /* hashed mode capacity (power of two) */
   uint32_t *touched; /* indices set, for sparse clearing */
   uint32_t n_touched, touched_cap;
-  void *req;       /* a request's working memory, kept for the next one */
-  size_t req_size;
+  /* a request's working memory, kept for the next one: the plan's, the
+   * CF scores', and the CF scores' that are zero between requests */
+  void *mem[3];
+  size_t mem_size[3];
   struct pz__scratch *next; /* pool link */
 } pz__scratch;
+enum { PZ__MEM_PLAN, PZ__MEM_CF, PZ__MEM_CF_ZERO };
 
 int pz__scratch_new(const pz__alloc *a, unsigned int bits, pz__scratch **out);
 void pz__scratch_free(const pz__alloc *a, pz__scratch *s);
@@ -83,9 +86,12 @@ void pz__scratch_free(const pz__alloc *a, pz__scratch *s);
 int pz__scratch_load(const pz__alloc *a, pz__scratch *s, const pz__ent *e,
                      uint32_t n);
 void pz__scratch_clear(pz__scratch *s);
-/* At least size bytes of working memory (contents undefined), kept with
- * the scratch for the requests that take it next; NULL without memory. */
-void *pz__scratch_mem(const pz__alloc *a, pz__scratch *s, size_t size);
+/* At least size bytes of working memory kept with the scratch for the
+ * requests that take it next, in slot (PZ__MEM_*); NULL without memory.
+ * Contents undefined, except in PZ__MEM_CF_ZERO: zero, which the user
+ * must restore before it gives the scratch back. */
+void *pz__scratch_mem(const pz__alloc *a, pz__scratch *s, int slot,
+                      size_t size);
 /* Value at index i (0 when absent). */
 static inline float pz__scratch_get(const pz__scratch *s, uint32_t i) {
   if (s->dense) return s->dense[i];
