@@ -157,6 +157,10 @@ double pz__cf_loss_row(const pz__cf_cg *g, const uint32_t *idx,
 bool pz__cf_cholesky(const float *A, uint32_t ld, uint32_t n, double *L);
 /* Solve L L^T z = b in place (n doubles). */
 void pz__cf_chol_solve(const double *L, uint32_t n, double *b);
+/* m right-hand sides at once (B: m vectors of n), each solved exactly as
+ * pz__cf_chol_solve would. */
+void pz__cf_chol_solve_many(const double *L, uint32_t n, double *B,
+                            uint32_t m);
 
 /* ---- the model ------------------------------------------------------------ */
 
@@ -246,10 +250,15 @@ void pz__cfuser_als(const pz__cfuser *u, float *als);
  * order. */
 uint32_t pz__cfuser_knn(const pz__cfuser *u, float *knn, uint64_t *tbits,
                         uint32_t *touched);
+/* ALS, after pz__cfuser_factor: z = A^-1 y_i for n items at once into Z
+ * (n vectors of m->f doubles), as pz__cfuser_explain would solve them. */
+void pz__cfuser_solve(const pz__cfuser *u, const uint32_t *items, uint32_t n,
+                      double *Z);
 /* Contribution of each history item to item i's raw kNN and ALS scores
- * (arrays of h->n; either may be NULL); ALS needs pz__cfuser_factor. */
-void pz__cfuser_explain(const pz__cfuser *u, uint32_t i, double *knn,
-                        double *als);
+ * (arrays of h->n; either may be NULL); ALS needs pz__cfuser_factor, and
+ * z: item i's vector from pz__cfuser_solve, or NULL to solve it here. */
+void pz__cfuser_explain(const pz__cfuser *u, uint32_t i, const double *z,
+                        double *knn, double *als);
 
 /* kNN similarity of items a and b (0 when b is not among a's neighbours). */
 float pz__cf_knn_sim(const pz__cfmodel *m, uint32_t a, uint32_t b);

@@ -456,7 +456,34 @@ PZ__HOT_INLINE void pz__cf_chol_solve_impl(const double *L, uint32_t n,
   }
 }
 
+/* The same for m right-hand sides (B: m vectors of n), each with the very
+ * operations of pz__cf_chol_solve, two at a time: their chains of
+ * dependent sums overlap. */
+PZ__HOT_INLINE void pz__cf_chol_solve_many_impl(const double *L, uint32_t n,
+                                                double *B, uint32_t m) {
+  uint32_t r = 0;
+  for (; r + 2 <= m; r += 2) {
+    double *b0 = B + (size_t)r * n, *b1 = b0 + n;
+    for (uint32_t i = 0; i < n; i++) {
+      const double *li = L + (size_t)i * n;
+      double d0 = dotd(li, b0, i), d1 = dotd(li, b1, i);
+      b0[i] = (b0[i] - d0) / li[i];
+      b1[i] = (b1[i] - d1) / li[i];
+    }
+    for (uint32_t i = n; i-- > 0;) {
+      const double *li = L + (size_t)i * n;
+      b0[i] /= li[i];
+      b1[i] /= li[i];
+      axpyd(b0, -b0[i], li, i);
+      axpyd(b1, -b1[i], li, i);
+    }
+  }
+  if (r < m) pz__cf_chol_solve_impl(L, n, B + (size_t)r * n);
+}
+
 DISPATCH(bool, pz__cf_cholesky,
          (const float *A, uint32_t ld, uint32_t n, double *L), (A, ld, n, L))
 DISPATCH(void, pz__cf_chol_solve, (const double *L, uint32_t n, double *b),
          (L, n, b))
+DISPATCH(void, pz__cf_chol_solve_many,
+         (const double *L, uint32_t n, double *B, uint32_t m), (L, n, B, m))

@@ -221,11 +221,14 @@ done:
 
 float pz__cf_knn_sim(const pz__cfmodel *m, uint32_t a, uint32_t b) {
   if (!m->nptr || a >= m->n_items) return 0;
-  uint64_t lo = m->nptr[a], hi = m->nptr[a + 1];
-  while (lo < hi) {
-    uint64_t mid = lo + (hi - lo) / 2;
-    if (m->nidx[mid] < b) lo = mid + 1;
-    else hi = mid;
+  uint64_t lo = m->nptr[a], n = m->nptr[a + 1] - lo;
+  if (!n) return 0;
+  /* the last index <= b (the list increases), without a branch per step */
+  const uint32_t *p = m->nidx + lo;
+  while (n > 1) {
+    uint64_t half = n / 2;
+    p = p[half] <= b ? p + half : p;
+    n -= half;
   }
-  return lo < m->nptr[a + 1] && m->nidx[lo] == b ? m->nsim[lo] : 0;
+  return *p == b ? m->nsim[p - m->nidx] : 0;
 }

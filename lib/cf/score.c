@@ -149,20 +149,33 @@ uint32_t pz__cfuser_knn(const pz__cfuser *u, float *knn, uint64_t *tbits,
   return n;
 }
 
-void pz__cfuser_explain(const pz__cfuser *u, uint32_t i, double *knn,
-                        double *als) {
+void pz__cfuser_solve(const pz__cfuser *u, const uint32_t *items, uint32_t n,
+                      double *Z) {
+  const pz__cfmodel *m = u->m;
+  for (uint32_t r = 0; r < n; r++) {
+    const float *yi = m->Y + (size_t)items[r] * m->fs;
+    for (uint32_t j = 0; j < m->f; j++) Z[(size_t)r * m->f + j] = yi[j];
+  }
+  pz__cf_chol_solve_many(u->L, m->f, Z, n);
+}
+
+void pz__cfuser_explain(const pz__cfuser *u, uint32_t i, const double *z,
+                        double *knn, double *als) {
   const pz__cfmodel *m = u->m;
   const pz__cfhist *h = u->h;
   if (knn && has_knn(m))
     for (uint32_t k = 0; k < h->n; k++)
       knn[k] = (double)h->r[k] * pz__cf_knn_sim(m, h->item[k], i);
   if (als && has_als(m) && h->n) {
-    const float *yi = m->Y + (size_t)i * m->fs;
-    for (uint32_t j = 0; j < m->f; j++) u->tmp[j] = yi[j];
-    pz__cf_chol_solve(u->L, m->f, u->tmp); /* z = A^-1 y_i */
+    if (!z) {
+      const float *yi = m->Y + (size_t)i * m->fs;
+      for (uint32_t j = 0; j < m->f; j++) u->tmp[j] = yi[j];
+      pz__cf_chol_solve(u->L, m->f, u->tmp); /* z = A^-1 y_i */
+      z = u->tmp;
+    }
     for (uint32_t k = 0; k < h->n; k++) {
       const float *y = m->Y + (size_t)h->item[k] * m->fs;
-      als[k] = (1 + m->alpha * h->r[k]) * pz__cf_dot_fd(u->tmp, y, m->fs);
+      als[k] = (1 + m->alpha * h->r[k]) * pz__cf_dot_fd(z, y, m->fs);
     }
   }
 }

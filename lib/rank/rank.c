@@ -461,12 +461,12 @@ static int cf_prepare(const pz__rank_env *env, pz__scratch *s,
  * are taken of the positive terms only and the named ones sum to at most
  * 1. buf: 2 * hist.n doubles. */
 static void cf_because(const pz__catalog *c, const user_view *uv,
-                       const cf_view *v, uint32_t i, double *buf,
-                       pz__rec *rec) {
+                       const cf_view *v, uint32_t i, const double *z,
+                       double *buf, pz__rec *rec) {
   const pz__cfhist *h = user_hist(uv);
   double *kc = buf, *ac = buf + h->n;
   for (uint32_t j = 0; j < 2 * h->n; j++) buf[j] = 0;
-  pz__cfuser_explain(&v->u, i, kc, ac);
+  pz__cfuser_explain(&v->u, i, z, kc, ac);
   double total = 0;
   for (uint32_t j = 0; j < h->n; j++) {
     kc[j] = (1 - v->share) * kc[j] * v->k_inv + v->share * ac[j] * v->a_inv;
@@ -1019,11 +1019,31 @@ static int build(const pz__rank_env *env, const pz__rank_req *req,
   pz__buf_init(&text, env->a);
   int rc = src && off && ex ? PZ_OK : PZ_ENOMEM;
   if (!rc && because && cv->als) rc = pz__cfuser_factor(env->a, &cv->u);
+  for (uint32_t r = 0; !rc && r < n; r++)
+    signals(k, pc[r].item, NULL, src[r].contrib);
+  /* the ALS vectors of the items whose CF term is explained, solved
+   * together (off[r] holds row r's place among them for now) */
+  uint32_t nz = 0, f = cv->als ? cv->u.m->f : 0;
+  uint32_t *zi = NULL;
+  double *Z = NULL;
+  if (!rc && because && cv->als) {
+    zi = pz__malloc(env->a, cells * sizeof *zi);
+    for (uint32_t r = 0; zi && r < n; r++) {
+      uint32_t i = pc[r].item;
+      off[r] = SIZE_MAX;
+      if (i < cv->n && src[r].contrib[PZ_SIGNAL_CF - 1] > 0) {
+        off[r] = nz;
+        zi[nz++] = i;
+      }
+    }
+    Z = zi ? pz__malloc(env->a, (size_t)(nz ? nz : 1) * f * sizeof *Z) : NULL;
+    if (!Z) rc = PZ_ENOMEM;
+    else pz__cfuser_solve(&cv->u, zi, nz, Z);
+  }
   for (uint32_t r = 0; !rc && r < n; r++) {
     uint32_t i = pc[r].item;
     const pz__item *it = c->items[i];
     pz__rec *rec = &src[r];
-    signals(k, i, NULL, rec->contrib);
     const double *by = rec->contrib;
     double sum = by[0] + by[1] + by[2] + by[3];
     pz__pitem pi;
@@ -1033,7 +1053,7 @@ static int build(const pz__rank_env *env, const pz__rank_req *req,
     rec->factor[PZ_FACTOR_RULES - 1] = pi.rfac;
     rec->score = pz__plan_apply(sum, (double)pi.ufac * pi.rfac);
     if (because && i < cv->n && by[PZ_SIGNAL_CF - 1] > 0)
-      cf_because(c, uv, cv, i, ex, rec);
+      cf_because(c, uv, cv, i, Z ? Z + off[r] * f : NULL, ex, rec);
     off[r] = text.len;
     pz__buf *t = req->explain ? &text : NULL;
     reason(k, req, it, rec, pc[r].how == PZ__HOW_ORGANIC ? t : NULL);
@@ -1046,6 +1066,8 @@ static int build(const pz__rank_env *env, const pz__rank_req *req,
     rc = pz__recs_build(env->a, n, src, out);
   }
   pz__buf_free(&text);
+  pz__free(env->a, zi, cells * sizeof *zi);
+  pz__free(env->a, Z, (size_t)(nz ? nz : 1) * f * sizeof *Z);
   pz__free(env->a, ex, ex_n * sizeof *ex);
   pz__free(env->a, off, cells * sizeof *off);
   pz__free(env->a, src, cells * sizeof *src);
