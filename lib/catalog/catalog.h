@@ -47,7 +47,9 @@ typedef struct pz__finv {
   uint32_t *start; /* group g's items: item[start[g], start[g + 1]) */
   uint32_t n_groups;
   uint32_t *item;
+  float *val;      /* the item's value of the feature, beside item[] */
   size_t n_item;
+  float *norm;     /* per item below built_n: its norm (pz__item.norm) */
   uint32_t built_n;
   uint64_t *dirty; /* words of built_n */
   uint32_t dirty_n;
@@ -169,6 +171,8 @@ void pz__catalog_finv_touch(pz__catalog *c, uint32_t idx);
 void pz__finv_free(const pz__alloc *a, pz__finv *x);
 /* The items of a feature index (*n of them, increasing), or NULL. */
 const uint32_t *pz__finv_items(const pz__finv *x, uint32_t key, uint32_t *n);
+/* The values beside a list pz__finv_items returned (not NULL). */
+const float *pz__finv_values(const pz__finv *x, const uint32_t *items);
 /* Has item i changed since the index was built? */
 static inline bool pz__finv_changed(const pz__finv *x, uint32_t i) {
   return i >= x->built_n || ((x->dirty[i >> 6] >> (i & 63)) & 1);

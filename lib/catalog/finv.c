@@ -15,10 +15,10 @@ void pz__finv_free(const pz__alloc *a, pz__finv *x) {
   if (!x) return;
   pz__free(a, x->key, (size_t)x->cap * sizeof *x->key);
   pz__free(a, x->group, (size_t)x->cap * sizeof *x->group);
-  if (x->start)
-    pz__free(a, x->start, ((size_t)x->n_groups + 1) * sizeof *x->start);
-  if (x->item)
-    pz__free(a, x->item, (x->n_item ? x->n_item : 1) * sizeof *x->item);
+  pz__free(a, x->start, ((size_t)x->n_groups + 1) * sizeof *x->start);
+  pz__free(a, x->item, (x->n_item ? x->n_item : 1) * sizeof *x->item);
+  pz__free(a, x->val, (x->n_item ? x->n_item : 1) * sizeof *x->val);
+  pz__free(a, x->norm, (x->built_n ? x->built_n : 1) * sizeof *x->norm);
   pz__free(a, x->dirty, (pz__live_words(x->built_n) ? pz__live_words(x->built_n) : 1) *
                             sizeof *x->dirty);
   pz__free(a, x, sizeof *x);
@@ -83,7 +83,9 @@ static pz__finv *finv_build(const pz__catalog *c) {
   if (!rc) {
     x->start = pz__malloc(a, ((size_t)x->n_groups + 1) * sizeof *x->start);
     x->item = pz__malloc(a, (x->n_item ? x->n_item : 1) * sizeof *x->item);
-    if (!x->start || !x->item) rc = PZ_ENOMEM;
+    x->val = pz__malloc(a, (x->n_item ? x->n_item : 1) * sizeof *x->val);
+    x->norm = pz__malloc(a, (x->built_n ? x->built_n : 1) * sizeof *x->norm);
+    if (!x->start || !x->item || !x->val || !x->norm) rc = PZ_ENOMEM;
   }
   if (rc) {
     pz__finv_free(a, x);
@@ -101,10 +103,13 @@ static pz__finv *finv_build(const pz__catalog *c) {
   x->start[g] = at;
   for (uint32_t i = 0; i < c->n; i++) { /* in index order: lists increase */
     const pz__item *it = c->items[i];
+    x->norm[i] = it->alive ? it->norm : 0;
     if (!it->alive) continue;
     for (uint32_t j = 0; j < it->nf; j++) {
       uint32_t s = find_slot(x->key, x->cap, it->f[j].i);
-      x->item[x->start[x->group[s]]++] = i;
+      uint32_t to = x->start[x->group[s]]++;
+      x->item[to] = i;
+      x->val[to] = it->f[j].v;
     }
   }
   /* the cursors ended at the next group's start: shift them back */
@@ -159,4 +164,8 @@ const uint32_t *pz__finv_items(const pz__finv *x, uint32_t key, uint32_t *n) {
   uint32_t g = x->group[s];
   *n = x->start[g + 1] - x->start[g];
   return x->item + x->start[g];
+}
+
+const float *pz__finv_values(const pz__finv *x, const uint32_t *items) {
+  return x->val + (items - x->item);
 }

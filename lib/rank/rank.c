@@ -499,6 +499,8 @@ typedef struct scorer {
   double inv_seg;
   const cf_view *cf; /* CF scores, or NULL */
   double cf_weight;
+  const pz__finv *cx;  /* with cacc: content from the feature index */
+  const double *cacc; /* the dot products of the items cx knows, or NULL */
 } scorer;
 
 /* An upper bound of log1p(x) for finite x >= 0, within 5e-4 of it, at
@@ -540,13 +542,19 @@ static double log1p_up(double x) {
 /* The weighted signals of item i but popularity (by[POPULARITY - 1] is
  * 0): with a cursor into the segment table (items in increasing order) or
  * seg_pos NULL. A signal of weight 0 is not computed (it adds 0). */
-PZ__HOT_INLINE void signals_but_pop(const scorer *k, uint32_t i,
-                                    uint32_t *seg_pos, double *by) {
+PZ__HOT_INLINE void signals_but_pop_as(const scorer *k, uint32_t i,
+                                       uint32_t *seg_pos, double *by,
+                                       bool acc) {
   double content = 0;
   if (k->unorm > 0 && k->content_weight != 0) {
-    const pz__item *it = k->c->items[i];
-    if (it->nf && it->norm > 0)
-      content = pz__scratch_dot(k->s, it->f, it->nf) / (k->unorm * it->norm);
+    if (acc && !pz__finv_changed(k->cx, i)) {
+      float norm = k->cx->norm[i];
+      if (norm > 0) content = k->cacc[i] / (k->unorm * norm);
+    } else {
+      const pz__item *it = k->c->items[i];
+      if (it->nf && it->norm > 0)
+        content = pz__scratch_dot(k->s, it->f, it->nf) / (k->unorm * it->norm);
+    }
   }
   double seg = 0;
   if (k->seg)
@@ -556,6 +564,12 @@ PZ__HOT_INLINE void signals_but_pop(const scorer *k, uint32_t i,
   by[PZ_SIGNAL_SEGMENT - 1] = k->segment_weight * seg;
   by[PZ_SIGNAL_CF - 1] =
       k->cf && i < k->cf->n ? k->cf_weight * cf_at(k->cf, i) : 0;
+}
+
+/* acc: k->cacc is not NULL (a constant where the scan is compiled twice) */
+PZ__HOT_INLINE void signals_but_pop(const scorer *k, uint32_t i,
+                                    uint32_t *seg_pos, double *by) {
+  signals_but_pop_as(k, i, seg_pos, by, k->cacc != NULL);
 }
 
 PZ__HOT_INLINE double pop_signal(const scorer *k, uint32_t i) {
@@ -656,11 +670,86 @@ static double max_pop_ordered(const pop_view *v) {
   return m.max;
 }
 
+/* The content signal's dot products from the feature index: acc[i] for
+ * each item the index knows, summed over the person's features in
+ * increasing index, which is the order pz__scratch_dot sums an item's
+ * features in, so the values are the same. Taken when the index exists
+ * and the lists of the person's features hold at most half as many
+ * entries as the candidates have features (a person with a short
+ * history in a large catalogue); acc and its bits live in the scratch's
+ * memory that is zero between requests. */
+typedef struct content_view {
+  const pz__finv *x;
+  double *acc; /* NULL: not taken */
+  uint64_t *bits;
+  size_t words;
+} content_view;
+
+static void content_prepare(const pz__rank_env *env, pz__scratch *s,
+                            const user_view *uv, content_view *v,
+                            bool *want) {
+  memset(v, 0, sizeof *v);
+  pz__catalog *c = env->catalog;
+  if (!uv->personalized || env->cfg->content_weight == 0) return;
+  *want = true;
+  const pz__finv *x = c->finv;
+  if (!x || !x->built_n) return;
+  /* a list entry costs about what one feature of a candidate does (a
+   * scattered add against a scattered read, measured): worth it at half,
+   * which a person with as many features as the candidates have lists
+   * of average length never is */
+  uint64_t work = 0, cand = 0, budget;
+  for (size_t w = 0; w < uv->cand_words; w++)
+    cand += (uint64_t)__builtin_popcountll(uv->cand[w]);
+  budget = cand * (x->n_item / x->built_n) / 2;
+  if ((uint64_t)s->n_touched * (x->n_groups ? x->n_item / x->n_groups : 0) >
+      budget)
+    return;
+  for (uint32_t j = 0; j < s->n_touched && work <= budget; j++) {
+    uint32_t n;
+    pz__finv_items(x, s->touched[j], &n);
+    work += n;
+  }
+  if (work > budget) return;
+  size_t words = pz__live_words(x->built_n);
+  char *m = pz__scratch_mem(env->a, s, PZ__MEM_CONTENT_ZERO,
+                            words * sizeof(uint64_t) +
+                                (size_t)x->built_n * sizeof(double));
+  if (!m) return; /* the scan computes each item's itself */
+  v->x = x;
+  v->words = words;
+  v->bits = (uint64_t *)(void *)m;
+  v->acc = (double *)(void *)(m + words * sizeof(uint64_t));
+  for (uint32_t j = 0; j < s->n_touched; j++) {
+    uint32_t f = s->touched[j], n;
+    double u = pz__scratch_get(s, f);
+    const uint32_t *it = pz__finv_items(x, f, &n);
+    if (!n) continue;
+    const float *val = pz__finv_values(x, it);
+    for (uint32_t q = 0; q < n; q++) {
+      uint32_t i = it[q];
+      v->bits[i >> 6] |= (uint64_t)1 << (i & 63);
+      v->acc[i] += u * val[q];
+    }
+  }
+}
+
+/* The dot products go back to the scratch zero. */
+static void content_free(content_view *v) {
+  for (size_t w = 0; v->acc && w < v->words; w++) {
+    for (uint64_t b = v->bits[w]; b; b &= b - 1)
+      v->acc[w * 64 + (uint32_t)__builtin_ctzll(b)] = 0;
+    v->bits[w] = 0;
+  }
+  memset(v, 0, sizeof *v);
+}
+
 /* ordered (not NULL): the largest popularity from the catalogue's
  * order. */
 static scorer make_scorer(const pz__rank_env *env, const pz__rank_req *req,
                           const pz__scratch *s, const user_view *uv,
-                          const cf_view *cv, const pop_view *ordered) {
+                          const cf_view *cv, const content_view *ct,
+                          const pop_view *ordered) {
   const pz__catalog *c = env->catalog;
   double max_pop = 0, decay = 0, log_max = 0;
   if (env->cfg->popularity_weight != 0) {
@@ -681,7 +770,7 @@ static scorer make_scorer(const pz__rank_env *env, const pz__rank_req *req,
               env->cfg->popularity_weight, env->cfg->segment_weight,
               uv->personalized ? uv->norm : 0, decay,
               log_max > 0 ? 1.0 / log_max : 0, 0, 0,
-              cv->on ? cv : NULL, env->cfg->cf_weight};
+              cv->on ? cv : NULL, env->cfg->cf_weight, ct->x, ct->acc};
   if (uv->seg) {
     const pz__segpop *sp = env->seg->segpop;
     k.seg_decay = pz__decay_factor(req->now, sp->landmark, c->half_life_ms);
@@ -790,21 +879,17 @@ static void scan_pop(const scorer *k, const user_view *uv, const pop_view *v,
   }
 }
 
-/* Catalogue read lock held. Candidates pass the seen filter and the
- * plan's hard filters; scores get the plan's multipliers. promo[j]
- * collects promotion j's matching items. */
 /* Catalogue read lock held, the plan finished: the feature index's answer
  * (pz__plan_prefilter) when the plan acts on features and there is an
- * index (else f->ok NULL, and *want says whether this request should
- * build one once it lets its locks go). Without memory for it the scan
- * goes item by item. */
+ * index (else f->ok NULL); *want: the plan would use one. Without memory
+ * for it the scan goes item by item. */
 static void prefilter(const pz__rank_env *env, pz__scratch *s,
                       const user_view *uv, const pz__plan *pl,
                       pz__prefilter *f, bool *want) {
   memset(f, 0, sizeof *f);
   pz__catalog *c = env->catalog;
   if (!pl->n_fa) return;
-  if (pz__catalog_finv_due(c)) *want = pz__catalog_finv_want(c);
+  *want = true;
   if (!c->finv) return;
   void *mem = pz__scratch_mem(env->a, s, PZ__MEM_PLAN,
                               pz__prefilter_bytes(uv->cand_words));
@@ -812,19 +897,18 @@ static void prefilter(const pz__rank_env *env, pz__scratch *s,
     pz__plan_prefilter(pl, c->finv, uv->cand, uv->cand_words, mem, f);
 }
 
-static void scan(const scorer *kp, const user_view *uv, const pz__plan *pl,
-                 const pz__prefilter *pf, pz__topk *top, pz__topk *promo) {
+/* The scan's loop, compiled once with content dot products from the
+ * feature index (acc) and once without. */
+PZ__HOT_INLINE void scan_items(const scorer *kp, const user_view *uv,
+                               const pz__plan *pl, const pz__prefilter *pf,
+                               pz__topk *top, pz__topk *promo, bool acc) {
   const scorer k = *kp;
   const pz__catalog *c = k.c;
   uint32_t seg_pos = 0, ia_at = 0, only_at = 0;
   bool any = pl->any, free_pass = pl->req_mask == 0;
-  bool items = any || (k.unorm > 0 && k.content_weight != 0);
+  bool items = (any && !pf->ok) ||
+               (k.unorm > 0 && k.content_weight != 0 && !acc);
   pz__pitem neutral = {true, 1, 1, 0, -1, -1, -1, -1};
-  if (knn_alone(&k, pl)) {
-    scan_knn(&k, uv, top);
-    pz__topk_sort(top);
-    return;
-  }
   /* with the feature index, the candidates it leaves in; the others have
    * failed a hard filter */
   const uint64_t *walk = pf->ok ? pf->ok : uv->cand;
@@ -860,7 +944,7 @@ static void scan(const scorer *kp, const user_view *uv, const pz__plan *pl,
       }
       double by[PZ__N_SIGNALS];
       if (!any) { /* popularity, a log, last, and only when it can count */
-        signals_but_pop(&k, i, &seg_pos, by);
+        signals_but_pop_as(&k, i, &seg_pos, by, acc);
         if (k.popularity_weight != 0) {
           if (pop_rejects(&k, i, by, 1, top)) continue;
           by[PZ_SIGNAL_POPULARITY - 1] = pop_signal(&k, i);
@@ -869,7 +953,7 @@ static void scan(const scorer *kp, const user_view *uv, const pz__plan *pl,
         continue;
       }
       double fac = (double)pi.ufac * pi.rfac;
-      signals_but_pop(&k, i, &seg_pos, by);
+      signals_but_pop_as(&k, i, &seg_pos, by, acc);
       if (k.popularity_weight != 0) {
         /* an item a promotion may take must reach its heap */
         if (!pi.promo && pop_rejects(&k, i, by, fac, top)) continue;
@@ -881,6 +965,20 @@ static void scan(const scorer *kp, const user_view *uv, const pz__plan *pl,
       for (uint32_t m = pi.promo; m; m &= m - 1)
         pz__topk_push(&promo[__builtin_ctz(m)], f, i);
     }
+}
+
+/* Catalogue read lock held. Candidates pass the seen filter and the
+ * plan's hard filters; scores get the plan's multipliers. promo[j]
+ * collects promotion j's matching items. */
+static void scan(const scorer *kp, const user_view *uv, const pz__plan *pl,
+                 const pz__prefilter *pf, pz__topk *top, pz__topk *promo) {
+  if (knn_alone(kp, pl)) {
+    scan_knn(kp, uv, top);
+    pz__topk_sort(top);
+    return;
+  }
+  if (kp->cacc) scan_items(kp, uv, pl, pf, top, promo, true);
+  else scan_items(kp, uv, pl, pf, top, promo, false);
   pz__topk_sort(top);
   for (uint32_t j = 0; j < pl->n_promo; j++) pz__topk_sort(&promo[j]);
 }
@@ -1146,7 +1244,7 @@ int pz__rank_recommend(const pz__rank_env *env, const pz__rank_req *req,
   cf_view cv;
   pz__plan pl;
   heaps h;
-  bool reorder = false, build_index = false;
+  bool reorder = false, build_index = false, wants_index = false;
   memset(&cv, 0, sizeof cv);
   memset(&h, 0, sizeof h);
   pz__plan_init(&pl, env->a, env->ocfg);
@@ -1168,13 +1266,15 @@ int pz__rank_recommend(const pz__rank_env *env, const pz__rank_req *req,
   bool ordered = !rc && pop_alone(env, &uv, &cv, &pl, &reorder);
   if (ordered) rc = pop_view_take(env->a, env->catalog, &pv);
   if (!rc) {
-    scorer sc = make_scorer(env, req, s, &uv, &cv, ordered ? &pv : NULL);
+    content_view ct;
+    content_prepare(env, s, &uv, &ct, &wants_index);
+    scorer sc = make_scorer(env, req, s, &uv, &cv, &ct, ordered ? &pv : NULL);
     if (ordered) {
       scan_pop(&sc, &uv, &pv, &h.top);
       pz__topk_sort(&h.top);
     } else {
       pz__prefilter pf;
-      prefilter(env, s, &uv, &pl, &pf, &build_index);
+      prefilter(env, s, &uv, &pl, &pf, &wants_index);
       scan(&sc, &uv, &pl, &pf, &h.top, h.promo);
       if (pf.ok) pz__prefilter_free(&pf);
     }
@@ -1188,10 +1288,14 @@ int pz__rank_recommend(const pz__rank_env *env, const pz__rank_req *req,
       rc = build(env, req, &sc, &uv, &cv, &pl, pc + from, to - from, out);
       pz__free(env->a, pc, (size_t)len * sizeof *pc);
     }
+    content_free(&ct);
   }
   pop_view_free(env->a, &pv);
   heaps_free(env, &h);
   cf_free(env->a, &cv);
+  /* a request that would have used the feature index counts once */
+  if (wants_index && pz__catalog_finv_due(env->catalog))
+    build_index = pz__catalog_finv_want(env->catalog);
   pz__catalog_unlock(env->catalog);
   pz__cfstate_unlock(env->cf);
   pz__ovstate_unlock(env->ov);

@@ -24,7 +24,7 @@ void pz__scratch_free(const pz__alloc *a, pz__scratch *s) {
   pz__free(a, s->keys, (size_t)s->hcap * sizeof *s->keys);
   pz__free(a, s->vals, (size_t)s->hcap * sizeof *s->vals);
   pz__free(a, s->touched, (size_t)s->touched_cap * sizeof *s->touched);
-  for (int m = 0; m < 3; m++) pz__free(a, s->mem[m], s->mem_size[m]);
+  for (int m = 0; m < 4; m++) pz__free(a, s->mem[m], s->mem_size[m]);
   pz__free(a, s, sizeof *s);
 }
 
@@ -32,7 +32,9 @@ void *pz__scratch_mem(const pz__alloc *a, pz__scratch *s, int slot,
                       size_t size) {
   if (size <= s->mem_size[slot]) return s->mem[slot];
   size_t want = size + size / 4; /* a catalogue that grows a little */
-  void *m = slot == PZ__MEM_CF_ZERO ? pz__calloc(a, want, 1) : pz__malloc(a, want);
+  void *m = slot == PZ__MEM_CF_ZERO || slot == PZ__MEM_CONTENT_ZERO
+                ? pz__calloc(a, want, 1)
+                : pz__malloc(a, want);
   if (!m) return NULL;
   pz__free(a, s->mem[slot], s->mem_size[slot]);
   s->mem[slot] = m;
@@ -52,10 +54,9 @@ void pz__scratch_clear(pz__scratch *s) {
 int pz__scratch_load(const pz__alloc *a, pz__scratch *s, const pz__ent *e,
                      uint32_t n) {
   pz__scratch_clear(s);
+  if (pz__grow(a, (void **)&s->touched, &s->touched_cap, n, sizeof *s->touched))
+    return PZ_ENOMEM;
   if (s->dense) {
-    if (pz__grow(a, (void **)&s->touched, &s->touched_cap, n,
-                 sizeof *s->touched))
-      return PZ_ENOMEM;
     for (uint32_t j = 0; j < n; j++) {
       s->dense[e[j].i] = e[j].v;
       s->touched[j] = e[j].i;
@@ -84,6 +85,7 @@ int pz__scratch_load(const pz__alloc *a, pz__scratch *s, const pz__ent *e,
     while (s->keys[h] != 0) h = (h + 1) & mask;
     s->keys[h] = e[j].i + 1;
     s->vals[h] = e[j].v;
+    s->touched[j] = e[j].i;
   }
   s->n_touched = n;
   return PZ_OK;

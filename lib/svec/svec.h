@@ -70,15 +70,15 @@ typedef struct pz__scratch {
   uint32_t *keys;    /* hashed mode: index + 1, 0 = empty */
   float *vals;       /* hashed mode */
   uint32_t hcap;     /* hashed mode capacity (power of two) */
-  uint32_t *touched; /* indices set, for sparse clearing */
+  uint32_t *touched; /* indices loaded, in the vector's (increasing) order */
   uint32_t n_touched, touched_cap;
   /* a request's working memory, kept for the next one: the plan's, the
    * CF scores', and the CF scores' that are zero between requests */
-  void *mem[3];
-  size_t mem_size[3];
+  void *mem[4];
+  size_t mem_size[4];
   struct pz__scratch *next; /* pool link */
 } pz__scratch;
-enum { PZ__MEM_PLAN, PZ__MEM_CF, PZ__MEM_CF_ZERO };
+enum { PZ__MEM_PLAN, PZ__MEM_CF, PZ__MEM_CF_ZERO, PZ__MEM_CONTENT_ZERO };
 
 int pz__scratch_new(const pz__alloc *a, unsigned int bits, pz__scratch **out);
 void pz__scratch_free(const pz__alloc *a, pz__scratch *s);
@@ -88,7 +88,7 @@ int pz__scratch_load(const pz__alloc *a, pz__scratch *s, const pz__ent *e,
 void pz__scratch_clear(pz__scratch *s);
 /* At least size bytes of working memory kept with the scratch for the
  * requests that take it next, in slot (PZ__MEM_*); NULL without memory.
- * Contents undefined, except in PZ__MEM_CF_ZERO: zero, which the user
+ * Contents undefined, except in the _ZERO slots: zero, which the user
  * must restore before it gives the scratch back. */
 void *pz__scratch_mem(const pz__alloc *a, pz__scratch *s, int slot,
                       size_t size);

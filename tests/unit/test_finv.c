@@ -1,9 +1,10 @@
-/* tests/unit/test_finv.c - the catalogue's feature index and the plan's
- * use of it: lists ranked with the index (fresh, or stale after items
+/* tests/unit/test_finv.c - the catalogue's feature index and the ranking's
+ * use of it (the plan's actions on features, the content signal's dot
+ * products): lists ranked with the index (fresh, or stale after items
  * were put again, removed and added) equal, to the bit, the lists ranked
- * item by item without it, for people with blocks, requirements,
- * more/less, pins and business filters, boosts, buries, promotions and
- * pins, with exclude and restrict lists. */
+ * item by item without it, for people with interests, blocks,
+ * requirements, more/less, pins and business filters, boosts, buries,
+ * promotions and pins, with exclude and restrict lists. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -232,14 +233,20 @@ static void test_requests_build_the_index(void **state) {
   }
   assert_int_equal(e->catalog.finv->built_n, 200 + added);
   assert_int_equal(e->catalog.finv->dirty_n, 0);
-  /* a person without choices under no rules asks for no index */
+  /* a person without choices, history or interests, under no rules,
+   * asks for no index; a person with interests does (content) */
   assert_int_equal(pz_override_rules_load(e, "", 0), PZ_OK);
   drop_index(e);
   for (int k = 0; k < 2 * PZ__FINV_BUILD_AFTER; k++) {
-    assert_int_equal(pz_recommend(&r, e, "ann", 10, NULL), PZ_OK);
+    assert_int_equal(pz_recommend(&r, e, "stranger", 10, NULL), PZ_OK);
     pz_recs_free(r);
   }
   assert_null(e->catalog.finv);
+  for (int k = 0; k < PZ__FINV_BUILD_AFTER; k++) {
+    assert_int_equal(pz_recommend(&r, e, "ann", 10, NULL), PZ_OK);
+    pz_recs_free(r);
+  }
+  assert_non_null(e->catalog.finv);
   pz_engine_free(e);
   assert_int_equal(ta.live_blocks, 0);
 }
