@@ -29,7 +29,7 @@ int pz__rank_cfg_read(pz__rank_cfg *cfg, const pz__ydoc *d) {
                                      "segment_weight", "cf_weight",
                                      "segment_min_members", "max_k",
                                      "diversity", "diversity_pool",
-                                     "user_cache", NULL};
+                                     "user_cache", "fill", NULL};
   int rc = pz__y_map(d, n, "ranking", keys);
   const pz__ynode *v;
   if (!rc && (v = pz__y_get(n, "content_weight")))
@@ -59,6 +59,12 @@ int pz__rank_cfg_read(pz__rank_cfg *cfg, const pz__ydoc *d) {
   if (!rc && (v = pz__y_get(n, "user_cache")))
     rc = pz__y_uint(d, v, "ranking.user_cache", 0, PZ__USER_CACHE_MAX,
                     &cfg->user_cache);
+  if (!rc && (v = pz__y_get(n, "fill"))) {
+    static const char *const fills[] = {"catalogue", "none", NULL};
+    int w;
+    if (!(rc = pz__y_enum(d, v, "ranking.fill", fills, &w)))
+      cfg->fill_none = w == 1;
+  }
   return rc;
 }
 
@@ -499,6 +505,7 @@ typedef struct scorer {
   double inv_seg;
   const cf_view *cf; /* CF scores, or NULL */
   double cf_weight;
+  bool drop_filler;    /* ranking.fill: none */
   const pz__finv *cx;  /* with cacc: content from the feature index */
   const double *cacc; /* the dot products of the items cx knows, or NULL */
 } scorer;
@@ -598,6 +605,14 @@ PZ__HOT_INLINE bool pop_rejects(const scorer *k, uint32_t i, const double *by,
   double ub = by[0] + up + by[2] + by[3];
   ub += fabs(ub) * 1e-12 + 1e-300;
   return (float)pz__plan_apply(ub, fac) < top->score[0];
+}
+
+/* Is an item with these weighted signals filler that ranking.fill: none
+ * leaves out (no positive signal: its reason would be
+ * PZ_REASON_FALLBACK)? */
+PZ__HOT_INLINE bool filler_out(const scorer *k, const double *by) {
+  return k->drop_filler && !(by[0] > 0) && !(by[1] > 0) && !(by[2] > 0) &&
+         !(by[3] > 0);
 }
 
 /* The items whose popularity moved since the catalogue's popularity
@@ -770,7 +785,8 @@ static scorer make_scorer(const pz__rank_env *env, const pz__rank_req *req,
               env->cfg->popularity_weight, env->cfg->segment_weight,
               uv->personalized ? uv->norm : 0, decay,
               log_max > 0 ? 1.0 / log_max : 0, 0, 0,
-              cv->on ? cv : NULL, env->cfg->cf_weight, ct->x, ct->acc};
+              cv->on ? cv : NULL, env->cfg->cf_weight,
+              env->cfg->fill_none, ct->x, ct->acc};
   if (uv->seg) {
     const pz__segpop *sp = env->seg->segpop;
     k.seg_decay = pz__decay_factor(req->now, sp->landmark, c->half_life_ms);
@@ -800,6 +816,7 @@ static void scan_knn(const scorer *k, const user_view *uv, pz__topk *top) {
     uint32_t i = v->touched[t];
     if (!bit_at(uv->cand, i)) continue;
     signals(k, i, NULL, by);
+    if (filler_out(k, by)) continue;
     pz__topk_push(top, (float)(by[0] + by[1] + by[2] + by[3]), i);
   }
   size_t tw = pz__live_words(v->n);
@@ -811,6 +828,14 @@ static void scan_knn(const scorer *k, const user_view *uv, pz__topk *top) {
       uint32_t i = (uint32_t)(w * 64) + (uint32_t)__builtin_ctzll(b);
       if (below_done && i < v->n) continue;
       signals(k, i, NULL, by);
+      if (filler_out(k, by)) {
+        /* the others of this group are filler too */
+        if (i < v->n) {
+          below_done = true;
+          continue;
+        }
+        return;
+      }
       float f = (float)(by[0] + by[1] + by[2] + by[3]);
       if (top->n == top->k &&
           (f < top->score[0] || (f == top->score[0] && i > top->id[0]))) {
@@ -850,6 +875,7 @@ static void push_one(void *ud, uint32_t i) {
   if (!bit_at(q->uv->cand, i)) return;
   double by[PZ__N_SIGNALS];
   signals(q->k, i, NULL, by);
+  if (filler_out(q->k, by)) return;
   pz__topk_push(q->top, (float)(by[0] + by[1] + by[2] + by[3]), i);
 }
 
@@ -868,6 +894,7 @@ static void scan_pop(const scorer *k, const user_view *uv, const pop_view *v,
     uint32_t i = c->pop_order[p];
     if (!bit_at(uv->cand, i) || pop_changed(v, i)) continue;
     signals(k, i, NULL, by);
+    if (filler_out(k, by)) break; /* so are all after it */
     float f = (float)(by[0] + by[1] + by[2] + by[3]);
     if (top->n == top->k) {
       if (f < top->score[0]) break;
@@ -949,6 +976,7 @@ PZ__HOT_INLINE void scan_items(const scorer *kp, const user_view *uv,
           if (pop_rejects(&k, i, by, 1, top)) continue;
           by[PZ_SIGNAL_POPULARITY - 1] = pop_signal(&k, i);
         }
+        if (filler_out(&k, by)) continue;
         pz__topk_push(top, (float)(by[0] + by[1] + by[2] + by[3]), i);
         continue;
       }
@@ -961,7 +989,8 @@ PZ__HOT_INLINE void scan_items(const scorer *kp, const user_view *uv,
       }
       double sc = by[0] + by[1] + by[2] + by[3];
       float f = (float)pz__plan_apply(sc, fac);
-      pz__topk_push(top, f, i);
+      /* filler stays off the organic list; a promotion may still take it */
+      if (!filler_out(&k, by)) pz__topk_push(top, f, i);
       for (uint32_t m = pi.promo; m; m &= m - 1)
         pz__topk_push(&promo[__builtin_ctz(m)], f, i);
     }

@@ -18,6 +18,8 @@ typedef struct pz__rank_cfg {
   uint32_t segment_min_members;
   uint32_t max_k;
   uint64_t user_cache; /* bytes of the per-person serving cache; 0: off */
+  bool fill_none; /* ranking.fill: none (lists leave out items without a
+                     positive signal) */
 } pz__rank_cfg;
 
 #define PZ__USER_CACHE_DEFAULT ((uint64_t)64 << 20)

@@ -428,6 +428,80 @@ static void test_rank_cache_budget(void **state) {
 /* kNN alone is scanned from the history's neighbours (the other items
  * score alike); a request restricted to every item takes the full scan:
  * both give the same list, including items newer than the model. */
+/* ranking.fill: none leaves out items without a positive signal (reason
+ * FALLBACK) on every path (full scan, popularity order, kNN alone, a
+ * plan), while a person's pin still takes its slot; catalogue (the
+ * default) fills with them. */
+static size_t fallbacks(const pz_recs *r) {
+  size_t n = 0;
+  for (size_t i = 0; i < pz_recs_count(r); i++)
+    n += pz_recs_reason_code(r, i) == PZ_REASON_FALLBACK;
+  return n;
+}
+
+static void test_rank_fill_none(void **state) {
+  (void)state;
+  static const char *const cfgs[] = {
+      "ranking: {fill: none}\n",
+      "ranking: {fill: none, content_weight: 0}\n", /* popularity alone */
+      "cf: {algorithm: knn, neighbours: 5}\n"
+      "ranking: {fill: none, content_weight: 0, popularity_weight: 0, "
+      "segment_weight: 0}\n"};
+  for (size_t c = 0; c < sizeof cfgs / sizeof *cfgs; c++) {
+    fixture *f = test_calloc(1, sizeof *f);
+    f->tc.now = T0;
+    assert_int_equal(test_open(&f->e, &f->ta, &f->tc, cfgs[c]), PZ_OK);
+    test_put_items(f->e, 60);
+    for (int j = 0; j < 40; j++) {
+      char user[16], item[16];
+      snprintf(user, sizeof user, "u%d", j % 8);
+      snprintf(item, sizeof item, "item%d", (j * 7) % 20);
+      assert_int_equal(pz_track(f->e, user, item, "view", 1, T0), PZ_OK);
+    }
+    if (c == 2) assert_int_equal(pz_cf_train(f->e, NULL), PZ_OK);
+    for (int u = 0; u < 9; u++) { /* u8: a stranger */
+      char user[16];
+      snprintf(user, sizeof user, "u%d", u);
+      pz_recs *r = NULL;
+      assert_int_equal(pz_recommend(&r, f->e, user, 60, NULL), PZ_OK);
+      assert_int_equal(fallbacks(r), 0);
+      assert_true(pz_recs_count(r) < 60);
+      size_t n = pz_recs_count(r) + (test_position(r, "item59") < 0);
+      pz_recs_free(r);
+      /* a pinned item without a signal still takes its slot */
+      assert_int_equal(pz_override_pin(f->e, user, "item59", 0, 0), PZ_OK);
+      assert_int_equal(pz_recommend(&r, f->e, user, 60, NULL), PZ_OK);
+      assert_string_equal(pz_recs_item(r, 0), "item59");
+      assert_int_equal(pz_recs_count(r), n);
+      pz_recs_free(r);
+    }
+    void *st = f;
+    teardown(&st);
+  }
+  /* the default fills the list with them, and says so */
+  fixture *f = test_calloc(1, sizeof *f);
+  f->tc.now = T0;
+  assert_int_equal(test_open(&f->e, &f->ta, &f->tc, "ranking: {fill: catalogue}\n"),
+                   PZ_OK);
+  test_put_items(f->e, 30);
+  assert_int_equal(pz_track(f->e, "ann", "item3", "view", 1, T0), PZ_OK);
+  pz_recs *r = NULL;
+  assert_int_equal(pz_recommend(&r, f->e, "stranger", 30, NULL), PZ_OK);
+  assert_int_equal(pz_recs_count(r), 30);
+  assert_int_equal(fallbacks(r), 29);
+  assert_string_equal(pz_recs_reason(r, 1), "no signal yet: catalogue order");
+  pz_recs_free(r);
+  void *st = f;
+  teardown(&st);
+  /* bad values */
+  pz_engine *e = NULL;
+  assert_int_equal(pz_engine_open_string(&e, "ranking: {fill: popular}\n", 25),
+                   PZ_ECONFIG);
+  assert_non_null(strstr(pz_errmsg(), "ranking.fill"));
+  assert_int_equal(pz_engine_open_string(&e, "ranking: {fill: [none]}\n", 24),
+                   PZ_ECONFIG);
+}
+
 static void test_rank_knn_alone_equals_full_scan(void **state) {
   (void)state;
   fixture *f = test_calloc(1, sizeof *f);
@@ -806,6 +880,7 @@ int main(void) {
       cmocka_unit_test(test_rank_cache_budget),
       cmocka_unit_test(test_rank_cache_follows_model_drop),
       cmocka_unit_test(test_rank_knn_alone_equals_full_scan),
+      cmocka_unit_test(test_rank_fill_none),
       cmocka_unit_test(test_rank_popularity_order_equals_full_scan),
       cmocka_unit_test(test_rank_popularity_bound_equals_full_scan),
       cmocka_unit_test_setup_teardown(test_rank_entries_equal_the_accessors, setup_entries, teardown),
