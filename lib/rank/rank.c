@@ -600,6 +600,11 @@ PZ__HOT_INLINE void signals(const scorer *k, uint32_t i, uint32_t *seg_pos,
 PZ__HOT_INLINE bool pop_rejects(const scorer *k, uint32_t i, const double *by,
                                 double fac, const pz__topk *top) {
   if (top->n < top->k) return false;
+  /* first with the largest popularity's term (the weight itself): that
+   * rejects most items of a long catalogue without a log */
+  double ub0 = by[0] + k->popularity_weight * (1 + 1e-12) + by[2] + by[3];
+  ub0 += fabs(ub0) * 1e-12 + 1e-300;
+  if ((float)pz__plan_apply(ub0, fac) < top->score[0]) return true;
   double up = k->popularity_weight *
               (log1p_up(pz__catalog_pop_raw(k->c, i) * k->decay) * k->inv_pop);
   double ub = by[0] + up + by[2] + by[3];
@@ -854,14 +859,12 @@ static void scan_knn(const scorer *k, const user_view *uv, pz__topk *top) {
 /* Does only popularity score (no CF, segment or content signal, no plan),
  * and is the catalogue's popularity order fresh enough to walk? */
 static bool pop_alone(const pz__rank_env *env, const user_view *uv,
-                      const cf_view *cv, const pz__plan *pl, bool *reorder) {
+                      const cf_view *cv, const pz__plan *pl) {
   if (pl->any || cv->on || uv->seg ||
       (uv->personalized && env->cfg->content_weight != 0) ||
       env->cfg->popularity_weight == 0)
     return false;
-  if (!pz__catalog_pop_reorder_due(env->catalog)) return true;
-  *reorder = pz__catalog_pop_want(env->catalog);
-  return false;
+  return !pz__catalog_pop_reorder_due(env->catalog);
 }
 
 typedef struct pop_push {
@@ -1274,6 +1277,7 @@ int pz__rank_recommend(const pz__rank_env *env, const pz__rank_req *req,
   pz__plan pl;
   heaps h;
   bool reorder = false, build_index = false, wants_index = false;
+  bool ordered_max = false;
   memset(&cv, 0, sizeof cv);
   memset(&h, 0, sizeof h);
   pz__plan_init(&pl, env->a, env->ocfg);
@@ -1292,12 +1296,22 @@ int pz__rank_recommend(const pz__rank_env *env, const pz__rank_req *req,
   if (!rc) len = arrangement(&pl, len, env->cfg->max_k);
   if (!rc) rc = heaps_init(env, req, &pl, len, &h);
   pop_view pv = {NULL, NULL, 0};
-  bool ordered = !rc && pop_alone(env, &uv, &cv, &pl, &reorder);
-  if (ordered) rc = pop_view_take(env->a, env->catalog, &pv);
+  bool ordered = !rc && pop_alone(env, &uv, &cv, &pl);
+  /* the popularity order also gives the largest popularity, when it is
+   * fresh enough, without a pass over every item; a request that weighs
+   * popularity and finds it stale counts toward sorting it again */
+  if (!rc && env->cfg->popularity_weight != 0) {
+    if (pz__catalog_pop_reorder_due(env->catalog))
+      reorder = pz__catalog_pop_want(env->catalog);
+    else if (!ordered)
+      ordered_max = true;
+  }
+  if (!rc && (ordered || ordered_max))
+    rc = pop_view_take(env->a, env->catalog, &pv);
   if (!rc) {
     content_view ct;
     content_prepare(env, s, &uv, &ct, &wants_index);
-    scorer sc = make_scorer(env, req, s, &uv, &cv, &ct, ordered ? &pv : NULL);
+    scorer sc = make_scorer(env, req, s, &uv, &cv, &ct, pv.changed ? &pv : NULL);
     if (ordered) {
       scan_pop(&sc, &uv, &pv, &h.top);
       pz__topk_sort(&h.top);
