@@ -64,13 +64,14 @@ static void limits_default(pz_engine *e) {
   e->lim_items = 10000000;
   e->lim_names = 10000000;
   e->lim_doc = (size_t)16 << 20;
+  e->lim_choices = 10000000;
 }
 
 static int read_limits(pz_engine *e, const pz__ydoc *d) {
   const pz__ynode *n = pz__y_get(d->root, "limits");
   if (!n) return PZ_OK;
   static const char *const keys[] = {"profiles", "items", "feature_names",
-                                     "document_bytes", NULL};
+                                     "choices", "document_bytes", NULL};
   int rc = pz__y_map(d, n, "limits", keys);
   const pz__ynode *v;
   uint64_t x;
@@ -83,6 +84,9 @@ static int read_limits(pz_engine *e, const pz__ydoc *d) {
   if (!rc && (v = pz__y_get(n, "feature_names")) &&
       !(rc = pz__y_uint(d, v, "limits.feature_names", 0, 1u << 29, &x)))
     e->lim_names = (uint32_t)x;
+  if (!rc && (v = pz__y_get(n, "choices")) &&
+      !(rc = pz__y_uint(d, v, "limits.choices", 0, UINT32_MAX, &x)))
+    e->lim_choices = x;
   if (!rc && (v = pz__y_get(n, "document_bytes")) &&
       !(rc = pz__y_uint(d, v, "limits.document_bytes", 1024, 64u << 20, &x)))
     e->lim_doc = (size_t)x;
@@ -215,6 +219,7 @@ int pz__engine_create(pz_engine **out, const pz_engine_options *opts,
   e->catalog.max_live = e->lim_items;
   e->catalog.max_names = e->lim_names;
   e->profiles.max_live = e->lim_profiles;
+  e->profiles.max_choices = e->lim_choices;
   if ((rc = pz__scratch_pool_init(&e->pool, &e->alloc, e->hid.bits)))
     goto no_pool;
   if ((rc = pz__segstate_init(&e->seg, &e->alloc))) goto no_seg;

@@ -40,6 +40,7 @@ struct pz_engine {
   pthread_mutex_t save_mu; /* one pz_engine_save at a time */
   /* limits (config section limits; 0: none) */
   uint64_t lim_profiles;
+  uint64_t lim_choices; /* limits.choices */
   uint32_t lim_items, lim_names;
   size_t lim_doc; /* bytes of a rules or segment document */
   uint32_t forks; /* pz__forks when it was opened */

@@ -31,16 +31,22 @@ static bool same_target(const pz__choice *c, int kind, const char *t,
          c->tlen == len && memcmp(c->target, t, len) == 0;
 }
 
-static void remove_at(const pz__alloc *a, pz__choices *ch, uint32_t i) {
+static void drop_at(const pz__alloc *a, pz__choices *ch, uint32_t i) {
   choice_release(a, &ch->c[i]);
   memmove(&ch->c[i], &ch->c[i + 1], (size_t)(ch->n - i - 1) * sizeof *ch->c);
   ch->n--;
   pz__wipe(&ch->c[ch->n], sizeof *ch->c);
 }
 
-static void drop_expired(const pz__alloc *a, pz__choices *ch, int64_t now) {
+/* A stored choice goes (ps counts the stored ones). */
+static void remove_at(pz__profiles *ps, pz__choices *ch, uint32_t i) {
+  atomic_fetch_sub(&ps->n_choices, 1);
+  drop_at(ps->a, ch, i);
+}
+
+static void drop_expired(pz__profiles *ps, pz__choices *ch, int64_t now) {
   for (uint32_t i = ch->n; i-- > 0;)
-    if (!pz__choice_active(&ch->c[i], now)) remove_at(a, ch, i);
+    if (!pz__choice_active(&ch->c[i], now)) remove_at(ps, ch, i);
 }
 
 static int obtain(const pz__alloc *a, pz__profile *p) {
@@ -80,21 +86,35 @@ int pz__choices_put(pz__profiles *ps, pz__profile *p, const pz__choice *c,
       n_req += x->kind == PZ__CH_REQUIRE;
     }
   }
+  bool counted = false; /* a new target, counted toward limits.choices */
   if (c->kind == PZ__CH_REQUIRE && n_req >= PZ__REQUIRE_MAX)
     rc = pz__fail(PZ_ELIMIT, "at most %d requirements per person",
                   PZ__REQUIRE_MAX);
   else if (n_live >= max)
     rc = pz__fail(PZ_ELIMIT, "at most %u choices per person", max);
-  else if (at == UINT32_MAX)
-    rc = pz__grow(a, (void **)&ch->c, &ch->cap, ch->n + 1, sizeof *ch->c);
+  else if (at == UINT32_MAX) {
+    /* counted first, so that writers in other shards cannot pass it */
+    uint64_t all = atomic_fetch_add(&ps->n_choices, 1);
+    counted = true;
+    if (pz__over_limit(all, 1, ps->max_choices))
+      rc = pz__fail(PZ_ELIMIT,
+                    "%llu choices stored, the most limits.choices allows",
+                    (unsigned long long)all);
+    else
+      rc = pz__grow(a, (void **)&ch->c, &ch->cap, ch->n + 1, sizeof *ch->c);
+  }
   if (rc) {
+    if (counted) atomic_fetch_sub(&ps->n_choices, 1);
     pz__free(a, t, (size_t)c->tlen + 1);
     tidy(a, p);
     return rc;
   }
   /* the replaced choice goes; the new one is the newest, so last */
-  if (at != UINT32_MAX) remove_at(a, ch, at);
-  drop_expired(a, ch, now);
+  if (at != UINT32_MAX) {
+    remove_at(ps, ch, at);
+    atomic_fetch_add(&ps->n_choices, 1); /* the new one */
+  }
+  drop_expired(ps, ch, now);
   pz__choice *slot = &ch->c[ch->n++];
   *slot = *c;
   slot->target = t;
@@ -106,7 +126,7 @@ int pz__choices_remove(pz__profiles *ps, pz__profile *p, int kind,
   pz__choices *ch = p->ch;
   for (uint32_t i = 0; ch && i < ch->n; i++)
     if (ch->c[i].kind == kind && same_target(&ch->c[i], kind, target, len)) {
-      remove_at(ps->a, ch, i);
+      remove_at(ps, ch, i);
       tidy(ps->a, p);
       return PZ_OK;
     }
@@ -117,7 +137,7 @@ int pz__choices_remove(pz__profiles *ps, pz__profile *p, int kind,
 void pz__choices_clear(pz__profiles *ps, pz__profile *p) {
   pz__choices *ch = p->ch;
   if (!ch) return;
-  while (ch->n) remove_at(ps->a, ch, ch->n - 1);
+  while (ch->n) remove_at(ps, ch, ch->n - 1);
   tidy(ps->a, p);
 }
 
@@ -185,8 +205,8 @@ int pz__choices_merge(const pz__alloc *a, pz__choices **out,
     uint32_t n_req = 0;
     for (uint32_t i = m->n; i-- > 0;)
       if (m->c[i].kind == PZ__CH_REQUIRE && ++n_req > PZ__REQUIRE_MAX)
-        remove_at(a, m, i);
-    while (m->n > max) remove_at(a, m, 0);
+        drop_at(a, m, i);
+    while (m->n > max) drop_at(a, m, 0);
     const pz__choices *od = d && d->opt_ts ? d : NULL;
     const pz__choices *os = s && s->opt_ts ? s : NULL;
     const pz__choices *win = !od ? os : !os ? od : os->opt_ts > od->opt_ts ? os : od;

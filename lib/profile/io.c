@@ -251,6 +251,7 @@ static int read_choices(pz__rd *r, pz__profiles *ps, pz__profile *p,
     }
     if (!(c.target = pz__strndup(a, t, len))) return PZ_ENOMEM;
     ch->c[ch->n++] = c;
+    atomic_fetch_add(&ps->n_choices, 1); /* restores are not limited */
   }
   return PZ_OK;
 }

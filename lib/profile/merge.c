@@ -183,6 +183,9 @@ int pz__profile_merge(pz__profiles *ps, pz__profile *d, const pz__profile *s,
   d->attrs = m.attrs;
   d->n_attrs = m.n_attrs;
   d->attrs_cap = (uint16_t)attrs_cap;
+  /* the source's choices are counted until it goes */
+  atomic_fetch_add(&ps->n_choices, m.ch ? m.ch->n : 0);
+  atomic_fetch_sub(&ps->n_choices, d->ch ? d->ch->n : 0);
   pz__choices_free(a, d->ch);
   d->ch = m.ch;
   return PZ_OK;

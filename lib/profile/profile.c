@@ -147,6 +147,7 @@ void pz__profiles_remove(pz__profiles *ps, const pz__uref *u) {
       pz__idmap_find(&s->map, u->hash, u->id, u->len, profile_key, s);
   if (idx == UINT32_MAX) return;
   pz__idmap_remove(&s->map, u->hash, idx);
+  if (s->p[idx]->ch) atomic_fetch_sub(&ps->n_choices, s->p[idx]->ch->n);
   profile_destroy(ps->a, s->p[idx]);
   s->p[idx] = NULL;
   s->freelist[s->n_free++] = idx;

@@ -276,6 +276,9 @@ typedef struct pz__profiles {
   _Atomic uint64_t hver_next; /* last history version handed out */
   uint64_t max_live;          /* limits.profiles (0: none) */
   _Atomic uint64_t n_live;    /* profiles in all shards */
+  uint64_t max_choices;       /* limits.choices (0: none) */
+  _Atomic uint64_t n_choices; /* choices stored in all profiles (expired
+                                 ones too, until a write wipes them) */
 } pz__profiles;
 
 /* Shard write lock held: the profile's history changed. */

@@ -153,6 +153,83 @@ static void test_limits_config_text(void **state) {
   free(y);
 }
 
+/* limits.choices counts the choices stored over all people: a new target
+ * past it is refused, a replaced one is not; clearing, erasing and a merge
+ * give room back; a restore and a journal replay are not limited. */
+static void test_limits_choices(void **state) {
+  (void)state;
+  char dir[64], y[512];
+  assert_int_equal(test_tmpdir_make(dir, "pz_limits"), 0);
+  snprintf(y, sizeof y,
+           "limits:\n  choices: 4\nstore:\n  journal: %s/j\n  fsync: never\n",
+           dir);
+  pz_engine *e = open_yaml(y);
+  static const char *const feat[] = {"genre=x"};
+  for (int i = 1; i <= 5; i++) {
+    char id[8];
+    snprintf(id, sizeof id, "i%d", i);
+    assert_int_equal(pz_item_put(e, id, feat, NULL, 1), PZ_OK);
+  }
+  assert_int_equal(pz_override_block_item(e, "a", "i1", 0), PZ_OK);
+  assert_int_equal(pz_override_block_feature(e, "a", "genre=x", 0), PZ_OK);
+  assert_int_equal(pz_override_more(e, "b", "genre=y", 0), PZ_OK);
+  assert_int_equal(pz_override_require(e, "b", "genre=z", 0), PZ_OK);
+  assert_int_equal(pz_override_pin(e, "c", "i2", 0, 0), PZ_ELIMIT);
+  assert_non_null(strstr(pz_errmsg(), "limits.choices"));
+  pz_choices *ch = NULL; /* nothing half-made, not even the person */
+  assert_int_equal(pz_override_list(&ch, e, "c", 0), PZ_ENOTFOUND);
+  /* the same target again replaces, at the limit too */
+  assert_int_equal(pz_override_less(e, "b", "genre=y", 0), PZ_OK);
+  /* removing one, erasing a person give room */
+  assert_int_equal(pz_override_clear(e, "a", PZ_CHOICE_BLOCK_ITEM, "i1"), PZ_OK);
+  assert_int_equal(pz_override_pin(e, "c", "i2", 0, 0), PZ_OK);
+  assert_int_equal(pz_override_pin(e, "d", "i2", 0, 0), PZ_ELIMIT);
+  assert_int_equal(pz_profile_erase(e, "b"), PZ_OK);
+  assert_int_equal(pz_override_pin(e, "d", "i2", 0, 0), PZ_OK);
+  assert_int_equal(pz_override_pin(e, "d", "i3", 1, 0), PZ_OK);
+  assert_int_equal(pz_override_pin(e, "d", "i4", 2, 0), PZ_ELIMIT);
+  /* a merge: the same target on both sides counts once afterwards */
+  assert_int_equal(pz_profile_merge(e, "c", "d"), PZ_OK);
+  assert_int_equal(pz_override_pin(e, "d", "i4", 2, 0), PZ_OK);
+  assert_int_equal(pz_override_pin(e, "d", "i5", 3, 0), PZ_ELIMIT);
+  assert_int_equal(pz_override_clear_all(e, "d"), PZ_OK);
+  assert_int_equal(pz_override_more(e, "e", "genre=q", 0), PZ_OK);
+  assert_int_equal(pz_override_more(e, "e", "genre=r", 0), PZ_OK);
+  assert_int_equal(pz_override_more(e, "e", "genre=s", 0), PZ_OK);
+  pz_engine_free(e);
+  /* reopened under a lower limit: the journal's choices all come back;
+   * only new ones are refused, and room comes back as they go */
+  snprintf(y, sizeof y,
+           "limits:\n  choices: 3\nstore:\n  journal: %s/j\n  fsync: never\n",
+           dir);
+  e = open_yaml(y);
+  assert_int_equal(pz_override_list(&ch, e, "e", 0), PZ_OK);
+  assert_int_equal(pz_choices_count(ch), 3);
+  pz_choices_free(ch);
+  assert_int_equal(pz_override_more(e, "f", "genre=t", 0), PZ_ELIMIT);
+  assert_int_equal(pz_override_clear_all(e, "e"), PZ_OK);
+  assert_int_equal(pz_override_more(e, "f", "genre=t", 0), PZ_OK);
+  char snap[96];
+  snprintf(snap, sizeof snap, "%s/s", dir);
+  assert_int_equal(pz_override_more(e, "f", "genre=u", 0), PZ_OK);
+  assert_int_equal(pz_engine_save(e, snap), PZ_OK);
+  pz_engine_free(e);
+  /* a snapshot over the limit loads whole */
+  snprintf(y, sizeof y, "limits:\n  choices: 1\n");
+  pz_engine_options o;
+  assert_int_equal(pz_engine_options_init(&o, PZ_ENGINE_OPTIONS_VERSION), PZ_OK);
+  o.config_text = y;
+  o.config_len = strlen(y);
+  e = NULL;
+  assert_int_equal(pz_engine_load(&e, snap, &o), PZ_OK);
+  assert_int_equal(pz_override_list(&ch, e, "f", 0), PZ_OK);
+  assert_int_equal(pz_choices_count(ch), 2);
+  pz_choices_free(ch);
+  assert_int_equal(pz_override_more(e, "g", "genre=v", 0), PZ_ELIMIT);
+  pz_engine_free(e);
+  assert_int_equal(test_tmpdir_remove(dir), 0);
+}
+
 static void test_limits_bad_values(void **state) {
   (void)state;
   static const char *const bad[] = {
@@ -160,6 +237,8 @@ static void test_limits_bad_values(void **state) {
       "limits:\n  items: 4294967295\n",
       "limits:\n  feature_names: lots\n",
       "limits:\n  document_bytes: 10\n",
+      "limits:\n  choices: 4294967296\n",
+      "limits:\n  choices: -2\n",
       "limits:\n  document_bytes: 67108865\n",
       "limits:\n  profile: 3\n",
       "limits: 3\n",
@@ -186,6 +265,7 @@ int main(void) {
       cmocka_unit_test(test_limits_items),
       cmocka_unit_test(test_limits_feature_names),
       cmocka_unit_test(test_limits_documents),
+      cmocka_unit_test(test_limits_choices),
       cmocka_unit_test(test_limits_config_text),
       cmocka_unit_test(test_limits_bad_values),
   };

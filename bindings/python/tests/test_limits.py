@@ -23,6 +23,17 @@ class Limits(unittest.TestCase):
                 e.track_many([("a", "i1"), ("c", "i1")])
             self.assertEqual(cm.exception.applied, 1)
 
+    def test_choices(self):
+        with personalize.Engine.from_yaml("limits:\n  choices: 2\n") as e:
+            e.more("a", "genre=jazz")
+            e.less("b", "genre=rock")
+            with self.assertRaises(LimitExceeded):
+                e.more("c", "genre=folk")  # a third choice
+            e.less("a", "genre=jazz")  # the same target: replaced
+            e.clear_choices("b")
+            e.more("c", "genre=folk")
+            self.assertEqual(len(e.choices("c")), 1)
+
     def test_documents(self):
         with personalize.Engine.from_yaml("limits:\n  document_bytes: 1024\n") as e:
             with self.assertRaises(LimitExceeded):
