@@ -157,10 +157,10 @@ double pz__cf_loss_row(const pz__cf_cg *g, const uint32_t *idx,
 bool pz__cf_cholesky(const float *A, uint32_t ld, uint32_t n, double *L);
 /* Solve L L^T z = b in place (n doubles). */
 void pz__cf_chol_solve(const double *L, uint32_t n, double *b);
-/* m right-hand sides at once (B: m vectors of n), each solved exactly as
- * pz__cf_chol_solve would. */
+/* m right-hand sides at once (B: m vectors of n, ld apart), each solved
+ * exactly as pz__cf_chol_solve would. */
 void pz__cf_chol_solve_many(const double *L, uint32_t n, double *B,
-                            uint32_t m);
+                            uint32_t ld, uint32_t m);
 
 /* ---- the model ------------------------------------------------------------ */
 
@@ -251,7 +251,8 @@ void pz__cfuser_als(const pz__cfuser *u, float *als);
 uint32_t pz__cfuser_knn(const pz__cfuser *u, float *knn, uint64_t *tbits,
                         uint32_t *touched);
 /* ALS, after pz__cfuser_factor: z = A^-1 y_i for n items at once into Z
- * (n vectors of m->f doubles), as pz__cfuser_explain would solve them. */
+ * (n vectors of m->fs doubles, zero past m->f, as pz__cfuser_explain
+ * reads them), as pz__cfuser_explain would solve them. */
 void pz__cfuser_solve(const pz__cfuser *u, const uint32_t *items, uint32_t n,
                       double *Z);
 /* Contribution of each history item to item i's raw kNN and ALS scores

@@ -460,10 +460,11 @@ PZ__HOT_INLINE void pz__cf_chol_solve_impl(const double *L, uint32_t n,
  * operations of pz__cf_chol_solve, two at a time: their chains of
  * dependent sums overlap. */
 PZ__HOT_INLINE void pz__cf_chol_solve_many_impl(const double *L, uint32_t n,
-                                                double *B, uint32_t m) {
+                                                double *B, uint32_t ld,
+                                                uint32_t m) {
   uint32_t r = 0;
   for (; r + 2 <= m; r += 2) {
-    double *b0 = B + (size_t)r * n, *b1 = b0 + n;
+    double *b0 = B + (size_t)r * ld, *b1 = b0 + ld;
     for (uint32_t i = 0; i < n; i++) {
       const double *li = L + (size_t)i * n;
       double d0 = dotd(li, b0, i), d1 = dotd(li, b1, i);
@@ -478,7 +479,7 @@ PZ__HOT_INLINE void pz__cf_chol_solve_many_impl(const double *L, uint32_t n,
       axpyd(b1, -b1[i], li, i);
     }
   }
-  if (r < m) pz__cf_chol_solve_impl(L, n, B + (size_t)r * n);
+  if (r < m) pz__cf_chol_solve_impl(L, n, B + (size_t)r * ld);
 }
 
 DISPATCH(bool, pz__cf_cholesky,
@@ -486,4 +487,5 @@ DISPATCH(bool, pz__cf_cholesky,
 DISPATCH(void, pz__cf_chol_solve, (const double *L, uint32_t n, double *b),
          (L, n, b))
 DISPATCH(void, pz__cf_chol_solve_many,
-         (const double *L, uint32_t n, double *B, uint32_t m), (L, n, B, m))
+         (const double *L, uint32_t n, double *B, uint32_t ld, uint32_t m),
+         (L, n, B, ld, m))

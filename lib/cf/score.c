@@ -154,9 +154,11 @@ void pz__cfuser_solve(const pz__cfuser *u, const uint32_t *items, uint32_t n,
   const pz__cfmodel *m = u->m;
   for (uint32_t r = 0; r < n; r++) {
     const float *yi = m->Y + (size_t)items[r] * m->fs;
-    for (uint32_t j = 0; j < m->f; j++) Z[(size_t)r * m->f + j] = yi[j];
+    double *z = Z + (size_t)r * m->fs;
+    for (uint32_t j = 0; j < m->f; j++) z[j] = yi[j];
+    for (uint32_t j = m->f; j < m->fs; j++) z[j] = 0;
   }
-  pz__cf_chol_solve_many(u->L, m->f, Z, n);
+  pz__cf_chol_solve_many(u->L, m->f, Z, m->fs, n);
 }
 
 void pz__cfuser_explain(const pz__cfuser *u, uint32_t i, const double *z,

@@ -1153,7 +1153,7 @@ static int build(const pz__rank_env *env, const pz__rank_req *req,
     signals(k, pc[r].item, NULL, src[r].contrib);
   /* the ALS vectors of the items whose CF term is explained, solved
    * together (off[r] holds row r's place among them for now) */
-  uint32_t nz = 0, f = cv->als ? cv->u.m->f : 0;
+  uint32_t nz = 0, f = cv->als ? cv->u.m->fs : 0; /* Z's stride */
   uint32_t *zi = NULL;
   double *Z = NULL;
   if (!rc && because && cv->als) {
