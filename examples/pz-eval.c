@@ -2,7 +2,7 @@
  * pz-eval - score libpersonalize recommenders offline on a train/test split.
  *
  *   pz-eval [--k N] [--repeat R] [--json] [--quiet] [--terse] [--holdout SEED]
- *           --train TRAIN.tsv [--test TEST.tsv] --model SPEC [--model SPEC...]
+ *           --train TRAIN [--test TEST] [--model SPEC...]
  *
  * The protocol is that of ../shared/data/README.md, so that our figures sit
  * beside the peers' there: every row is a positive interaction of weight 1;
@@ -45,11 +45,13 @@ static void usage(FILE *f) {
       f,
       "usage: pz-eval [--k N] [--repeat R] [--json] [--quiet] [--terse]\n"
       "               [--holdout SEED] --train TRAIN.tsv [--test TEST.tsv]\n"
-      "               --model SPEC [--model SPEC ...]\n"
-      "Scores libpersonalize models by the protocol of data/README.md: each\n"
-      "row (user<TAB>item<TAB>value, header line) is a positive interaction\n"
-      "of weight 1; top-k lists leave out the user's train items; the\n"
-      "catalogue is every item of train or test.\n"
+      "               [--model SPEC ...]\n"
+      "Scores libpersonalize models offline: each row (user<TAB>item<TAB>\n"
+      "value, or user,item,value in CSV, an optional header line) is a\n"
+      "positive interaction of weight 1; top-k lists leave out the user's\n"
+      "train items; the catalogue is every item of train or test; precision,\n"
+      "recall, nDCG and MAP at k are averaged over the users with a test\n"
+      "item. Files are TSV when their first line has a tab, else CSV.\n"
       "  --train FILE    rows to train on (loaded with pz_cf_import)\n"
       "  --test FILE     rows to score\n"
       "  --holdout SEED  validation mode: TEST is not read; TRAIN is split\n"
@@ -62,7 +64,8 @@ static void usage(FILE *f) {
       "  --quiet         with --json, no header line on stderr\n"
       "  --terse         ask for terse lists (no reason texts or because-\n"
       "                  items: pz_recommend_options.terse = 1)\n"
-      "Model SPECs (the name printed is the SPEC as given):\n"
+      "Model SPECs (the name printed is the SPEC as given; without any\n"
+      "--model, default):\n"
       "  default             the library's defaults (empty configuration)\n"
       "  popular             cf: {algorithm: off}, popularity only\n"
       "  knn|als|both        pure CF ranking (cf_weight 1, other weights 0)\n"
@@ -73,7 +76,7 @@ static void usage(FILE *f) {
       "  ranking keys: ranking.cf_weight, ranking.content_weight,\n"
       "    ranking.popularity_weight, ranking.segment_weight,\n"
       "    ranking.segment_min_members, ranking.max_k\n"
-      "Note --peer-alpha: our ALS confidence is c = 1 + alpha*r (Hu-Koren-\n"
+      "Note on alpha: our ALS confidence is c = 1 + alpha*r (Hu-Koren-\n"
       "  Volinsky); implicit's is c = alpha*r. So implicit's alpha A is our\n"
       "  alpha A-1: implicit alpha=1 is alpha=0 here, alpha=10 is alpha=9.\n"
       "Example: pz-eval --train train.tsv --test test.tsv --model default \\\n"
@@ -313,16 +316,23 @@ static bool parse_number(const char *s, double *out) {
   return true;
 }
 
-/* Split a line into exactly 3 tab-separated fields; NULL or a reason. */
-static const char *split3(char *line, char *f[3]) {
+/* Split a line into exactly 3 fields separated by sep (a tab or a
+ * comma); NULL or a reason. */
+static const char *split3(char *line, char sep, char *f[3]) {
   f[0] = line;
   for (int k = 1; k < 3; k++) {
-    char *tab = strchr(f[k - 1], '\t');
-    if (!tab) return "expected 3 tab-separated fields: user, item, value";
+    char *tab = strchr(f[k - 1], sep);
+    if (!tab)
+      return sep == '\t' ? "expected 3 tab-separated fields: user, item, value"
+                         : "expected 3 comma-separated fields: user, item, value";
     *tab = '\0';
     f[k] = tab + 1;
   }
-  if (strchr(f[2], '\t')) return "more than 3 tab-separated fields";
+  if (strchr(f[2], sep))
+    return sep == '\t' ? "more than 3 tab-separated fields"
+                       : "more than 3 comma-separated fields";
+  if (sep == ',' && (strchr(f[0], '"') || strchr(f[1], '"')))
+    return "quoted fields are not read: ids without commas or quotes";
   if (!*f[0]) return "empty user id";
   if (!*f[1]) return "empty item id";
   if (strlen(f[0]) > PZ_ID_MAX || strlen(f[1]) > PZ_ID_MAX)
@@ -330,12 +340,29 @@ static const char *split3(char *line, char *f[3]) {
   return NULL;
 }
 
-/* Read user<TAB>item<TAB>value rows into p, interning the ids. The first
- * line is a header when its value is not a number. *rows_out gets the data
- * lines. Returns 0, or 1 after printing path:line: reason. */
+/* A file's field separator: a tab when its first line has one, else a
+ * comma (CSV). 0 when it cannot be opened. */
+static char file_sep(const char *path) {
+  FILE *f = fopen(path, "r");
+  if (!f) return 0;
+  char *line = NULL;
+  size_t cap = 0;
+  char sep = '\t';
+  if (getline(&line, &cap, f) >= 0 && !strchr(line, '\t') && strchr(line, ','))
+    sep = ',';
+  free(line);
+  fclose(f);
+  return sep;
+}
+
+/* Read user<TAB>item<TAB>value rows (or user,item,value: CSV) into p,
+ * interning the ids. The first line is a header when its value is not a
+ * number. *rows_out gets the data lines. Returns 0, or 1 after printing
+ * path:line: reason. */
 static int read_tsv(const char *path, idtab *users, idtab *items, pairs *p,
                     size_t *rows_out) {
-  FILE *f = fopen(path, "r");
+  char sep = file_sep(path);
+  FILE *f = sep ? fopen(path, "r") : NULL;
   if (!f) {
     fprintf(stderr, "pz-eval: cannot open %s: %s\n", path, strerror(errno));
     return 1;
@@ -354,7 +381,7 @@ static int read_tsv(const char *path, idtab *users, idtab *items, pairs *p,
       line[--len] = '\0';
     char *fld[3];
     double v;
-    if ((why = split3(line, fld))) break;
+    if ((why = split3(line, sep, fld))) break;
     if (!parse_number(fld[2], &v)) {
       if (lineno == 1) continue; /* the header */
       why = "value is not a finite number";
@@ -804,7 +831,11 @@ static int parse_args(config *c, int argc, char **argv) {
   if (!c->train_path) return bad_arg("--train", "required");
   if (!c->test_path && !c->holdout)
     return bad_arg("--test", "required (or --holdout SEED)");
-  if (!c->n_models) return bad_arg("--model", "at least one is required");
+  if (!c->n_models) { /* the library's defaults */
+    c->models = xrealloc(c->models, sizeof *c->models);
+    int rc = model_parse(&c->models[c->n_models++], "default");
+    if (rc) return rc;
+  }
   if (c->holdout && c->test_path) {
     fprintf(stderr, "pz-eval: --holdout: %s is not read\n", c->test_path);
     c->test_path = NULL;
@@ -837,7 +868,8 @@ static int load_train(pz_engine *e, const config *c, const dataset *d,
     pz_cf_import_options io;
     uint64_t rows = 0;
     rc = pz_cf_import_options_init(&io, PZ_CF_IMPORT_OPTIONS_VERSION);
-    io.format = PZ_CF_FORMAT_TSV;
+    io.format = file_sep(c->train_path) == ',' ? PZ_CF_FORMAT_CSV
+                                                : PZ_CF_FORMAT_TSV;
     io.event_type = EVENT_TYPE;
     io.binary = 1;
     if (!rc) rc = pz_cf_import(e, c->train_path, &io, &rows);

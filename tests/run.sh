@@ -102,6 +102,31 @@ kiosk_example() { # each rule and each choice visibly at work, steps 0 to 7
     { cat "$o"; return 1; }
 }
 check "kiosk_overrides example: rules and a person's choices at each step" kiosk_example
+pz_eval_example() { # a small generated split, as TSV and as CSV: the same figures
+  d=$BUILD/tests/pz_eval
+  rm -rf "$d" && mkdir -p "$d" &&
+  awk 'BEGIN { srand(7); print "user\titem\tvalue" > "'"$d"'/train.tsv";
+               print "user\titem\tvalue" > "'"$d"'/test.tsv";
+               for (u = 0; u < 60; u++) for (k = 0; k < 12; k++) {
+                 i = int(rand() * 40) + (u % 3) * 20;
+                 f = k < 9 ? "train" : "test";
+                 printf "u%d\ti%d\t1\n", u, i > "'"$d"'/" f ".tsv" } }' &&
+  tr '\t' ',' < "$d/train.tsv" > "$d/train.csv" &&
+  tr '\t' ',' < "$d/test.tsv" > "$d/test.csv" &&
+  "$BUILD/examples/pz-eval" --json --quiet --train "$d/train.tsv" --test "$d/test.tsv" \
+    --model default --model popular > "$d/tsv.out" 2> "$d/warn" &&
+  "$BUILD/examples/pz-eval" --json --quiet --train "$d/train.csv" --test "$d/test.csv" \
+    > "$d/csv.out" 2>> "$d/warn" &&
+  [ "$(wc -l < "$d/tsv.out")" -eq 2 ] &&
+  grep -Eq '^\{"model":"default","k":10,"precision":0\.[0-9]+' "$d/tsv.out" &&
+  # the same default figures from CSV (timings aside)
+  [ "$(head -n 1 "$d/tsv.out" | sed 's/"import_s".*//')" = \
+    "$(head -n 1 "$d/csv.out" | sed 's/"import_s".*//')" ] &&
+  ! "$BUILD/examples/pz-eval" --train "$d/none.tsv" --test "$d/test.tsv" 2> "$d/err" &&
+  grep -q 'cannot open' "$d/err" ||
+    { cat "$d"/*.out "$d/err" 2>/dev/null; return 1; }
+}
+check "pz-eval scores a generated split, the same from TSV and CSV" pz_eval_example
 check "every exported symbol has a man page" sh tests/check_man.sh "$OUT"
 check "modules include only what DESIGN section 2 lets them use" sh tests/check_layers.sh
 check "man pages list PZ_EFORK (engine functions) and PZ_EIO (journaled writes)" python3 tests/check_man_errors.py
