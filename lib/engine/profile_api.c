@@ -566,6 +566,8 @@ static int erase_apply(pz_engine *e, const char *user) {
     share_popularity(e, p, -1);
     pz__profiles_remove(&e->profiles, &u);
     pz__engine_forget(e, &u, NULL);
+    /* and what the last requests left in the pooled scratch memory */
+    pz__scratch_pool_wipe(&e->pool);
   } else {
     rc = pz__fail(PZ_ENOTFOUND, "no user \"%s\"", user);
   }

@@ -213,7 +213,7 @@ typedef struct pz__prefilter {
   double *uf, *rf;  /* per item (touched ones only) */
   uint32_t *promo;
   uint64_t **seen;  /* per rule that may meet an item twice: a bit each */
-  uint32_t n_seen;
+  uint32_t n_seen, seen_cap; /* made; room in seen */
   int32_t *seen_of; /* rule -> its seen bits, or -1 */
   uint32_t n_refs;
 } pz__prefilter;

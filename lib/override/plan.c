@@ -391,7 +391,7 @@ void pz__prefilter_free(pz__prefilter *f) {
   size_t words = f->words ? f->words : 1;
   for (uint32_t r = 0; r < f->n_seen; r++)
     pz__free(a, f->seen[r], words * sizeof **f->seen);
-  pz__free(a, f->seen, (f->n_seen ? f->n_seen : 1) * sizeof *f->seen);
+  pz__free(a, f->seen, (f->seen_cap ? f->seen_cap : 1) * sizeof *f->seen);
   pz__free(a, f->seen_of, (f->n_refs ? f->n_refs : 1) * sizeof *f->seen_of);
   memset(f, 0, sizeof *f);
 }
@@ -435,6 +435,7 @@ static int seen_make(pz__prefilter *f, const pz__plan *pl) {
   int rc = PZ_OK;
   if (need && !(f->seen = pz__malloc(f->a, need * sizeof *f->seen)))
     rc = PZ_ENOMEM;
+  if (f->seen) f->seen_cap = need;
   for (uint32_t r = 0; r < refs; r++) {
     f->seen_of[r] = -1;
     if (rc || count[r] < 2) continue;

@@ -711,16 +711,20 @@ static void content_prepare(const pz__rank_env *env, pz__scratch *s,
   memset(v, 0, sizeof *v);
   pz__catalog *c = env->catalog;
   if (!uv->personalized || env->cfg->content_weight == 0) return;
-  *want = true;
   const pz__finv *x = c->finv;
-  if (!x || !x->built_n) return;
+  uint64_t work = 0, cand = 0, budget;
+  for (size_t w = 0; w < uv->cand_words; w++)
+    cand += (uint64_t)__builtin_popcountll(uv->cand[w]);
+  /* without an index, one is asked for only by a person with few
+   * features for the catalogue (a list holds at least one entry) */
+  if (!x || !x->built_n) {
+    *want |= s->n_touched < cand / 4;
+    return;
+  }
   /* a list entry costs about what one feature of a candidate does (a
    * scattered add against a scattered read, measured): worth it at half,
    * which a person with as many features as the candidates have lists
    * of average length never is */
-  uint64_t work = 0, cand = 0, budget;
-  for (size_t w = 0; w < uv->cand_words; w++)
-    cand += (uint64_t)__builtin_popcountll(uv->cand[w]);
   budget = cand * (x->n_item / x->built_n) / 2;
   if ((uint64_t)s->n_touched * (x->n_groups ? x->n_item / x->n_groups : 0) >
       budget)
@@ -731,6 +735,7 @@ static void content_prepare(const pz__rank_env *env, pz__scratch *s,
     work += n;
   }
   if (work > budget) return;
+  *want = true; /* used: a stale index is built again */
   size_t words = pz__live_words(x->built_n);
   char *m = pz__scratch_mem(env->a, s, PZ__MEM_CONTENT_ZERO,
                             words * sizeof(uint64_t) +
@@ -1197,7 +1202,7 @@ static int build(const pz__rank_env *env, const pz__rank_req *req,
   }
   pz__buf_free(&text);
   pz__free(env->a, zi, cells * sizeof *zi);
-  pz__free(env->a, Z, (size_t)(nz ? nz : 1) * f * sizeof *Z);
+  pz__free_wipe(env->a, Z, (size_t)(nz ? nz : 1) * f * sizeof *Z);
   pz__free(env->a, ex, ex_n * sizeof *ex);
   pz__free(env->a, off, cells * sizeof *off);
   pz__free(env->a, src, cells * sizeof *src);

@@ -130,3 +130,13 @@ void pz__scratch_give(pz__scratch_pool *p, pz__scratch *s) {
   p->free = s;
   pthread_mutex_unlock(&p->lock);
 }
+
+void pz__scratch_pool_wipe(pz__scratch_pool *p) {
+  pthread_mutex_lock(&p->lock);
+  for (pz__scratch *s = p->free; s; s = s->next) {
+    if (s->mem[PZ__MEM_PLAN]) pz__wipe(s->mem[PZ__MEM_PLAN], s->mem_size[PZ__MEM_PLAN]);
+    if (s->mem[PZ__MEM_CF]) pz__wipe(s->mem[PZ__MEM_CF], s->mem_size[PZ__MEM_CF]);
+    if (s->vals) pz__wipe(s->vals, (size_t)s->hcap * sizeof *s->vals);
+  }
+  pthread_mutex_unlock(&p->lock);
+}

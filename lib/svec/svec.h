@@ -128,6 +128,10 @@ int pz__scratch_pool_init(pz__scratch_pool *p, const pz__alloc *a,
 void pz__scratch_pool_free(pz__scratch_pool *p);
 int pz__scratch_take(pz__scratch_pool *p, pz__scratch **out);
 void pz__scratch_give(pz__scratch_pool *p, pz__scratch *s);
+/* Wipe what the pooled scratches kept of past requests (a person's CF
+ * scores, plan multipliers): erasure calls it. Scratches in use are left
+ * to their requests. */
+void pz__scratch_pool_wipe(pz__scratch_pool *p);
 
 /* ---- forward decay ------------------------------------------------------
  * An event at t adds w * 2^((t - L) / h); reading at now divides by

@@ -263,7 +263,7 @@ static void test_index_out_of_memory(void **state) {
   assert_int_equal(pz_override_require(e, "ann", "genre=g1", 0), PZ_OK);
   char *want = list_text(e, "ann", 0);
   drop_index(e);
-  for (long at = 1; at < 12; at++) {
+  for (long at = 1; at < 40; at++) {
     ta.fail_at = ta.count + at;
     pz__catalog_finv_maintain(&e->catalog);
     ta.fail_at = 0;
@@ -287,11 +287,60 @@ static void test_index_out_of_memory(void **state) {
   assert_int_equal(ta.bad_osize, 0);
 }
 
+/* People with one or two views in a catalogue of many features: their
+ * content scores are summed along the index's lists (the path a long
+ * history never takes), and equal the item-by-item ones to the bit,
+ * with a fresh and with a stale index. */
+static void test_content_along_the_index(void **state) {
+  (void)state;
+  test_alloc ta = {0};
+  test_clock tc = {T0};
+  pz_engine *e;
+  assert_int_equal(test_open(&e, &ta, &tc, "ranking: {popularity_weight: 0}\n"),
+                   PZ_OK);
+  enum { ITEMS = 3000, USERS = 12 };
+  char id[16], f[4][24];
+  const char *fp[4] = {f[0], f[1], f[2], f[3]};
+  double w[4];
+  for (int i = 0; i < ITEMS; i++) {
+    snprintf(id, sizeof id, "it%d", i);
+    for (int j = 0; j < 4; j++) {
+      snprintf(f[j], sizeof f[j], "tag=t%u", rnd(4000));
+      w[j] = 0.25 + (double)rnd(100) / 40.0 - (j == 3 ? 2.0 : 0.0);
+    }
+    assert_int_equal(pz_item_put(e, id, fp, w, 1 + (size_t)(i % 4)), PZ_OK);
+  }
+  for (int u = 0; u < USERS; u++) {
+    char user[16];
+    snprintf(user, sizeof user, "u%d", u);
+    for (int k = 0; k <= u % 2; k++) {
+      snprintf(id, sizeof id, "it%u", rnd(ITEMS));
+      assert_int_equal(pz_track(e, user, id, "view", 1, T0), PZ_OK);
+    }
+  }
+  int compared = 0;
+  pz__catalog_finv_maintain(&e->catalog);
+  compare_all(e, USERS, &compared);
+  pz__catalog_finv_maintain(&e->catalog);
+  for (int k = 0; k < 40; k++) { /* changed items: a stale index */
+    snprintf(id, sizeof id, "it%u", rnd(ITEMS));
+    snprintf(f[0], sizeof f[0], "tag=t%u", rnd(4000));
+    assert_int_equal(pz_item_put(e, id, fp, NULL, 1), PZ_OK);
+  }
+  assert_true(e->catalog.finv->dirty_n > 0);
+  compare_all(e, USERS, &compared);
+  assert_true(compared >= 2 * USERS * 2);
+  pz_engine_free(e);
+  assert_int_equal(ta.live_blocks, 0);
+  assert_int_equal(ta.bad_osize, 0);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_index_agrees_with_item_by_item),
       cmocka_unit_test(test_requests_build_the_index),
       cmocka_unit_test(test_index_out_of_memory),
+      cmocka_unit_test(test_content_along_the_index),
   };
   return cmocka_run_group_tests_name("finv", tests, NULL, NULL);
 }
