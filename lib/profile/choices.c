@@ -118,6 +118,10 @@ int pz__choices_put(pz__profiles *ps, pz__profile *p, const pz__choice *c,
   pz__choice *slot = &ch->c[ch->n++];
   *slot = *c;
   slot->target = t;
+  /* a block changes what the person's history may steer: cached serving
+   * state built from it goes stale */
+  if (c->kind == PZ__CH_BLOCK_ITEM || c->kind == PZ__CH_BLOCK_FEATURE)
+    pz__profile_touch(ps, p);
   return PZ_OK;
 }
 
@@ -126,6 +130,8 @@ int pz__choices_remove(pz__profiles *ps, pz__profile *p, int kind,
   pz__choices *ch = p->ch;
   for (uint32_t i = 0; ch && i < ch->n; i++)
     if (ch->c[i].kind == kind && same_target(&ch->c[i], kind, target, len)) {
+      if (kind == PZ__CH_BLOCK_ITEM || kind == PZ__CH_BLOCK_FEATURE)
+        pz__profile_touch(ps, p);
       remove_at(ps, ch, i);
       tidy(ps->a, p);
       return PZ_OK;
@@ -137,6 +143,7 @@ int pz__choices_remove(pz__profiles *ps, pz__profile *p, int kind,
 void pz__choices_clear(pz__profiles *ps, pz__profile *p) {
   pz__choices *ch = p->ch;
   if (!ch) return;
+  if (ch->n) pz__profile_touch(ps, p);
   while (ch->n) remove_at(ps, ch, ch->n - 1);
   tidy(ps->a, p);
 }

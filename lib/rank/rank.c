@@ -83,6 +83,7 @@ typedef struct user_view {
   const pz__segpop_table *seg; /* most specific segment with a table */
   pz__uentry *ent; /* seen-set, CF history, ALS vector; NULL: no history */
   bool fresh;      /* ent was built by this request */
+  bool keep;       /* ... and may be cached */
   uint64_t *cand;  /* candidates: live items less the seen ones (bits) */
   size_t cand_words;
   uint32_t n_cand;
@@ -115,16 +116,96 @@ static bool rules_name_segments(const pz__brules *r) {
   return false;
 }
 
+/* The person's feature and item blocks in force: what may no longer steer
+ * their recommendations (PRECEDENCE in pz_recommend(3)). Catalogue and
+ * shard locked. */
+typedef struct blocks {
+  uint32_t feat[64], item[64]; /* feature indices, item indices */
+  uint32_t n_feat, n_item;
+  bool more;    /* more than the arrays hold: tested through the choices */
+  bool expires; /* one of them ends: what they filter must not be cached */
+  const pz__choices *ch;
+  int64_t now;
+} blocks;
+
+static void blocks_read(const pz__catalog *c, const pz__choices *ch,
+                        int64_t now, blocks *b) {
+  memset(b, 0, sizeof *b);
+  b->ch = ch;
+  b->now = now;
+  for (uint32_t k = 0; ch && k < ch->n; k++) {
+    const pz__choice *x = &ch->c[k];
+    if (!pz__choice_active(x, now)) continue;
+    if (x->kind == PZ_CHOICE_BLOCK_FEATURE) {
+      if (b->n_feat < 64) b->feat[b->n_feat++] = x->fidx;
+      else b->more = true;
+    } else if (x->kind == PZ_CHOICE_BLOCK_ITEM) {
+      uint32_t i = pz__catalog_find(c, x->target, x->tlen);
+      if (i == PZ__NO_ITEM) continue;
+      if (b->n_item < 64) b->item[b->n_item++] = i;
+      else b->more = true;
+    } else {
+      continue;
+    }
+    b->expires |= x->expires != 0;
+  }
+}
+
+static bool blocks_any(const blocks *b) {
+  return b->n_feat || b->n_item || b->more;
+}
+
+static bool feature_blocked(const blocks *b, uint32_t fidx) {
+  for (uint32_t j = 0; j < b->n_feat; j++)
+    if (b->feat[j] == fidx) return true;
+  for (uint32_t k = 0; b->more && k < b->ch->n; k++) {
+    const pz__choice *x = &b->ch->c[k];
+    if (x->kind == PZ_CHOICE_BLOCK_FEATURE && x->fidx == fidx &&
+        pz__choice_active(x, b->now))
+      return true;
+  }
+  return false;
+}
+
+/* Is a history item blocked, or does it carry a blocked feature (by index,
+ * whatever the sign, as blocks match)? */
+static bool item_blocked(const pz__catalog *c, const blocks *b, uint32_t i) {
+  for (uint32_t j = 0; j < b->n_item; j++)
+    if (b->item[j] == i) return true;
+  for (uint32_t k = 0; b->more && k < b->ch->n; k++) {
+    const pz__choice *x = &b->ch->c[k];
+    if (x->kind == PZ_CHOICE_BLOCK_ITEM && pz__choice_active(x, b->now) &&
+        pz__catalog_find(c, x->target, x->tlen) == i)
+      return true;
+  }
+  if (i >= c->n) return false;
+  const pz__item *it = c->items[i];
+  for (uint32_t f = 0; f < it->nf; f++)
+    if (feature_blocked(b, it->f[f].i)) return true;
+  return false;
+}
+
 /* The user's interests (when personalized) plus the request's context
  * features, loaded into the scratch. A context feature of weight w counts
  * w times the norm of the stored interests (1 without interests): as much
  * as the person's whole taste, whatever the decay's scale. */
 static int load_vector(const pz__rank_env *env, const pz__rank_req *req,
-                       const pz__profile *p, pz__scratch *s, user_view *uv) {
+                       const pz__profile *p, const blocks *b, pz__scratch *s,
+                       user_view *uv) {
   const pz__ent *e = p ? p->iv.e : NULL;
   uint32_t n = p ? p->iv.n : 0;
   if (!n && !req->n_ctx) return PZ_OK;
   int rc;
+  pz__ent *kept = NULL; /* the interests less the blocked features */
+  uint32_t n_in = n;
+  if (n && (b->n_feat || b->more)) {
+    if (!(kept = pz__malloc(env->a, (size_t)n * sizeof *kept))) return PZ_ENOMEM;
+    uint32_t w = 0;
+    for (uint32_t j = 0; j < n; j++)
+      if (!feature_blocked(b, e[j].i)) kept[w++] = e[j];
+    e = kept;
+    n = w;
+  }
   if (!req->n_ctx) {
     rc = pz__scratch_load(env->a, s, e, n);
     uv->norm = pz__sv_norm(e, n);
@@ -139,6 +220,7 @@ static int load_vector(const pz__rank_env *env, const pz__rank_req *req,
     uv->norm = pz__sv_norm(v.e, v.n);
     pz__sv_free(env->a, &v, true);
   }
+  pz__free_wipe(env->a, kept, (size_t)n_in * sizeof *kept);
   uv->personalized = rc == PZ_OK && uv->norm > 0;
   return rc;
 }
@@ -146,7 +228,8 @@ static int load_vector(const pz__rank_env *env, const pz__rank_req *req,
 /* Shard lock held: a new entry for the profile's current history (the
  * ALS vector is added after the lock is let go). */
 static int entry_build(const pz__rank_env *env, const pz__profile *p,
-                       const pz__cfmodel *m, pz__uentry **out) {
+                       const pz__cfmodel *m, const blocks *b,
+                       pz__uentry **out) {
   const pz__alloc *a = env->a;
   pz__uentry *e = pz__calloc(a, 1, sizeof *e);
   if (!e) return PZ_ENOMEM;
@@ -165,6 +248,16 @@ static int entry_build(const pz__rank_env *env, const pz__profile *p,
   if (!rc && m) {
     rc = pz__cfhist_read(a, env->profiles, p, m->n_items, &e->hist,
                          &e->hist_cap);
+    /* what the person blocked no longer steers CF (nor is it cited) */
+    if (!rc && blocks_any(b)) {
+      uint32_t w = 0;
+      for (uint32_t j = 0; j < e->hist.n; j++)
+        if (!item_blocked(env->catalog, b, e->hist.item[j])) {
+          e->hist.item[w] = e->hist.item[j];
+          e->hist.r[w++] = e->hist.r[j];
+        }
+      e->hist.n = w;
+    }
   }
   if (rc) {
     pz__uentry_release(a, e);
@@ -234,7 +327,9 @@ static int read_user(const pz__rank_env *env, const pz__rank_req *req,
   if (rc) segs = false; /* a failed init freed its parts */
   if (!rc && segs)
     pz__segctx_user(&x, open ? p : pz__profiles_find(ps, req->user));
-  if (!rc) rc = load_vector(env, req, p, s, uv);
+  blocks b;
+  blocks_read(env->catalog, p ? p->ch : NULL, req->now, &b);
+  if (!rc) rc = load_vector(env, req, p, &b, s, uv);
   if (!rc && p) {
     if (segs) pick_segment(env, &x, uv);
     if (p->h.n) {
@@ -244,8 +339,10 @@ static int read_user(const pz__rank_env *env, const pz__rank_req *req,
         uv->ent = NULL;
       }
       if (!uv->ent) {
-        rc = entry_build(env, p, m, &uv->ent);
+        rc = entry_build(env, p, m, &b, &uv->ent);
         uv->fresh = rc == PZ_OK;
+        /* filtered by a block that ends: valid for this request only */
+        uv->keep = !b.expires;
       }
     }
     if (!rc) rc = pz__plan_choices(pl, p->ch, false, env->catalog, req->now);
@@ -257,7 +354,7 @@ static int read_user(const pz__rank_env *env, const pz__rank_req *req,
                         env->catalog);
   if (segs) pz__segctx_free(&x, env->a);
   pz__shard_unlock(ps, req->user->shard);
-  if (!rc && uv->fresh && !(rc = entry_fold(env, uv->ent)))
+  if (!rc && uv->fresh && !(rc = entry_fold(env, uv->ent)) && uv->keep)
     entry_keep(env, req->user, uv->ent, true);
   return rc;
 }
@@ -282,6 +379,11 @@ static void warm_shard(const pz__rank_env *env, uint32_t s) {
   for (uint32_t j = 0; list && j < sh->n; j++) {
     const pz__profile *p = sh->p[j];
     if (!p || !p->h.n || !pz__profile_personalized(ps, p)) continue;
+    bool blocked = false; /* left to their first request, which knows now */
+    for (uint32_t k = 0; p->ch && k < p->ch->n && !blocked; k++)
+      blocked = p->ch->c[k].kind == PZ_CHOICE_BLOCK_FEATURE ||
+                p->ch->c[k].kind == PZ_CHOICE_BLOCK_ITEM;
+    if (blocked) continue;
     size_t est = pz__uentry_bytes(p->h.n, p->h.n, fs);
     if (want + est > room) break;
     want += est;
@@ -292,7 +394,8 @@ static void warm_shard(const pz__rank_env *env, uint32_t s) {
     pz__uentry *old = pz__ucache_get(env->uc, &o->u, p->hver);
     bool have = old && old->gen == env->cf->gen;
     pz__uentry_release(env->a, old);
-    if (!have && entry_build(env, p, m, &o->e) == PZ_OK) n++;
+    static const blocks none; /* people with blocks were skipped */
+    if (!have && entry_build(env, p, m, &none, &o->e) == PZ_OK) n++;
   }
   pz__shard_unlock(ps, s);
   /* an entry that no longer fits, or whose person changed meanwhile, is

@@ -475,6 +475,77 @@ static void test_no_consent_blocks_hold_pins_wait(void **state) {
 /* One rule for feature weights, as override.h states it: a block or a
  * requirement matches an item that carries the feature at any weight,
  * even a negative one. */
+/* A feature block also stops the person's history items that carry the
+ * feature (and a blocked item) from steering their list: no CF
+ * explanation cites them and no content reason names the feature; the
+ * block's removal brings them back. */
+static bool cites(const pz_recs *r, const char *const *items, size_t n,
+                  const char *word) {
+  for (size_t i = 0; i < pz_recs_count(r); i++) {
+    if (word && strstr(pz_recs_reason(r, i), word)) return true;
+    const char *b;
+    for (size_t j = 0; (b = pz_recs_because(r, i, j)); j++)
+      for (size_t k = 0; k < n; k++)
+        if (strcmp(b, items[k]) == 0) return true;
+  }
+  return false;
+}
+
+static void test_block_stops_history_steering(void **state) {
+  fixture *f = *state;
+  /* a crowd that pairs jazz with folk and rock with pop */
+  static const char *const pairs[][2] = {{"j1", "f1"}, {"j2", "f1"},
+                                         {"j3", "f2"}, {"r1", "p1"},
+                                         {"r2", "p2"}, {"r3", "p1"}};
+  for (int u = 0; u < 12; u++) {
+    char user[16];
+    snprintf(user, sizeof user, "fan%d", u);
+    for (int k = 0; k < 2; k++)
+      assert_int_equal(pz_track(f->e, user, pairs[u % 6][k], "purchase", 1,
+                                T0 + u),
+                       PZ_OK);
+  }
+  assert_int_equal(pz_track(f->e, "ada", "j1", "purchase", 1, T0), PZ_OK);
+  assert_int_equal(pz_track(f->e, "ada", "j2", "purchase", 1, T0), PZ_OK);
+  assert_int_equal(pz_track(f->e, "ada", "r1", "purchase", 1, T0), PZ_OK);
+  assert_int_equal(pz_cf_train(f->e, NULL), PZ_OK);
+  static const char *const jazz[] = {"j1", "j2"}, *const rock[] = {"r1"};
+  pz_recs *r = rec(f->e, "ada", 10, NULL);
+  assert_true(cites(r, jazz, 2, "genre=jazz"));
+  assert_true(cites(r, rock, 1, NULL));
+  pz_recs_free(r);
+  assert_int_equal(pz_override_block_feature(f->e, "ada", "genre=jazz", 0), PZ_OK);
+  r = rec(f->e, "ada", 10, NULL);
+  assert_false(cites(r, jazz, 2, "genre=jazz"));
+  assert_true(cites(r, rock, 1, NULL)); /* the rest still steers */
+  pz_recs_free(r);
+  /* a blocked history item too */
+  assert_int_equal(pz_override_block_item(f->e, "ada", "r1", 0), PZ_OK);
+  r = rec(f->e, "ada", 10, NULL);
+  assert_false(cites(r, rock, 1, NULL));
+  pz_recs_free(r);
+  /* removed: they steer again (the serving cache is not stale) */
+  assert_int_equal(pz_override_clear(f->e, "ada", PZ_CHOICE_BLOCK_FEATURE,
+                                     "genre=jazz"), PZ_OK);
+  assert_int_equal(pz_override_clear(f->e, "ada", PZ_CHOICE_BLOCK_ITEM, "r1"),
+                   PZ_OK);
+  r = rec(f->e, "ada", 10, NULL);
+  assert_true(cites(r, jazz, 2, "genre=jazz"));
+  assert_true(cites(r, rock, 1, NULL));
+  pz_recs_free(r);
+  /* a block that ends: in force until then, gone after */
+  assert_int_equal(pz_override_block_feature(f->e, "ada", "genre=jazz",
+                                             T0 + DAY),
+                   PZ_OK);
+  r = rec(f->e, "ada", 10, NULL);
+  assert_false(cites(r, jazz, 2, "genre=jazz"));
+  pz_recs_free(r);
+  f->tc.now = T0 + 2 * DAY;
+  r = rec(f->e, "ada", 10, NULL);
+  assert_true(cites(r, jazz, 2, NULL));
+  pz_recs_free(r);
+}
+
 static void test_block_matches_negative_weight(void **state) {
   (void)state;
   pz_engine *e;
@@ -1470,6 +1541,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_opt_out, setup, teardown),
       cmocka_unit_test_setup_teardown(test_no_consent_blocks_hold_pins_wait, setup, teardown),
       cmocka_unit_test(test_block_matches_negative_weight),
+      cmocka_unit_test_setup_teardown(test_block_stops_history_steering, setup, teardown),
       cmocka_unit_test_setup_teardown(test_merge_carries_choices_newer_wins, setup, teardown),
       cmocka_unit_test_setup_teardown(test_export_and_erase_reach_choices, setup, teardown),
       cmocka_unit_test_setup_teardown(test_filter_and_segment_filter, setup_rules, teardown),
