@@ -278,7 +278,8 @@ install: all $(if $(LUA_SRC),$(LUA_MOD))
 	  echo ldconfig; ldconfig; fi
 
 # removes exactly the files install wrote (and the bytecode Python caches
-# next to the package), then the directories of ours that are left empty
+# next to the package), then the directories install makes (ours, the Lua,
+# pkg-config and man ones) that are left empty
 uninstall:
 	rm -f $(DESTDIR)$(LIBDIR)/$(REALNAME) $(DESTDIR)$(LIBDIR)/$(SONAME) \
 	  $(DESTDIR)$(LIBDIR)/libpersonalize.so $(DESTDIR)$(LIBDIR)/libpersonalize.a \
@@ -292,6 +293,12 @@ uninstall:
 	$(if $(PYTHONDIR),rm -f $(addprefix $(DESTDIR)$(PYTHONDIR)/personalize/,$(PY_FILES)))
 	$(if $(PYTHONDIR),rm -rf $(DESTDIR)$(PYTHONDIR)/personalize/__pycache__)
 	$(if $(PYTHONDIR),-rmdir $(DESTDIR)$(PYTHONDIR)/personalize)
+	@# the directories install made for us, each only when left empty
+	@for d in $(DESTDIR)$(LUADIR) $(dir $(DESTDIR)$(LUADIR)) $(DESTDIR)$(PKGCONFIGDIR) \
+	  $(DESTDIR)$(MANDIR)/man3 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man7 \
+	  $(DESTDIR)$(MANDIR); do \
+	  if [ -d "$$d" ] && [ -z "$$(ls -A "$$d")" ]; then echo "rmdir $$d"; rmdir "$$d"; fi; \
+	done
 
 # ---- ABI guard (libabigail) ---------------------------------------------------------
 # abi/libpersonalize.abi is the 1.0 baseline; abi-check fails on a removed or

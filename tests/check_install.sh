@@ -88,6 +88,14 @@ leftover() {
   [ "$left" = "$want" ] || { echo "left after uninstall:"; echo "$left"; return 1; }
 }
 t "uninstall removes exactly what install wrote (foreign files stay)" leftover
+emptied() { # the directories install made are gone when nothing else is in them
+  for d in "$lib/lua" "$dest$prefix/share/man/man5" "$dest$prefix/share/man/man7" \
+           "$dest$prefix/include/personalize"; do
+    [ ! -d "$d" ] || { echo "left after uninstall: $d"; return 1; }
+  done
+  [ -d "$dest$prefix/share/man/man3" ] && [ -d "$dest$prefix/include" ]
+}
+t "uninstall removes the directories it made, when empty" emptied
 
 echo "install: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
