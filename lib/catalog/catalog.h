@@ -89,7 +89,7 @@ typedef struct pz__catalog {
 
 static inline size_t pz__live_words(uint32_t cap) { return ((size_t)cap + 63) / 64; }
 static inline bool pz__catalog_live(const pz__catalog *c, uint32_t i) {
-  return (c->live_bits[i >> 6] >> (i & 63)) & 1;
+  return pz__bit(c->live_bits, i);
 }
 
 int pz__catalog_init(pz__catalog *c, const pz__alloc *a, pz__hashid hid,
@@ -175,7 +175,7 @@ const uint32_t *pz__finv_items(const pz__finv *x, uint32_t key, uint32_t *n);
 const float *pz__finv_values(const pz__finv *x, const uint32_t *items);
 /* Has item i changed since the index was built? */
 static inline bool pz__finv_changed(const pz__finv *x, uint32_t i) {
-  return i >= x->built_n || ((x->dirty[i >> 6] >> (i & 63)) & 1);
+  return i >= x->built_n || pz__bit(x->dirty, i);
 }
 
 /* Read lock held. */

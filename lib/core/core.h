@@ -55,6 +55,11 @@ int pz__oom(void);
  * what was accepted once is not refused for a limit lowered since. */
 extern _Thread_local int pz__unbounded;
 /* Would one more make n pass max (0: no limit)? */
+/* Bit i of a bitmap of 64-bit words. */
+static inline bool pz__bit(const uint64_t *b, uint32_t i) {
+  return (b[i >> 6] >> (i & 63)) & 1;
+}
+
 static inline bool pz__over_limit(uint64_t n, uint64_t more, uint64_t max) {
   return max && !pz__unbounded && n + more > max;
 }

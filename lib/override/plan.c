@@ -372,10 +372,6 @@ static void postings_clear(uint64_t *b, const uint32_t *it, uint32_t n) {
     b[it[k] >> 6] &= ~((uint64_t)1 << (it[k] & 63));
 }
 
-static inline bool bit_of(const uint64_t *b, uint32_t i) {
-  return (b[i >> 6] >> (i & 63)) & 1;
-}
-
 enum {
   OUT_KINDS = 1u << PZ__PA_FILTER | 1u << PZ__PA_BLOCK | 1u << PZ__PA_EXCLUDE,
   FAC_KINDS = 1u << PZ__PA_ADJUST | 1u << PZ__PA_RULE_FACTOR | 1u << PZ__PA_PROMO
@@ -524,7 +520,7 @@ int pz__plan_prefilter(const pz__plan *pl, const pz__finv *x,
     }
   for (uint32_t j = 0; j < pl->n_ia; j++) {
     uint32_t i = pl->ia[j].key;
-    if (i < (uint64_t)words * 64 && bit_of(f->touched, i))
+    if (i < (uint64_t)words * 64 && pz__bit(f->touched, i))
       scatter_one(f, &pl->ia[j], i);
   }
   for (uint32_t j = 0; j < pl->n_fa; j++) {
@@ -533,7 +529,7 @@ int pz__plan_prefilter(const pz__plan *pl, const pz__finv *x,
     uint32_t n;
     const uint32_t *it = pz__finv_items(x, a->key, &n);
     for (uint32_t k = 0; k < n; k++)
-      if (bit_of(f->touched, it[k])) scatter_one(f, a, it[k]);
+      if (pz__bit(f->touched, it[k])) scatter_one(f, a, it[k]);
   }
   return PZ_OK;
 }

@@ -86,7 +86,6 @@ typedef struct user_view {
   bool keep;       /* ... and may be cached */
   uint64_t *cand;  /* candidates: live items less the seen ones (bits) */
   size_t cand_words;
-  uint32_t n_cand;
 } user_view;
 
 static const pz__cfhist no_hist = {NULL, NULL, 0};
@@ -117,71 +116,66 @@ static bool rules_name_segments(const pz__brules *r) {
 }
 
 /* The person's feature and item blocks in force: what may no longer steer
- * their recommendations (PRECEDENCE in pz_recommend(3)). Catalogue and
+ * their recommendations (PRECEDENCE in libpersonalize(7)). Catalogue and
  * shard locked. */
 typedef struct blocks {
-  uint32_t feat[64], item[64]; /* feature indices, item indices */
-  uint32_t n_feat, n_item;
-  bool more;    /* more than the arrays hold: tested through the choices */
+  uint32_t *feat, *item; /* feature indices, item indices */
+  uint32_t n_feat, n_item, cap;
   bool expires; /* one of them ends: what they filter must not be cached */
-  const pz__choices *ch;
-  int64_t now;
 } blocks;
 
-static void blocks_read(const pz__catalog *c, const pz__choices *ch,
-                        int64_t now, blocks *b) {
+static void blocks_free(const pz__alloc *a, blocks *b) {
+  pz__free(a, b->feat, (size_t)b->cap * sizeof *b->feat);
+  pz__free(a, b->item, (size_t)b->cap * sizeof *b->item);
   memset(b, 0, sizeof *b);
-  b->ch = ch;
-  b->now = now;
-  for (uint32_t k = 0; ch && k < ch->n; k++) {
+}
+
+static int blocks_read(const pz__alloc *a, const pz__catalog *c,
+                       const pz__choices *ch, int64_t now, blocks *b) {
+  memset(b, 0, sizeof *b);
+  uint32_t n = 0;
+  for (uint32_t k = 0; ch && k < ch->n; k++)
+    n += ch->c[k].kind == PZ_CHOICE_BLOCK_FEATURE ||
+         ch->c[k].kind == PZ_CHOICE_BLOCK_ITEM;
+  if (!n) return PZ_OK;
+  b->feat = pz__malloc(a, (size_t)n * sizeof *b->feat);
+  b->item = pz__malloc(a, (size_t)n * sizeof *b->item);
+  b->cap = n;
+  if (!b->feat || !b->item) {
+    blocks_free(a, b);
+    return PZ_ENOMEM;
+  }
+  for (uint32_t k = 0; k < ch->n; k++) {
     const pz__choice *x = &ch->c[k];
     if (!pz__choice_active(x, now)) continue;
     if (x->kind == PZ_CHOICE_BLOCK_FEATURE) {
-      if (b->n_feat < 64) b->feat[b->n_feat++] = x->fidx;
-      else b->more = true;
+      b->feat[b->n_feat++] = x->fidx;
     } else if (x->kind == PZ_CHOICE_BLOCK_ITEM) {
       uint32_t i = pz__catalog_find(c, x->target, x->tlen);
       if (i == PZ__NO_ITEM) continue;
-      if (b->n_item < 64) b->item[b->n_item++] = i;
-      else b->more = true;
+      b->item[b->n_item++] = i;
     } else {
       continue;
     }
     b->expires |= x->expires != 0;
   }
+  return PZ_OK;
 }
 
-static bool blocks_any(const blocks *b) {
-  return b->n_feat || b->n_item || b->more;
-}
-
-static bool feature_blocked(const blocks *b, uint32_t fidx) {
-  for (uint32_t j = 0; j < b->n_feat; j++)
-    if (b->feat[j] == fidx) return true;
-  for (uint32_t k = 0; b->more && k < b->ch->n; k++) {
-    const pz__choice *x = &b->ch->c[k];
-    if (x->kind == PZ_CHOICE_BLOCK_FEATURE && x->fidx == fidx &&
-        pz__choice_active(x, b->now))
-      return true;
-  }
+static bool in_list(const uint32_t *l, uint32_t n, uint32_t v) {
+  for (uint32_t j = 0; j < n; j++)
+    if (l[j] == v) return true;
   return false;
 }
 
 /* Is a history item blocked, or does it carry a blocked feature (by index,
  * whatever the sign, as blocks match)? */
 static bool item_blocked(const pz__catalog *c, const blocks *b, uint32_t i) {
-  for (uint32_t j = 0; j < b->n_item; j++)
-    if (b->item[j] == i) return true;
-  for (uint32_t k = 0; b->more && k < b->ch->n; k++) {
-    const pz__choice *x = &b->ch->c[k];
-    if (x->kind == PZ_CHOICE_BLOCK_ITEM && pz__choice_active(x, b->now) &&
-        pz__catalog_find(c, x->target, x->tlen) == i)
-      return true;
-  }
+  if (in_list(b->item, b->n_item, i)) return true;
   if (i >= c->n) return false;
   const pz__item *it = c->items[i];
   for (uint32_t f = 0; f < it->nf; f++)
-    if (feature_blocked(b, it->f[f].i)) return true;
+    if (in_list(b->feat, b->n_feat, it->f[f].i)) return true;
   return false;
 }
 
@@ -198,11 +192,11 @@ static int load_vector(const pz__rank_env *env, const pz__rank_req *req,
   int rc;
   pz__ent *kept = NULL; /* the interests less the blocked features */
   uint32_t n_in = n;
-  if (n && (b->n_feat || b->more)) {
+  if (n && b->n_feat) {
     if (!(kept = pz__malloc(env->a, (size_t)n * sizeof *kept))) return PZ_ENOMEM;
     uint32_t w = 0;
     for (uint32_t j = 0; j < n; j++)
-      if (!feature_blocked(b, e[j].i)) kept[w++] = e[j];
+      if (!in_list(b->feat, b->n_feat, e[j].i)) kept[w++] = e[j];
     e = kept;
     n = w;
   }
@@ -249,7 +243,7 @@ static int entry_build(const pz__rank_env *env, const pz__profile *p,
     rc = pz__cfhist_read(a, env->profiles, p, m->n_items, &e->hist,
                          &e->hist_cap);
     /* what the person blocked no longer steers CF (nor is it cited) */
-    if (!rc && blocks_any(b)) {
+    if (!rc && (b->n_feat || b->n_item)) {
       uint32_t w = 0;
       for (uint32_t j = 0; j < e->hist.n; j++)
         if (!item_blocked(env->catalog, b, e->hist.item[j])) {
@@ -327,8 +321,8 @@ static int read_user(const pz__rank_env *env, const pz__rank_req *req,
   if (rc) segs = false; /* a failed init freed its parts */
   if (!rc && segs)
     pz__segctx_user(&x, open ? p : pz__profiles_find(ps, req->user));
-  blocks b;
-  blocks_read(env->catalog, p ? p->ch : NULL, req->now, &b);
+  blocks b = {0};
+  if (!rc) rc = blocks_read(env->a, env->catalog, p ? p->ch : NULL, req->now, &b);
   if (!rc) rc = load_vector(env, req, p, &b, s, uv);
   if (!rc && p) {
     if (segs) pick_segment(env, &x, uv);
@@ -352,6 +346,7 @@ static int read_user(const pz__rank_env *env, const pz__rank_req *req,
   if (!rc)
     rc = pz__plan_rules(pl, br, env->seg->rules, segs ? &x : NULL,
                         env->catalog);
+  blocks_free(env->a, &b);
   if (segs) pz__segctx_free(&x, env->a);
   pz__shard_unlock(ps, req->user->shard);
   if (!rc && uv->fresh && !(rc = entry_fold(env, uv->ent)) && uv->keep)
@@ -434,9 +429,6 @@ static int candidates(const pz__rank_env *env, const pz__rank_req *req,
   return PZ_OK;
 }
 
-static inline bool bit_at(const uint64_t *b, uint32_t i) {
-  return (b[i >> 6] >> (i & 63)) & 1;
-}
 
 /* The feature of the item that agrees most with the user's interests. */
 static const pz__fname *best_feature(const pz__catalog *c,
@@ -491,7 +483,7 @@ static void spans(const user_view *uv, cf_view *v) {
     uint32_t hit = 0, all = 0;
     for (uint32_t t = 0; t < v->n_touched; t++) {
       uint32_t i = v->touched[t];
-      if (!bit_at(cand, i)) continue;
+      if (!pz__bit(cand, i)) continue;
       hit++;
       kmn = PZ__MIN(kmn, v->knn[i]);
       kmx = PZ__MAX(kmx, v->knn[i]);
@@ -753,7 +745,7 @@ static void pop_view_free(const pz__alloc *a, pop_view *v) {
 }
 
 static bool pop_changed(const pop_view *v, uint32_t i) {
-  return i >= v->c->pop_order_n || bit_at(v->changed, i);
+  return i >= v->c->pop_order_n || pz__bit(v->changed, i);
 }
 
 /* The live changed items (and those that came after the order), in index
@@ -927,7 +919,7 @@ static void scan_knn(const scorer *k, const user_view *uv, pz__topk *top) {
   double by[PZ__N_SIGNALS];
   for (uint32_t t = 0; t < v->n_touched; t++) {
     uint32_t i = v->touched[t];
-    if (!bit_at(uv->cand, i)) continue;
+    if (!pz__bit(uv->cand, i)) continue;
     signals(k, i, NULL, by);
     if (filler_out(k, by)) continue;
     pz__topk_push(top, (float)(by[0] + by[1] + by[2] + by[3]), i);
@@ -983,7 +975,7 @@ typedef struct pop_push {
 
 static void push_one(void *ud, uint32_t i) {
   pop_push *q = ud;
-  if (!bit_at(q->uv->cand, i)) return;
+  if (!pz__bit(q->uv->cand, i)) return;
   double by[PZ__N_SIGNALS];
   signals(q->k, i, NULL, by);
   if (filler_out(q->k, by)) return;
@@ -1003,7 +995,7 @@ static void scan_pop(const scorer *k, const user_view *uv, const pop_view *v,
   double by[PZ__N_SIGNALS];
   for (uint32_t p = 0; p < c->pop_order_n; p++) {
     uint32_t i = c->pop_order[p];
-    if (!bit_at(uv->cand, i) || pop_changed(v, i)) continue;
+    if (!pz__bit(uv->cand, i) || pop_changed(v, i)) continue;
     signals(k, i, NULL, by);
     if (filler_out(k, by)) break; /* so are all after it */
     float f = (float)(by[0] + by[1] + by[2] + by[3]);
@@ -1070,7 +1062,7 @@ PZ__HOT_INLINE void scan_items(const scorer *kp, const user_view *uv,
         }
         while (ia_at < pl->n_ia && pl->ia[ia_at].key < i) ia_at++;
         bool ia_hit = ia_at < pl->n_ia && pl->ia[ia_at].key == i;
-        if (pf->ok && !bit_at(pf->touched, i))
+        if (pf->ok && !pz__bit(pf->touched, i))
           ; /* passes as it is: multipliers 1, no promotion */
         else if (pf->ok && !pz__finv_changed(pf->x, i))
           pz__prefilter_item(pl, pf, i, &pi);

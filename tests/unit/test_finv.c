@@ -28,6 +28,27 @@ static uint32_t rnd(uint32_t n) {
   return rng_state % n;
 }
 
+/* An engine on the test allocator and clock; closed with every block
+ * given back by the size it was taken. */
+typedef struct world {
+  test_alloc ta;
+  test_clock tc;
+  pz_engine *e;
+} world;
+
+static pz_engine *open_world(world *w, const char *config) {
+  memset(w, 0, sizeof *w);
+  w->tc.now = T0;
+  assert_int_equal(test_open(&w->e, &w->ta, &w->tc, config), PZ_OK);
+  return w->e;
+}
+
+static void close_world(world *w) {
+  pz_engine_free(w->e);
+  assert_int_equal(w->ta.live_blocks, 0);
+  assert_int_equal(w->ta.bad_osize, 0);
+}
+
 /* Item i with features drawn from a small vocabulary (version v moves
  * them). */
 static void put_item(pz_engine *e, int i, int v) {
@@ -130,10 +151,8 @@ static void compare_all(pz_engine *e, int n_users, int *compared) {
 
 static void test_index_agrees_with_item_by_item(void **state) {
   (void)state;
-  test_alloc ta = {0};
-  test_clock tc = {T0};
-  pz_engine *e;
-  assert_int_equal(test_open(&e, &ta, &tc, rules), PZ_OK);
+  world w;
+  pz_engine *e = open_world(&w, rules);
   for (int i = 0; i < N_ITEMS; i++) put_item(e, i, 0);
   enum { USERS = 8 };
   for (int u = 0; u < USERS; u++) {
@@ -191,19 +210,15 @@ static void test_index_agrees_with_item_by_item(void **state) {
   print_message("%d of %d lists compared were not empty\n", compared,
                 4 * USERS * 3);
   assert_true(compared >= 4 * USERS * 2); /* lists not all empty */
-  pz_engine_free(e);
-  assert_int_equal(ta.live_blocks, 0);
-  assert_int_equal(ta.bad_osize, 0);
+  close_world(&w);
 }
 
 /* Requests build the index themselves once enough have found it due, and
  * build it again once enough items changed; writes only mark items. */
 static void test_requests_build_the_index(void **state) {
   (void)state;
-  test_alloc ta = {0};
-  test_clock tc = {T0};
-  pz_engine *e;
-  assert_int_equal(test_open(&e, &ta, &tc, rules), PZ_OK);
+  world w;
+  pz_engine *e = open_world(&w, rules);
   for (int i = 0; i < 200; i++) put_item(e, i, 0);
   assert_int_equal(pz_track(e, "ann", "it5", "view", 1, T0), PZ_OK);
   pz_recs *r = NULL;
@@ -247,32 +262,29 @@ static void test_requests_build_the_index(void **state) {
     pz_recs_free(r);
   }
   assert_non_null(e->catalog.finv);
-  pz_engine_free(e);
-  assert_int_equal(ta.live_blocks, 0);
+  close_world(&w);
 }
 
 /* Without memory for the index, or for a request's bits, lists are the
  * same and nothing leaks. */
 static void test_index_out_of_memory(void **state) {
   (void)state;
-  test_alloc ta = {0};
-  test_clock tc = {T0};
-  pz_engine *e;
-  assert_int_equal(test_open(&e, &ta, &tc, rules), PZ_OK);
+  world w;
+  pz_engine *e = open_world(&w, rules);
   for (int i = 0; i < 100; i++) put_item(e, i, 0);
   assert_int_equal(pz_override_require(e, "ann", "genre=g1", 0), PZ_OK);
   char *want = list_text(e, "ann", 0);
   drop_index(e);
   for (long at = 1; at < 40; at++) {
-    ta.fail_at = ta.count + at;
+    w.ta.fail_at = w.ta.count + at;
     pz__catalog_finv_maintain(&e->catalog);
-    ta.fail_at = 0;
+    w.ta.fail_at = 0;
     if (e->catalog.finv) {
       /* built: now fail the request's own blocks instead */
-      ta.fail_at = ta.count + at;
+      w.ta.fail_at = w.ta.count + at;
       pz_recs *r = NULL;
       int rc = pz_recommend(&r, e, "ann", 40, NULL);
-      ta.fail_at = 0;
+      w.ta.fail_at = 0;
       assert_true(rc == PZ_OK || rc == PZ_ENOMEM);
       pz_recs_free(r);
     }
@@ -282,9 +294,7 @@ static void test_index_out_of_memory(void **state) {
     drop_index(e);
   }
   free(want);
-  pz_engine_free(e);
-  assert_int_equal(ta.live_blocks, 0);
-  assert_int_equal(ta.bad_osize, 0);
+  close_world(&w);
 }
 
 /* People with one or two views in a catalogue of many features: their
@@ -293,22 +303,19 @@ static void test_index_out_of_memory(void **state) {
  * with a fresh and with a stale index. */
 static void test_content_along_the_index(void **state) {
   (void)state;
-  test_alloc ta = {0};
-  test_clock tc = {T0};
-  pz_engine *e;
-  assert_int_equal(test_open(&e, &ta, &tc, "ranking: {popularity_weight: 0}\n"),
-                   PZ_OK);
+  world w;
+  pz_engine *e = open_world(&w, "ranking: {popularity_weight: 0}\n");
   enum { ITEMS = 3000, USERS = 12 };
   char id[16], f[4][24];
   const char *fp[4] = {f[0], f[1], f[2], f[3]};
-  double w[4];
+  double wt[4];
   for (int i = 0; i < ITEMS; i++) {
     snprintf(id, sizeof id, "it%d", i);
     for (int j = 0; j < 4; j++) {
       snprintf(f[j], sizeof f[j], "tag=t%u", rnd(4000));
-      w[j] = 0.25 + (double)rnd(100) / 40.0 - (j == 3 ? 2.0 : 0.0);
+      wt[j] = 0.25 + (double)rnd(100) / 40.0 - (j == 3 ? 2.0 : 0.0);
     }
-    assert_int_equal(pz_item_put(e, id, fp, w, 1 + (size_t)(i % 4)), PZ_OK);
+    assert_int_equal(pz_item_put(e, id, fp, wt, 1 + (size_t)(i % 4)), PZ_OK);
   }
   for (int u = 0; u < USERS; u++) {
     char user[16];
@@ -330,9 +337,7 @@ static void test_content_along_the_index(void **state) {
   assert_true(e->catalog.finv->dirty_n > 0);
   compare_all(e, USERS, &compared);
   assert_true(compared >= 2 * USERS * 2);
-  pz_engine_free(e);
-  assert_int_equal(ta.live_blocks, 0);
-  assert_int_equal(ta.bad_osize, 0);
+  close_world(&w);
 }
 
 int main(void) {
